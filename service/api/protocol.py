@@ -1,0 +1,242 @@
+"""Request and response models of the v1 API, all from one base that forbids unknown fields."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Value = float | None  # a reward value; null = could not be computed
+
+
+class APIModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+# ------------------------------------------------------------------------------------------------ errors
+class ErrorBody(APIModel):
+    code: str = Field(description="machine-readable error code, e.g. validation_error, limit_exceeded")
+    message: str
+    details: Any = None
+    request_id: str | None = None
+
+
+class ErrorResponse(APIModel):
+    error: ErrorBody
+
+
+# ------------------------------------------------------------------------------------------ shared parts
+class FillSpec(APIModel):
+    fill: float
+
+
+class EstimatorSpec(APIModel):
+    """The estimator and its options (VPO.md); defaults are the paper's."""
+
+    name: str = Field("vpo", description="vpo, scalar, multi_scalar, random_weight, gdpo or vpo_loo")
+    num_weights: int = Field(100, ge=1, description="K weightings per group")
+    alpha: float = Field(1.0, gt=0, description="Dirichlet concentration")
+    sampler: Literal["dirichlet", "sobol"] = "dirichlet"
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    weights: list[list[float]] | None = Field(None, description="explicit K x d weights, rows on the simplex")
+    scalar_weights: list[float] | None = Field(None, description="w* of the scalar baselines (default 1/d)")
+    scale: Literal["group", "none"] = "group"
+    eps: float = Field(1e-6, gt=0)
+    on_missing: Literal["invalid"] | FillSpec = "invalid"
+    normalize: Literal["none", "minmax"] = "none"
+
+    def options(self) -> dict[str, Any]:
+        """The keyword options of ``trainer_client.vpo.EstimatorConfig.from_dict``."""
+        return self.model_dump(exclude_none=True)
+
+
+class SplitSpec(APIModel):
+    """How completions become answers (VPO.md section 1)."""
+
+    mode: Literal["none", "tags", "code_blocks", "delimiter"] = "none"
+    tag: str = Field("answer", max_length=64)
+    delimiter: str | None = Field(None, min_length=1, max_length=256)
+    language: str | None = Field(None, max_length=32, description="code_blocks: keep this language's blocks")
+    max_answers: int | None = Field(None, ge=1, description="m: answers beyond it are ignored")
+    dedupe: bool = True
+    pad: bool = Field(True, description="fill missing answers up to max_answers with all-zero rows")
+
+
+class ScorerSpec(APIModel):
+    name: str = Field(max_length=128)
+    params: dict[str, Any] = Field(default_factory=dict)
+    alias: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="replaces the scorer name in component names, to use one scorer twice in a group",
+    )
+
+
+class CacheInfo(APIModel):
+    hits: int = 0
+    misses: int = 0
+
+
+# ------------------------------------------------------------------------------------------------ score
+class ScoreRequest(APIModel):
+    """One group: a prompt, its G completions (or their answers), the scorers and the estimator."""
+
+    prompt: str = ""
+    completions: list[str] | None = None
+    answers: list[list[str]] | None = Field(None, description="answers per completion, instead of completions")
+    split: SplitSpec = Field(default_factory=SplitSpec)
+    scorers: list[ScorerSpec] = Field(min_length=1)
+    estimator: EstimatorSpec = Field(default_factory=EstimatorSpec)
+    deadline_ms: int | None = Field(None, ge=1, description="values not scored by then are null (deadline)")
+    group_key: str | None = Field(None, max_length=512, description="derive the weights from this key")
+    detail: bool = Field(False, description="include the answers and the scorers' per-answer details")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ScoreRequest:
+        if (self.completions is None) == (self.answers is None):
+            raise ValueError("give exactly one of 'completions' and 'answers'")
+        if not (self.completions if self.completions is not None else self.answers):
+            raise ValueError("a group needs at least one completion")
+        return self
+
+
+class CompletionParsing(APIModel):
+    num_parsed: int
+    num_unique: int
+    num_padded: int
+
+
+class ScoreErrorItem(APIModel):
+    scorer: str
+    reason: str = Field(description="scorer_error, deadline, ... : why the values are null")
+    message: str
+    component: str | None = Field(None, description="null: every component of the scorer")
+    completion: int | None = None
+    answer: int | None = None
+
+
+class ScoreResponse(APIModel):
+    components: list[str]
+    rewards: list[list[list[Value]]] = Field(description="rewards[g][i][j]: completion g, answer i, component j")
+    set_scores: list[Value]
+    valid: list[bool]
+    advantages: list[float]
+    scalar_scores: list[Value]
+    scalar_advantages: list[float]
+    parsing: list[CompletionParsing]
+    errors: list[ScoreErrorItem]
+    errors_truncated: int = 0
+    filled: int = Field(0, description="values replaced by on_missing.fill")
+    group_score: float | None = Field(None, description="vpo_loo: the set score of the whole group")
+    timings_ms: dict[str, float]
+    cache: CacheInfo
+    answers: list[list[str]] | None = None
+    details: dict[str, Any] | None = None
+
+
+class BatchRequest(APIModel):
+    groups: list[ScoreRequest] = Field(min_length=1)
+    deadline_ms: int | None = Field(None, ge=1, description="applies to every group without its own")
+
+
+class BatchResponse(APIModel):
+    results: list[ScoreResponse]
+
+
+class StreamedResult(ScoreResponse):
+    index: int
+
+
+# -------------------------------------------------------------------------------------------------- vpo
+class VPOGroup(APIModel):
+    rewards: list[list[list[Value]]] = Field(description="G x m x d; m may differ between completions")
+    group_key: str | None = Field(None, max_length=512)
+
+
+class VPORequest(APIModel):
+    groups: list[VPOGroup] = Field(min_length=1)
+    estimator: EstimatorSpec = Field(default_factory=EstimatorSpec)
+
+
+class VPOResult(APIModel):
+    set_scores: list[Value]
+    valid: list[bool]
+    advantages: list[float]
+    scalar_scores: list[Value]
+    scalar_advantages: list[float]
+    filled: int = 0
+    group_score: float | None = None
+
+
+class VPOResponse(APIModel):
+    results: list[VPOResult]
+
+
+# ----------------------------------------------------------------------------------------------- search
+class SearchPool(APIModel):
+    rewards: list[list[list[float]]] = Field(description="completions x answers x components, no nulls")
+
+
+class SearchRequest(APIModel):
+    pools: list[SearchPool] = Field(min_length=1)
+    ks: list[int] = Field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64], min_length=1)
+    scalar_weights: list[float] | None = Field(None, description="w* of the evaluation scalar (default 1/d)")
+    pass_threshold: float = Field(1.0, description="an answer is correct when its scalar reaches this")
+    estimator: EstimatorSpec = Field(
+        default_factory=EstimatorSpec, description="weights for E_w max over the pool (sampler options)"
+    )
+
+    @model_validator(mode="after")
+    def _positive_ks(self) -> SearchRequest:
+        if any(k < 1 for k in self.ks):
+            raise ValueError("every k must be at least 1")
+        return self
+
+
+class Curves(APIModel):
+    pass_at_k_answers: list[float | None]
+    pass_at_k_completions: list[float | None]
+    best_at_k_answers: list[float | None]
+    best_at_k_completions: list[float | None]
+
+
+class PoolResult(Curves):
+    num_answers: int
+    num_completions: int
+    expected_max: float
+    coverage: float
+    diversity: float
+
+
+class MeanResult(Curves):
+    expected_max: float
+    coverage: float
+    diversity: float
+
+
+class SearchResponse(APIModel):
+    ks: list[int]
+    results: list[PoolResult]
+    mean: MeanResult = Field(description="the mean over pools (a k beyond some pool's size: over the rest)")
+
+
+# ------------------------------------------------------------------------------------------- discovery
+class ScorerInfo(APIModel):
+    name: str
+    description: str
+    params_schema: dict[str, Any]
+    status: dict[str, Any]
+
+
+class ScorersResponse(APIModel):
+    scorers: list[ScorerInfo]
+    unavailable: dict[str, str] = Field(description="scorers that failed to load, with the reason")
+
+
+class HealthResponse(APIModel):
+    status: str
+
+
+class ReadyResponse(APIModel):
+    status: Literal["ready", "starting"]
+    scorers: dict[str, dict[str, Any]]

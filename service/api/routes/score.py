@@ -1,0 +1,40 @@
+"""POST /v1/score and /v1/score/batch (JSON, or NDJSON streamed as groups finish)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+
+from ...scoring.prepare import prepare_batch, prepare_group
+from ..deps import AuthDep, StateDep
+from ..protocol import BatchRequest, BatchResponse, ScoreRequest, ScoreResponse, StreamedResult
+from .errors_doc import ERROR_RESPONSES
+
+router = APIRouter(prefix="/v1", tags=["score"], dependencies=[AuthDep], responses=ERROR_RESPONSES)
+NDJSON = "application/x-ndjson"
+
+
+@router.post("/score", response_model=ScoreResponse)
+async def score(body: ScoreRequest, state: StateDep) -> ScoreResponse:
+    prepared = prepare_group(body, state.registry, state.settings.limits)
+    return await state.pipeline.score(prepared)
+
+
+@router.post(
+    "/score/batch",
+    response_model=BatchResponse,
+    responses={200: {"content": {NDJSON: {"schema": StreamedResult.model_json_schema()}}}},
+)
+async def score_batch(body: BatchRequest, request: Request, state: StateDep) -> BatchResponse | StreamingResponse:
+    prepared = prepare_batch(body.groups, state.registry, state.settings.limits, deadline_ms=body.deadline_ms)
+    if NDJSON in request.headers.get("accept", ""):
+
+        async def lines() -> AsyncIterator[str]:
+            async for index, result in state.pipeline.stream_batch(prepared):
+                # {"index": i, ...the group's result...}: splice rather than copy the result model
+                yield f'{{"index":{index},{result.model_dump_json()[1:]}\n'
+
+        return StreamingResponse(lines(), media_type=NDJSON)
+    return BatchResponse(results=await state.pipeline.score_batch(prepared))

@@ -1,0 +1,17 @@
+"""POST /v1/metrics/search: pass@k, best@k, E_w max, coverage and diversity of scored pools."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ...scoring.estimation import run_search
+from ..deps import AuthDep, StateDep
+from ..protocol import SearchRequest, SearchResponse
+from .errors_doc import ERROR_RESPONSES
+
+router = APIRouter(prefix="/v1", tags=["metrics"], dependencies=[AuthDep], responses=ERROR_RESPONSES)
+
+
+@router.post("/metrics/search", response_model=SearchResponse)
+async def search_metrics(body: SearchRequest, state: StateDep) -> SearchResponse:
+    return await run_search(body, state.settings.limits)

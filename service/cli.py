@@ -1,0 +1,186 @@
+"""The ``vpo-rewards`` command: ``serve`` the API, or ``score`` a JSONL file of groups.
+
+``score`` talks to a running service (``--url``) or runs the service in this process (``--in-process``);
+it needs only the client's dependencies in the first case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from trainer_client import APIError, AsyncRewardClient, TransportError
+
+from . import __version__
+from .core.config import CONFIG_FILE_ENV
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    code: int = args.run(args)
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vpo-rewards", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"vpo-rewards {__version__}")
+    commands = parser.add_subparsers(dest="command")
+
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", help="bind address (default 127.0.0.1; others need VPO_TOKENS)")
+    serve.add_argument("--port", type=int, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, help="worker processes (default 1)")
+    serve.add_argument("--config", type=Path, help="TOML or YAML settings file (sets VPO_CONFIG_FILE)")
+    serve.add_argument("--log-level", help="uvicorn log level (default info)")
+    serve.set_defaults(run=_serve)
+
+    score = commands.add_parser("score", help="score a JSONL file of groups (one /v1/score body per line)")
+    score.add_argument("input", type=Path, help="JSONL input, or - for stdin")
+    score.add_argument("-o", "--output", type=Path, help="JSONL results, one line per input line (default stdout)")
+    where = score.add_mutually_exclusive_group()
+    where.add_argument("--url", default=os.environ.get("VPO_URL", "http://127.0.0.1:8000"), help="service URL")
+    where.add_argument("--in-process", action="store_true", help="run the service inside this command")
+    score.add_argument("--token", default=os.environ.get("VPO_TOKEN"), help="bearer token (or VPO_TOKEN)")
+    score.add_argument("--config", type=Path, help="settings file for --in-process")
+    score.add_argument("--batch-size", type=int, default=32, help="groups per request (default 32)")
+    score.add_argument("--concurrency", type=int, default=2, help="requests in flight (default 2)")
+    score.add_argument("--no-progress", action="store_true", help="no progress bar")
+    score.set_defaults(run=_score)
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+    from pydantic import ValidationError
+
+    from .core.config import Settings
+
+    # Through the environment, so that every worker process builds the same settings.
+    for name, value in (("HOST", args.host), ("PORT", args.port), ("WORKERS", args.workers),
+                        ("LOG_LEVEL", args.log_level)):
+        if value is not None:
+            os.environ[f"VPO_{name}"] = str(value)
+    if args.config is not None:
+        os.environ[CONFIG_FILE_ENV] = str(args.config.resolve())
+    try:
+        settings = Settings()
+    except (ValidationError, ValueError) as exc:
+        print(f"vpo-rewards: invalid settings: {exc}", file=sys.stderr)
+        return 2
+    uvicorn.run(
+        "service.main:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_level=settings.log_level,
+    )
+    return 0
+
+
+def _score(args: argparse.Namespace) -> int:
+    if args.batch_size < 1 or args.concurrency < 1:
+        print("vpo-rewards: --batch-size and --concurrency must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        groups = list(_read_groups(args.input))
+    except ValueError as exc:
+        print(f"vpo-rewards: {exc}", file=sys.stderr)
+        return 2
+    with _open_output(args.output) as out:
+        failed = asyncio.run(_score_all(groups, args, out))
+    if failed:
+        print(f"vpo-rewards: {failed} of {len(groups)} groups failed (see their error lines)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _read_groups(path: Path) -> Iterator[dict[str, Any]]:
+    stream = sys.stdin if str(path) == "-" else path.open(encoding="utf-8")
+    with stream:
+        for number, line in enumerate(stream, start=1):
+            if not line.strip():
+                continue
+            try:
+                group = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise ValueError(f"{path}:{number}: not JSON: {exc.msg}") from exc
+            if not isinstance(group, dict):
+                raise ValueError(f"{path}:{number}: each line must be a JSON object (a /v1/score body)")
+            yield group
+
+
+@contextlib.contextmanager
+def _open_output(path: Path | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+    else:
+        with path.open("w", encoding="utf-8") as handle:
+            yield handle
+
+
+async def _score_all(groups: list[dict[str, Any]], args: argparse.Namespace, out: TextIO) -> int:
+    """Send the groups in batches, ``concurrency`` requests in flight, writing results in input order."""
+    batches = [groups[i : i + args.batch_size] for i in range(0, len(groups), args.batch_size)]
+    failed = 0
+    async with _client(args) as client:
+        semaphore = asyncio.Semaphore(args.concurrency)
+
+        async def run(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            async with semaphore:
+                try:
+                    data = await client.request("POST", "/v1/score/batch", {"groups": batch})
+                    results: list[dict[str, Any]] = data["results"]
+                    return results
+                except APIError as exc:
+                    error = {"code": exc.code, "message": exc.message, "details": exc.details}
+                except TransportError as exc:
+                    error = {"code": "transport_error", "message": str(exc), "details": None}
+                return [{"error": error} for _ in batch]
+
+        tasks = [asyncio.ensure_future(run(batch)) for batch in batches]
+        with tqdm(total=len(groups), unit="group", disable=args.no_progress, file=sys.stderr) as bar:
+            for task in tasks:  # in order: later batches keep running while earlier ones are written
+                for result in await task:
+                    failed += "error" in result
+                    out.write(json.dumps(result) + "\n")
+                out.flush()
+                bar.update(len(await task))
+    return failed
+
+
+@contextlib.asynccontextmanager
+async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncRewardClient]:
+    if not args.in_process:
+        async with AsyncRewardClient(args.url, token=args.token) as client:
+            yield client
+        return
+    import httpx
+
+    from .core.config import Settings
+    from .main import create_app
+
+    if args.config is not None:
+        os.environ[CONFIG_FILE_ENV] = str(args.config.resolve())
+    settings = Settings(tokens=[])
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with AsyncRewardClient("http://in-process", transport=transport) as client:
+            yield client
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

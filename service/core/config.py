@@ -1,0 +1,143 @@
+"""Settings: one typed object, read from ``VPO_*`` environment variables and an optional config file.
+
+Precedence: explicit arguments, then environment variables (``VPO_PORT``, ``VPO_LIMITS__MAX_GROUPS_PER_BATCH``),
+then the TOML or YAML file named by ``VPO_CONFIG_FILE`` (``vpo-rewards serve --config`` sets it), then the
+defaults below. Every limit of the API lives in :class:`Limits`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+
+CONFIG_FILE_ENV = "VPO_CONFIG_FILE"
+
+
+class Limits(BaseModel):
+    """Explicit request limits; exceeding one is answered 413 with the limit's name in ``details``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_body_bytes: int = Field(16 * 1024 * 1024, ge=1024, description="bytes of one request body")
+    max_groups_per_batch: int = Field(512, ge=1, description="groups in one batch, job or /v1/vpo call")
+    max_completions_per_group: int = Field(256, ge=1, description="completions (G) in one group")
+    max_answers_per_completion: int = Field(16, ge=1, description="answers (m) kept per completion")
+    max_components: int = Field(1024, ge=1, description="reward components (d) of one group")
+    max_weights: int = Field(10_000, ge=1, description="weightings (K) per group")
+    max_scorers_per_group: int = Field(16, ge=1, description="scorer specs in one group")
+    max_text_chars: int = Field(200_000, ge=1, description="characters of one prompt, completion or answer")
+    max_pool_answers: int = Field(100_000, ge=1, description="answers in one /v1/metrics/search pool")
+    max_ks: int = Field(256, ge=1, description="k values in one /v1/metrics/search request")
+    max_deadline_ms: int = Field(3_600_000, ge=1, description="largest accepted deadline_ms")
+    max_tests_per_answer: int = Field(16, ge=1, description="test cases per problem (tests scorer)")
+    max_seconds_per_test: float = Field(10.0, gt=0, description="wall-clock seconds of one test (tests scorer)")
+
+
+class Settings(BaseSettings):
+    """Service settings (environment prefix ``VPO_``, nested with ``__``)."""
+
+    model_config = SettingsConfigDict(env_prefix="VPO_", env_nested_delimiter="__", extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    workers: int = Field(1, ge=1)
+    tokens: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list, description="bearer tokens accepted by the API (comma-separated in the env)"
+    )
+    allow_insecure: bool = Field(False, description="allow a non-loopback bind without tokens")
+    scorers: Annotated[list[str] | None, NoDecode] = Field(
+        None, description="scorers to enable (comma-separated); default: every registered scorer"
+    )
+    cache_size: int = Field(100_000, ge=0, description="entries of the in-process reward cache (0: off)")
+    max_concurrent_groups: int = Field(64, ge=1, description="groups of one batch scored at the same time")
+    log_level: str = "info"
+    limits: Limits = Field(default_factory=Limits)
+
+    @field_validator("tokens", "scorers", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_bind(self) -> Settings:
+        if not self.tokens and not self.allow_insecure and not is_loopback(self.host):
+            raise ValueError(
+                f"refusing to serve on non-loopback host {self.host!r} without a token: set VPO_TOKENS, "
+                "or VPO_ALLOW_INSECURE=true to accept unauthenticated requests from the network"
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        path = os.environ.get(CONFIG_FILE_ENV)
+        if path:
+            sources += (_FileSource(settings_cls, Path(path)),)
+        return sources
+
+    def token_values(self) -> list[str]:
+        return [token.get_secret_value() for token in self.tokens]
+
+
+class _FileSource(PydanticBaseSettingsSource):
+    """Settings from a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path) -> None:
+        super().__init__(settings_cls)
+        self.data = load_config_file(path)
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self.data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """The mapping stored in a TOML or YAML config file."""
+    if not path.is_file():
+        raise ValueError(f"config file {str(path)!r} does not exist")
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".toml":
+        data: Any = tomllib.loads(text)
+    elif path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        data = yaml.safe_load(text) or {}
+    else:
+        raise ValueError(f"config file {str(path)!r}: use a .toml, .yaml or .yml file")
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {str(path)!r} must hold a mapping of settings")
+    return data
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and loopback addresses (127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once; tests build their own ``Settings`` instead."""
+    return Settings()

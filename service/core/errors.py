@@ -1,0 +1,53 @@
+"""Domain errors. Service code raises these; ``service.api.errors`` maps each to a status and the error body.
+
+    ServiceError (code, message, details)
+    ├── LimitExceeded        413  a limit of Settings.limits, named in details
+    ├── UnknownScorer        422
+    ├── InvalidParams        422  a scorer's params failed validation
+    ├── InvalidRequest       422  the request is well-formed JSON but inconsistent
+    └── Unavailable          503  a dependency the request needs is not there
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    status_code = 422
+    code = "invalid_request"
+
+    def __init__(self, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class LimitExceeded(ServiceError):
+    status_code = 413
+    code = "limit_exceeded"
+
+    def __init__(self, limit: str, value: int | float, maximum: int | float, where: str | None = None) -> None:
+        place = f" in {where}" if where else ""
+        super().__init__(
+            f"{limit} exceeded{place}: {value} > {maximum}",
+            {"limit": limit, "value": value, "max": maximum, **({"where": where} if where else {})},
+        )
+        self.limit = limit
+
+
+class UnknownScorer(ServiceError):
+    code = "unknown_scorer"
+
+
+class InvalidParams(ServiceError):
+    code = "invalid_params"
+
+
+class InvalidRequest(ServiceError):
+    code = "invalid_request"
+
+
+class Unavailable(ServiceError):
+    status_code = 503
+    code = "unavailable"

@@ -1,0 +1,53 @@
+"""Builds the FastAPI app; nothing else. ``uvicorn --factory service.main:create_app`` serves it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from . import __version__
+from .api.errors import install_error_handlers
+from .api.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from .api.routes import health, score, scorers, search, vpo
+from .core.config import Settings, get_settings
+from .core.state import AppState
+from .scorers.registry import ScorerRegistry
+from .scoring.cache import LRUCache
+from .scoring.pipeline import ScoringPipeline
+
+
+def create_app(settings: Settings | None = None, registry: ScorerRegistry | None = None) -> FastAPI:
+    """The service app. Without arguments, settings come from the environment / config file and the
+    scorers from the built-ins plus the ``vpo_rewards.scorers`` entry points."""
+    settings = settings or get_settings()
+    state = AppState(
+        settings=settings,
+        registry=registry or ScorerRegistry.discover(settings.scorers),
+        pipeline=ScoringPipeline(LRUCache(settings.cache_size), settings.max_concurrent_groups),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await state.registry.start()
+        state.ready = True
+        try:
+            yield
+        finally:
+            state.ready = False
+            await state.registry.close()
+
+    app = FastAPI(
+        title="vpo-rewards",
+        version=__version__,
+        summary="Reward vectors, VPO set scores and advantages for RL on language models.",
+        lifespan=lifespan,
+    )
+    app.state.vpo = state
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.limits.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)  # outermost: every response, errors included, carries the id
+    for module in (health, scorers, score, vpo, search):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,1 @@
+"""Scorers: the interface (``base``), the registry and the built-in scorers."""
