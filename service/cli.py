@@ -59,7 +59,18 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--concurrency", type=int, default=2, help="requests in flight (default 2)")
     score.add_argument("--no-progress", action="store_true", help="no progress bar")
     score.set_defaults(run=_score)
+
+    openapi = commands.add_parser("openapi", help="print the OpenAPI document")
+    openapi.set_defaults(run=_openapi)
     return parser
+
+
+def _openapi(args: argparse.Namespace) -> int:
+    from .core.config import Settings
+    from .main import create_app
+
+    print(json.dumps(create_app(Settings()).openapi(), indent=2, sort_keys=True))
+    return 0
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -69,8 +80,12 @@ def _serve(args: argparse.Namespace) -> int:
     from .core.config import Settings
 
     # Through the environment, so that every worker process builds the same settings.
-    for name, value in (("HOST", args.host), ("PORT", args.port), ("WORKERS", args.workers),
-                        ("LOG_LEVEL", args.log_level)):
+    for name, value in (
+        ("HOST", args.host),
+        ("PORT", args.port),
+        ("WORKERS", args.workers),
+        ("LOG_LEVEL", args.log_level),
+    ):
         if value is not None:
             os.environ[f"VPO_{name}"] = str(value)
     if args.config is not None:

@@ -23,7 +23,9 @@ class LiveServer:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", timeout_graceful_shutdown=2)
+            uvicorn.Config(
+                app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+            )
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.port = 0

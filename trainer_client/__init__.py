@@ -59,4 +59,3 @@ __all__ = [
     "split_completion",
     "vpo_advantages",
 ]
-

@@ -30,10 +30,11 @@ RETRY_EXCEPTIONS: tuple[type[Exception], ...] = (
     httpx.PoolTimeout,
 )
 
-Options = Mapping[str, Any] | EstimatorConfig | SplitConfig | None
+EstimatorOptions = Mapping[str, Any] | EstimatorConfig | None
+SplitOptions = Mapping[str, Any] | SplitConfig | None
 
 
-def estimator_json(estimator: Options) -> dict[str, Any] | None:
+def estimator_json(estimator: EstimatorOptions) -> dict[str, Any] | None:
     """The API's ``estimator`` object from an :class:`EstimatorConfig` or a mapping."""
     if estimator is None:
         return None
@@ -51,7 +52,7 @@ def estimator_json(estimator: Options) -> dict[str, Any] | None:
     return dict(estimator)
 
 
-def split_json(split: Options) -> dict[str, Any] | None:
+def split_json(split: SplitOptions) -> dict[str, Any] | None:
     if split is None:
         return None
     if isinstance(split, SplitConfig):
@@ -66,7 +67,9 @@ def rewards_json(rewards: Any) -> Any:
     if rewards is None or isinstance(rewards, int | float):
         return None if rewards is None or rewards != rewards else rewards
     array = to_numpy(rewards)
-    return np.where(np.isnan(array), None, array).tolist()
+    cells = array.astype(object)
+    cells[np.isnan(array)] = None
+    return cells.tolist()
 
 
 class BaseClient:
@@ -126,8 +129,8 @@ class BaseClient:
         *,
         answers: Sequence[Sequence[str]] | None,
         scorers: Sequence[Mapping[str, Any]],
-        split: Options,
-        estimator: Options,
+        split: SplitOptions,
+        estimator: EstimatorOptions,
         deadline_ms: int | None,
         group_key: str | None,
         detail: bool,
@@ -159,7 +162,9 @@ class BaseClient:
         return body
 
     @staticmethod
-    def vpo_body(groups: Sequence[Any], estimator: Options, group_keys: Sequence[str | None] | None) -> dict[str, Any]:
+    def vpo_body(
+        groups: Sequence[Any], estimator: EstimatorOptions, group_keys: Sequence[str | None] | None
+    ) -> dict[str, Any]:
         keys = list(group_keys) if group_keys is not None else [None] * len(groups)
         body: dict[str, Any] = {
             "groups": [
@@ -185,4 +190,3 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
-

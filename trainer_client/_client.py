@@ -16,7 +16,15 @@ from typing import Any
 
 import httpx
 
-from ._base import RETRY_EXCEPTIONS, RETRY_STATUSES, BaseClient, Options, estimator_json, rewards_json
+from ._base import (
+    RETRY_EXCEPTIONS,
+    RETRY_STATUSES,
+    BaseClient,
+    EstimatorOptions,
+    SplitOptions,
+    estimator_json,
+    rewards_json,
+)
 from ._exceptions import TransportError
 from ._results import BatchResult, ScoreResult, SearchResult, group_estimate_from_json
 from .vpo import GroupEstimate
@@ -93,16 +101,23 @@ class RewardClient(BaseClient):
         *,
         scorers: Sequence[Mapping[str, Any]],
         answers: Sequence[Sequence[str]] | None = None,
-        split: Options = None,
-        estimator: Options = None,
+        split: SplitOptions = None,
+        estimator: EstimatorOptions = None,
         deadline_ms: int | None = None,
         group_key: str | None = None,
         detail: bool = False,
     ) -> ScoreResult:
         """Score one group of completions (or of answers per completion)."""
         body = self.score_body(
-            prompt, completions, answers=answers, scorers=scorers, split=split, estimator=estimator,
-            deadline_ms=deadline_ms, group_key=group_key, detail=detail,
+            prompt,
+            completions,
+            answers=answers,
+            scorers=scorers,
+            split=split,
+            estimator=estimator,
+            deadline_ms=deadline_ms,
+            group_key=group_key,
+            detail=detail,
         )
         return ScoreResult.from_json(self.request("POST", "/v1/score", body))
 
@@ -145,7 +160,11 @@ class RewardClient(BaseClient):
                 raise TransportError(f"POST /v1/score/batch: {exc!r}") from exc
 
     def vpo(
-        self, groups: Sequence[Any], estimator: Options = None, *, group_keys: Sequence[str | None] | None = None
+        self,
+        groups: Sequence[Any],
+        estimator: EstimatorOptions = None,
+        *,
+        group_keys: Sequence[str | None] | None = None,
     ) -> list[GroupEstimate]:
         """Set scores and advantages of reward arrays (each group G x m x d) computed by the service."""
         data = self.request("POST", "/v1/vpo", self.vpo_body(groups, estimator, group_keys))
@@ -185,9 +204,7 @@ class AsyncRewardClient(BaseClient):
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def request(
-        self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
-    ) -> Any:
+    async def request(self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None) -> Any:
         """Send one request with retries; the decoded JSON answer, or an :class:`APIError`."""
         response = await self._send(method, path, body, headers)
         self.raise_for_error(response)
@@ -226,16 +243,23 @@ class AsyncRewardClient(BaseClient):
         *,
         scorers: Sequence[Mapping[str, Any]],
         answers: Sequence[Sequence[str]] | None = None,
-        split: Options = None,
-        estimator: Options = None,
+        split: SplitOptions = None,
+        estimator: EstimatorOptions = None,
         deadline_ms: int | None = None,
         group_key: str | None = None,
         detail: bool = False,
     ) -> ScoreResult:
         """Score one group of completions (or of answers per completion)."""
         body = self.score_body(
-            prompt, completions, answers=answers, scorers=scorers, split=split, estimator=estimator,
-            deadline_ms=deadline_ms, group_key=group_key, detail=detail,
+            prompt,
+            completions,
+            answers=answers,
+            scorers=scorers,
+            split=split,
+            estimator=estimator,
+            deadline_ms=deadline_ms,
+            group_key=group_key,
+            detail=detail,
         )
         return ScoreResult.from_json(await self.request("POST", "/v1/score", body))
 
@@ -282,7 +306,11 @@ class AsyncRewardClient(BaseClient):
                 raise TransportError(f"POST /v1/score/batch: {exc!r}") from exc
 
     async def vpo(
-        self, groups: Sequence[Any], estimator: Options = None, *, group_keys: Sequence[str | None] | None = None
+        self,
+        groups: Sequence[Any],
+        estimator: EstimatorOptions = None,
+        *,
+        group_keys: Sequence[str | None] | None = None,
     ) -> list[GroupEstimate]:
         """Set scores and advantages of reward arrays (each group G x m x d) computed by the service."""
         data = await self.request("POST", "/v1/vpo", self.vpo_body(groups, estimator, group_keys))

@@ -1,15 +1,15 @@
 """Every exception the client package raises.
 
-    VPORewardsError
-    ├── EstimatorError (also a ValueError): bad estimator options or reward arrays, local or remote alike
-    ├── SplitError (also a ValueError): bad split options
-    ├── TransportError: the request never got an answer (connection refused, reset, timed out)
-    └── APIError: the service answered with the error format and a 4xx/5xx status
-        ├── AuthenticationError      401
-        ├── RequestTooLargeError     413 (a limit of the service was exceeded; ``details["limit"]`` names it)
-        ├── InvalidRequestError      400 / 404 / 422
-        ├── RateLimitError           429
-        └── ServiceUnavailableError  502 / 503 / 504
+VPORewardsError
+├── EstimatorError (also a ValueError): bad estimator options or reward arrays, local or remote alike
+├── SplitError (also a ValueError): bad split options
+├── TransportError: the request never got an answer (connection refused, reset, timed out)
+└── APIError: the service answered with the error format and a 4xx/5xx status
+    ├── AuthenticationError      401
+    ├── RequestTooLargeError     413 (a limit of the service was exceeded; ``details["limit"]`` names it)
+    ├── InvalidRequestError      400 / 404 / 422
+    ├── RateLimitError           429
+    └── ServiceUnavailableError  502 / 503 / 504
 """
 
 from __future__ import annotations

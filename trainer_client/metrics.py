@@ -67,7 +67,7 @@ def diversity(rewards: Any) -> float:
     # Per component, the sum over pairs of |x_i - x_j| of sorted values is sum_j (2j - n + 1) x_(j).
     ranks = 2.0 * np.arange(n) - n + 1
     pair_sum = float((ranks[:, None] * np.sort(answers, axis=0)).sum())
-    return pair_sum / (n * (n - 1) / 2)
+    return float(pair_sum / (n * (n - 1) / 2))
 
 
 @dataclass(frozen=True)

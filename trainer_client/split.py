@@ -134,9 +134,12 @@ def _fenced_blocks(text: str) -> list[tuple[str, str]]:
         if opening is None:
             if fence:
                 opening, body = (fence.group("fence"), fence.group("info")), []
-        elif fence and not fence.group("info") and fence.group("fence")[0] == opening[0][0] and len(
-            fence.group("fence")
-        ) >= len(opening[0]):
+        elif (
+            fence
+            and not fence.group("info")
+            and fence.group("fence")[0] == opening[0][0]
+            and len(fence.group("fence")) >= len(opening[0])
+        ):
             blocks.append((opening[1], "\n".join(body)))
             opening = None
         else:

@@ -217,6 +217,9 @@ def _pack(groups: Any, config: EstimatorConfig) -> _Packed:
     groups = list(groups)
     if not groups:
         raise EstimatorError("rewards", "the batch holds no group")
+    batch_array = _try_array(groups, ndim=4)
+    if batch_array is not None:
+        return _pack(batch_array, config)
     parsed = [_parse_group(i, group, config) for i, group in enumerate(groups)]
     shape = (
         len(parsed),
@@ -235,6 +238,18 @@ def _pack(groups: Any, config: EstimatorConfig) -> _Packed:
     return _Packed(rewards, answer_mask, completion_mask, np.array([d for _, d in parsed], dtype=np.int64))
 
 
+def _try_array(nested: Any, ndim: int) -> np.ndarray | None:
+    """``nested`` as one array of ``ndim`` dimensions when it is rectangular (the common case), else None;
+    ragged input is then parsed piece by piece, with errors that say where."""
+    if isinstance(nested, list) and any(is_tensor(item) for item in nested):
+        return None
+    try:
+        array = np.array(nested, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return array if array.ndim == ndim and array.size else None
+
+
 def _parse_group(index: int, group: Any, config: EstimatorConfig) -> tuple[list[np.ndarray], int]:
     where = f"rewards[{index}]"
     if is_tensor(group) or isinstance(group, np.ndarray):
@@ -243,10 +258,14 @@ def _parse_group(index: int, group: Any, config: EstimatorConfig) -> tuple[list[
             raise EstimatorError(where, f"a group is (G, M, D), got {dense.ndim} dimensions")
         completions = list(dense)
     else:
-        try:
-            completions = [_answers_array(c) for c in group]
-        except (TypeError, ValueError) as exc:
-            raise EstimatorError(where, "must be completions x answers x components of numbers or null") from exc
+        group_array = _try_array(group, ndim=3)
+        if group_array is not None:
+            completions = list(group_array)
+        else:
+            try:
+                completions = [_answers_array(c) for c in group]
+            except (TypeError, ValueError) as exc:
+                raise EstimatorError(where, "must be completions x answers x components of numbers or null") from exc
     if not completions:
         raise EstimatorError(where, "a group needs at least one completion")
     widths = {c.shape[1] for c in completions if c.shape[0] > 0}
@@ -410,7 +429,8 @@ def _best_per_set(values: np.ndarray, packed: _Packed, weights: np.ndarray) -> n
     b, g, m, d = values.shape
     per_answer = np.matmul(values.reshape(b, g * m, d), weights.transpose(0, 2, 1)).reshape(b, g, m, -1)
     best = np.where(packed.answer_mask[..., None], per_answer, -np.inf).max(axis=2, initial=-np.inf)
-    return np.where(packed.answer_mask.any(axis=2)[..., None], best, 0.0)
+    has_answers = np.asarray(packed.answer_mask.any(axis=2))
+    return np.where(has_answers[..., None], best, 0.0)
 
 
 def _leave_one_out(

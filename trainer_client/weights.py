@@ -65,9 +65,7 @@ def _sobol_dirichlet(d: int, k: int, alpha: float, rng: np.random.Generator) -> 
     try:
         from scipy.stats import qmc
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise EstimatorError(
-            "sampler", "the sobol sampler needs scipy: pip install 'vpo-rewards[sobol]'"
-        ) from exc
+        raise EstimatorError("sampler", "the sobol sampler needs scipy: pip install 'vpo-rewards[sobol]'") from exc
     if d > qmc.Sobol.MAXDIM:
         raise EstimatorError("sampler", f"sobol supports at most {qmc.Sobol.MAXDIM} components")
     engine = qmc.Sobol(d, scramble=True, seed=rng)

@@ -26,8 +26,9 @@ def require_token(request: Request, state: StateDep) -> None:
         return
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not given.strip():
-        raise HTTPException(401, "missing bearer token: send 'Authorization: Bearer <token>'",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401, "missing bearer token: send 'Authorization: Bearer <token>'", headers={"WWW-Authenticate": "Bearer"}
+        )
     given_bytes = given.strip().encode("utf-8")
     matched = False
     for token in tokens:  # no early exit: the time taken does not tell which token came close

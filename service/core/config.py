@@ -12,7 +12,7 @@ import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
@@ -36,8 +36,6 @@ class Limits(BaseModel):
     max_pool_answers: int = Field(100_000, ge=1, description="answers in one /v1/metrics/search pool")
     max_ks: int = Field(256, ge=1, description="k values in one /v1/metrics/search request")
     max_deadline_ms: int = Field(3_600_000, ge=1, description="largest accepted deadline_ms")
-    max_tests_per_answer: int = Field(16, ge=1, description="test cases per problem (tests scorer)")
-    max_seconds_per_test: float = Field(10.0, gt=0, description="wall-clock seconds of one test (tests scorer)")
 
 
 class Settings(BaseSettings):
@@ -57,7 +55,7 @@ class Settings(BaseSettings):
     )
     cache_size: int = Field(100_000, ge=0, description="entries of the in-process reward cache (0: off)")
     max_concurrent_groups: int = Field(64, ge=1, description="groups of one batch scored at the same time")
-    log_level: str = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
     limits: Limits = Field(default_factory=Limits)
 
     @field_validator("tokens", "scorers", mode="before")

@@ -1,11 +1,11 @@
 """Domain errors. Service code raises these; ``service.api.errors`` maps each to a status and the error body.
 
-    ServiceError (code, message, details)
-    ├── LimitExceeded        413  a limit of Settings.limits, named in details
-    ├── UnknownScorer        422
-    ├── InvalidParams        422  a scorer's params failed validation
-    ├── InvalidRequest       422  the request is well-formed JSON but inconsistent
-    └── Unavailable          503  a dependency the request needs is not there
+ServiceError (code, message, details)
+├── LimitExceeded        413  a limit of Settings.limits, named in details
+├── UnknownScorer        422
+├── InvalidParams        422  a scorer's params failed validation
+├── InvalidRequest       422  the request is well-formed JSON but inconsistent
+└── Unavailable          503  a dependency the request needs is not there
 """
 
 from __future__ import annotations

@@ -66,10 +66,10 @@ class Scorer(ABC):
     # Whether values depend only on (params, prompt, answer), so they may be cached.
     cacheable: ClassVar[bool] = True
 
-    async def start(self) -> None:
+    async def start(self) -> None:  # noqa: B027 - an optional hook
         """Acquire resources (worker pools, models); called once before the first request."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - an optional hook
         """Release what ``start`` acquired."""
 
     def status(self) -> dict[str, Any]:

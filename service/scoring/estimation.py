@@ -69,12 +69,18 @@ async def run_search(request: SearchRequest, limits: Limits) -> SearchResponse:
                 weights = config.weights
             else:
                 weights = sample_weights(
-                    d, num_weights=config.num_weights, alpha=config.alpha, sampler=config.sampler,
+                    d,
+                    num_weights=config.num_weights,
+                    alpha=config.alpha,
+                    sampler=config.sampler,
                     rng=group_rng(config.seed, i),
                 )
             results.append(
                 pool_metrics(
-                    pool.rewards, request.ks, weights=weights, scalar_weights=request.scalar_weights,
+                    pool.rewards,
+                    request.ks,
+                    weights=weights,
+                    scalar_weights=request.scalar_weights,
                     pass_threshold=request.pass_threshold,
                 )
             )
@@ -83,8 +89,9 @@ async def run_search(request: SearchRequest, limits: Limits) -> SearchResponse:
     return await anyio.to_thread.run_sync(run)
 
 
-def _check_shape(rewards: Sequence[Sequence[Sequence[float | None]]], limits: Limits, where: str,
-                 completions_limit: bool = True) -> None:
+def _check_shape(
+    rewards: Sequence[Sequence[Sequence[float | None]]], limits: Limits, where: str, completions_limit: bool = True
+) -> None:
     if completions_limit:
         check_limit("max_completions_per_group", len(rewards), limits.max_completions_per_group, where)
     for completion in rewards:

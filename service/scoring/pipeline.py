@@ -90,7 +90,9 @@ class ScoringPipeline:
         row_of = {text: i for i, text in enumerate(texts)}
         d = values.shape[1]
         rewards = [
-            np.concatenate([values[[row_of[a] for a in parsed.answers]].reshape(-1, d), np.zeros((parsed.num_padded, d))])
+            np.concatenate(
+                [values[[row_of[a] for a in parsed.answers]].reshape(-1, d), np.zeros((parsed.num_padded, d))]
+            )
             for parsed in group.parsing
         ]
         errors, truncated = _error_items(group, texts, [r for r, _, _ in results])
@@ -233,8 +235,8 @@ def _error_items(
     """One item per failure and affected answer; a failure of every answer of the group is one item."""
     where: dict[str, list[tuple[int, int]]] = {}
     for g, parsed in enumerate(group.parsing):
-        for i, answer in enumerate(parsed.answers):
-            where.setdefault(answer, []).append((g, i))
+        for i, text in enumerate(parsed.answers):
+            where.setdefault(text, []).append((g, i))
     items: list[ScoreErrorItem] = []
     total = 0
     for use, result in zip(group.scorers, results, strict=True):

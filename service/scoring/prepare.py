@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from trainer_client import EstimatorError
 from trainer_client.split import SplitConfig, SplitResult, select_answers, split_completion
 from trainer_client.vpo import EstimatorConfig
 
@@ -57,8 +58,15 @@ def prepare_batch(
     check_limit("max_groups_per_batch", len(requests), limits.max_groups_per_batch)
     received = time.monotonic()
     return [
-        prepare_group(request, registry, limits, position=i, received=received, batch_deadline_ms=deadline_ms,
-                      where=f"groups[{i}]" if len(requests) > 1 else None)
+        prepare_group(
+            request,
+            registry,
+            limits,
+            position=i,
+            received=received,
+            batch_deadline_ms=deadline_ms,
+            where=f"groups[{i}]" if len(requests) > 1 else None,
+        )
         for i, request in enumerate(requests)
     ]
 
@@ -78,8 +86,7 @@ def prepare_group(
     check_limit("max_scorers_per_group", len(request.scorers), limits.max_scorers_per_group, where)
     check_limit("max_text_chars", len(request.prompt), limits.max_text_chars, where)
     if request.split.max_answers is not None:
-        check_limit("max_answers_per_completion", request.split.max_answers, limits.max_answers_per_completion,
-                    where)
+        check_limit("max_answers_per_completion", request.split.max_answers, limits.max_answers_per_completion, where)
     parsing = _split(request, limits, where)
 
     uses = []
@@ -117,10 +124,8 @@ def build_estimator(
     if num_components is not None:
         for param, matrix in (("weights", config.weights), ("scalar_weights", config.scalar_weights)):
             if matrix is not None and matrix.shape[-1] != num_components:
-                raise InvalidRequest(
-                    f"estimator.{param} has {matrix.shape[-1]} columns but the group has {num_components} "
-                    "components",
-                    {"param": param, "components": num_components},
+                raise EstimatorError(
+                    param, f"has {matrix.shape[-1]} columns but the group has {num_components} components"
                 )
     return config
 

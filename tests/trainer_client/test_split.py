@@ -40,7 +40,11 @@ def test_code_blocks_in_the_papers_format() -> None:
         "```\ndef f(x):\n    return 2 * x\n```\n---\n```cpp\nint f(int x) { return x; }\n```\n```python\nunclosed"
     )
     result = split_completion(text, SplitConfig(mode="code_blocks", max_answers=4))
-    assert result.answers == ["def f(x):\n    return x + 1", "def f(x):\n    return 2 * x", "int f(int x) { return x; }"]
+    assert result.answers == [
+        "def f(x):\n    return x + 1",
+        "def f(x):\n    return 2 * x",
+        "int f(int x) { return x; }",
+    ]
     assert result.num_parsed == 4 and result.num_unique == 3
     assert answers(text, mode="code_blocks", language="python", dedupe=False) == [
         "def f(x):\n    return x + 1",

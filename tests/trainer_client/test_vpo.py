@@ -59,8 +59,9 @@ def test_example_4_vpo_loo_and_gdpo() -> None:
     assert close(loo.set_scores, [0.1333333333333333, 0.1333333333333333, 0.0, 0.0])
     assert close(loo.advantages, [0.9999850002249966, 0.9999850002249966, -0.9999850002249966, -0.9999850002249966])
     gdpo = estimate_group(answers, EstimatorConfig(name="gdpo", weights=W))
-    assert close(gdpo.advantages, [-0.14002761624703663, -0.14002761624703663, 0.14002761624703633,
-                                   0.14002761624703633])
+    assert close(
+        gdpo.advantages, [-0.14002761624703663, -0.14002761624703663, 0.14002761624703633, 0.14002761624703633]
+    )
 
 
 def test_example_5_identical_scores_give_zero() -> None:

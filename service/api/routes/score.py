@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from ...scoring.prepare import prepare_batch, prepare_group
 from ..deps import AuthDep, StateDep
 from ..protocol import BatchRequest, BatchResponse, ScoreRequest, ScoreResponse, StreamedResult
+from ..routing import FastJSONRoute, json_response
 from .errors_doc import ERROR_RESPONSES
 
-router = APIRouter(prefix="/v1", tags=["score"], dependencies=[AuthDep], responses=ERROR_RESPONSES)
+router = APIRouter(
+    prefix="/v1", route_class=FastJSONRoute, tags=["score"], dependencies=[AuthDep], responses=ERROR_RESPONSES
+)
 NDJSON = "application/x-ndjson"
 
 
 @router.post("/score", response_model=ScoreResponse)
-async def score(body: ScoreRequest, state: StateDep) -> ScoreResponse:
+async def score(body: ScoreRequest, state: StateDep) -> Response:
     prepared = prepare_group(body, state.registry, state.settings.limits)
-    return await state.pipeline.score(prepared)
+    return json_response(await state.pipeline.score(prepared))
 
 
 @router.post(
@@ -27,7 +30,7 @@ async def score(body: ScoreRequest, state: StateDep) -> ScoreResponse:
     response_model=BatchResponse,
     responses={200: {"content": {NDJSON: {"schema": StreamedResult.model_json_schema()}}}},
 )
-async def score_batch(body: BatchRequest, request: Request, state: StateDep) -> BatchResponse | StreamingResponse:
+async def score_batch(body: BatchRequest, request: Request, state: StateDep) -> Response:
     prepared = prepare_batch(body.groups, state.registry, state.settings.limits, deadline_ms=body.deadline_ms)
     if NDJSON in request.headers.get("accept", ""):
 
@@ -37,4 +40,4 @@ async def score_batch(body: BatchRequest, request: Request, state: StateDep) -> 
                 yield f'{{"index":{index},{result.model_dump_json()[1:]}\n'
 
         return StreamingResponse(lines(), media_type=NDJSON)
-    return BatchResponse(results=await state.pipeline.score_batch(prepared))
+    return json_response(BatchResponse(results=await state.pipeline.score_batch(prepared)))

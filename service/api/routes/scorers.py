@@ -6,8 +6,15 @@ from fastapi import APIRouter
 
 from ..deps import AuthDep, StateDep
 from ..protocol import ErrorResponse, ScorerInfo, ScorersResponse
+from ..routing import FastJSONRoute
 
-router = APIRouter(prefix="/v1", tags=["scorers"], dependencies=[AuthDep], responses={401: {"model": ErrorResponse}})
+router = APIRouter(
+    prefix="/v1",
+    route_class=FastJSONRoute,
+    tags=["scorers"],
+    dependencies=[AuthDep],
+    responses={401: {"model": ErrorResponse}},
+)
 
 
 @router.get("/scorers", response_model=ScorersResponse)
