@@ -21,7 +21,7 @@ from tqdm import tqdm
 from trainer_client import APIError, AsyncRewardClient, TransportError
 
 from . import __version__
-from .core.config import CONFIG_FILE_ENV
+from .constants import CONFIG_FILE_ENV, SERVER_EXTRA_HINT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -30,7 +30,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    code: int = args.run(args)
+    try:
+        code: int = args.run(args)
+    except ModuleNotFoundError as exc:
+        print(f"vpo-rewards: {exc}; {SERVER_EXTRA_HINT}", file=sys.stderr)
+        return 2
     return code
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
-CONFIG_FILE_ENV = "VPO_CONFIG_FILE"
+from ..constants import CONFIG_FILE_ENV
 
 
 class Limits(BaseModel):

@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_client_imports_only_httpx_and_numpy() -> None:
     code = (
         "import sys, trainer_client, trainer_client.metrics, trainer_client.split\n"
-        "heavy = {'fastapi', 'starlette', 'pydantic', 'redis', 'torch', 'transformers', 'scipy', 'service', 'uvicorn'}\n"
+        "heavy = {'fastapi', 'starlette', 'pydantic', 'redis', 'torch', 'transformers', 'scipy', 'service',"
+        " 'uvicorn'}\n"
         "print(sorted(heavy & {m.split('.')[0] for m in sys.modules}))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
