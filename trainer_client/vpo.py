@@ -41,8 +41,9 @@ class EstimatorConfig:
     """Options of the estimator; the fields and defaults of the API's ``estimator`` object.
 
     ``weights`` (K x d) replaces the sampler; ``scalar_weights`` (d) is the scalar task's w* used by
-    ``scalar``, ``multi_scalar``, ``gdpo``'s set scores and the ``scalar_advantages`` reported beside VPO's
-    (uniform 1/d by default).
+    ``scalar``, ``multi_scalar``, ``gdpo``'s set scores and the ``scalar_advantages`` reported beside VPO's.
+    Without it, w* is the mean of the explicit ``weights`` when given (the scalar objective E_w[w.r] under
+    them), else uniform 1/d (the mean of any Dirichlet(alpha 1_d)).
     """
 
     name: str = "vpo"
@@ -384,6 +385,8 @@ def _scalar_weights(packed: _Packed, config: EstimatorConfig) -> np.ndarray:
                     "scalar_weights", f"has {len(config.scalar_weights)} entries but group {i} has d = {d}"
                 )
             weights[i, :d] = config.scalar_weights
+        elif config.weights is not None and config.weights.shape[1] == d:
+            weights[i, :d] = config.weights.mean(axis=0)
         else:
             weights[i, :d] = 1.0 / d
     return weights
@@ -407,7 +410,11 @@ def _draw_weights(packed: _Packed, config: EstimatorConfig, rngs: Sequence[np.ra
 def _draw_completion_weights(
     packed: _Packed, config: EstimatorConfig, rngs: Sequence[np.random.Generator]
 ) -> np.ndarray:
+    """One weighting per completion (B, G, D): sampled, or a random row of the explicit weights."""
     b, g_max, _, d_max = packed.rewards.shape
+    if config.weights is not None:
+        rows = np.stack([rng.integers(0, config.weights.shape[0], size=g_max) for rng in rngs])
+        return _draw_weights(packed, config, rngs)[np.arange(b)[:, None], rows]
     weights = np.zeros((b, g_max, d_max))
     for i, d in enumerate(packed.num_components):
         weights[i, :, :d] = sample_weights(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 Value = float | None  # a reward value; null = could not be computed
 
@@ -174,12 +174,21 @@ class VPOResponse(APIModel):
 
 # ----------------------------------------------------------------------------------------------- search
 class SearchPool(APIModel):
-    rewards: list[list[list[float]]] = Field(description="completions x answers x components, no nulls")
+    rewards: list[list[list[float]]] | list[list[float]] = Field(
+        description="completions x answers x components (or answers x components: one answer per completion)"
+    )
+
+    def completions(self) -> list[list[list[float]]]:
+        if self.rewards and self.rewards[0] and not isinstance(self.rewards[0][0], list):
+            return [[answer] for answer in self.rewards]  # type: ignore[misc]
+        return self.rewards  # type: ignore[return-value]
 
 
 class SearchRequest(APIModel):
     pools: list[SearchPool] = Field(min_length=1)
-    ks: list[int] = Field(default_factory=lambda: [1, 2, 4, 8, 16, 32, 64], min_length=1)
+    ks: list[int] = Field(
+        default_factory=lambda: [1, 2, 4, 8, 16, 32, 64], min_length=1, validation_alias=AliasChoices("ks", "k")
+    )
     scalar_weights: list[float] | None = Field(None, description="w* of the evaluation scalar (default 1/d)")
     pass_threshold: float = Field(1.0, description="an answer is correct when its scalar reaches this")
     estimator: EstimatorSpec = Field(

@@ -51,16 +51,17 @@ async def run_vpo(request: VPORequest, limits: Limits) -> VPOResponse:
 async def run_search(request: SearchRequest, limits: Limits) -> SearchResponse:
     check_limit("max_groups_per_batch", len(request.pools), limits.max_groups_per_batch)
     check_limit("max_ks", len(request.ks), limits.max_ks)
-    for i, pool in enumerate(request.pools):
+    pools = [pool.completions() for pool in request.pools]
+    for i, pool in enumerate(pools):
         where = f"pools[{i}]"
-        check_limit("max_pool_answers", sum(len(c) for c in pool.rewards), limits.max_pool_answers, where)
-        _check_shape(pool.rewards, limits, where, completions_limit=False)
+        check_limit("max_pool_answers", sum(len(c) for c in pool), limits.max_pool_answers, where)
+        _check_shape(pool, limits, where, completions_limit=False)
     config = build_estimator(request.estimator, limits)
 
     def run() -> SearchResponse:
         results = []
-        for i, pool in enumerate(request.pools):
-            d = next((len(answer) for completion in pool.rewards for answer in completion), 0)
+        for i, pool in enumerate(pools):
+            d = next((len(answer) for completion in pool for answer in completion), 0)
             if d == 0:
                 raise InvalidRequest(f"pools[{i}] holds no answer", {"pool": i})
             if config.weights is not None:
@@ -77,7 +78,7 @@ async def run_search(request: SearchRequest, limits: Limits) -> SearchResponse:
                 )
             results.append(
                 pool_metrics(
-                    pool.rewards,
+                    pool,
                     request.ks,
                     weights=weights,
                     scalar_weights=request.scalar_weights,

@@ -353,3 +353,9 @@ def test_openapi_documents_every_route(api: httpx.Client) -> None:
     for path in ("/healthz", "/readyz", "/v1/scorers", "/v1/score", "/v1/score/batch", "/v1/vpo", "/v1/metrics/search"):
         assert path in paths
     assert "413" in paths["/v1/score"]["post"]["responses"]
+
+
+def test_search_metrics_accepts_flat_pools_and_k(api: httpx.Client) -> None:
+    flat = {"pools": [{"rewards": [[1, 1], [0, 0], [0, 1]]}], "k": [1, 3]}
+    pool = api.post("/v1/metrics/search", json=flat).json()["results"][0]
+    assert pool["num_completions"] == 3 and pool["pass_at_k_completions"] == pytest.approx([1 / 3, 1.0])

@@ -180,3 +180,22 @@ def test_large_batches_are_chunked_with_identical_results(monkeypatch: pytest.Mo
     chunked = estimate(groups, EstimatorConfig(num_weights=50))
     for a, b in zip(whole, chunked, strict=True):
         assert np.array_equal(a.advantages, b.advantages)
+
+
+def test_scalar_w_star_from_scalar_weights_explicit_weights_or_uniform() -> None:
+    group = [[[1.0, 0.0]], [[0.0, 1.0]], [[0.4, 0.4]]]
+    given = estimate_group(group, EstimatorConfig(name="scalar", scalar_weights=[0.2, 0.8]))
+    assert close(given.set_scores, [0.2, 0.8, 0.4])
+    one_row = estimate_group(group, EstimatorConfig(name="scalar", weights=[[0.2, 0.8]]))
+    assert close(one_row.set_scores, [0.2, 0.8, 0.4])
+    # K rows: E_w[w . r] is the scalar objective of their mean
+    mean_row = estimate_group(group, EstimatorConfig(name="multi_scalar", weights=[[1, 0], [0.5, 0.5]]))
+    assert close(mean_row.set_scores, [0.75, 0.25, 0.4])
+    uniform = estimate_group(group, EstimatorConfig(name="scalar"))
+    assert close(uniform.set_scores, [0.5, 0.5, 0.4])
+
+
+def test_random_weight_with_explicit_weights_uses_their_rows() -> None:
+    group = [[[1.0, 0.0]], [[1.0, 0.0]], [[1.0, 0.0]], [[1.0, 0.0]]]
+    result = estimate_group(group, EstimatorConfig(name="random_weight", weights=[[1, 0], [0, 1]], seed=2))
+    assert set(result.set_scores.tolist()) <= {0.0, 1.0}
