@@ -414,7 +414,8 @@ def _draw_completion_weights(
     b, g_max, _, d_max = packed.rewards.shape
     if config.weights is not None:
         rows = np.stack([rng.integers(0, config.weights.shape[0], size=g_max) for rng in rngs])
-        return _draw_weights(packed, config, rngs)[np.arange(b)[:, None], rows]
+        chosen: np.ndarray = _draw_weights(packed, config, rngs)[np.arange(b)[:, None], rows]
+        return chosen
     weights = np.zeros((b, g_max, d_max))
     for i, d in enumerate(packed.num_components):
         weights[i, :, :d] = sample_weights(

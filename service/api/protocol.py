@@ -180,7 +180,7 @@ class SearchPool(APIModel):
 
     def completions(self) -> list[list[list[float]]]:
         if self.rewards and self.rewards[0] and not isinstance(self.rewards[0][0], list):
-            return [[answer] for answer in self.rewards]  # type: ignore[misc]
+            return [[answer] for answer in self.rewards]
         return self.rewards  # type: ignore[return-value]
 
 
