@@ -24,7 +24,7 @@ def create_app(settings: Settings | None = None, registry: ScorerRegistry | None
     settings = settings or get_settings()
     state = AppState(
         settings=settings,
-        registry=registry or ScorerRegistry.discover(settings.scorers),
+        registry=registry or ScorerRegistry.discover(settings),
         pipeline=ScoringPipeline(LRUCache(settings.cache_size), settings.max_concurrent_groups),
     )
 

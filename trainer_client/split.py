@@ -86,7 +86,7 @@ def _parse(completion: str, config: SplitConfig) -> list[str]:
     if config.mode == "tags":
         found = _tag_blocks(completion, config.tag)
     elif config.mode == "code_blocks":
-        found = [body for info, body in _fenced_blocks(completion) if _language_matches(info, config.language)]
+        found = [body for info, body in fenced_blocks(completion) if _language_matches(info, config.language)]
     else:
         assert config.delimiter is not None
         found = completion.split(config.delimiter)
@@ -123,7 +123,7 @@ def _tag_token(tag: str) -> re.Pattern[str]:
     return re.compile(rf"<(/?){re.escape(tag)}((?:_\d+)?)\s*>", re.IGNORECASE)
 
 
-def _fenced_blocks(text: str) -> list[tuple[str, str]]:
+def fenced_blocks(text: str) -> list[tuple[str, str]]:
     """(info string, body) of every closed fenced code block, CommonMark-style: a block closes at a fence
     line of the same character at least as long as the opening one; an unclosed block is dropped."""
     blocks = []

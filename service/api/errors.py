@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -62,7 +63,9 @@ async def _validation_error(request: Request, exc: RequestValidationError) -> JS
 
 
 async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
-    return error_response(exc.status_code, exc.code, exc.message, exc.details)
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after is not None else None
+    return error_response(exc.status_code, exc.code, exc.message, exc.details, headers=headers)
 
 
 async def _value_error(request: Request, exc: EstimatorError | SplitError) -> JSONResponse:

@@ -36,6 +36,8 @@ class Limits(BaseModel):
     max_pool_answers: int = Field(100_000, ge=1, description="answers in one /v1/metrics/search pool")
     max_ks: int = Field(256, ge=1, description="k values in one /v1/metrics/search request")
     max_deadline_ms: int = Field(3_600_000, ge=1, description="largest accepted deadline_ms")
+    max_tests_per_problem: int = Field(16, ge=1, description="test cases of one tests-scorer spec (d)")
+    max_seconds_per_test: float = Field(10.0, gt=0, description="largest tests-scorer timeout_s")
 
 
 class Settings(BaseSettings):
@@ -56,6 +58,18 @@ class Settings(BaseSettings):
     cache_size: int = Field(100_000, ge=0, description="entries of the in-process reward cache (0: off)")
     max_concurrent_groups: int = Field(64, ge=1, description="groups of one batch scored at the same time")
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
+    sandbox: Literal["bwrap", "unsafe-local"] = Field(
+        "bwrap", description="bwrap: isolated workers; unsafe-local: no isolation (development only)"
+    )
+    sandbox_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="sandbox workers")
+    sandbox_python: str = Field("/usr/bin/python3", description="interpreter inside the sandbox")
+    sandbox_uid_base: int = Field(61000, ge=1000, description="worker i runs as this uid + i (when root)")
+    sandbox_queue_limit: int = Field(4096, ge=1, description="queued executions before 503 + Retry-After")
+    sandbox_memory_mb: int = Field(512, ge=32, description="address space of one execution")
+    sandbox_processes: int = Field(16, ge=1, description="processes one execution may run at once")
+    sandbox_output_bytes: int = Field(1 << 20, ge=1024, description="stdout (and stderr) bytes kept per execution")
+    sandbox_file_bytes: int = Field(16 << 20, ge=1024, description="size of any file an execution writes")
+    sandbox_tmp_bytes: int = Field(256 << 20, ge=1 << 20, description="size of a worker's private /tmp")
     limits: Limits = Field(default_factory=Limits)
 
     @field_validator("tokens", "scorers", mode="before")

@@ -6,6 +6,7 @@ ServiceError (code, message, details)
 ├── InvalidParams        422  a scorer's params failed validation
 ├── InvalidRequest       422  the request is well-formed JSON but inconsistent
 └── Unavailable          503  a dependency the request needs is not there
+    └── Overloaded       503  too much queued work; Retry-After says when to come back
 """
 
 from __future__ import annotations
@@ -51,3 +52,11 @@ class InvalidRequest(ServiceError):
 class Unavailable(ServiceError):
     status_code = 503
     code = "unavailable"
+
+
+class Overloaded(Unavailable):
+    code = "overloaded"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message, {"retry_after_s": round(retry_after, 3)})
+        self.retry_after = retry_after

@@ -66,6 +66,14 @@ class Scorer(ABC):
     # Whether values depend only on (params, prompt, answer), so they may be cached.
     cacheable: ClassVar[bool] = True
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> Scorer:
+        """The instance the service uses; override to read settings (pool sizes, model paths)."""
+        return cls()
+
+    def validate(self, params: Any, limits: Any) -> None:  # noqa: B027 - an optional hook
+        """Refuse params beyond the service's limits (raise ``LimitExceeded`` naming the limit)."""
+
     async def start(self) -> None:  # noqa: B027 - an optional hook
         """Acquire resources (worker pools, models); called once before the first request."""
 

@@ -8,6 +8,7 @@ A third-party package registers a scorer with, in its pyproject.toml::
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterable
 from importlib.metadata import entry_points
@@ -18,9 +19,10 @@ from pydantic import ValidationError
 from ..core.errors import InvalidParams, UnknownScorer
 from .base import Scorer
 from .reference import ReferenceScorer
+from .tests import TestsScorer
 
 ENTRY_POINT_GROUP = "vpo_rewards.scorers"
-BUILTIN_SCORERS: tuple[type[Scorer], ...] = (ReferenceScorer,)
+BUILTIN_SCORERS: tuple[type[Scorer], ...] = (ReferenceScorer, TestsScorer)
 logger = logging.getLogger(__name__)
 
 
@@ -35,13 +37,17 @@ class ScorerRegistry:
             self.add(scorer)
 
     @classmethod
-    def discover(cls, enabled: Iterable[str] | None = None) -> ScorerRegistry:
-        """Built-ins and entry-point scorers, restricted to ``enabled`` when given."""
+    def discover(cls, settings: Any = None) -> ScorerRegistry:
+        """Built-ins and entry-point scorers, restricted to ``settings.scorers`` when given, each built
+        with ``Scorer.from_settings(settings)``."""
+        enabled = getattr(settings, "scorers", None)
         wanted = set(enabled) if enabled is not None else None
         registry = cls()
-        factories: list[tuple[str, Callable[[], Any]]] = [(s.name, s) for s in BUILTIN_SCORERS]
+        factories: list[tuple[str, Callable[[], Any]]] = [
+            (s.name, functools.partial(s.from_settings, settings)) for s in BUILTIN_SCORERS
+        ]
         for entry in entry_points(group=ENTRY_POINT_GROUP):
-            factories.append((entry.name, _entry_point_factory(entry)))
+            factories.append((entry.name, _entry_point_factory(entry, settings)))
         for name, factory in factories:
             if wanted is not None and name not in wanted:
                 continue
@@ -73,8 +79,8 @@ class ScorerRegistry:
             known = ", ".join(self.names()) or "none"
             raise UnknownScorer(f"unknown scorer {name!r}; registered: {known}", {"scorer": name}) from None
 
-    def parse_params(self, name: str, params: dict[str, Any]) -> tuple[Scorer, Any]:
-        """The scorer and its validated params, or a 422 domain error naming what is wrong."""
+    def parse_params(self, name: str, params: dict[str, Any], limits: Any = None) -> tuple[Scorer, Any]:
+        """The scorer and its validated params, or a 4xx domain error naming what is wrong."""
         scorer = self.get(name)
         try:
             parsed = scorer.Params.model_validate(params)
@@ -88,14 +94,22 @@ class ScorerRegistry:
             raise InvalidParams(f"invalid params for scorer {name!r}", {"scorer": name, "errors": details}) from exc
         except ValueError as exc:
             raise InvalidParams(f"invalid params for scorer {name!r}: {exc}", {"scorer": name}) from exc
+        if limits is not None:
+            scorer.validate(parsed, limits)
         return scorer, parsed
 
     def __iter__(self) -> Any:
         return iter(self._scorers[name] for name in self.names())
 
     async def start(self) -> None:
-        for scorer in self:
-            await scorer.start()
+        """Start every scorer; one that cannot start is removed and its reason kept in ``load_errors``."""
+        for scorer in list(self):
+            try:
+                await scorer.start()
+            except Exception as exc:
+                logger.error("scorer %s is disabled: %s", scorer.name, exc)
+                self.load_errors[scorer.name] = f"{type(exc).__name__}: {exc}"
+                del self._scorers[scorer.name]
         self.started = True
 
     async def close(self) -> None:
@@ -104,8 +118,9 @@ class ScorerRegistry:
             await scorer.close()
 
 
-def _entry_point_factory(entry: Any) -> Callable[[], Any]:
+def _entry_point_factory(entry: Any, settings: Any) -> Callable[[], Any]:
     def factory() -> Any:
-        return entry.load()()
+        loaded = entry.load()
+        return loaded.from_settings(settings) if hasattr(loaded, "from_settings") else loaded()
 
     return factory

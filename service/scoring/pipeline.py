@@ -20,12 +20,14 @@ import numpy as np
 from trainer_client.vpo import GroupEstimate, estimate
 
 from ..api.protocol import CacheInfo, CompletionParsing, ScoreErrorItem, ScoreResponse
+from ..core.errors import ServiceError
 from ..scorers.base import ComponentFailure, ScoreOutput, ScoreTask
 from .cache import CacheStats, RewardCache, cache_key
 from .prepare import PreparedGroup, ScorerUse
 
 logger = logging.getLogger(__name__)
 MAX_ERROR_ITEMS = 256
+DEADLINE_GRACE_S = 0.25
 
 
 @dataclass
@@ -140,10 +142,13 @@ class ScoringPipeline:
             return ScoreOutput.failed(len(answers), d, "deadline", "the deadline passed before scoring")
         task = ScoreTask(group.request.prompt, answers, use.params)
         try:
-            async with asyncio.timeout(remaining):
+            # scorers that honour the deadline return their partial work themselves; the grace lets them
+            async with asyncio.timeout(None if remaining is None else remaining + DEADLINE_GRACE_S):
                 outputs = await use.scorer.score([task], deadline=group.deadline)
         except TimeoutError:
             return ScoreOutput.failed(len(answers), d, "deadline", f"not scored within {group.request.deadline_ms} ms")
+        except ServiceError:
+            raise  # the scorer refuses the request (overloaded, ...): an HTTP error, not a null
         except Exception as exc:
             logger.exception("scorer %s failed", use.scorer.name)
             return ScoreOutput.failed(len(answers), d, "scorer_error", f"{type(exc).__name__}: {exc}")

@@ -91,7 +91,7 @@ def prepare_group(
 
     uses = []
     for spec in request.scorers:
-        scorer, params = registry.parse_params(spec.name, spec.params)
+        scorer, params = registry.parse_params(spec.name, spec.params, limits)
         label = spec.alias or scorer.name
         components = scorer.components(params)
         if spec.alias:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from service.core.config import Settings
 from service.core.errors import InvalidParams, UnknownScorer
 from service.scorers.registry import ENTRY_POINT_GROUP, ScorerRegistry
 
@@ -55,7 +56,7 @@ def test_entry_point_scorers_are_discovered(plugin_on_path: Path) -> None:
     registry = ScorerRegistry.discover()
     assert {"reference", "shout"} <= set(registry.names())
     assert "needs a GPU" in registry.load_errors["broken"]
-    only = ScorerRegistry.discover(["shout", "missing"])
+    only = ScorerRegistry.discover(Settings(scorers=["shout", "missing"]))
     assert only.names() == ["shout"]
     assert only.load_errors == {"missing": "no scorer of this name is installed"}
 

@@ -1,0 +1,122 @@
+"""How a sandbox worker process is started: bubblewrap namespaces, an unprivileged uid, no environment.
+
+``bwrap`` mode (the default): each worker runs the harness under bubblewrap with new user, PID, network
+(loopback only), IPC, UTS and cgroup namespaces, a read-only ``/usr``, a private size-capped ``/tmp``, a
+fresh ``/proc`` and ``/dev``, no capabilities, no further user namespaces, an empty environment, and, when
+the service runs as root, a host uid of its own (``sandbox_uid_base + i``) so that process limits count
+only that worker's processes. ``unsafe-local`` runs the same harness without any of that (resource limits
+only): for development on hosts without user namespaces, never for untrusted code.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+HARNESS = Path(__file__).with_name("harness.py")
+SANDBOX_MODES = ("bwrap", "unsafe-local")
+
+
+class SandboxUnavailable(RuntimeError):
+    """The host cannot provide the sandbox that was asked for."""
+
+
+@dataclass(frozen=True)
+class JailConfig:
+    mode: str = "bwrap"
+    python: str = "/usr/bin/python3"
+    uid_base: int = 61000
+    tmp_bytes: int = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What to execute for worker ``index``: the command, the uid/gid to drop to, the environment."""
+
+    argv: list[str]
+    uid: int | None
+    env: dict[str, str]
+    scratch: str | None  # host directory to remove when the worker stops (unsafe-local only)
+
+    def drop_privileges(self) -> None:
+        """Runs in the forked process before exec: become the worker's own unprivileged uid and gid."""
+        if self.uid is not None:
+            os.setgroups([])
+            os.setgid(self.uid)
+            os.setuid(self.uid)
+
+
+def worker_spec(config: JailConfig, index: int) -> WorkerSpec:
+    source = HARNESS.read_text(encoding="utf-8")
+    python_args = ["-I", "-S", "-B", "-c", source]
+    if config.mode == "unsafe-local":
+        scratch = tempfile.mkdtemp(prefix="vpo-sandbox-")
+        return WorkerSpec([config.python, *python_args, scratch], None, {"PATH": "/usr/bin:/bin"}, scratch)
+    if config.mode != "bwrap":
+        raise SandboxUnavailable(f"unknown sandbox mode {config.mode!r}; use one of {', '.join(SANDBOX_MODES)}")
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is not installed: apt-get install bubblewrap, or set VPO_SANDBOX=unsafe-local "
+            "to run answer code without isolation (never for untrusted code)"
+        )
+    argv = [
+        bwrap,
+        "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--clearenv",
+        "--setenv", "PATH", "/usr/bin:/bin",
+        "--setenv", "HOME", "/tmp",
+        "--setenv", "LANG", "C.UTF-8",
+        "--ro-bind", "/usr", "/usr",
+    ]  # fmt: skip
+    for top in ("bin", "lib", "lib64", "lib32", "sbin"):
+        path = Path("/") / top
+        if path.is_symlink():
+            argv += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            argv += ["--ro-bind", str(path), str(path)]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(config.tmp_bytes), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    argv += ["--", config.python, *python_args, "/tmp/scratch", "--pid-namespace"]
+    uid = config.uid_base + index if os.geteuid() == 0 else None
+    return WorkerSpec(argv, uid, {}, None)
+
+
+def probe(config: JailConfig) -> None:
+    """Start one sandboxed interpreter and check what it sees; raise SandboxUnavailable with the reason."""
+    if not Path(config.python).exists():
+        raise SandboxUnavailable(f"the sandbox interpreter {config.python!r} does not exist (set VPO_SANDBOX_PYTHON)")
+    spec = worker_spec(config, 0)
+    if config.mode == "unsafe-local":
+        return
+    # the same command line, with a one-line program in place of the harness
+    command = spec.argv[: spec.argv.index("--") + 1] + [
+        config.python,
+        "-I",
+        "-S",
+        "-c",
+        "import os, socket; print(os.getpid(), [n for _, n in socket.if_nameindex()])",
+    ]
+    try:
+        done = subprocess.run(
+            command, capture_output=True, text=True, timeout=30, env=spec.env, preexec_fn=spec.drop_privileges
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SandboxUnavailable(f"bubblewrap could not start: {exc}") from exc
+    if done.returncode != 0:
+        raise SandboxUnavailable(
+            f"bubblewrap could not create the sandbox (user namespaces disabled?): {done.stderr.strip()[:500]}; "
+            "set VPO_SANDBOX=unsafe-local to run answer code without isolation (never for untrusted code)"
+        )
+    pid, interfaces = done.stdout.split(" ", 1)
+    if int(pid) > 3 or interfaces.strip() != "['lo']":
+        raise SandboxUnavailable(f"the sandbox is not isolated as expected: pid {pid}, interfaces {interfaces}")

@@ -1,0 +1,169 @@
+"""A pool of long-lived sandbox workers (one per core by default) fed from one bounded queue.
+
+Each worker runs one execution unit at a time and forks a child per unit inside its sandbox; the pool only
+moves JSON lines. A worker that dies (the answer's code may kill it: it runs as the same uid) or stops
+answering is replaced, and the unit it was running is reported with ``worker_died``. A full queue is
+refused at once (:class:`Overloaded`) instead of growing without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import os
+import shutil
+import signal
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from .jail import JailConfig, WorkerSpec, probe, worker_spec
+
+logger = logging.getLogger(__name__)
+STREAM_LIMIT = 64 * 1024 * 1024  # one result line holds the unit's captured output
+ANSWER_MARGIN_S = 5.0
+
+
+class Overloaded(RuntimeError):
+    """The queue is full; retry after ``retry_after`` seconds."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"the sandbox queue is full; retry in {retry_after:.0f} s")
+        self.retry_after = retry_after
+
+
+class SandboxFailure(RuntimeError):
+    """The sandbox itself failed (not the answer's code)."""
+
+
+@dataclass(frozen=True)
+class PoolConfig:
+    workers: int = 2
+    queue_limit: int = 4096
+    jail: JailConfig = JailConfig()
+
+
+class _Worker:
+    def __init__(self, spec: WorkerSpec) -> None:
+        self.spec = spec
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            *self.spec.argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            env=self.spec.env,
+            preexec_fn=self.spec.drop_privileges,  # uvloop has no user=/group= arguments
+            start_new_session=True,
+            limit=STREAM_LIMIT,
+        )
+
+    async def run(self, unit: dict[str, Any], budget_s: float) -> dict[str, Any]:
+        process = self.process
+        if process is None or process.stdin is None or process.stdout is None or process.returncode is not None:
+            raise ConnectionError("worker not running")
+        process.stdin.write(json.dumps(unit).encode() + b"\n")
+        await process.stdin.drain()
+        line = await asyncio.wait_for(process.stdout.readline(), timeout=budget_s + ANSWER_MARGIN_S)
+        if not line:
+            raise ConnectionError("worker exited")
+        result: dict[str, Any] = json.loads(line)
+        return result
+
+    async def stop(self) -> None:
+        process = self.process
+        self.process = None
+        if process is not None and process.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+        if process is not None:
+            if process.stdin is not None:
+                process.stdin.close()
+            if process.stdout is not None:  # drain to EOF, which closes the pipe's transport
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(process.stdout.read(), timeout=5)
+            await process.wait()
+        if self.spec.scratch:
+            shutil.rmtree(self.spec.scratch, ignore_errors=True)
+
+
+class SandboxPool:
+    """Runs execution units on sandboxed workers; ``run`` is safe to call from many tasks at once."""
+
+    def __init__(self, config: PoolConfig) -> None:
+        self.config = config
+        self._queue: asyncio.Queue[tuple[dict[str, Any], float, asyncio.Future[dict[str, Any]]]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._workers: list[_Worker] = []
+        self._ids = itertools.count()
+        self.counts: Counter[str] = Counter()
+        self.started = False
+
+    async def start(self) -> None:
+        await asyncio.to_thread(probe, self.config.jail)
+        for index in range(self.config.workers):
+            worker = _Worker(worker_spec(self.config.jail, index))
+            await worker.start()
+            self._workers.append(worker)
+            self._tasks.append(asyncio.create_task(self._serve(index, worker)))
+        self.started = True
+
+    async def close(self) -> None:
+        self.started = False
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for worker in self._workers:
+            await worker.stop()
+        self._tasks.clear()
+        self._workers.clear()
+
+    def status(self) -> dict[str, Any]:
+        return {"workers": len(self._workers), "queued": self._queue.qsize(), **dict(self.counts)}
+
+    async def run(self, unit: dict[str, Any], budget_s: float) -> dict[str, Any]:
+        """Queue one unit and wait for its result; ``budget_s`` bounds how long a worker may take on it."""
+        if not self.started:
+            raise SandboxFailure("the sandbox pool is not running")
+        if self._queue.qsize() >= self.config.queue_limit:
+            self.counts["overloaded"] += 1
+            raise Overloaded(retry_after=max(1.0, self._queue.qsize() * budget_s / max(1, len(self._workers))))
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        await self._queue.put(({**unit, "id": next(self._ids)}, budget_s, future))
+        return await future
+
+    async def _serve(self, index: int, worker: _Worker) -> None:
+        while True:
+            unit, budget_s, future = await self._queue.get()
+            if future.done():  # its request gave up (deadline, disconnect): skip the work
+                continue
+            try:
+                result = await worker.run(unit, budget_s)
+                self.counts["executions"] += 1
+            except (ConnectionError, TimeoutError, OSError, ValueError) as exc:
+                # The answer's code may kill its worker or wedge it: that unit ends as the answer's fault.
+                logger.warning(
+                    "sandbox worker %d lost while running unit %s: %r; restarting it", index, unit["id"], exc
+                )
+                self.counts["worker_restarts"] += 1
+                result = {"id": unit["id"], "worker_died": True}
+                await worker.stop()
+                worker = _Worker(worker_spec(self.config.jail, index))
+                self._workers[index] = worker
+                try:
+                    await worker.start()
+                except OSError as start_error:
+                    logger.error("sandbox worker %d could not restart: %r", index, start_error)
+                    self.counts["failures"] += 1
+                    result = {"id": unit["id"], "sandbox_error": f"worker could not restart: {start_error}"}
+            if not future.done():
+                future.set_result(result)

@@ -1,0 +1,95 @@
+"""Host-side judging: decode the sandbox's plain values and compare them with what never entered it."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .asserts import Check
+
+
+class Undecodable(ValueError):
+    pass
+
+
+def decode(value: Any) -> Any:
+    """The inverse of the harness's ``encode``: tagged JSON back to Python values."""
+    if isinstance(value, list):
+        return [decode(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if len(value) != 1:
+        raise Undecodable("a tagged value has exactly one key")
+    [(tag, body)] = value.items()
+    if tag == "float":
+        return float(body)
+    if tag == "tuple":
+        return tuple(decode(item) for item in body)
+    if tag == "dict":
+        return {_hashable(decode(k)): decode(v) for k, v in body}
+    if tag == "set":
+        return {_hashable(decode(item)) for item in body}
+    if tag == "frozenset":
+        return frozenset(_hashable(decode(item)) for item in body)
+    if tag == "complex":
+        return complex(decode(body[0]), decode(body[1]))
+    if tag == "bytes":
+        return bytes.fromhex(body)
+    raise Undecodable(f"unknown tag {tag!r}")
+
+
+def _hashable(value: Any) -> Any:
+    hash(value)
+    return value
+
+
+def check_passes(check: Check, reported: list[Any] | None) -> bool:
+    """Whether one rewritten assert holds, given the values the sandbox sent (None: not plain data)."""
+    if reported is None:
+        return False
+    try:
+        slots = [decode(v) for v in reported]
+        values = [slots[ref] if kind == "slot" else ref for kind, ref in check.operands]
+        if not check.ops:
+            return bool(values[0])
+        return all(bool(op(values[i], values[i + 1])) for i, op in enumerate(check.ops))
+    except (Undecodable, IndexError, TypeError, ValueError, KeyError, OverflowError):
+        return False
+
+
+def returned_matches(value: Any, expected: Any, abs_tol: float = 0.0, rel_tol: float = 0.0) -> bool:
+    """A call test's return value against its JSON ``expected``: tuples compare as lists (JSON has no
+    tuples), floats within the tolerances, everything else with Python's ``==``."""
+    if isinstance(value, tuple):
+        value = list(value)
+    if isinstance(expected, list) and isinstance(value, list):
+        return len(value) == len(expected) and all(
+            returned_matches(v, e, abs_tol, rel_tol) for v, e in zip(value, expected, strict=True)
+        )
+    if isinstance(expected, dict) and isinstance(value, dict):
+        return value.keys() == expected.keys() and all(
+            returned_matches(value[k], expected[k], abs_tol, rel_tol) for k in expected
+        )
+    if _is_number(value) and _is_number(expected) and (abs_tol or rel_tol):
+        return math.isclose(value, expected, abs_tol=abs_tol, rel_tol=rel_tol)
+    try:
+        return bool(value == expected)
+    except (TypeError, ValueError):
+        return False
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def normalize_stdout(text: str, mode: str) -> Any:
+    """``exact``: as is; ``lines`` (default): line endings unified, trailing whitespace of every line and
+    trailing blank lines dropped; ``tokens``: the whitespace-separated tokens."""
+    if mode == "exact":
+        return text
+    if mode == "tokens":
+        return text.split()
+    lines = [line.rstrip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines

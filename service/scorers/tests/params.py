@@ -1,0 +1,61 @@
+"""Params of the ``tests`` scorer: one component per test case, in the order given."""
+
+from __future__ import annotations
+
+import ast
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, field_validator
+
+from ..base import ScorerParams
+
+LANGUAGES = ("python",)
+
+
+class AssertTest(ScorerParams):
+    """Python statements (asserts) run after the answer's code, with the answer's names in scope."""
+
+    kind: Literal["assert"]
+    code: str = Field(min_length=1, max_length=100_000)
+
+    @field_validator("code")
+    @classmethod
+    def _parses(cls, code: str) -> str:
+        try:
+            ast.parse(code)
+        except SyntaxError as exc:
+            raise ValueError(f"the test code does not parse: {exc.msg} (line {exc.lineno})") from None
+        return code
+
+
+class CallTest(ScorerParams):
+    """Call ``function(*args, **kwargs)``; the return value is compared with ``expected`` outside the sandbox."""
+
+    kind: Literal["call"]
+    function: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    expected: Any = None
+    abs_tol: float = Field(0.0, ge=0, description="tolerance for floats in the return value")
+    rel_tol: float = Field(0.0, ge=0)
+
+
+class StdioTest(ScorerParams):
+    """Run the answer as a program with ``stdin``; its stdout is compared with ``expected_stdout`` outside."""
+
+    kind: Literal["stdio"]
+    stdin: str = Field("", max_length=1_000_000)
+    expected_stdout: str = Field(max_length=1_000_000)
+    compare: Literal["lines", "exact", "tokens"] = Field(
+        "lines", description="lines: trailing whitespace of each line and trailing blank lines ignored"
+    )
+
+
+TestCase = Annotated[AssertTest | CallTest | StdioTest, Field(discriminator="kind")]
+
+
+class TestsParams(ScorerParams):
+    language: Literal["python"] = "python"
+    timeout_s: float = Field(2.0, gt=0, description="wall-clock (and CPU) seconds per test")
+    memory_mb: int | None = Field(None, ge=16, description="address-space limit per execution (server default)")
+    tests: list[TestCase] = Field(min_length=1)

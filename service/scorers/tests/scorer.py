@@ -1,0 +1,255 @@
+"""The ``tests`` scorer: run each answer's code against test cases in the sandbox, one component per test.
+
+Work is planned across every task of a call: identical (code, test) pairs run once, the ``call`` and
+``assert`` tests of one code run in one execution unit (the code loads once, each test then runs in turn),
+and each ``stdio`` test is a unit of its own (the program runs with that stdin). All units go to the worker
+pool at once. A verdict is the answer's doing and scores 0 unless it is ``pass``; only a failure of the
+sandbox itself leaves a value missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ...core.errors import LimitExceeded, Overloaded
+from ...sandbox.jail import JailConfig
+from ...sandbox.pool import Overloaded as PoolOverloaded
+from ...sandbox.pool import PoolConfig, SandboxPool
+from ..base import ComponentFailure, ScoreOutput, Scorer, ScoreTask
+from .asserts import Check, rewrite_asserts
+from .compare import check_passes, decode, normalize_stdout, returned_matches
+from .extract import extract_code
+from .params import AssertTest, CallTest, StdioTest, TestsParams
+
+VERDICTS = ("pass", "fail", "error", "timeout", "memory", "output_limit", "exited_early")
+DETAIL_CHARS = 500
+BWRAP_PROCESSES = 3  # bwrap, its init and the worker share the worker's uid
+
+
+@dataclass
+class _Unit:
+    """One execution: code plus the tests it runs (local index -> test key)."""
+
+    mode: str
+    code: str
+    timeout_s: float
+    memory_mb: int
+    stdin: str = ""
+    tests: list[dict[str, Any]] = field(default_factory=list)
+    keys: dict[str, int] = field(default_factory=dict)
+    result: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """Where the verdict of one (task, answer, test) comes from."""
+
+    unit: _Unit
+    local: int | None  # index of the test inside a functions unit; None for a stdio unit
+    test: Any
+    checks: tuple[Check, ...] = ()
+
+
+class TestsScorer(Scorer):
+    name = "tests"
+    description = "Runs the answer's code against test cases (assert / call / stdio) in a sandbox; 1 pass, 0 else."
+    Params = TestsParams
+
+    def __init__(self, settings: Any = None) -> None:
+        self.settings = settings
+        self.pool: SandboxPool | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> TestsScorer:
+        return cls(settings)
+
+    def components(self, params: TestsParams) -> list[str]:
+        return [f"tests/{i}" for i in range(len(params.tests))]
+
+    def validate(self, params: TestsParams, limits: Any) -> None:
+        if len(params.tests) > limits.max_tests_per_problem:
+            raise LimitExceeded("max_tests_per_problem", len(params.tests), limits.max_tests_per_problem)
+        if params.timeout_s > limits.max_seconds_per_test:
+            raise LimitExceeded("max_seconds_per_test", params.timeout_s, limits.max_seconds_per_test)
+
+    async def start(self) -> None:
+        s = self.settings
+        jail = JailConfig(mode=s.sandbox, python=s.sandbox_python, uid_base=s.sandbox_uid_base,
+                          tmp_bytes=s.sandbox_tmp_bytes)  # fmt: skip
+        self.pool = SandboxPool(PoolConfig(workers=s.sandbox_workers, queue_limit=s.sandbox_queue_limit, jail=jail))
+        await self.pool.start()
+
+    async def close(self) -> None:
+        if self.pool is not None:
+            await self.pool.close()
+            self.pool = None
+
+    def status(self) -> dict[str, Any]:
+        return {"sandbox": self.settings.sandbox, **(self.pool.status() if self.pool else {})}
+
+    async def score(self, tasks: Sequence[ScoreTask], *, deadline: float | None = None) -> list[ScoreOutput]:
+        if self.pool is None:
+            raise RuntimeError("the tests scorer is not started")
+        units: dict[tuple[Any, ...], _Unit] = {}
+        plans = [[[self._slot(units, extract_code(a), t, task.params) for t in task.params.tests]
+                  for a in task.answers] for task in tasks]  # fmt: skip
+        await self._run(list(units.values()), deadline)
+        outputs = []
+        for task, plan in zip(tasks, plans, strict=True):
+            values = np.zeros((len(task.answers), len(task.params.tests)))
+            failures: list[ComponentFailure] = []
+            details = []
+            for a, slots in enumerate(plan):
+                answer_details = []
+                for j, slot in enumerate(slots):
+                    verdict, info = _verdict(slot)
+                    if verdict is None:
+                        values[a, j] = np.nan
+                        failures.append(ComponentFailure(info["reason"], info["message"], answer=a, component=j))
+                    else:
+                        values[a, j] = float(verdict == "pass")
+                    answer_details.append({"verdict": verdict, **info})
+                details.append(answer_details)
+            outputs.append(ScoreOutput(values, _merge(failures, values.shape), details))
+        return outputs
+
+    def _slot(self, units: dict[tuple[Any, ...], _Unit], code: str, test: Any, params: TestsParams) -> _Slot:
+        memory = params.memory_mb or self.settings.sandbox_memory_mb
+        if isinstance(test, StdioTest):
+            script_key = ("script", code, test.stdin, params.timeout_s, memory)
+            unit = units.setdefault(script_key, _Unit("script", code, params.timeout_s, memory, stdin=test.stdin))
+            return _Slot(unit, None, test)
+        functions_key = ("functions", code, params.timeout_s, memory)
+        unit = units.setdefault(functions_key, _Unit("functions", code, params.timeout_s, memory))
+        checks: tuple[Check, ...] = ()
+        if isinstance(test, CallTest):
+            wire = {"type": "call", "function": test.function, "args": test.args, "kwargs": test.kwargs}
+        else:
+            source, check_list = rewrite_asserts(test.code)
+            wire, checks = {"type": "check", "source": source}, tuple(check_list)
+        test_key = json.dumps(wire, sort_keys=True)
+        if test_key not in unit.keys:
+            unit.keys[test_key] = len(unit.tests)
+            unit.tests.append({"i": len(unit.tests), **wire})
+        return _Slot(unit, unit.keys[test_key], test, checks)
+
+    async def _run(self, units: list[_Unit], deadline: float | None) -> None:
+        assert self.pool is not None
+        pool = self.pool
+
+        async def run(unit: _Unit) -> None:
+            wire = {"mode": unit.mode, "code": unit.code, "stdin": unit.stdin, "tests": unit.tests,
+                    "limits": self._limits(unit)}  # fmt: skip
+            n = len(unit.tests) + 1
+            unit.result = await pool.run(wire, budget_s=unit.timeout_s * n * (n + 1) + 5)
+
+        jobs = [asyncio.ensure_future(run(unit)) for unit in units]
+        timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            done, pending = await asyncio.wait(jobs, timeout=timeout) if jobs else (set(), set())
+        except asyncio.CancelledError:
+            for job in jobs:
+                job.cancel()
+            raise
+        for job in pending:
+            job.cancel()  # left without a result: those values come back null with reason deadline
+        for job in done:
+            error = job.exception()
+            if isinstance(error, PoolOverloaded):
+                for other in jobs:
+                    other.cancel()
+                raise Overloaded(str(error), retry_after=error.retry_after)
+            if error is not None:
+                raise error
+
+    def _limits(self, unit: _Unit) -> dict[str, Any]:
+        s = self.settings
+        extra = BWRAP_PROCESSES if s.sandbox == "bwrap" else 0
+        return {
+            "wall_s": unit.timeout_s,
+            "cpu_s": unit.timeout_s,
+            "memory_bytes": unit.memory_mb << 20,
+            "file_bytes": s.sandbox_file_bytes,
+            "open_files": 64,
+            "processes": s.sandbox_processes + extra,
+            "output_bytes": s.sandbox_output_bytes,
+        }
+
+
+def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
+    """(verdict, facts) of one test; verdict None means the sandbox failed (or the deadline passed)."""
+    result = slot.unit.result
+    if result is None:
+        return None, {"reason": "deadline", "message": "not run before the deadline"}
+    if "sandbox_error" in result:
+        return None, {"reason": "sandbox_error", "message": str(result["sandbox_error"])}
+    info: dict[str, Any] = {
+        "stdout": result.get("stdout", "")[:DETAIL_CHARS],
+        "stderr": result.get("stderr", "")[:DETAIL_CHARS],
+    }
+    if result.get("worker_died"):
+        return "exited_early", {**info, "message": "the program killed its sandbox worker"}
+    if result.get("load_error"):
+        return _error_verdict(result["load_error"], info)
+    if slot.local is None:  # stdio
+        if result.get("output_limited"):
+            return "output_limit", info
+        if not result.get("done"):
+            return _ended(result.get("ended")), info
+        expected = normalize_stdout(slot.test.expected_stdout, slot.test.compare)
+        actual = normalize_stdout(result.get("stdout", ""), slot.test.compare)
+        return ("pass" if actual == expected else "fail"), info
+    report = result.get("reports", {}).get(str(slot.local))
+    if report is None:
+        return _ended(result.get("ended")), info
+    status = report.get("status")
+    if status == "killed":
+        return _ended(report.get("ended")), info
+    if status == "error":
+        return _error_verdict(report, info)
+    if isinstance(slot.test, CallTest):
+        try:
+            value = decode(report.get("value"))
+        except ValueError:
+            return "fail", info
+        passed = returned_matches(value, slot.test.expected, slot.test.abs_tol, slot.test.rel_tol)
+        return ("pass" if passed else "fail"), info
+    assert isinstance(slot.test, AssertTest)
+    reported = {entry[0]: (entry[1] if len(entry) > 1 else None) for entry in report.get("checks", [])}
+    if slot.checks and not reported:
+        return "fail", {**info, "message": "no assertion ran"}
+    ok = all(
+        0 <= check_id < len(slot.checks) and check_passes(slot.checks[check_id], values)
+        for check_id, values in reported.items()
+    )
+    return ("pass" if ok else "fail"), info
+
+
+def _error_verdict(error: dict[str, Any], info: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    kind = str(error.get("type", ""))
+    facts = {**info, "error": kind, "message": str(error.get("message", ""))[:DETAIL_CHARS]}
+    return ("memory" if kind == "MemoryError" else "error"), facts
+
+
+def _ended(ended: Any) -> str:
+    """The verdict of an execution that stopped before reporting a test."""
+    ended = str(ended or "")
+    if ended in ("timeout", "signal:SIGXCPU"):
+        return "timeout"
+    if ended in ("output_limit", "signal:SIGXFSZ"):
+        return "output_limit"
+    return "exited_early"  # exited, crashed or killed itself before reporting
+
+
+def _merge(failures: list[ComponentFailure], shape: tuple[int, ...]) -> list[ComponentFailure]:
+    """One failure for the whole task when every value failed for the same reason."""
+    if failures and len(failures) == shape[0] * shape[1] and len({f.reason for f in failures}) == 1:
+        return [ComponentFailure(failures[0].reason, failures[0].message)]
+    return failures

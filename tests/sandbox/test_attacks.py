@@ -1,0 +1,251 @@
+"""Hostile answers against the real sandbox. Each attack is checked from outside: files on the host, the
+host's process table, a listening socket, the service's secrets, and the pool serving the next request."""
+
+from __future__ import annotations
+
+import socket
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.sandbox.conftest import SECRET, WORKERS, Sandbox, settle_processes
+
+BASELINE = 3 * WORKERS  # per worker: bwrap, the namespace's init, the harness
+ADD = [
+    {"kind": "assert", "code": "assert add(2, 3) == 5"},
+    {"kind": "call", "function": "add", "args": [1, 1], "expected": 2},
+]
+GOOD = "def add(a, b):\n    return a + b\n"
+
+
+def code(text: str) -> str:
+    return textwrap.dedent(text).strip() + "\n"
+
+
+def assert_pool_healthy(sandbox: Sandbox) -> None:
+    assert sandbox.verdicts(GOOD, ADD) == ["pass", "pass"]
+    assert len(settle_processes(BASELINE)) == BASELINE
+
+
+def test_baseline_processes(sandbox: Sandbox) -> None:
+    assert_pool_healthy(sandbox)
+
+
+def test_fork_bomb_is_contained(sandbox: Sandbox) -> None:
+    bomb = code("""
+        import os
+        while True:
+            try:
+                os.fork()
+            except OSError:
+                pass
+    """)
+    assert sandbox.run_script(bomb)["verdict"] == "timeout"
+    assert_pool_healthy(sandbox)
+
+
+def test_memory_bomb(sandbox: Sandbox) -> None:
+    assert sandbox.run_script("blob = bytearray(8 * 1024 ** 3)\nprint(len(blob))")["verdict"] == "memory"
+    grow = code("""
+        chunks = []
+        while True:
+            chunks.append(bytearray(64 * 1024 ** 2))
+    """)
+    assert sandbox.run_script(grow, timeout_s=5)["verdict"] == "memory"  # filling 512 MB takes a moment
+    assert_pool_healthy(sandbox)
+
+
+LOOPS = [
+    "while True:\n    pass\n",
+    "import time\ntime.sleep(3600)\n",
+    "import signal\nsignal.signal(signal.SIGXCPU, signal.SIG_IGN)\nwhile True:\n    pass\n",
+]
+
+
+@pytest.mark.parametrize("loop", LOOPS)
+def test_infinite_loops_and_sleeps_time_out(sandbox: Sandbox, loop: str) -> None:
+    assert sandbox.run_script(loop, timeout_s=0.5)["verdict"] == "timeout"
+    assert sandbox.verdicts(
+        GOOD + loop.replace("\n", "\n    ").join(["def spin():\n    ", ""]),
+        [{"kind": "assert", "code": "spin()"}, *ADD],
+        timeout_s=0.5,
+    ) == ["timeout", "pass", "pass"]
+
+
+def test_huge_stdout(sandbox: Sandbox) -> None:
+    flood = "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n"
+    assert sandbox.run_script(flood)["verdict"] == "output_limit"
+    assert sandbox.run_script("import os\nwhile True:\n    os.write(2, b'y' * 65536)\n")["verdict"] == "output_limit"
+    assert_pool_healthy(sandbox)
+
+
+def test_writing_outside_its_tmp_dir(sandbox: Sandbox, tmp_path: Path) -> None:
+    marker = Path("/tmp") / f"vpo-escape-{uuid.uuid4().hex}"
+    probe = code(f"""
+        import os
+        results = []
+        for path in ("{marker}", "/etc/vpo-escape", "/usr/vpo-escape", "{tmp_path}/escape", "/vpo-escape"):
+            try:
+                with open(path, "w") as handle:
+                    handle.write("escaped")
+                results.append(path + ":written")
+            except OSError as error:
+                results.append(path + ":" + type(error).__name__)
+        print(results)
+    """)
+    detail = sandbox.run_script(probe)
+    # the sandbox's own /tmp is private: writing there works, and nothing reaches the host
+    assert not marker.exists()
+    assert not Path("/etc/vpo-escape").exists() and not Path("/usr/vpo-escape").exists()
+    assert not (tmp_path / "escape").exists() and not Path("/vpo-escape").exists()
+    assert "/etc/vpo-escape:written" not in detail["stdout"]
+
+
+def test_no_secrets_from_the_service(sandbox: Sandbox, tmp_path: Path) -> None:
+    secret_file = tmp_path / "secret.txt"
+    secret_file.write_text(SECRET)
+    probe = code(f"""
+        import os
+        found = [str(dict(os.environ))]
+        for path in ("{secret_file}", "/proc/1/environ", "/proc/self/environ", "/proc/2/environ",
+                     "/root/.bash_history", "/etc/shadow"):
+            try:
+                found.append(open(path, "rb").read().decode("latin-1"))
+            except OSError as error:
+                found.append(type(error).__name__)
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    found.append(open(f"/proc/{{pid}}/environ", "rb").read().decode("latin-1"))
+                except OSError:
+                    pass
+        print(found)
+    """)
+    detail = sandbox.run_script(probe)
+    assert "PermissionError" in detail["stdout"] or "FileNotFoundError" in detail["stdout"]
+    assert SECRET not in detail["stdout"] and SECRET not in detail["stderr"]
+    assert "VPO_TEST_SECRET" not in detail["stdout"]
+
+
+def test_no_network_but_its_own_loopback(sandbox: Sandbox) -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.5)
+    port = listener.getsockname()[1]
+    probe = code(f"""
+        import socket
+        print([name for _, name in socket.if_nameindex()])
+        try:
+            socket.create_connection(("127.0.0.1", {port}), timeout=1).close()
+            print("connected")
+        except OSError as error:
+            print("refused", type(error).__name__)
+    """)
+    try:
+        detail = sandbox.run_script(probe, timeout_s=3)
+        assert detail["stdout"].splitlines()[0] == "['lo']"
+        assert "refused" in detail["stdout"] and "connected" not in detail["stdout"]
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nothing ever reached the host's port
+    finally:
+        listener.close()
+
+
+def test_setsid_double_fork_daemon_is_killed(sandbox: Sandbox) -> None:
+    daemon = code("""
+        import os, time
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.setsid()
+                while True:
+                    time.sleep(0.05)
+            os._exit(0)
+        print("parent done")
+    """)
+    detail = sandbox.run_script(daemon)
+    assert "parent done" in detail["stdout"]
+    assert len(settle_processes(BASELINE)) == BASELINE  # the daemon did not outlive the execution
+    assert_pool_healthy(sandbox)
+
+
+@pytest.mark.parametrize(
+    "kill",
+    [
+        "import os\nos.kill(os.getppid(), 9)\n",
+        "import os\nos.kill(-1, 9)\n",
+        "import os, signal\nos.killpg(0, signal.SIGKILL)\n",
+    ],
+)
+def test_killing_the_parent_or_everything(sandbox: Sandbox, kill: str) -> None:
+    assert sandbox.verdicts(kill + GOOD, ADD) == ["exited_early", "exited_early"]
+    assert_pool_healthy(sandbox)
+
+
+def test_closing_stdout_and_the_report_channel(sandbox: Sandbox) -> None:
+    assert sandbox.verdicts("import os\nos.close(1)\nos.close(2)\n" + GOOD, ADD) == ["pass", "pass"]
+    closer = "import os\nfor fd in range(3, 64):\n    try:\n        os.close(fd)\n    except OSError:\n        pass\n"
+    assert sandbox.verdicts(closer + GOOD, ADD) == ["exited_early", "exited_early"]
+    assert_pool_healthy(sandbox)
+
+
+def test_blocking_on_stdin_does_not_block(sandbox: Sandbox) -> None:
+    assert sandbox.run_script("import sys\nprint(repr(sys.stdin.read()))")["stdout"] == "''\n"
+    assert sandbox.verdicts("x = input()\n" + GOOD, ADD) == ["error", "error"]  # EOFError, at once
+
+
+@pytest.mark.parametrize(
+    "hack",
+    [
+        "import os\nos._exit(0)\n",
+        "import posix\nposix._exit(0)\n",
+        "raise SystemExit(0)\n",
+        "import sys\nsys.exit()\n",
+        "import builtins\nbuiltins.print = lambda *a, **k: None\nimport sys, io\nsys.stdout = io.StringIO()\n"
+        "def add(a, b):\n    return 0\n",
+        "class Yes:\n    def __eq__(self, other):\n        return True\n    __hash__ = None\n"
+        "def add(a, b):\n    return Yes()\n",
+        "class Yes(int):\n    def __eq__(self, other):\n        return True\n    __hash__ = int.__hash__\n"
+        "def add(a, b):\n    return Yes(0)\n",
+        "import builtins\nbuiltins.AssertionError = type('Quiet', (Exception,), {})\ndef add(a, b):\n    return -1\n",
+        "import operator\noperator.eq = lambda a, b: True\ndef add(a, b):\n    return -1\n",
+    ],
+    ids=[
+        "os._exit",
+        "posix._exit",
+        "SystemExit",
+        "sys.exit",
+        "patched-print",
+        "always-equal",
+        "int-subclass",
+        "patched-AssertionError",
+        "patched-operator",
+    ],
+)
+def test_exit_and_comparison_hacks_score_zero(sandbox: Sandbox, hack: str) -> None:
+    tests = [*ADD, {"kind": "stdio", "stdin": "2 3", "expected_stdout": "5\n"}]
+    assert sandbox.score([hack], tests)["rewards"][0][0] == [0.0, 0.0, 0.0]
+
+
+def test_abs_patch_cannot_fake_a_tolerance_assert(sandbox: Sandbox) -> None:
+    hack = "import builtins\nbuiltins.abs = lambda x: 0\ndef area(r):\n    return 1.0\n"
+    tolerance = [{"kind": "assert", "code": "assert abs(area(1) - 3.14159) < 1e-3"}]
+    assert sandbox.verdicts(hack, tolerance) == ["fail"]
+    honest = "def area(r):\n    return 3.14159 * r * r\n"
+    assert sandbox.verdicts(honest, tolerance) == ["pass"]
+
+
+def test_many_concurrent_executions_leave_no_stray_processes(sandbox: Sandbox) -> None:
+    spawner = code("""
+        import subprocess, sys
+        children = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) for _ in range(3)]
+        def add(a, b):
+            return a + b
+    """)
+    variants = [spawner.replace("range(3)", f"range({i % 3 + 1})") + f"# {i}\n" for i in range(24)]
+    result = sandbox.score(variants, ADD, timeout_s=2.0)
+    assert all(row[0] == [1.0, 1.0] for row in result["rewards"])
+    assert len(settle_processes(BASELINE)) == BASELINE
