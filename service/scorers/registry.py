@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from ..core.errors import InvalidParams, UnknownScorer
+from ..core.errors import InvalidParams, Unavailable, UnknownScorer
 from .base import Scorer
 from .reference import ReferenceScorer
 from .tests import TestsScorer
@@ -76,6 +76,11 @@ class ScorerRegistry:
         try:
             return self._scorers[name]
         except KeyError:
+            if name in self.load_errors:
+                raise Unavailable(
+                    f"scorer {name!r} is not available on this service: {self.load_errors[name]}",
+                    {"scorer": name, "reason": self.load_errors[name]},
+                ) from None
             known = ", ".join(self.names()) or "none"
             raise UnknownScorer(f"unknown scorer {name!r}; registered: {known}", {"scorer": name}) from None
 

@@ -16,7 +16,7 @@ from service.main import create_app
 from tests.conftest import LiveServer
 
 WORKERS = 2
-UID_BASE = 61000
+UID_BASE = 63000  # apart from the default (61000) of the other test servers
 SECRET = "vpo-planted-secret-6f1e"
 
 

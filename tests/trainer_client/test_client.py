@@ -199,7 +199,7 @@ def test_async_client_twin(server: LiveServer) -> None:
             remote = await client.vpo([[[[1, 0]], [[0, 1]]]], {"weights": [[1, 0], [0, 1], [0.5, 0.5]]})
             search = await client.search_metrics([[[[1.0]], [[0.0]]]], ks=[1])
             assert (await client.health())["status"] == "ok"
-            assert [s["name"] for s in await client.scorers()] == ["reference"]
+            assert "reference" in [s["name"] for s in await client.scorers()]
         assert one.valid.all() and len(batch) == 4 and sorted(streamed) == [0, 1, 2]
         assert remote[0].set_scores.tolist() == pytest.approx([0.5, 0.5])
         assert search.pools[0].pass_at_k_answers == [0.5]

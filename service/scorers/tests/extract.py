@@ -1,5 +1,6 @@
 """Which code of an answer runs: the last fenced block in the test's language (or untagged), else the last
-fenced block of any language, else the whole answer as written (raw code)."""
+fenced block of any language, else the whole answer as written (raw code). Trailing whitespace is dropped,
+so the same program fenced or raw is one program (and runs once)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ LANGUAGE_TAGS = {"python": ("python", "py", "python3")}
 def extract_code(answer: str, language: str = "python") -> str:
     blocks = fenced_blocks(answer)
     if not blocks:
-        return answer
+        return answer.rstrip() + "\n"
     tags = LANGUAGE_TAGS.get(language, (language,))
     matching = [body for info, body in blocks if not info.split() or info.split()[0].lower() in tags]
-    return (matching or [body for _, body in blocks])[-1]
+    return (matching or [body for _, body in blocks])[-1].rstrip() + "\n"

@@ -1,0 +1,96 @@
+"""Sandboxed executions per second on this machine, all cores: the pool of long-lived jailed workers (fork
+per execution) against a fresh ``python3`` per execution under bubblewrap with the same namespaces (the
+common approach), in the same command. One execution = a solution plus 10 asserts.
+
+    python bench/sandbox.py [--pool-runs 600] [--fresh-runs 150]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from service.sandbox.jail import JailConfig, worker_spec  # noqa: E402
+from service.sandbox.pool import PoolConfig, SandboxPool  # noqa: E402
+from service.scorers.tests.asserts import rewrite_asserts  # noqa: E402
+
+SOLUTION = """
+def is_palindrome(text):
+    cleaned = [c.lower() for c in text if c.isalnum()]
+    return cleaned == cleaned[::-1]
+"""
+ASSERTS = [
+    "assert is_palindrome('') == True",
+    "assert is_palindrome('a') == True",
+    "assert is_palindrome('ab') == False",
+    "assert is_palindrome('aba') == True",
+    "assert is_palindrome('A man, a plan, a canal: Panama') == True",
+    "assert is_palindrome('race a car') == False",
+    "assert is_palindrome('No lemon, no melon') == True",
+    "assert is_palindrome('12321') == True",
+    "assert is_palindrome('123') == False",
+    "assert is_palindrome('Was it a car or a cat I saw?') == True",
+]
+LIMITS = {"wall_s": 5.0, "cpu_s": 5.0, "memory_bytes": 512 << 20, "file_bytes": 16 << 20, "open_files": 64,
+          "processes": 19, "output_bytes": 1 << 20}  # fmt: skip
+
+
+async def pool_rate(runs: int, workers: int) -> float:
+    pool = SandboxPool(PoolConfig(workers=workers, jail=JailConfig()))
+    await pool.start()
+    tests = [{"i": i, "type": "check", "source": rewrite_asserts(a)[0]} for i, a in enumerate(ASSERTS)]
+    unit = {"mode": "functions", "code": SOLUTION, "stdin": "", "tests": tests, "limits": LIMITS}
+    try:
+        warm = await pool.run(unit, 30)
+        assert all(r["status"] == "ok" for r in warm["reports"].values()), warm
+        started = time.perf_counter()
+        results = await asyncio.gather(*(pool.run(unit, 60) for _ in range(runs)))
+        elapsed = time.perf_counter() - started
+    finally:
+        await pool.close()
+    assert all(len(r["reports"]) == len(ASSERTS) for r in results)
+    return runs / elapsed
+
+
+def fresh_rate(runs: int, workers: int) -> float:
+    spec = worker_spec(JailConfig(), 0)
+    prefix = spec.argv[: spec.argv.index("--") + 1]
+    program = SOLUTION + "\n".join(ASSERTS) + "\nprint('ok')\n"
+    command = [*prefix, "/usr/bin/python3", "-I", "-S", "-c", program]
+
+    def once(_: int) -> None:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60, env={},
+                              preexec_fn=spec.drop_privileges)  # fmt: skip
+        assert done.stdout == "ok\n", done.stderr
+
+    once(0)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as executor:
+        list(executor.map(once, range(runs)))
+    return runs / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pool-runs", type=int, default=600)
+    parser.add_argument("--fresh-runs", type=int, default=150)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = parser.parse_args()
+    fresh = fresh_rate(args.fresh_runs, args.workers)
+    pooled = asyncio.run(pool_rate(args.pool_runs, args.workers))
+    print(f"{args.workers} workers, one execution = a solution + {len(ASSERTS)} asserts")
+    print(f"fresh python3 under bubblewrap: {fresh:8.1f} executions/s")
+    print(f"vpo-rewards sandbox pool:       {pooled:8.1f} executions/s")
+    print(f"ratio:                          {pooled / fresh:8.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,211 @@
+"""The tests scorer end to end through /v1/score, and its parts (extraction, assert rewriting, judging)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from service.core.config import Settings
+from service.scorers.tests.asserts import rewrite_asserts
+from service.scorers.tests.compare import check_passes, decode, normalize_stdout, returned_matches
+from service.scorers.tests.extract import extract_code
+from tests.conftest import LiveServer, ServerFactory
+from tests.sandbox.conftest import UID_BASE
+
+PROBLEM = {
+    "timeout_s": 1.0,
+    "tests": [
+        {"kind": "assert", "code": "assert add(2, 3) == 5"},
+        {"kind": "call", "function": "add", "args": [-1, 1], "expected": 0},
+        {"kind": "call", "function": "add", "args": [[1], [2]], "expected": [1, 2]},
+        {"kind": "stdio", "stdin": "4 5\n", "expected_stdout": "9\n"},
+    ],
+}
+PROGRAM = (
+    "import sys\n\ndef add(a, b):\n    return a + b\n\n"
+    "if __name__ == '__main__':\n    print(add(*map(int, sys.stdin.read().split())))\n"
+)
+
+
+def fenced(code: str) -> str:
+    return f"```python\n{code}```"
+
+
+@pytest.fixture(scope="module")
+def live() -> Iterator[LiveServer]:
+    server = LiveServer(create(Settings(sandbox_workers=2, sandbox_uid_base=UID_BASE + 10))).start()
+    yield server
+    server.stop()
+
+
+def create(settings: Settings) -> Any:
+    from service.main import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+def api(live: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live.url, timeout=120) as client:
+        yield client
+
+
+def score(api: httpx.Client, **body: Any) -> dict[str, Any]:
+    response = api.post("/v1/score", json={"prompt": "add", "scorers": [{"name": "tests", "params": PROBLEM}], **body})
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def executions(api: httpx.Client) -> int:
+    return int(api.get("/readyz").json()["scorers"]["tests"].get("executions", 0))
+
+
+def test_a_group_of_correct_partial_and_hostile_answers(api: httpx.Client) -> None:
+    partial = "def add(a, b):\n    return a + b if isinstance(a, int) else None\n"  # no stdio main, no lists
+    hostile = "import os\nos._exit(0)\n"
+    completion = "\n---\n".join(fenced(code) for code in (PROGRAM, partial, hostile))
+    result = score(
+        api,
+        completions=[completion, fenced(PROGRAM), "no code at all"],
+        split={"mode": "code_blocks", "max_answers": 3},
+        detail=True,
+    )
+    assert result["components"] == ["tests/0", "tests/1", "tests/2", "tests/3"]
+    assert result["rewards"][0] == [[1.0, 1.0, 1.0, 1.0], [1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
+    assert result["rewards"][1] == [[1.0, 1.0, 1.0, 1.0], [0.0] * 4, [0.0] * 4]  # padded to m = 3
+    assert result["rewards"][2] == [[0.0] * 4, [0.0] * 4, [0.0] * 4]  # "no code at all": no fenced block
+    assert result["valid"] == [True, True, True] and result["errors"] == []
+    # both first completions hold an all-passing answer: the same set score under every weighting
+    assert result["advantages"][0] == result["advantages"][1] > result["advantages"][2]
+    verdicts = [[d["verdict"] for d in answer] for answer in result["details"]["tests"][0]]
+    assert verdicts == [["pass"] * 4, ["pass", "pass", "fail", "fail"], ["exited_early"] * 4]
+    # and the service keeps serving
+    assert score(api, answers=[[PROGRAM]])["rewards"] == [[[1.0, 1.0, 1.0, 1.0]]]
+
+
+def test_identical_code_and_test_pairs_run_once(api: httpx.Client) -> None:
+    code = PROGRAM + "# variant for the dedupe test\n"
+    before = executions(api)
+    other = code.replace("a + b", "b + a")
+    score(api, answers=[[code], [code], [fenced(code)], [code + "\n\n"], [other]])
+    # one functions unit (the 3 call / assert tests) and one stdio unit per distinct program: the fenced
+    # copy and the one with trailing blank lines are the same program
+    assert executions(api) - before == 4
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [
+        ("def add(a, b):\n    raise ValueError('no')\n", {"verdict": "error", "error": "ValueError"}),
+        ("def add(a, b):\n    return add(a, b)\n", {"verdict": "error", "error": "RecursionError"}),
+        ("import time\ndef add(a, b):\n    time.sleep(5)\n", {"verdict": "timeout"}),
+        ("def add(a, b):\n    return bytearray(2 ** 34)\n", {"verdict": "memory"}),
+        ("def add(a, b)\n    return a\n", {"verdict": "error", "error": "SyntaxError"}),
+        ("def add(a, b):\n    print('x' * 5_000_000)\n", {"verdict": "output_limit"}),
+    ],
+)
+def test_typed_verdicts(api: httpx.Client, answer: str, expected: dict[str, str]) -> None:
+    result = score(api, answers=[[answer]], detail=True)
+    first = result["details"]["tests"][0][0][0]
+    assert {k: first.get(k) for k in expected} == expected
+    assert result["rewards"][0][0][0] == 0.0
+
+
+def test_stdout_and_stderr_heads_in_details(api: httpx.Client) -> None:
+    answer = "import sys\nprint('hello')\nprint('warn', file=sys.stderr)\ndef add(a, b):\n    return a + b\n"
+    detail = score(api, answers=[[answer]], detail=True)["details"]["tests"][0][0][1]
+    assert detail["stdout"].startswith("hello") and "warn" in detail["stderr"]
+
+
+def test_deadline_returns_what_finished(api: httpx.Client) -> None:
+    slow = "import time\ntime.sleep(0.9)\n" + PROGRAM
+    result = score(api, answers=[[PROGRAM + "# fast\n"], [slow]], deadline_ms=400)
+    assert result["rewards"][0] == [[1.0, 1.0, 1.0, 1.0]]
+    assert result["rewards"][1] == [[None, None, None, None]]
+    assert {e["reason"] for e in result["errors"]} == {"deadline"}
+
+
+def test_limits_and_bad_params(api: httpx.Client) -> None:
+    many = {"tests": [{"kind": "assert", "code": "assert True"}] * 17}
+    response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": many}]})
+    assert response.status_code == 413 and response.json()["error"]["details"]["limit"] == "max_tests_per_problem"
+    slow = {"timeout_s": 60, "tests": [{"kind": "assert", "code": "assert True"}]}
+    response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": slow}]})
+    assert response.status_code == 413 and response.json()["error"]["details"]["limit"] == "max_seconds_per_test"
+    for bad in (
+        {"tests": [{"kind": "assert", "code": "assert ("}]},
+        {"tests": [{"kind": "shell", "code": "ls"}]},
+        {"tests": []},
+        {"language": "cobol", "tests": [{"kind": "assert", "code": "1"}]},
+        {"tests": [{"kind": "call", "function": "os.system", "expected": 0}]},
+    ):
+        response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": bad}]})
+        assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_params", bad
+
+
+def test_overload_is_503_with_retry_after(make_server: ServerFactory) -> None:
+    server = make_server(Settings(sandbox_workers=1, sandbox_queue_limit=1, sandbox_uid_base=UID_BASE + 20))
+    answers = [[f"import time\ntime.sleep(0.5)\ndef add(a, b):\n    return a + b  # {i}\n"] for i in range(6)]
+    body = {"answers": answers, "scorers": [{"name": "tests", "params": {"tests": PROBLEM["tests"][:1]}}]}
+    response = httpx.post(f"{server.url}/v1/score", json=body, timeout=60)
+    assert response.status_code == 503, response.text
+    assert response.json()["error"]["code"] == "overloaded" and int(response.headers["retry-after"]) >= 1
+    ok = httpx.post(f"{server.url}/v1/score", json={**body, "answers": answers[:1]}, timeout=60)
+    assert ok.status_code == 200
+
+
+def test_no_sandbox_means_no_tests_scorer_unless_unsafe_local(make_server: ServerFactory) -> None:
+    broken = make_server(Settings(sandbox_python="/nonexistent/python3", sandbox_workers=1))
+    unavailable = httpx.get(f"{broken.url}/v1/scorers").json()["unavailable"]
+    assert "/nonexistent/python3" in unavailable["tests"]
+    refused = httpx.post(
+        f"{broken.url}/v1/score", json={"answers": [[PROGRAM]], "scorers": [{"name": "tests", "params": PROBLEM}]}
+    )
+    assert refused.status_code == 503 and "not available" in refused.json()["error"]["message"]
+    unsafe = make_server(Settings(sandbox="unsafe-local", sandbox_workers=1))
+    result = httpx.post(
+        f"{unsafe.url}/v1/score",
+        json={"answers": [[PROGRAM]], "scorers": [{"name": "tests", "params": PROBLEM}]},
+        timeout=60,
+    ).json()
+    assert result["rewards"] == [[[1.0, 1.0, 1.0, 1.0]]]
+
+
+# ---------------------------------------------------------------------------------------------- parts
+def test_extract_code() -> None:
+    assert extract_code("def f(): pass  \n\n") == "def f(): pass\n"
+    text = "Explanation\n```python\nold = 1\n```\nBetter:\n```py\nnew = 2\n```\n```text\nnot code\n```"
+    assert extract_code(text) == "new = 2\n"
+    assert extract_code("```cpp\nint main() {}\n```") == "int main() {}\n"
+
+
+def test_rewrite_keeps_literals_outside() -> None:
+    source, checks = rewrite_asserts(
+        "def check(candidate):\n    assert candidate(2) == 3, 'msg'\n    assert candidate(1) in [1, 2]\n"
+        "assert x is None\nassert y\nassert a < b <= 10\nassert p is q\n"
+    )
+    assert "3" not in source.split("candidate(2)")[1].split("\n")[0]  # the expected 3 stays on the host
+    assert "__vpo_check__(0, (candidate(2),))" in source
+    assert "__vpo_truth__(5, p is q)" in source  # identity of two computed values: judged inside
+    assert len(checks) == 6
+    assert check_passes(checks[0], [3]) and not check_passes(checks[0], [4])
+    assert check_passes(checks[1], [2]) and not check_passes(checks[1], [5])
+    assert check_passes(checks[2], [None]) and not check_passes(checks[2], [0])
+    assert check_passes(checks[3], [[1]]) and not check_passes(checks[3], [[]])
+    assert check_passes(checks[4], [1, 10]) and not check_passes(checks[4], [1, 11])
+    assert not check_passes(checks[0], None)  # the value was not plain data
+
+
+def test_decode_and_compare() -> None:
+    assert decode({"tuple": [1, {"float": "nan"}]})[0] == 1
+    assert decode({"dict": [[{"tuple": [1, 2]}, "v"]]}) == {(1, 2): "v"}
+    assert decode({"set": [1, 2]}) == {1, 2} and decode({"bytes": "6869"}) == b"hi"
+    assert returned_matches((1, [2, 3]), [1, [2, 3]])
+    assert returned_matches(0.1 + 0.2, 0.3, abs_tol=1e-9) and not returned_matches(0.1 + 0.2, 0.3)
+    assert not returned_matches({"a": 1}, {"a": 1, "b": 2})
+    assert normalize_stdout("1 \r\n2\n\n", "lines") == normalize_stdout("1\n2", "lines")
+    assert normalize_stdout("1  2\n3", "tokens") == ["1", "2", "3"]
+    assert normalize_stdout("1\n", "exact") != normalize_stdout("1", "exact")
