@@ -62,6 +62,7 @@ def test_every_setting_and_limit_is_documented_with_its_default() -> None:
     for name in Settings.model_fields:
         if name != "limits":
             assert f"| `{name}` |" in README, name
+    assert "python -m pytest" in blocks("bash")[1]
 
 
 def test_openapi_document_is_current() -> None:

@@ -188,8 +188,11 @@ def test_rewrite_keeps_literals_outside() -> None:
         "assert x is None\nassert y\nassert a < b <= 10\nassert p is q\n"
     )
     assert "3" not in source.split("candidate(2)")[1].split("\n")[0]  # the expected 3 stays on the host
-    assert "__vpo_check__(0, (candidate(2),))" in source
-    assert "__vpo_truth__(5, p is q)" in source  # identity of two computed values: judged inside
+    assert "__vpo_check__(0, ((candidate(2)), ))" in source
+    assert "__vpo_truth__(5, (p is q))" in source  # identity of two computed values: judged inside
+    compile(source, "<rewritten>", "exec")
+    multiline, _ = rewrite_asserts("if x: assert f(\n    1,\n    2) == [\n  3]; y = 'é'\nassert (a\n == b), 'm'\n")
+    assert multiline == "if x: __vpo_check__(0, ((f(\n    1,\n    2)), )); y = 'é'\n__vpo_check__(1, ((a), (b), ))\n"
     assert len(checks) == 6
     assert check_passes(checks[0], [3]) and not check_passes(checks[0], [4])
     assert check_passes(checks[1], [2]) and not check_passes(checks[1], [5])

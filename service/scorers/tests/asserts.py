@@ -5,6 +5,10 @@ value back as plain data; the literal ``3`` never enters the sandbox, and the ho
 neither an object with a forged ``__eq__`` nor a patched builtin can turn a wrong answer into a pass.
 Assertions that are not such comparisons become ``__vpo_truth__(i, expr)``: the value must be plain data
 and truthy. Asserts nested in functions (HumanEval's ``check(candidate)``) are rewritten too.
+
+The rewrite splices the original source (each assert statement's span replaced, its operands' text kept)
+rather than unparsing the tree, and is cached per test source: a training run scores the same tests for
+every answer of every step.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import ast
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 OPERATORS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
@@ -28,6 +33,7 @@ OPERATORS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.IsNot: operator.is_not,
 }
 _SINGLETONS = (None, True, False)
+_NOT_LITERAL = object()
 
 
 @dataclass(frozen=True)
@@ -39,40 +45,51 @@ class Check:
     operands: tuple[tuple[str, Any], ...]
 
 
-def rewrite_asserts(source: str) -> tuple[str, list[Check]]:
+@lru_cache(maxsize=4096)
+def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
     """The test source with every assert rewritten, and the checks the host evaluates."""
-    rewriter = _Rewriter()
-    tree = ast.fix_missing_locations(rewriter.visit(ast.parse(source)))
-    return ast.unparse(tree), rewriter.checks
+    data = source.encode("utf-8")
+    line_starts = [0]
+    for line in data.splitlines(keepends=True):
+        line_starts.append(line_starts[-1] + len(line))
 
+    def offset(line: int, column: int) -> int:  # ast columns are UTF-8 byte offsets
+        return line_starts[line - 1] + column
 
-class _Rewriter(ast.NodeTransformer):
-    def __init__(self) -> None:
-        self.checks: list[Check] = []
+    def text(node: ast.expr) -> bytes:
+        assert node.end_lineno is not None and node.end_col_offset is not None
+        return b"(" + data[offset(node.lineno, node.col_offset) : offset(node.end_lineno, node.end_col_offset)] + b")"
 
-    def visit_Assert(self, node: ast.Assert) -> ast.AST:
-        check_id = len(self.checks)
+    checks: list[Check] = []
+    edits: list[tuple[int, int, bytes]] = []
+    asserts = sorted((n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Assert)),
+                     key=lambda n: (n.lineno, n.col_offset))  # fmt: skip
+    for node in asserts:
+        check_id = len(checks)
         test = node.test
         if isinstance(test, ast.Compare) and _outside_comparable(test):
             operands: list[tuple[str, Any]] = []
-            sent: list[ast.expr] = []
+            sent: list[bytes] = []
             for expr in (test.left, *test.comparators):
                 literal = _literal(expr)
                 if literal is not _NOT_LITERAL:
                     operands.append(("const", literal))
                 else:
                     operands.append(("slot", len(sent)))
-                    sent.append(expr)
-            self.checks.append(Check(tuple(OPERATORS[type(op)] for op in test.ops), tuple(operands)))
-            arguments: list[ast.expr] = [ast.Constant(check_id), ast.Tuple(sent, ast.Load())]
-            call = ast.Call(ast.Name("__vpo_check__", ast.Load()), arguments, [])
+                    sent.append(text(expr))
+            checks.append(Check(tuple(OPERATORS[type(op)] for op in test.ops), tuple(operands)))
+            call = b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent))
         else:
-            self.checks.append(Check((), (("slot", 0),)))
-            call = ast.Call(ast.Name("__vpo_truth__", ast.Load()), [ast.Constant(check_id), test], [])
-        return ast.copy_location(ast.Expr(call), node)
-
-
-_NOT_LITERAL = object()
+            checks.append(Check((), (("slot", 0),)))
+            call = b"__vpo_truth__(%d, %s)" % (check_id, text(test))
+        assert node.end_lineno is not None and node.end_col_offset is not None
+        edits.append((offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset), call))
+    pieces, position = [], 0
+    for start, end, call in edits:
+        pieces += [data[position:start], call]
+        position = end
+    pieces.append(data[position:])
+    return b"".join(pieces).decode("utf-8"), tuple(checks)
 
 
 def _literal(expr: ast.expr) -> Any:

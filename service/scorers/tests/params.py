@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
 from ..base import ScorerParams
+from .asserts import rewrite_asserts
 
 LANGUAGES = ("python",)
 
@@ -22,7 +22,7 @@ class AssertTest(ScorerParams):
     @classmethod
     def _parses(cls, code: str) -> str:
         try:
-            ast.parse(code)
+            rewrite_asserts(code)  # parses it, and caches the rewrite the scorer will use
         except SyntaxError as exc:
             raise ValueError(f"the test code does not parse: {exc.msg} (line {exc.lineno})") from None
         return code
