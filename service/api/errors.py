@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from typing import Any
 
@@ -15,8 +14,6 @@ from trainer_client import EstimatorError, SplitError
 
 from ..core.errors import ServiceError
 from .middleware import current_request_id
-
-logger = logging.getLogger(__name__)
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -45,7 +42,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(EstimatorError, _value_error)  # type: ignore[arg-type]
     app.add_exception_handler(SplitError, _value_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _unexpected_error)
 
 
 async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -81,8 +77,3 @@ async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResp
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     details = getattr(exc, "details", None)
     return error_response(exc.status_code, code, str(exc.detail), details, headers=getattr(exc, "headers", None))
-
-
-async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path)
-    return error_response(500, "internal_error", "internal error; the request id identifies it in the logs")

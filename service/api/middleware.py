@@ -6,6 +6,7 @@ Both are ASGI (not ``BaseHTTPMiddleware``) so streaming responses pass through u
 from __future__ import annotations
 
 import json
+import logging
 import re
 import uuid
 from contextvars import ContextVar
@@ -14,6 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "x-request-id"
+logger = logging.getLogger(__name__)
 _REQUEST_ID = ContextVar("request_id", default=None)
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
 
@@ -45,8 +47,29 @@ class RequestIdMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send_with_id(message)
+
         try:
-            await self.app(scope, receive, send_with_id)
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            # the last resort: still the error format and the request id, and the details only in the log
+            logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            if started:
+                raise
+            body = json.dumps(
+                {"error": {"code": "internal_error", "message": "internal error; the request id identifies it in "
+                           "the logs", "details": None, "request_id": request_id}}
+            ).encode()  # fmt: skip
+            await tracking_send(
+                {"type": "http.response.start", "status": 500,
+                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]}
+            )  # fmt: skip
+            await tracking_send({"type": "http.response.body", "body": body})
         finally:
             _REQUEST_ID.reset(token)
 

@@ -13,7 +13,7 @@ from service.core.config import Limits, Settings
 from service.main import create_app
 from service.scorers.reference import ReferenceScorer
 from service.scorers.registry import ScorerRegistry
-from tests.conftest import REFERENCE_FOUR, LiveServer
+from tests.conftest import REFERENCE_FOUR, LiveServer, ServerFactory
 from tests.service.scorers import FlakyScorer, LengthScorer
 from trainer_client import EstimatorConfig, estimate_group
 
@@ -359,3 +359,22 @@ def test_search_metrics_accepts_flat_pools_and_k(api: httpx.Client) -> None:
     flat = {"pools": [{"rewards": [[1, 1], [0, 0], [0, 1]]}], "k": [1, 3]}
     pool = api.post("/v1/metrics/search", json=flat).json()["results"][0]
     assert pool["num_completions"] == 3 and pool["pass_at_k_completions"] == pytest.approx([1 / 3, 1.0])
+
+
+def test_an_unexpected_error_is_a_500_in_the_error_format(make_server: ServerFactory) -> None:
+    app = create_app(Settings())
+
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/v1/broken", broken)  # a route with a bug, to see what a client would get
+    server = make_server(app=app)
+    response = httpx.get(f"{server.url}/v1/broken", headers={"X-Request-ID": "bug-1"})
+    assert response.status_code == 500 and response.headers["x-request-id"] == "bug-1"
+    assert response.json()["error"] == {
+        "code": "internal_error",
+        "details": None,
+        "request_id": "bug-1",
+        "message": "internal error; the request id identifies it in the logs",
+    }
+    assert "a bug" not in response.text
