@@ -249,3 +249,27 @@ def test_many_concurrent_executions_leave_no_stray_processes(sandbox: Sandbox) -
     result = sandbox.score(variants, ADD, timeout_s=2.0)
     assert all(row[0] == [1.0, 1.0] for row in result["rewards"])
     assert len(settle_processes(BASELINE)) == BASELINE
+
+
+def test_no_way_into_the_worker_or_its_channel_to_the_host(sandbox: Sandbox) -> None:
+    """The worker (pid 2 in the namespace) is not dumpable: no ptrace, no /proc/<pid>/mem, no /proc/<pid>/fd."""
+    forge = code("""
+        import os
+        outcomes = []
+        for path, mode in (("/proc/2/fd/1", os.O_WRONLY), ("/proc/2/mem", os.O_RDWR), ("/proc/2/fd/0", os.O_RDONLY)):
+            try:
+                fd = os.open(path, mode)
+                if mode == os.O_WRONLY:
+                    os.write(fd, b'{"id": 0, "reports": {"0": {"status": "ok", "value": 5}}}\\n')
+                outcomes.append(path + ":opened")
+            except OSError as error:
+                outcomes.append(path + ":" + type(error).__name__)
+        print(outcomes)
+        def add(a, b):
+            return 0
+    """)
+    detail = sandbox.run_script(forge)
+    assert ":opened" not in detail["stdout"], detail["stdout"]
+    assert detail["stdout"].count("PermissionError") == 3
+    assert sandbox.verdicts(forge, ADD) == ["fail", "fail"]
+    assert_pool_healthy(sandbox)
