@@ -14,18 +14,25 @@ from .api.routes import health, score, scorers, search, vpo
 from .core.config import Settings, get_settings
 from .core.state import AppState
 from .scorers.registry import ScorerRegistry
-from .scoring.cache import LRUCache
+from .scoring.cache import LRUCache, RewardCache
 from .scoring.pipeline import ScoringPipeline
+from .store.cache import RedisCache
+from .store.connections import create_redis
+from .store.ratelimit import RateLimiter
 
 
 def create_app(settings: Settings | None = None, registry: ScorerRegistry | None = None) -> FastAPI:
     """The service app. Without arguments, settings come from the environment / config file and the
     scorers from the built-ins plus the ``vpo_rewards.scorers`` entry points."""
     settings = settings or get_settings()
+    redis = create_redis(settings.redis_url, settings.redis_timeout_s) if settings.redis_url else None
+    cache: RewardCache = RedisCache(redis, settings.cache_ttl_s) if redis else LRUCache(settings.cache_size)
     state = AppState(
         settings=settings,
         registry=registry or ScorerRegistry.discover(settings),
-        pipeline=ScoringPipeline(LRUCache(settings.cache_size), settings.max_concurrent_groups),
+        pipeline=ScoringPipeline(cache, settings.max_concurrent_groups),
+        limiter=RateLimiter(settings.rate_limit_requests_per_minute, settings.rate_limit_answers_per_minute, redis),
+        redis=redis,
     )
 
     @asynccontextmanager
@@ -37,6 +44,8 @@ def create_app(settings: Settings | None = None, registry: ScorerRegistry | None
         finally:
             state.ready = False
             await state.registry.close()
+            if redis is not None:
+                await redis.aclose()
 
     app = FastAPI(
         title="vpo-rewards",

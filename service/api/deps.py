@@ -24,12 +24,12 @@ def require_token(request: Request, state: StateDep) -> None:
     tokens = state.settings.token_values()
     if not tokens:
         return
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not given.strip():
+    given = bearer_token(request)
+    if given is None:
         raise HTTPException(
             401, "missing bearer token: send 'Authorization: Bearer <token>'", headers={"WWW-Authenticate": "Bearer"}
         )
-    given_bytes = given.strip().encode("utf-8")
+    given_bytes = given.encode("utf-8")
     matched = False
     for token in tokens:  # no early exit: the time taken does not tell which token came close
         matched |= hmac.compare_digest(given_bytes, token.encode("utf-8"))
@@ -38,3 +38,16 @@ def require_token(request: Request, state: StateDep) -> None:
 
 
 AuthDep = Depends(require_token)
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return given.strip() or None if scheme.lower() == "bearer" else None
+
+
+async def count_request(request: Request, state: StateDep) -> None:
+    """One request against the caller's requests-per-minute budget (429 with Retry-After when spent)."""
+    await state.limiter.spend(bearer_token(request), "requests", 1)
+
+
+RateDep = Depends(count_request)

@@ -247,5 +247,6 @@ class HealthResponse(APIModel):
 
 
 class ReadyResponse(APIModel):
-    status: Literal["ready", "starting"]
+    status: Literal["ready", "degraded", "starting"]
+    redis: Literal["off", "ok", "unreachable"]
     scorers: dict[str, dict[str, Any]]

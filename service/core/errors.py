@@ -5,6 +5,7 @@ ServiceError (code, message, details)
 ├── UnknownScorer        422
 ├── InvalidParams        422  a scorer's params failed validation
 ├── InvalidRequest       422  the request is well-formed JSON but inconsistent
+├── RateLimited          429  the token's requests or answers per minute are spent; Retry-After
 └── Unavailable          503  a dependency the request needs is not there
     └── Overloaded       503  too much queued work; Retry-After says when to come back
 """
@@ -47,6 +48,15 @@ class InvalidParams(ServiceError):
 
 class InvalidRequest(ServiceError):
     code = "invalid_request"
+
+
+class RateLimited(ServiceError):
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, kind: str, limit: int, retry_after: float) -> None:
+        super().__init__(message, {"limit": f"{kind}_per_minute", "max": limit, "retry_after_s": round(retry_after, 3)})
+        self.retry_after = retry_after
 
 
 class Unavailable(ServiceError):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..scorers.registry import ScorerRegistry
 from ..scoring.pipeline import ScoringPipeline
+from ..store.ratelimit import RateLimiter
 from .config import Settings
 
 
@@ -14,4 +16,6 @@ class AppState:
     settings: Settings
     registry: ScorerRegistry
     pipeline: ScoringPipeline
+    limiter: RateLimiter
+    redis: Any = None  # redis.asyncio.Redis when VPO_REDIS_URL is set
     ready: bool = False

@@ -115,6 +115,11 @@ def prepare_group(
     return PreparedGroup(request, position, uses, estimator, parsing, deadline)
 
 
+def count_answers(groups: Sequence[PreparedGroup]) -> int:
+    """Answers that will be scored (what the answers-per-minute limit counts)."""
+    return sum(len(parsed.answers) for group in groups for parsed in group.parsing)
+
+
 def build_estimator(
     spec: EstimatorSpec, limits: Limits, *, num_components: int | None = None, where: str | None = None
 ) -> EstimatorConfig:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from ...store.connections import reachable
 from ..deps import StateDep
 from ..protocol import HealthResponse, ReadyResponse
 
@@ -18,9 +19,10 @@ async def healthz() -> HealthResponse:
 
 @router.get("/readyz", response_model=ReadyResponse, responses={503: {"model": ReadyResponse}})
 async def readyz(state: StateDep) -> JSONResponse:
+    """200 when the scorers are loaded (``degraded`` when a configured Redis is unreachable: scoring still
+    works, without the shared cache); 503 while starting."""
     ready = state.ready and state.registry.started
-    body = ReadyResponse(
-        status="ready" if ready else "starting",
-        scorers={scorer.name: scorer.status() for scorer in state.registry},
-    )
+    redis = "off" if state.redis is None else ("ok" if await reachable(state.redis) else "unreachable")
+    status = "starting" if not ready else ("degraded" if redis == "unreachable" else "ready")
+    body = ReadyResponse(status=status, redis=redis, scorers={s.name: s.status() for s in state.registry})
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

@@ -7,21 +7,22 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
-from ...scoring.prepare import prepare_batch, prepare_group
-from ..deps import AuthDep, StateDep
+from ...scoring.prepare import count_answers, prepare_batch, prepare_group
+from ..deps import AuthDep, RateDep, StateDep, bearer_token
 from ..protocol import BatchRequest, BatchResponse, ScoreRequest, ScoreResponse, StreamedResult
 from ..routing import FastJSONRoute, json_response
 from .errors_doc import ERROR_RESPONSES
 
 router = APIRouter(
-    prefix="/v1", route_class=FastJSONRoute, tags=["score"], dependencies=[AuthDep], responses=ERROR_RESPONSES
+    prefix="/v1", route_class=FastJSONRoute, tags=["score"], dependencies=[AuthDep, RateDep], responses=ERROR_RESPONSES
 )
 NDJSON = "application/x-ndjson"
 
 
 @router.post("/score", response_model=ScoreResponse)
-async def score(body: ScoreRequest, state: StateDep) -> Response:
+async def score(body: ScoreRequest, request: Request, state: StateDep) -> Response:
     prepared = prepare_group(body, state.registry, state.settings.limits)
+    await state.limiter.spend(bearer_token(request), "answers", count_answers([prepared]))
     return json_response(await state.pipeline.score(prepared))
 
 
@@ -32,6 +33,7 @@ async def score(body: ScoreRequest, state: StateDep) -> Response:
 )
 async def score_batch(body: BatchRequest, request: Request, state: StateDep) -> Response:
     prepared = prepare_batch(body.groups, state.registry, state.settings.limits, deadline_ms=body.deadline_ms)
+    await state.limiter.spend(bearer_token(request), "answers", count_answers(prepared))
     if NDJSON in request.headers.get("accept", ""):
 
         async def lines() -> AsyncIterator[str]:

@@ -5,13 +5,17 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from ...scoring.estimation import run_search
-from ..deps import AuthDep, StateDep
+from ..deps import AuthDep, RateDep, StateDep
 from ..protocol import SearchRequest, SearchResponse
 from ..routing import FastJSONRoute, json_response
 from .errors_doc import ERROR_RESPONSES
 
 router = APIRouter(
-    prefix="/v1", route_class=FastJSONRoute, tags=["metrics"], dependencies=[AuthDep], responses=ERROR_RESPONSES
+    prefix="/v1",
+    route_class=FastJSONRoute,
+    tags=["metrics"],
+    dependencies=[AuthDep, RateDep],
+    responses=ERROR_RESPONSES,
 )
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from ...scoring.estimation import run_vpo
-from ..deps import AuthDep, StateDep
+from ..deps import AuthDep, RateDep, StateDep
 from ..protocol import VPORequest, VPOResponse
 from ..routing import FastJSONRoute, json_response
 from .errors_doc import ERROR_RESPONSES
 
 router = APIRouter(
-    prefix="/v1", route_class=FastJSONRoute, tags=["vpo"], dependencies=[AuthDep], responses=ERROR_RESPONSES
+    prefix="/v1", route_class=FastJSONRoute, tags=["vpo"], dependencies=[AuthDep, RateDep], responses=ERROR_RESPONSES
 )
 
 

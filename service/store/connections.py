@@ -1,0 +1,28 @@
+"""The Redis connection: short timeouts and no retries, so that an unreachable Redis costs a request at
+most a fraction of a second (the callers then go on without it)."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+from redis.backoff import NoBackoff
+from redis.exceptions import RedisError
+from redis.retry import Retry
+
+REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
+
+
+def create_redis(url: str, timeout_s: float) -> aioredis.Redis:
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        retry=Retry(NoBackoff(), 0),
+        decode_responses=False,
+    )
+
+
+async def reachable(client: aioredis.Redis) -> bool:
+    try:
+        return bool(await client.ping())
+    except REDIS_ERRORS:
+        return False
