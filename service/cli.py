@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -64,9 +65,52 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--no-progress", action="store_true", help="no progress bar")
     score.set_defaults(run=_score)
 
+    worker = commands.add_parser("worker", help="run a job worker (needs VPO_REDIS_URL)")
+    worker.add_argument("--burst", action="store_true", help="run the queued jobs, then exit")
+    worker.add_argument("--config", type=Path, help="TOML or YAML settings file (sets VPO_CONFIG_FILE)")
+    worker.set_defaults(run=_worker)
+
     openapi = commands.add_parser("openapi", help="print the OpenAPI document")
     openapi.set_defaults(run=_openapi)
     return parser
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from .core.config import Settings
+
+    if args.config is not None:
+        os.environ[CONFIG_FILE_ENV] = str(args.config.resolve())
+    try:
+        settings = Settings()
+        if settings.redis_url is None:
+            raise ValueError("the job worker needs Redis: set VPO_REDIS_URL")
+    except (ValidationError, ValueError) as exc:
+        print(f"vpo-rewards: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level.upper() if settings.log_level != "trace" else "DEBUG")
+    asyncio.run(_run_worker(settings, args.burst))
+    return 0
+
+
+async def _run_worker(settings: Any, burst: bool) -> None:
+    """Run until SIGTERM / SIGINT (or, in burst mode, until the queue is empty), then shut down cleanly."""
+    import signal
+
+    from .jobs.worker import build_worker
+
+    worker = build_worker(settings, burst=burst)  # inside the running loop: arq binds to it
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(worker.main())
+    for number in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(number, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass
+    finally:
+        await worker.close()
 
 
 def _openapi(args: argparse.Namespace) -> int:

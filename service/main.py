@@ -10,9 +10,10 @@ from fastapi import FastAPI
 from . import __version__
 from .api.errors import install_error_handlers
 from .api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from .api.routes import health, score, scorers, search, vpo
+from .api.routes import health, jobs, score, scorers, search, vpo
 from .core.config import Settings, get_settings
 from .core.state import AppState
+from .jobs.queue import JobQueue
 from .scorers.registry import ScorerRegistry
 from .scoring.cache import LRUCache, RewardCache
 from .scoring.pipeline import ScoringPipeline
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None, registry: ScorerRegistry | None
         pipeline=ScoringPipeline(cache, settings.max_concurrent_groups),
         limiter=RateLimiter(settings.rate_limit_requests_per_minute, settings.rate_limit_answers_per_minute, redis),
         redis=redis,
+        jobs=JobQueue(settings.redis_url, settings.redis_timeout_s) if settings.redis_url else None,
     )
 
     @asynccontextmanager
@@ -46,6 +48,8 @@ def create_app(settings: Settings | None = None, registry: ScorerRegistry | None
             await state.registry.close()
             if redis is not None:
                 await redis.aclose()
+            if state.jobs is not None:
+                await state.jobs.close()
 
     app = FastAPI(
         title="vpo-rewards",
@@ -57,6 +61,6 @@ def create_app(settings: Settings | None = None, registry: ScorerRegistry | None
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.limits.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # outermost: every response, errors included, carries the id
-    for module in (health, scorers, score, vpo, search):
+    for module in (health, scorers, score, vpo, search, jobs):
         app.include_router(module.router)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import random
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
@@ -12,7 +13,8 @@ from typing import Any
 import httpx
 import numpy as np
 
-from ._exceptions import api_error_for_status
+from ._exceptions import JobFailedError, api_error_for_status
+from ._results import BatchResult, ScoreResult
 from ._tensor import to_numpy
 from .split import SplitConfig
 from .vpo import EstimatorConfig, Fill
@@ -175,6 +177,20 @@ class BaseClient:
         if estimator is not None:
             body["estimator"] = estimator_json(estimator)
         return body
+
+
+def job_headers(idempotency_key: str | None) -> dict[str, str]:
+    """A submission always carries a key, so the client's own retries never start a job twice."""
+    return {"idempotency-key": idempotency_key or uuid.uuid4().hex}
+
+
+def job_finished(job: dict[str, Any]) -> BatchResult | None:
+    """The results of a finished job, None while it runs; JobFailedError when it failed."""
+    if job["status"] == "done":
+        return BatchResult([ScoreResult.from_json(r) for r in job["results"]])
+    if job["status"] == "failed":
+        raise JobFailedError(job["id"], str(job.get("error")))
+    return None
 
 
 def parse_retry_after(value: str | None) -> float | None:

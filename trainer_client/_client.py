@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
+from tqdm import tqdm
 
 from ._base import (
     RETRY_EXCEPTIONS,
@@ -23,9 +25,11 @@ from ._base import (
     EstimatorOptions,
     SplitOptions,
     estimator_json,
+    job_finished,
+    job_headers,
     rewards_json,
 )
-from ._exceptions import TransportError
+from ._exceptions import JobFailedError, TransportError
 from ._results import BatchResult, ScoreResult, SearchResult, group_estimate_from_json
 from .vpo import GroupEstimate
 
@@ -173,6 +177,37 @@ class RewardClient(BaseClient):
     def search_metrics(self, pools: Sequence[Any], ks: Sequence[int] | None = None, **options: Any) -> SearchResult:
         """pass@k, best@k, E_w max, coverage and diversity of pools (each completions x answers x d)."""
         return SearchResult.from_json(self.request("POST", "/v1/metrics/search", _search_body(pools, ks, options)))
+
+    def submit_job(
+        self, groups: Sequence[Mapping[str, Any]], *, deadline_ms: int | None = None, idempotency_key: str | None = None
+    ) -> str:
+        """Queue a batch as an asynchronous job (the service needs Redis); its id. Submitting again with the
+        same ``idempotency_key`` returns the same job."""
+        body = _batch_body([self.group_json(g) for g in groups], deadline_ms)
+        job: dict[str, Any] = self.request("POST", "/v1/jobs", body, headers=job_headers(idempotency_key))
+        return str(job["id"])
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        """``{"id", "status", "progress": {"done", "total"}, "results", "error"}``."""
+        job: dict[str, Any] = self.request("GET", f"/v1/jobs/{job_id}")
+        return job
+
+    def wait_job(
+        self, job_id: str, *, poll_s: float = 1.0, timeout: float | None = None, progress: bool = True
+    ) -> BatchResult:
+        """Poll until the job is done (a progress bar on stderr) and return its results."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with tqdm(desc=f"job {job_id[:8]}", unit="group", disable=not progress, file=sys.stderr) as bar:
+            while True:
+                job = self.get_job(job_id)
+                bar.total = job["progress"]["total"]
+                bar.update(job["progress"]["done"] - bar.n)
+                finished = job_finished(job)
+                if finished is not None:
+                    return finished
+                if deadline is not None and time.monotonic() > deadline:
+                    raise JobFailedError(job_id, f"not finished after {timeout} s (status {job['status']})")
+                time.sleep(poll_s)
 
 
 class AsyncRewardClient(BaseClient):
@@ -322,6 +357,35 @@ class AsyncRewardClient(BaseClient):
         """pass@k, best@k, E_w max, coverage and diversity of pools (each completions x answers x d)."""
         data = await self.request("POST", "/v1/metrics/search", _search_body(pools, ks, options))
         return SearchResult.from_json(data)
+
+    async def submit_job(
+        self, groups: Sequence[Mapping[str, Any]], *, deadline_ms: int | None = None, idempotency_key: str | None = None
+    ) -> str:
+        """Queue a batch as an asynchronous job (the service needs Redis); its id."""
+        body = _batch_body([self.group_json(g) for g in groups], deadline_ms)
+        job: dict[str, Any] = await self.request("POST", "/v1/jobs", body, headers=job_headers(idempotency_key))
+        return str(job["id"])
+
+    async def get_job(self, job_id: str) -> dict[str, Any]:
+        job: dict[str, Any] = await self.request("GET", f"/v1/jobs/{job_id}")
+        return job
+
+    async def wait_job(
+        self, job_id: str, *, poll_s: float = 1.0, timeout: float | None = None, progress: bool = True
+    ) -> BatchResult:
+        """Poll until the job is done (a progress bar on stderr) and return its results."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with tqdm(desc=f"job {job_id[:8]}", unit="group", disable=not progress, file=sys.stderr) as bar:
+            while True:
+                job = await self.get_job(job_id)
+                bar.total = job["progress"]["total"]
+                bar.update(job["progress"]["done"] - bar.n)
+                finished = job_finished(job)
+                if finished is not None:
+                    return finished
+                if deadline is not None and time.monotonic() > deadline:
+                    raise JobFailedError(job_id, f"not finished after {timeout} s (status {job['status']})")
+                await asyncio.sleep(poll_s)
 
 
 def _chunks(groups: Sequence[Mapping[str, Any]], size: int | None) -> list[Sequence[Mapping[str, Any]]]:

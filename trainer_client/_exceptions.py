@@ -4,6 +4,7 @@ VPORewardsError
 ├── EstimatorError (also a ValueError): bad estimator options or reward arrays, local or remote alike
 ├── SplitError (also a ValueError): bad split options
 ├── TransportError: the request never got an answer (connection refused, reset, timed out)
+├── JobFailedError: an asynchronous job ended as failed (or did not finish in the time given)
 └── APIError: the service answered with the error format and a 4xx/5xx status
     ├── AuthenticationError      401
     ├── RequestTooLargeError     413 (a limit of the service was exceeded; ``details["limit"]`` names it)
@@ -41,6 +42,14 @@ class SplitError(VPORewardsError, ValueError):
 
 class TransportError(VPORewardsError):
     """The request did not get an answer from the service (after the configured retries)."""
+
+
+class JobFailedError(VPORewardsError):
+    """A job ended as ``failed`` (``error`` says why), or ``wait_job`` ran out of time."""
+
+    def __init__(self, job_id: str, message: str) -> None:
+        super().__init__(f"job {job_id}: {message}")
+        self.job_id = job_id
 
 
 class APIError(VPORewardsError):

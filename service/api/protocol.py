@@ -147,6 +147,19 @@ class StreamedResult(ScoreResponse):
     index: int
 
 
+class JobProgress(APIModel):
+    done: int
+    total: int
+
+
+class JobResponse(APIModel):
+    id: str
+    status: Literal["queued", "running", "done", "failed"]
+    progress: JobProgress
+    results: list[ScoreResponse] | None = None
+    error: str | None = None
+
+
 # -------------------------------------------------------------------------------------------------- vpo
 class VPOGroup(APIModel):
     rewards: list[list[list[Value]]] = Field(description="G x m x d; m may differ between completions")

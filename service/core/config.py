@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(None, description="shared cache and rate limits in Redis (redis://host:6379/0)")
     redis_timeout_s: float = Field(0.5, gt=0, description="Redis socket timeout; past it Redis counts as down")
     cache_ttl_s: int = Field(7 * 24 * 3600, ge=1, description="lifetime of a cached reward row in Redis")
+    job_timeout_s: int = Field(
+        3600, ge=1, description="a job running longer is failed; a dead worker's job is retried after this + 10 s"
+    )
+    job_result_ttl_s: int = Field(24 * 3600, ge=1, description="how long job results stay readable")
+    job_max_tries: int = Field(3, ge=1, description="runs of a job before it is failed")
     rate_limit_requests_per_minute: int | None = Field(None, ge=1, description="per token (off by default)")
     rate_limit_answers_per_minute: int | None = Field(None, ge=1, description="per token (off by default)")
     sandbox: Literal["bwrap", "unsafe-local"] = Field(

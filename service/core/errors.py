@@ -5,6 +5,7 @@ ServiceError (code, message, details)
 ├── UnknownScorer        422
 ├── InvalidParams        422  a scorer's params failed validation
 ├── InvalidRequest       422  the request is well-formed JSON but inconsistent
+├── NotFound             404  an unknown id
 ├── RateLimited          429  the token's requests or answers per minute are spent; Retry-After
 └── Unavailable          503  a dependency the request needs is not there
     └── Overloaded       503  too much queued work; Retry-After says when to come back
@@ -48,6 +49,11 @@ class InvalidParams(ServiceError):
 
 class InvalidRequest(ServiceError):
     code = "invalid_request"
+
+
+class NotFound(ServiceError):
+    status_code = 404
+    code = "not_found"
 
 
 class RateLimited(ServiceError):

@@ -18,4 +18,5 @@ class AppState:
     pipeline: ScoringPipeline
     limiter: RateLimiter
     redis: Any = None  # redis.asyncio.Redis when VPO_REDIS_URL is set
+    jobs: Any = None  # service.jobs.queue.JobQueue when VPO_REDIS_URL is set
     ready: bool = False

@@ -12,13 +12,14 @@ REDIS_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutErr
 
 
 def create_redis(url: str, timeout_s: float) -> aioredis.Redis:
-    return aioredis.Redis.from_url(
+    client: aioredis.Redis = aioredis.Redis.from_url(
         url,
         socket_timeout=timeout_s,
         socket_connect_timeout=timeout_s,
         retry=Retry(NoBackoff(), 0),
         decode_responses=False,
     )
+    return client
 
 
 async def reachable(client: aioredis.Redis) -> bool:

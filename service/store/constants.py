@@ -2,3 +2,5 @@
 
 CACHE_PREFIX = "vpo:cache:"
 RATE_PREFIX = "vpo:rate:"
+JOB_QUEUE = "vpo:jobs"  # arq's queue (a sorted set); arq keeps its own arq:job:*, arq:result:* keys
+JOB_PROGRESS_PREFIX = "vpo:job:progress:"

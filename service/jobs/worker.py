@@ -1,0 +1,77 @@
+"""The job worker (``vpo-rewards worker``): an arq worker whose one function scores a batch.
+
+It builds the same scorers and pipeline as the API (from the same settings), scores the groups as they
+finish and records progress in Redis. arq keeps a job in its queue until it completes, so a job whose worker
+dies is run again by another worker once the dead one's claim expires (``job_timeout_s`` + 10 s).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arq.connections import RedisSettings
+from arq.worker import Worker, func
+
+from ..api.protocol import BatchRequest
+from ..core.config import Settings
+from ..scorers.registry import ScorerRegistry
+from ..scoring.pipeline import ScoringPipeline
+from ..scoring.prepare import prepare_batch
+from ..store.cache import RedisCache
+from ..store.connections import create_redis
+from ..store.constants import JOB_PROGRESS_PREFIX, JOB_QUEUE
+from .queue import JOB_FUNCTION, deserialize, serialize
+
+
+async def score_batch_job(ctx: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    settings: Settings = ctx["settings"]
+    request = BatchRequest.model_validate(body)
+    prepared = prepare_batch(request.groups, ctx["registry"], settings.limits, deadline_ms=request.deadline_ms)
+    results: list[Any] = [None] * len(prepared)
+    progress_key = JOB_PROGRESS_PREFIX + ctx["job_id"]
+    await ctx["redis"].hset(progress_key, mapping={"done": 0, "total": len(prepared)})  # a retry starts over
+    async for index, result in ctx["pipeline"].stream_batch(prepared):
+        results[index] = result.model_dump(mode="json")
+        await ctx["redis"].hincrby(progress_key, "done", 1)
+    return {"results": results}
+
+
+async def _startup(ctx: dict[str, Any]) -> None:
+    settings: Settings = ctx["settings"]
+    assert settings.redis_url is not None
+    ctx["cache_redis"] = create_redis(settings.redis_url, settings.redis_timeout_s)
+    registry = ScorerRegistry.discover(settings)
+    await registry.start()
+    ctx["registry"] = registry
+    ctx["pipeline"] = ScoringPipeline(
+        RedisCache(ctx["cache_redis"], settings.cache_ttl_s), settings.max_concurrent_groups
+    )
+
+
+async def _shutdown(ctx: dict[str, Any]) -> None:
+    if "registry" in ctx:
+        await ctx["registry"].close()
+    if "cache_redis" in ctx:
+        await ctx["cache_redis"].aclose()
+
+
+def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
+    """The arq worker for these settings (``burst``: drain the queue, then return)."""
+    if settings.redis_url is None:
+        raise ValueError("the job worker needs Redis: set VPO_REDIS_URL")
+    return Worker(
+        functions=[func(score_batch_job, name=JOB_FUNCTION, timeout=settings.job_timeout_s)],
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        queue_name=JOB_QUEUE,
+        burst=burst,
+        job_timeout=settings.job_timeout_s,
+        keep_result=settings.job_result_ttl_s,
+        max_tries=settings.job_max_tries,
+        poll_delay=0.2,
+        on_startup=_startup,
+        on_shutdown=_shutdown,
+        ctx={"settings": settings},
+        job_serializer=serialize,
+        job_deserializer=deserialize,
+        handle_signals=False,
+    )
