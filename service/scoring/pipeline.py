@@ -21,6 +21,7 @@ from trainer_client.vpo import GroupEstimate, estimate
 
 from ..api.protocol import CacheInfo, CompletionParsing, ScoreErrorItem, ScoreResponse
 from ..core.errors import ServiceError
+from ..core.metrics import Metrics
 from ..scorers.base import ComponentFailure, ScoreOutput, ScoreTask
 from .cache import CacheStats, RewardCache, cache_key
 from .prepare import PreparedGroup, ScorerUse
@@ -54,8 +55,9 @@ class _ScorerResult:
 class ScoringPipeline:
     """Scores prepared groups with the registry's scorers and a reward cache."""
 
-    def __init__(self, cache: RewardCache, max_concurrent_groups: int = 64) -> None:
+    def __init__(self, cache: RewardCache, max_concurrent_groups: int = 64, metrics: Metrics | None = None) -> None:
         self.cache = cache
+        self.metrics = metrics or Metrics()
         self._slots = asyncio.Semaphore(max_concurrent_groups)
 
     async def score(self, group: PreparedGroup) -> ScoreResponse:
@@ -122,6 +124,8 @@ class ScoringPipeline:
             if row is not None and len(row) == d:
                 values[i] = row
         stats = CacheStats(hits=len(texts) - len(missed), misses=len(missed))
+        self.metrics.cache_hits.labels(use.scorer.name).inc(stats.hits)
+        self.metrics.cache_misses.labels(use.scorer.name).inc(stats.misses)
         result = _ScorerResult(values, missed=missed)
         if missed:
             output = await self._call_scorer(group, use, [texts[i] for i in missed])

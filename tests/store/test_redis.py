@@ -122,3 +122,14 @@ def test_answers_per_minute_without_redis(make_server: ServerFactory) -> None:
     assert httpx.post(f"{url}/v1/score/batch", json={"groups": [group(2)]}).status_code == 200  # 6
     refused = httpx.post(f"{url}/v1/score", json=group(3))  # 9 > 7
     assert refused.status_code == 429 and refused.json()["error"]["details"]["limit"] == "answers_per_minute"
+
+
+def test_cache_hits_and_misses_are_counted_in_the_metrics(
+    make_server: ServerFactory, redis_server: RedisServer
+) -> None:
+    url = replica(make_server, redis_server)
+    httpx.post(f"{url}/v1/score", json=group(6))  # "4", "5", "6"
+    httpx.post(f"{url}/v1/score", json=group(6))
+    text = httpx.get(f"{url}/metrics").text
+    assert 'vpo_cache_misses_total{scorer="reference"} 3.0' in text
+    assert 'vpo_cache_hits_total{scorer="reference"} 3.0' in text

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
+from ...core.metrics import CONTENT_TYPE
 from ...store.connections import reachable
 from ..deps import StateDep
 from ..protocol import HealthResponse, ReadyResponse
@@ -26,3 +27,9 @@ async def readyz(state: StateDep) -> JSONResponse:
     status = "starting" if not ready else ("degraded" if redis == "unreachable" else "ready")
     body = ReadyResponse(status=status, redis=redis, scorers={s.name: s.status() for s in state.registry})
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+@router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}})
+async def metrics(state: StateDep) -> Response:
+    """Prometheus metrics (no auth, like the probes: scrape from inside the cluster)."""
+    return Response(state.pipeline.metrics.render(), media_type=CONTENT_TYPE)
