@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 import random
+import sys
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -12,6 +13,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+from tqdm import tqdm
 
 from ._exceptions import JobFailedError, api_error_for_status
 from ._results import BatchResult, ScoreResult
@@ -184,13 +186,33 @@ def job_headers(idempotency_key: str | None) -> dict[str, str]:
     return {"idempotency-key": idempotency_key or uuid.uuid4().hex}
 
 
-def job_finished(job: dict[str, Any]) -> BatchResult | None:
-    """The results of a finished job, None while it runs; JobFailedError when it failed."""
-    if job["status"] == "done":
-        return BatchResult([ScoreResult.from_json(r) for r in job["results"]])
-    if job["status"] == "failed":
-        raise JobFailedError(job["id"], str(job.get("error")))
-    return None
+class JobWatch:
+    """What ``wait_job`` does between two polls: the progress bar, the time limit, the end of the job."""
+
+    def __init__(self, job_id: str, timeout: float | None, progress: bool) -> None:
+        self.job_id = job_id
+        self.timeout = timeout
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+        self.bar = tqdm(desc=f"job {job_id[:8]}", unit="group", disable=not progress, file=sys.stderr)
+
+    def __enter__(self) -> JobWatch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.bar.close()
+
+    def update(self, job: dict[str, Any]) -> BatchResult | None:
+        """The results once the job is done, None while it runs; JobFailedError when it failed or the time
+        is up."""
+        self.bar.total = job["progress"]["total"]
+        self.bar.update(job["progress"]["done"] - self.bar.n)
+        if job["status"] == "done":
+            return BatchResult([ScoreResult.from_json(r) for r in job["results"]])
+        if job["status"] == "failed":
+            raise JobFailedError(self.job_id, str(job.get("error")))
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            raise JobFailedError(self.job_id, f"not finished after {self.timeout} s (status {job['status']})")
+        return None
 
 
 def parse_retry_after(value: str | None) -> float | None:

@@ -10,26 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
-from tqdm import tqdm
 
 from ._base import (
     RETRY_EXCEPTIONS,
     RETRY_STATUSES,
     BaseClient,
     EstimatorOptions,
+    JobWatch,
     SplitOptions,
     estimator_json,
-    job_finished,
     job_headers,
     rewards_json,
 )
-from ._exceptions import JobFailedError, TransportError
+from ._exceptions import TransportError
 from ._results import BatchResult, ScoreResult, SearchResult, group_estimate_from_json
 from .vpo import GroupEstimate
 
@@ -196,18 +194,10 @@ class RewardClient(BaseClient):
         self, job_id: str, *, poll_s: float = 1.0, timeout: float | None = None, progress: bool = True
     ) -> BatchResult:
         """Poll until the job is done (a progress bar on stderr) and return its results."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with tqdm(desc=f"job {job_id[:8]}", unit="group", disable=not progress, file=sys.stderr) as bar:
-            while True:
-                job = self.get_job(job_id)
-                bar.total = job["progress"]["total"]
-                bar.update(job["progress"]["done"] - bar.n)
-                finished = job_finished(job)
-                if finished is not None:
-                    return finished
-                if deadline is not None and time.monotonic() > deadline:
-                    raise JobFailedError(job_id, f"not finished after {timeout} s (status {job['status']})")
+        with JobWatch(job_id, timeout, progress) as watch:
+            while (results := watch.update(self.get_job(job_id))) is None:
                 time.sleep(poll_s)
+            return results
 
 
 class AsyncRewardClient(BaseClient):
@@ -374,18 +364,10 @@ class AsyncRewardClient(BaseClient):
         self, job_id: str, *, poll_s: float = 1.0, timeout: float | None = None, progress: bool = True
     ) -> BatchResult:
         """Poll until the job is done (a progress bar on stderr) and return its results."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with tqdm(desc=f"job {job_id[:8]}", unit="group", disable=not progress, file=sys.stderr) as bar:
-            while True:
-                job = await self.get_job(job_id)
-                bar.total = job["progress"]["total"]
-                bar.update(job["progress"]["done"] - bar.n)
-                finished = job_finished(job)
-                if finished is not None:
-                    return finished
-                if deadline is not None and time.monotonic() > deadline:
-                    raise JobFailedError(job_id, f"not finished after {timeout} s (status {job['status']})")
+        with JobWatch(job_id, timeout, progress) as watch:
+            while (results := watch.update(await self.get_job(job_id))) is None:
                 await asyncio.sleep(poll_s)
+            return results
 
 
 def _chunks(groups: Sequence[Mapping[str, Any]], size: int | None) -> list[Sequence[Mapping[str, Any]]]:

@@ -113,3 +113,16 @@ def test_jobs_need_redis(make_server: ServerFactory, redis_server: RedisServer) 
     assert down.status_code == 503 and "Redis cannot be reached" in down.json()["error"]["message"]
     assert httpx.post(f"{url}/v1/score", json=groups(1)[0]).status_code == 200  # scoring goes on
     redis_server.start()
+
+
+def test_wait_job_gives_up_after_its_timeout(make_server: ServerFactory, redis_server: RedisServer) -> None:
+    import pytest
+
+    from trainer_client import JobFailedError
+
+    url = make_server(Settings(redis_url=redis_server.url, scorers=["reference"])).url
+    with RewardClient(url) as client:
+        job_id = client.submit_job(groups(1))  # no worker runs: it stays queued
+        with pytest.raises(JobFailedError, match="not finished"):
+            client.wait_job(job_id, poll_s=0.05, timeout=0.3, progress=False)
+        assert client.get_job(job_id)["status"] == "queued"
