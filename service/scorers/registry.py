@@ -18,11 +18,12 @@ from pydantic import ValidationError
 
 from ..core.errors import InvalidParams, Unavailable, UnknownScorer
 from .base import Scorer
+from .preference import PreferenceScorer
 from .reference import ReferenceScorer
 from .tests import TestsScorer
 
 ENTRY_POINT_GROUP = "vpo_rewards.scorers"
-BUILTIN_SCORERS: tuple[type[Scorer], ...] = (ReferenceScorer, TestsScorer)
+BUILTIN_SCORERS: tuple[type[Scorer], ...] = (ReferenceScorer, TestsScorer, PreferenceScorer)
 logger = logging.getLogger(__name__)
 
 

@@ -1,0 +1,87 @@
+"""Dynamic batching: items from concurrent requests are gathered into batches (at most ``max_batch_size``
+items, waiting at most ``max_wait_ms`` after the first), sorted by length so that padding stays small, and
+run by one synchronous function in a thread, one batch at a time, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+Item = TypeVar("Item")
+
+
+class DynamicBatcher(Generic[Item]):
+    def __init__(
+        self,
+        run: Callable[[list[Item]], Sequence[Any]],
+        *,
+        max_batch_size: int = 64,
+        max_wait_ms: float = 5.0,
+        length: Callable[[Item], int] = lambda item: 0,
+    ) -> None:
+        self.run = run
+        self.max_batch_size = max_batch_size
+        self.max_wait_s = max_wait_ms / 1000.0
+        self.length = length
+        self.forwards = 0  # calls of ``run``
+        self.items = 0
+        self._queue: asyncio.Queue[tuple[Item, asyncio.Future[Any]]] | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def submit(self, items: Sequence[Item]) -> list[Any]:
+        """Results of ``run`` for these items, in order, computed together with other callers' items."""
+        if not items:
+            return []
+        if self._task is None:
+            self._queue = asyncio.Queue()
+            self._task = asyncio.create_task(self._loop())
+        assert self._queue is not None
+        loop = asyncio.get_running_loop()
+        futures = [loop.create_future() for _ in items]
+        for item, future in zip(items, futures, strict=True):
+            self._queue.put_nowait((item, future))
+        return list(await asyncio.gather(*futures))
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _loop(self) -> None:
+        assert self._queue is not None
+        queue = self._queue
+        while True:
+            batch = [await queue.get()]
+            deadline = time.monotonic() + self.max_wait_s
+            while len(batch) < self.max_batch_size:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.append(await asyncio.wait_for(queue.get(), remaining))
+                except TimeoutError:
+                    break
+            while len(batch) < self.max_batch_size and not queue.empty():
+                batch.append(queue.get_nowait())
+            live = [(item, future) for item, future in batch if not future.done()]
+            if not live:
+                continue
+            live.sort(key=lambda pair: self.length(pair[0]))
+            try:
+                results = await asyncio.to_thread(self.run, [item for item, _ in live])
+                self.forwards += 1
+                self.items += len(live)
+                for (_, future), result in zip(live, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+            except Exception as exc:  # the callers see the model's failure; the loop serves the next batch
+                for _, future in live:
+                    if not future.done():
+                        future.set_exception(exc)

