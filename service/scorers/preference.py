@@ -24,6 +24,7 @@ from ..models.batcher import DynamicBatcher
 from .base import ScoreOutput, Scorer, ScorerParams, ScoreTask
 
 _NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+PERSONA_CACHE_SIZE = 4096
 
 
 class PreferenceParams(ScorerParams):
@@ -51,6 +52,7 @@ class PreferenceScorer(Scorer):
         self.specs = dict(specs or {})
         self.models: dict[str, Any] = {}
         self.batchers: dict[str, DynamicBatcher[Any]] = {}
+        self._persona_cache: dict[tuple[str, str], np.ndarray] = {}
 
     @classmethod
     def from_settings(cls, settings: Any) -> PreferenceScorer:
@@ -117,13 +119,22 @@ class PreferenceScorer(Scorer):
     async def score(self, tasks: Sequence[ScoreTask], *, deadline: float | None = None) -> list[ScoreOutput]:
         return list(await asyncio.gather(*(self._score_task(task) for task in tasks)))
 
+    async def _persona_vectors(self, model: str, personas: list[str]) -> list[np.ndarray]:
+        """Persona embeddings, computed once per (model, text): every request of a run uses the same ones."""
+        missing = [p for p in dict.fromkeys(personas) if (model, p) not in self._persona_cache]
+        for persona, vector in zip(missing, await self.batchers[model].submit(missing), strict=True):
+            if len(self._persona_cache) >= PERSONA_CACHE_SIZE:
+                self._persona_cache.pop(next(iter(self._persona_cache)))
+            self._persona_cache[(model, persona)] = vector
+        return [self._persona_cache[(model, p)] for p in personas]
+
     async def _score_task(self, task: ScoreTask) -> ScoreOutput:
         params: PreferenceParams = task.params
         if params.backend == "embedding":
-            batcher = self.batchers[self._embedding_model(params)]
+            name = self._embedding_model(params)
             personas = list(self._personas(params).values())
-            vectors = await batcher.submit([*task.answers, *personas])
-            answers, targets = np.array(vectors[: len(task.answers)]), np.array(vectors[len(task.answers) :])
+            answers = np.array(await self.batchers[name].submit(list(task.answers)))
+            targets = np.array(await self._persona_vectors(name, personas))
             cosine = answers.reshape(len(task.answers), -1) @ targets.T
             return ScoreOutput(np.clip((cosine + 1.0) / 2.0, 0.0, 1.0))
         columns = await asyncio.gather(
