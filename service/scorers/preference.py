@@ -58,7 +58,7 @@ class PreferenceScorer(Scorer):
     def from_settings(cls, settings: Any) -> PreferenceScorer:
         return cls(getattr(settings, "models", None))
 
-    def _of_kind(self, kind: str) -> list[str]:
+    def _of_kind(self, kind: str) -> list[str]:  # causal_lm models belong to the rubric scorer
         return sorted(name for name, spec in self.specs.items() if spec.kind == kind)
 
     def _embedding_model(self, params: PreferenceParams) -> str:
@@ -97,6 +97,8 @@ class PreferenceScorer(Scorer):
         from ..models.loading import EmbeddingModel, RewardModel
 
         for name, spec in self.specs.items():
+            if spec.kind == "causal_lm":
+                continue
             model: Any = await asyncio.to_thread(EmbeddingModel if spec.kind == "embedding" else RewardModel, spec)
             self.models[name] = model
             run = model.encode if spec.kind == "embedding" else model.score
@@ -114,6 +116,7 @@ class PreferenceScorer(Scorer):
                    "forwards": self.batchers[name].forwards if name in self.batchers else 0,
                    "items": self.batchers[name].items if name in self.batchers else 0}
             for name, spec in self.specs.items()
+            if spec.kind != "causal_lm"
         }  # fmt: skip
 
     async def score(self, tasks: Sequence[ScoreTask], *, deadline: float | None = None) -> list[ScoreOutput]:

@@ -20,10 +20,11 @@ from ..core.errors import InvalidParams, Unavailable, UnknownScorer
 from .base import Scorer
 from .preference import PreferenceScorer
 from .reference import ReferenceScorer
+from .rubric import RubricScorer
 from .tests import TestsScorer
 
 ENTRY_POINT_GROUP = "vpo_rewards.scorers"
-BUILTIN_SCORERS: tuple[type[Scorer], ...] = (ReferenceScorer, TestsScorer, PreferenceScorer)
+BUILTIN_SCORERS: tuple[type[Scorer], ...] = (ReferenceScorer, TestsScorer, PreferenceScorer, RubricScorer)
 logger = logging.getLogger(__name__)
 
 
