@@ -17,6 +17,9 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from ..store.connections import REDIS_ERRORS
+from ..store.constants import JUDGE_PREFIX
+
 SCORE_TEMPLATE = (
     "Grade the answer to the question on one criterion.\n\nQuestion:\n{prompt}\n\nAnswer:\n{answer}\n\n"
     "Criterion ({criterion}): {description}\n\nReply with a JSON object: "
@@ -105,38 +108,62 @@ def yes_probability(choice: dict[str, Any]) -> tuple[float, str]:
     raise JudgeFailure("parse_error", f"neither Yes nor No in the judge's reply: {content[:200]!r}")
 
 
-class _WindowLimiter:
-    """Requests and (estimated) tokens per minute to one endpoint: waits for the next minute when spent."""
+class UpstreamLimiter:
+    """Requests and (estimated) tokens per minute to one endpoint, in fixed one-minute windows: a call that
+    would exceed a budget waits for the next window. The counters live in Redis when the service has one
+    (``vpo:judge:<name>:...``), so every replica draws on the same budget; else (or while Redis is down) in
+    this process."""
 
-    def __init__(self, requests: int | None, tokens: int | None) -> None:
+    def __init__(self, name: str, requests: int | None, tokens: int | None, redis: Any = None) -> None:
+        self.name = name
         self.limits = {"requests": requests, "tokens": tokens}
-        self.window = -1
-        self.used = {"requests": 0, "tokens": 0}
-        self.lock = asyncio.Lock()
+        self.redis = redis
+        self.local: dict[str, int] = {}
 
     async def acquire(self, tokens: int) -> None:
-        async with self.lock:
-            while True:
-                window = int(time.time() // 60)
-                if window != self.window:
-                    self.window, self.used = window, {"requests": 0, "tokens": 0}
-                wanted = {"requests": 1, "tokens": tokens}
-                if all(limit is None or self.used[k] + wanted[k] <= limit or self.used[k] == 0
-                       for k, limit in self.limits.items()):  # fmt: skip
-                    for key in wanted:
-                        self.used[key] += wanted[key]
-                    return
-                await asyncio.sleep((window + 1) * 60 - time.time() + 0.01)
+        wanted = {"requests": 1, "tokens": tokens}
+        while True:
+            window = int(time.time() // 60)
+            if await self._take(window, wanted):
+                return
+            await asyncio.sleep((window + 1) * 60 - time.time() + 0.01)
+
+    async def _take(self, window: int, wanted: dict[str, int]) -> bool:
+        keys = {k: f"{JUDGE_PREFIX}{self.name}:{k}:{window}" for k, limit in self.limits.items() if limit is not None}
+        if not keys:
+            return True
+        counts = await self._add(keys, wanted, sign=1)
+        over = any(counts[k] > self.limits[k] and counts[k] > wanted[k] for k in keys)  # type: ignore[operator]
+        if over:  # give the budget back and wait for the next window (a lone oversized call still goes)
+            await self._add(keys, wanted, sign=-1)
+        return not over
+
+    async def _add(self, keys: dict[str, str], wanted: dict[str, int], sign: int) -> dict[str, int]:
+        if self.redis is not None:
+            try:
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    for kind, key in keys.items():
+                        pipe.incrby(key, sign * wanted[kind])
+                        pipe.expire(key, 120)
+                    results = await pipe.execute()
+                return {kind: int(results[2 * i]) for i, kind in enumerate(keys)}
+            except REDIS_ERRORS:
+                pass  # Redis down: this process's own count keeps the judge within bounds
+        live = set(keys.values())  # counters of past windows are dropped
+        self.local = {key: count for key, count in self.local.items() if key in live}
+        for kind, key in keys.items():
+            self.local[key] = self.local.get(key, 0) + sign * wanted[kind]
+        return {kind: self.local[key] for kind, key in keys.items()}
 
 
 class OpenAIJudge:
-    def __init__(self, spec: JudgeSpec) -> None:
+    def __init__(self, name: str, spec: JudgeSpec, redis: Any = None) -> None:
         self.spec = spec
         headers = {"authorization": f"Bearer {spec.api_key.get_secret_value()}"} if spec.api_key else {}
         timeout = httpx.Timeout(spec.timeout_s, connect=min(10.0, spec.timeout_s))
         self.client = httpx.AsyncClient(base_url=spec.base_url.rstrip("/"), headers=headers, timeout=timeout)
         self.slots = asyncio.Semaphore(spec.max_concurrency)
-        self.limiter = _WindowLimiter(spec.requests_per_minute, spec.tokens_per_minute)
+        self.limiter = UpstreamLimiter(name, spec.requests_per_minute, spec.tokens_per_minute, redis)
         self.requests = 0
 
     async def close(self) -> None:

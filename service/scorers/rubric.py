@@ -66,7 +66,11 @@ class RubricScorer(Scorer):
     description = "An LLM judge (OpenAI-compatible endpoint or local causal LM) grades each criterion in [0, 1]."
     Params = RubricParams
 
-    def __init__(self, judges: dict[str, Any] | None = None, models: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, judges: dict[str, Any] | None = None, models: dict[str, Any] | None = None, settings: Any = None
+    ) -> None:
+        self.settings = settings
+        self.redis: Any = None
         self.judge_specs = dict(judges or {})
         self.local_specs = {name: spec for name, spec in (models or {}).items() if spec.kind == "causal_lm"}
         self.judges: dict[str, OpenAIJudge] = {}
@@ -74,7 +78,7 @@ class RubricScorer(Scorer):
 
     @classmethod
     def from_settings(cls, settings: Any) -> RubricScorer:
-        return cls(getattr(settings, "judges", None), getattr(settings, "models", None))
+        return cls(getattr(settings, "judges", None), getattr(settings, "models", None), settings)
 
     def _judge(self, params: RubricParams) -> str:
         names = sorted(self.judge_specs if params.backend == "openai" else self.local_specs)
@@ -99,8 +103,13 @@ class RubricScorer(Scorer):
     async def start(self) -> None:
         from ..models.judges import LocalJudge
 
+        url = getattr(self.settings, "redis_url", None)
+        if url and self.judge_specs:  # the upstream limits are shared by every replica
+            from ..store.connections import create_redis
+
+            self.redis = create_redis(url, self.settings.redis_timeout_s)
         for name, spec in self.judge_specs.items():
-            self.judges[name] = OpenAIJudge(spec)
+            self.judges[name] = OpenAIJudge(name, spec, self.redis)
         for name, spec in self.local_specs.items():
             judge = await asyncio.to_thread(LocalJudge, spec)
             self.batchers[name] = DynamicBatcher(judge.yes_probability, max_batch_size=spec.max_batch_size,
@@ -111,6 +120,8 @@ class RubricScorer(Scorer):
             await judge.close()
         for batcher in self.batchers.values():
             await batcher.close()
+        if self.redis is not None:
+            await self.redis.aclose()
 
     def status(self) -> dict[str, Any]:
         remote = {name: {"backend": "openai", "requests": j.requests} for name, j in self.judges.items()}

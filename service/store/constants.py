@@ -2,5 +2,6 @@
 
 CACHE_PREFIX = "vpo:cache:"
 RATE_PREFIX = "vpo:rate:"
+JUDGE_PREFIX = "vpo:judge:"  # requests / tokens per minute to each judge endpoint
 JOB_QUEUE = "vpo:jobs"  # arq's queue (a sorted set); arq keeps its own arq:job:*, arq:result:* keys
 JOB_PROGRESS_PREFIX = "vpo:job:progress:"

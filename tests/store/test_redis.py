@@ -133,3 +133,29 @@ def test_cache_hits_and_misses_are_counted_in_the_metrics(
     text = httpx.get(f"{url}/metrics").text
     assert 'vpo_cache_misses_total{scorer="reference"} 3.0' in text
     assert 'vpo_cache_hits_total{scorer="reference"} 3.0' in text
+
+
+def test_judge_limits_are_shared_by_replicas_through_redis(redis_server: RedisServer) -> None:
+    import asyncio
+
+    from service.models.judges import UpstreamLimiter
+    from service.store.connections import create_redis
+
+    async def main() -> None:
+        clients = [create_redis(redis_server.url, 1.0) for _ in range(2)]
+        replicas = [UpstreamLimiter("grader", 3, 1000, client) for client in clients]
+        window = int(time.time() // 60)
+        if time.time() % 60 > 55:  # stay inside one window
+            await asyncio.sleep(60.5 - time.time() % 60)
+            window = int(time.time() // 60)
+        taken = [await replicas[i % 2]._take(window, {"requests": 1, "tokens": 10}) for i in range(4)]
+        assert taken == [True, True, True, False]  # 3 requests per minute across both replicas
+        assert not await replicas[0]._take(window, {"requests": 1, "tokens": 10})
+        tokens = UpstreamLimiter("tokens", None, 100, clients[0])
+        assert await tokens._take(window, {"requests": 1, "tokens": 60})
+        assert not await tokens._take(window, {"requests": 1, "tokens": 60})  # 120 > 100 tokens
+        assert await tokens._take(window + 1, {"requests": 1, "tokens": 60})  # a new minute
+        for client in clients:
+            await client.aclose()
+
+    asyncio.run(main())
