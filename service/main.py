@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from . import __version__
 from .api.errors import install_error_handlers
 from .api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from .api.routes import health, jobs, score, scorers, search, vpo
+from .api.routes import health, jobs, profiles, score, scorers, search, vpo
 from .core.config import Settings, get_settings
 from .core.state import AppState
 from .jobs.queue import JobQueue
@@ -61,6 +61,6 @@ def create_app(settings: Settings | None = None, registry: ScorerRegistry | None
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.limits.max_body_bytes)
     app.add_middleware(RequestIdMiddleware)  # outermost: every response, errors included, carries the id
-    for module in (health, scorers, score, vpo, search, jobs):
+    for module in (health, scorers, score, vpo, search, jobs, profiles):
         app.include_router(module.router)
     return app

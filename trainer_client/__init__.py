@@ -21,7 +21,7 @@ from ._results import BatchResult, ScoreResult, SearchResult
 from .metrics import PoolMetrics, best_at_k, coverage, diversity, expected_max, pass_at_k, pool_metrics
 from .split import SplitConfig, SplitResult, split_completion
 from .vpo import EstimatorConfig, Fill, GroupEstimate, estimate, estimate_group, vpo_advantages
-from .weights import group_rng, sample_weights
+from .weights import group_rng, prompt_group_key, sample_weights
 
 __version__ = "0.1.0"
 
@@ -57,6 +57,7 @@ __all__ = [
     "group_rng",
     "pass_at_k",
     "pool_metrics",
+    "prompt_group_key",
     "sample_weights",
     "split_completion",
     "vpo_advantages",

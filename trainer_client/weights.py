@@ -39,6 +39,13 @@ def group_rng(seed: int, position: int = 0, group_key: str | None = None) -> np.
     return np.random.default_rng(sequence)
 
 
+def prompt_group_key(prompt: str, step: int | None = None) -> str:
+    """The group key of a prompt (and training step): every completion of a group gets the same weights
+    from it, whichever call scores it, so scoring one completion per call gives whole-group set scores."""
+    text = prompt if step is None else f"{step}\0{prompt}"
+    return "prompt:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def sample_weights(
     num_components: int,
     *,

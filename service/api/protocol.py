@@ -77,6 +77,28 @@ class CacheInfo(APIModel):
     misses: int = 0
 
 
+class Profile(APIModel):
+    """A named scorer + split + estimator configuration of the server config, for trainers that cannot send
+    scorer specs (OpenRLHF, verl): they name the profile, and per-prompt data comes in their labels."""
+
+    scorers: list[ScorerSpec] = Field(min_length=1)
+    split: SplitSpec = Field(default_factory=SplitSpec)
+    estimator: EstimatorSpec = Field(default_factory=EstimatorSpec)
+    deadline_ms: int | None = Field(None, ge=1)
+    missing_reward: float | None = Field(
+        None, description="reward reported when a set score is null (a scorer failed); null by default"
+    )
+
+    @model_validator(mode="after")
+    def _per_completion(self) -> Profile:
+        if self.estimator.name not in ("vpo", "scalar", "multi_scalar") or self.estimator.normalize != "none":
+            raise ValueError(
+                "profiles score one completion per call: the estimator must be vpo, scalar or multi_scalar "
+                "without normalize (their set score of a completion does not depend on the rest of its group)"
+            )
+        return self
+
+
 # ------------------------------------------------------------------------------------------------ score
 class ScoreRequest(APIModel):
     """One group: a prompt, its G completions (or their answers), the scorers and the estimator."""
@@ -158,6 +180,46 @@ class JobResponse(APIModel):
     progress: JobProgress
     results: list[ScoreResponse] | None = None
     error: str | None = None
+
+
+# ------------------------------------------------------------------------------------------- profiles
+class ProfileSample(APIModel):
+    prompt: str = ""
+    response: str
+    label: str | dict[str, Any] | None = Field(
+        None, description='per-prompt scorer params: {"<scorer or alias>": {params}} as an object or JSON text'
+    )
+    step: int | None = Field(None, ge=0, description="the training step, mixed into the group key")
+
+
+class ProfileRequest(APIModel):
+    samples: list[ProfileSample] = Field(min_length=1)
+
+
+class ProfileResult(APIModel):
+    score: float | None = Field(description="the completion's set score (the trainer's reward)")
+    valid: bool
+    components: dict[str, float | None] = Field(description="per component, the best of the completion's answers")
+    errors: list[ScoreErrorItem]
+
+
+class ProfileResponse(APIModel):
+    results: list[ProfileResult]
+
+
+class OpenRLHFRequest(BaseModel):
+    """OpenRLHF's remote reward request; unknown fields are ignored (its protocol grows)."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+    query: list[str] = Field(min_length=1)
+    prompts: list[str] | None = None
+    labels: list[Any] | None = None
+
+
+class OpenRLHFResponse(APIModel):
+    rewards: list[float | None]
+    scores: list[float | None]
+    extra_logs: dict[str, list[float | None]]
 
 
 # -------------------------------------------------------------------------------------------------- vpo

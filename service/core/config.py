@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
 
+from ..api.protocol import Profile
 from ..constants import CONFIG_FILE_ENV
 from ..models.judges import JudgeSpec
 from ..models.loading import ModelSpec
@@ -83,6 +84,9 @@ class Settings(BaseSettings):
     sandbox_file_bytes: int = Field(16 << 20, ge=1024, description="size of any file an execution writes")
     sandbox_tmp_bytes: int = Field(256 << 20, ge=1 << 20, description="size of a worker's private /tmp")
     limits: Limits = Field(default_factory=Limits)
+    profiles: dict[str, Profile] = Field(
+        default_factory=dict, description="named scorer + split + estimator configurations (see README)"
+    )
     judges: dict[str, JudgeSpec] = Field(
         default_factory=dict, description="OpenAI-compatible judge endpoints of the rubric scorer (see README)"
     )
