@@ -3,7 +3,7 @@
     from trainer_client import AsyncRewardClient
     from trainer_client.integrations.trl import VPOReward
 
-    reward = VPOReward(AsyncRewardClient(url), scorers=[...], num_generations=8, split={"mode": "tags"})
+    reward = VPOReward(url, scorers=[...], num_generations=8, split={"mode": "tags"})
     trainer = GRPOTrainer(model=..., reward_funcs=[reward], args=GRPOConfig(num_generations=8), ...)
 
 TRL puts the ``num_generations`` completions of a prompt next to each other; each run of them is one
@@ -28,7 +28,7 @@ class VPOReward:
 
     def __init__(
         self,
-        client: AsyncRewardClient,
+        client: AsyncRewardClient | str,
         *,
         scorers: Sequence[Mapping[str, Any]],
         num_generations: int,
@@ -36,7 +36,9 @@ class VPOReward:
         estimator: Mapping[str, Any] | None = None,
         label_column: str | None = None,
     ) -> None:
-        self.client = client
+        # a URL: the client is made on first use, inside the event loop TRL runs reward functions in
+        self._client = client if isinstance(client, AsyncRewardClient) else None
+        self._url = client if isinstance(client, str) else None
         self.scorers = [dict(s) for s in scorers]
         self.num_generations = num_generations
         self.split = dict(split) if split else None
@@ -61,7 +63,9 @@ class VPOReward:
             if self.estimator:
                 group["estimator"] = self.estimator
             groups.append(group)
-        batch = await self.client.score_batch(groups)
+        if self._client is None:
+            self._client = AsyncRewardClient(str(self._url))
+        batch = await self._client.score_batch(groups)
         log_metric = kwargs.get("log_metric")
         if callable(log_metric):
             for result in batch:
@@ -70,6 +74,12 @@ class VPOReward:
                     if np.isfinite(array[..., j]).any():
                         log_metric(name, float(np.nanmean(array[..., j])))
         return [None if np.isnan(s) else float(s) for s in batch.set_scores]
+
+    async def aclose(self) -> None:
+        """Close the client this function made (run it in the loop it was used in: ``trainer.async_loop``)."""
+        if self._client is not None and self._url is not None:
+            await self._client.aclose()
+            self._client = None
 
     def _scorers(self, label: Any) -> list[dict[str, Any]]:
         """Per-prompt params from a dataset column: {"<scorer or alias>": {params}} (object or JSON text)."""

