@@ -65,7 +65,15 @@ class ScoringPipeline:
         return (await _estimate_all([scored]))[0]
 
     async def score_batch(self, groups: Sequence[PreparedGroup]) -> list[ScoreResponse]:
-        scored = await asyncio.gather(*(self.score_rewards(g) for g in groups))
+        """Every group at once; the cache is read once and written once for the whole batch (O(1) round trips
+        to a shared cache, whatever the number of groups and answers)."""
+        batch = _BatchCache()
+        keys = [key for g in groups for use in g.scorers if _uses_cache(g, use) for key in _keys(g, use, _texts(g))]
+        found = await self._cache_get(keys)
+        batch.rows = {key: row for key, row in zip(keys, found, strict=True) if row is not None}
+        scored = await asyncio.gather(*(self.score_rewards(g, batch) for g in groups))
+        if batch.pending:
+            await self._cache_set(batch.pending)
         return await _estimate_all(scored)
 
     async def stream_batch(self, groups: Sequence[PreparedGroup]) -> AsyncIterator[tuple[int, ScoreResponse]]:
@@ -82,10 +90,10 @@ class ScoringPipeline:
     async def _score_indexed(self, index: int, group: PreparedGroup) -> tuple[int, ScoreResponse]:
         return index, await self.score(group)
 
-    async def score_rewards(self, group: PreparedGroup) -> ScoredGroup:
+    async def score_rewards(self, group: PreparedGroup, batch: _BatchCache | None = None) -> ScoredGroup:
         async with self._slots:
-            texts = list(dict.fromkeys(a for parsed in group.parsing for a in parsed.answers))
-            results = await asyncio.gather(*(self._run_scorer(group, use, texts) for use in group.scorers))
+            texts = _texts(group)
+            results = await asyncio.gather(*(self._run_scorer(group, use, texts, batch) for use in group.scorers))
         timings = {use.label: ms for use, (_, ms, _) in zip(group.scorers, results, strict=True)}
         stats = CacheStats()
         for _, _, cache_stats in results:
@@ -110,15 +118,15 @@ class ScoringPipeline:
         return ScoredGroup(group, rewards, errors, truncated, timings, stats, details)
 
     async def _run_scorer(
-        self, group: PreparedGroup, use: ScorerUse, texts: list[str]
+        self, group: PreparedGroup, use: ScorerUse, texts: list[str], batch: _BatchCache | None = None
     ) -> tuple[_ScorerResult, float, CacheStats]:
         started = time.perf_counter()
         d = len(use.components)
         values = np.full((len(texts), d), np.nan)
-        keys = [cache_key(use.scorer.name, use.params_json, group.request.prompt, t) for t in texts]
+        keys = _keys(group, use, texts)
         cached: list[list[float] | None] = [None] * len(texts)
-        if use.scorer.cacheable and not group.request.detail:
-            cached = await self._cache_get(keys)
+        if _uses_cache(group, use):
+            cached = [batch.rows.get(key) for key in keys] if batch is not None else await self._cache_get(keys)
         missed = [i for i, row in enumerate(cached) if row is None or len(row) != d]
         for i, row in enumerate(cached):
             if row is not None and len(row) == d:
@@ -135,7 +143,9 @@ class ScoringPipeline:
                 result.details = output.details
             if use.scorer.cacheable:
                 complete = {keys[i]: values[i].tolist() for i in missed if not np.isnan(values[i]).any()}
-                if complete:
+                if complete and batch is not None:
+                    batch.pending.update(complete)  # written with the rest of the batch
+                elif complete:
                     await self._cache_set(complete)
         return result, (time.perf_counter() - started) * 1000.0, stats
 
@@ -180,6 +190,27 @@ class ScoringPipeline:
             await self.cache.set_many(rows)
         except Exception:
             logger.warning("reward cache write failed", exc_info=True)
+
+
+@dataclass
+class _BatchCache:
+    """A batch's view of the reward cache: the rows read for it up front, the rows it computed to write."""
+
+    rows: dict[str, list[float]] = field(default_factory=dict)
+    pending: dict[str, list[float]] = field(default_factory=dict)
+
+
+def _texts(group: PreparedGroup) -> list[str]:
+    """The group's distinct answers (each is scored once)."""
+    return list(dict.fromkeys(a for parsed in group.parsing for a in parsed.answers))
+
+
+def _keys(group: PreparedGroup, use: ScorerUse, texts: list[str]) -> list[str]:
+    return [cache_key(use.scorer.name, use.params_json, group.request.prompt, t) for t in texts]
+
+
+def _uses_cache(group: PreparedGroup, use: ScorerUse) -> bool:
+    return use.scorer.cacheable and not group.request.detail
 
 
 async def _estimate_all(scored: Sequence[ScoredGroup]) -> list[ScoreResponse]:
