@@ -196,6 +196,20 @@ def vpo_advantages(
     return advantages
 
 
+def normalize_groups(scores: Any, group_size: int, *, scale: str = "group", eps: float = 1e-6) -> np.ndarray:
+    """VPO.md section 4 over consecutive groups of ``group_size`` scores (NaN or None = invalid: excluded from
+    its group's mean and std, advantage 0); what a trainer applies to set scores to get VPO advantages."""
+    values = np.array([np.nan if s is None else s for s in to_numpy(scores, dtype=object)], dtype=np.float64)
+    if group_size < 1 or values.size % group_size:
+        raise EstimatorError("group_size", f"{values.size} scores are not whole groups of {group_size}")
+    _check_choice("scale", scale, SCALES)
+    grouped = values.reshape(-1, group_size)
+    valid = ~np.isnan(grouped)
+    config = EstimatorConfig(scale=scale, eps=eps)
+    advantages: np.ndarray = _normalize(np.where(valid, grouped, 0.0), valid, config).ravel()
+    return advantages
+
+
 # --------------------------------------------------------------------------------------------- packing
 def _pack(groups: Any, config: EstimatorConfig) -> _Packed:
     if is_tensor(groups) or isinstance(groups, np.ndarray):

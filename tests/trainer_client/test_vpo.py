@@ -199,3 +199,14 @@ def test_random_weight_with_explicit_weights_uses_their_rows() -> None:
     group = [[[1.0, 0.0]], [[1.0, 0.0]], [[1.0, 0.0]], [[1.0, 0.0]]]
     result = estimate_group(group, EstimatorConfig(name="random_weight", weights=[[1, 0], [0, 1]], seed=2))
     assert set(result.set_scores.tolist()) <= {0.0, 1.0}
+
+
+def test_normalize_groups_matches_the_estimator() -> None:
+    from trainer_client.vpo import normalize_groups
+
+    scores = [0.5, None, 0.20000000000000004, 1.0, 1.0, 1.0]
+    advantages = normalize_groups(scores, 3)
+    assert close(advantages[:3], [0.9999933333777775, 0.0, -0.9999933333777776])  # VPO.md example 3
+    assert advantages[3:].tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(EstimatorError):
+        normalize_groups([1.0, 2.0], 3)

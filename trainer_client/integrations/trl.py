@@ -44,6 +44,7 @@ class VPOReward:
         self.split = dict(split) if split else None
         self.estimator = dict(estimator) if estimator else None
         self.label_column = label_column
+        self.last_scores: list[float | None] = []  # of the latest call (VPOGRPOTrainer reads them)
 
     async def __call__(self, prompts: Sequence[Any], completions: Sequence[Any], **kwargs: Any) -> list[float | None]:
         size = self.num_generations
@@ -73,7 +74,8 @@ class VPOReward:
                 for j, name in enumerate(result.components):
                     if np.isfinite(array[..., j]).any():
                         log_metric(name, float(np.nanmean(array[..., j])))
-        return [None if np.isnan(s) else float(s) for s in batch.set_scores]
+        self.last_scores = [None if np.isnan(s) else float(s) for s in batch.set_scores]
+        return self.last_scores
 
     async def aclose(self) -> None:
         """Close the client this function made (run it in the loop it was used in: ``trainer.async_loop``)."""
@@ -97,3 +99,49 @@ def _text(value: Any) -> str:
     if isinstance(value, Sequence) and value and isinstance(value[-1], Mapping):
         return str(value[-1].get("content", ""))
     return str(value)
+
+
+def __getattr__(name: str) -> Any:
+    """``VPOGRPOTrainer`` is built on first use, so importing this module does not import TRL."""
+    if name == "VPOGRPOTrainer":
+        trainer = _build_trainer_class()
+        globals()[name] = trainer
+        return trainer
+    raise AttributeError(name)
+
+
+def _build_trainer_class() -> type:
+    import importlib
+
+    import torch
+
+    from ..vpo import normalize_groups
+
+    base: Any = importlib.import_module("trl").GRPOTrainer  # typed loosely: TRL's own typing is not ours
+
+    class VPOGRPOTrainer(base):  # type: ignore[misc]
+        """``GRPOTrainer`` whose advantages are VPO.md's normalisation of the set scores (population std, eps
+        1e-6, an invalid completion excluded and given 0) instead of TRL's (unbiased std, eps 1e-4). Its one
+        reward function must be a :class:`VPOReward`. Single process only: with several, TRL gathers the
+        rewards of all processes before normalising, which this override does not reproduce."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            rewards = [f for f in self.reward_funcs if isinstance(f, VPOReward)]
+            if len(self.reward_funcs) != 1 or len(rewards) != 1:
+                raise ValueError("VPOGRPOTrainer takes exactly one reward function, a VPOReward")
+            if self.accelerator.num_processes > 1:
+                raise ValueError("VPOGRPOTrainer runs in one process; with several, use GRPOTrainer with VPOReward")
+            self.vpo_reward: VPOReward = rewards[0]
+
+        def _generate_and_score_completions(self, inputs: Any) -> Any:
+            output = super()._generate_and_score_completions(inputs)
+            scores = self.vpo_reward.last_scores
+            model: Any = self.model
+            size = int(self.num_generations if model.training else self.num_generations_eval)
+            advantages = normalize_groups(scores, size)
+            output["advantages"] = torch.as_tensor(advantages, dtype=output["advantages"].dtype,
+                                                   device=output["advantages"].device)  # fmt: skip
+            return output
+
+    return VPOGRPOTrainer
