@@ -115,3 +115,27 @@ def test_profiles_must_score_per_completion() -> None:
         Profile.model_validate({"scorers": SCORERS, "estimator": {"name": "gdpo"}})
     with pytest.raises(ValidationError):
         Profile.model_validate({"scorers": SCORERS, "estimator": {"normalize": "minmax"}})
+
+
+def test_verl_vpo_advantage_estimator_with_its_tensors() -> None:
+    """verl's documented call: token-level rewards (B, T) with the score on the last response token, the
+    response mask (B, T), and the group index (uids); the advantages are VPO.md's over each group."""
+    torch = pytest.importorskip("torch")
+    scores = [0.5, 1.0, 0.25, 0.7, 0.7, 0.7]
+    index = np.array(["a", "a", "a", "b", "b", "b"], dtype=object)
+    lengths = [3, 5, 2, 4, 4, 1]
+    mask = torch.zeros(6, 5)
+    rewards = torch.zeros(6, 5)
+    for row, (score, length) in enumerate(zip(scores, lengths, strict=True)):
+        mask[row, :length] = 1
+        rewards[row, length - 1] = score
+    advantages, returns = verl.compute_vpo_outcome_advantage(rewards.double(), mask.double(), index)
+    expected = estimate_group([[[s]] for s in scores[:3]], EstimatorConfig(name="scalar")).advantages
+    for row in range(3):
+        assert advantages[row, : lengths[row]].tolist() == pytest.approx([expected[row]] * lengths[row], abs=1e-9)
+        assert advantages[row, lengths[row] :].abs().sum() == 0
+    assert advantages[3:].abs().sum() == 0  # a flat group: no signal
+    assert torch.equal(advantages, returns)
+    import importlib.util
+
+    assert verl.register() is (importlib.util.find_spec("verl") is not None)  # registered where verl is installed

@@ -7,6 +7,9 @@ verl config::
         path: <site-packages>/trainer_client/integrations/verl.py
         name: compute_score
 
+For whole-group scoring, ``compute_vpo_outcome_advantage`` is verl's outcome-advantage signature with
+VPO.md's normalisation; ``register()`` adds it as ``algorithm.adv_estimator=vpo`` when verl is installed.
+
 Environment: ``VPO_URL`` (default http://127.0.0.1:8000), ``VPO_PROFILE`` (default ``default``),
 ``VPO_TOKEN``, ``VPO_MISSING_REWARD`` (default 0.0: verl needs a number; ``vpo_valid`` tells such samples
 apart). The prompt comes from ``extra_info["prompt"]``, the training step from ``extra_info["step"]``, the
@@ -66,3 +69,45 @@ def compute_score(
     for name, value in result["components"].items():
         out[f"vpo/{name}"] = float(value) if value is not None else missing
     return out
+
+
+def compute_vpo_outcome_advantage(
+    token_level_rewards: Any,
+    response_mask: Any,
+    index: Any,
+    epsilon: float = 1e-6,
+    norm_adv_by_std_in_grpo: bool = True,
+    config: Any = None,
+    **_: Any,
+) -> tuple[Any, Any]:
+    """verl's outcome-advantage call: each sample's reward (the sum of its token-level rewards: the set
+    score ``compute_score`` put on its last token) is normalised within its group (``index``, verl's uid) as
+    VPO.md section 4 does (population std, ``epsilon``, 0 for a flat group), and broadcast over the response
+    tokens. Returns ``(advantages, returns)``, both (batch, response length), as verl expects."""
+    import torch
+
+    scores = token_level_rewards.sum(dim=-1)
+    advantages = torch.zeros_like(scores)
+    groups: dict[Any, list[int]] = {}
+    for row, key in enumerate(index):
+        groups.setdefault(key, []).append(row)
+    for rows in groups.values():
+        members = scores[rows]
+        centred = members - members.mean()
+        std = members.std(unbiased=False) if len(rows) > 1 else torch.zeros((), dtype=scores.dtype)
+        if std < epsilon:
+            advantages[rows] = 0.0
+        else:
+            advantages[rows] = centred / (std + epsilon) if norm_adv_by_std_in_grpo else centred
+    advantages = advantages.unsqueeze(-1) * response_mask
+    return advantages, advantages
+
+
+def register() -> bool:
+    """Register ``compute_vpo_outcome_advantage`` as verl's ``vpo`` advantage estimator (False without verl)."""
+    try:
+        from verl.trainer.ppo.core_algos import register_adv_est
+    except ImportError:
+        return False
+    register_adv_est("vpo")(compute_vpo_outcome_advantage)
+    return True
