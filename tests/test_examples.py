@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -29,3 +30,15 @@ def test_vpo_vs_grpo_experiment(server: LiveServer, tmp_path: Path) -> None:
     assert rows["scalar"][best1] > rows["vpo"][best1]  # scalar RL wins a single sample...
     assert rows["vpo"][best64] > rows["scalar"][best64]  # ...VPO wins the search over many
     assert rows["vpo"][diversity] > 10 * rows["scalar"][diversity]
+
+
+def test_grpo_loop_runs_against_the_service(server: LiveServer) -> None:
+    done = subprocess.run(
+        [sys.executable, "examples/grpo_loop.py", "--url", server.url, "--steps", "2", "--group", "4",
+         "--max-new-tokens", "8", "--estimator", "vpo"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    steps = re.findall(r"step +(\d+) +mean set score ([0-9.]+) +loss ([-+0-9.]+)", done.stdout)
+    assert [s[0] for s in steps] == ["0", "1"]
+    assert all(0.0 <= float(s[1]) <= 1.0 for s in steps)
