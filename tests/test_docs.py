@@ -24,6 +24,8 @@ def blocks(language: str) -> list[str]:
 def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_command() -> None:
     serve, test = blocks("bash")[:2]
     assert "vpo-rewards serve" in serve and "pip install" in serve
+    assert test.strip().startswith("bash scripts/setup-dev")
+    assert "scripts/setup-dev" in (ROOT / ".ci" / "run").read_text()
     test_command = test.strip().split("&&")[-1].strip()
     assert test_command == "python -m pytest"
     assert test_command in (ROOT / ".ci" / "run").read_text()

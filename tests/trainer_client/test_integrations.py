@@ -139,3 +139,18 @@ def test_verl_vpo_advantage_estimator_with_its_tensors() -> None:
     import importlib.util
 
     assert verl.register() is (importlib.util.find_spec("verl") is not None)  # registered where verl is installed
+
+
+def test_vpo_estimator_in_verls_own_registry() -> None:
+    import torch
+
+    core_algos = pytest.importorskip("verl.trainer.ppo.core_algos")
+    assert verl.register()
+    estimator = core_algos.get_adv_estimator_fn("vpo")
+    assert estimator is verl.compute_vpo_outcome_advantage
+    rewards = torch.zeros(3, 2, dtype=torch.float64)
+    rewards[:, -1] = torch.tensor([0.5, 1.0, 0.25], dtype=torch.float64)
+    advantages, _ = estimator(token_level_rewards=rewards, response_mask=torch.ones(3, 2, dtype=torch.float64),
+                              index=np.array(["a", "a", "a"], dtype=object))  # fmt: skip
+    assert advantages[:, 0].tolist() == pytest.approx([-0.2672603847723164, 1.3363019238615812, -1.0690415390892651],
+                                                      abs=1e-6)  # VPO.md example 2's scalar values  # fmt: skip
