@@ -17,8 +17,8 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from ..store.connections import REDIS_ERRORS
 from ..store.constants import JUDGE_PREFIX
+from ..store.windows import WINDOW_S, WindowCounters, current_window
 
 SCORE_TEMPLATE = (
     "Grade the answer to the question on one criterion.\n\nQuestion:\n{prompt}\n\nAnswer:\n{answer}\n\n"
@@ -117,16 +117,16 @@ class UpstreamLimiter:
     def __init__(self, name: str, requests: int | None, tokens: int | None, redis: Any = None) -> None:
         self.name = name
         self.limits = {"requests": requests, "tokens": tokens}
-        self.redis = redis
-        self.local: dict[str, int] = {}
+        self.shared = WindowCounters(redis)
+        self.own = WindowCounters()  # while Redis is down: this process's count keeps the judge within bounds
 
     async def acquire(self, tokens: int) -> None:
         wanted = {"requests": 1, "tokens": tokens}
         while True:
-            window = int(time.time() // 60)
+            window = current_window()
             if await self._take(window, wanted):
                 return
-            await asyncio.sleep((window + 1) * 60 - time.time() + 0.01)
+            await asyncio.sleep((window + 1) * WINDOW_S - time.time() + 0.01)
 
     async def _take(self, window: int, wanted: dict[str, int]) -> bool:
         keys = {k: f"{JUDGE_PREFIX}{self.name}:{k}:{window}" for k, limit in self.limits.items() if limit is not None}
@@ -139,21 +139,10 @@ class UpstreamLimiter:
         return not over
 
     async def _add(self, keys: dict[str, str], wanted: dict[str, int], sign: int) -> dict[str, int]:
-        if self.redis is not None:
-            try:
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    for kind, key in keys.items():
-                        pipe.incrby(key, sign * wanted[kind])
-                        pipe.expire(key, 120)
-                    results = await pipe.execute()
-                return {kind: int(results[2 * i]) for i, kind in enumerate(keys)}
-            except REDIS_ERRORS:
-                pass  # Redis down: this process's own count keeps the judge within bounds
-        live = set(keys.values())  # counters of past windows are dropped
-        self.local = {key: count for key, count in self.local.items() if key in live}
-        for kind, key in keys.items():
-            self.local[key] = self.local.get(key, 0) + sign * wanted[kind]
-        return {kind: self.local[key] for kind, key in keys.items()}
+        amounts = {key: sign * wanted[kind] for kind, key in keys.items()}
+        counts = await self.shared.add(amounts) or await self.own.add(amounts)
+        assert counts is not None  # in-process counters always answer
+        return {kind: counts[key] for kind, key in keys.items()}
 
 
 class OpenAIJudge:

@@ -10,16 +10,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections import Counter
 
 import redis.asyncio as aioredis
 
 from ..core.errors import RateLimited
-from .connections import REDIS_ERRORS
 from .constants import RATE_PREFIX
+from .windows import WINDOW_S, WindowCounters, current_window
 
 logger = logging.getLogger(__name__)
-WINDOW_S = 60
 
 
 class RateLimiter:
@@ -27,8 +25,7 @@ class RateLimiter:
         self, requests_per_minute: int | None, answers_per_minute: int | None, client: aioredis.Redis | None = None
     ) -> None:
         self.limits = {"requests": requests_per_minute, "answers": answers_per_minute}
-        self.client = client
-        self._local: Counter[str] = Counter()
+        self.counters = WindowCounters(client)
 
     @property
     def enabled(self) -> bool:
@@ -39,28 +36,14 @@ class RateLimiter:
         limit = self.limits[kind]
         if limit is None or amount <= 0:
             return
-        window = int(time.time() // WINDOW_S)
+        window = current_window()
         identity = hashlib.sha256((token or "anonymous").encode()).hexdigest()[:32]
         key = f"{RATE_PREFIX}{kind}:{identity}:{window}"
-        count = await self._increment(key, amount)
-        if count is not None and count > limit:
+        counts = await self.counters.add({key: amount})
+        if counts is None:
+            logger.warning("rate limiter cannot reach redis; letting the request through")
+        elif counts[key] > limit:
             retry_after = (window + 1) * WINDOW_S - time.time()
             raise RateLimited(
                 f"rate limit of {limit} {kind} per minute exceeded for this token", kind, limit, retry_after
             )
-
-    async def _increment(self, key: str, amount: int) -> int | None:
-        if self.client is None:
-            self._local[key] += amount
-            if len(self._local) > 100_000:  # old windows
-                self._local = Counter({k: v for k, v in self._local.items() if k.endswith(key.rsplit(":", 1)[1])})
-            return self._local[key]
-        try:
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.incrby(key, amount)
-                pipe.expire(key, WINDOW_S + 1, nx=True)
-                count, _ = await pipe.execute()
-            return int(count)
-        except REDIS_ERRORS as exc:
-            logger.warning("rate limiter cannot reach redis (%r); letting the request through", exc)
-            return None
