@@ -48,6 +48,12 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
+    def __enter__(self) -> LiveServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
 
 ServerFactory = Callable[..., LiveServer]
 
@@ -72,9 +78,8 @@ def make_server() -> Iterator[ServerFactory]:
 @pytest.fixture(scope="session")
 def server() -> Iterator[LiveServer]:
     """The default service (built-in scorers, no token), shared by the session."""
-    live = LiveServer(create_app(Settings())).start()
-    yield live
-    live.stop()
+    with LiveServer(create_app(Settings())) as live:
+        yield live
 
 
 @pytest.fixture

@@ -28,9 +28,8 @@ def length_scorer() -> LengthScorer:
 @pytest.fixture(scope="module")
 def live(length_scorer: LengthScorer) -> Iterator[LiveServer]:
     registry = ScorerRegistry([ReferenceScorer(), length_scorer, FlakyScorer()])
-    server = LiveServer(create_app(Settings(limits=LIMITS), registry)).start()
-    yield server
-    server.stop()
+    with LiveServer(create_app(Settings(limits=LIMITS), registry)) as server:
+        yield server
 
 
 @pytest.fixture

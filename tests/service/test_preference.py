@@ -51,9 +51,8 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, ModelSpec]:
 def live(models: dict[str, ModelSpec]) -> Iterator[LiveServer]:
     from service.main import create_app
 
-    server = LiveServer(create_app(Settings(scorers=["preference"], models=models))).start()
-    yield server
-    server.stop()
+    with LiveServer(create_app(Settings(scorers=["preference"], models=models))) as server:
+        yield server
 
 
 @pytest.fixture

@@ -84,9 +84,8 @@ def tiny_causal_lm(directory: Path) -> Path:
 @pytest.fixture(scope="module")
 def upstream() -> Iterator[tuple[LiveServer, list[dict[str, Any]]]]:
     app, seen = judge_server()
-    server = LiveServer(app).start()
-    yield server, seen
-    server.stop()
+    with LiveServer(app) as server:
+        yield server, seen
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +104,8 @@ def live(
     }
     models = {"tiny": ModelSpec(kind="causal_lm", path=str(tiny_causal_lm(tmp_path_factory.mktemp("lm"))),
                                 max_wait_ms=20)}  # fmt: skip
-    server = LiveServer(create_app(Settings(scorers=["rubric"], judges=judges, models=models))).start()
-    yield server
-    server.stop()
+    with LiveServer(create_app(Settings(scorers=["rubric"], judges=judges, models=models))) as server:
+        yield server
 
 
 def score(url: str, answers: list[str], params: dict[str, Any], detail: bool = False) -> dict[str, Any]:

@@ -36,9 +36,8 @@ def fenced(code: str) -> str:
 
 @pytest.fixture(scope="module")
 def live() -> Iterator[LiveServer]:
-    server = LiveServer(create(Settings(sandbox_workers=2, sandbox_uid_base=UID_BASE + 10))).start()
-    yield server
-    server.stop()
+    with LiveServer(create(Settings(sandbox_workers=2, sandbox_uid_base=UID_BASE + 10))) as server:
+        yield server
 
 
 def create(settings: Settings) -> Any:

@@ -38,9 +38,8 @@ LABEL = json.dumps({"reference": {"checks": [{"mode": "numeric", "reference": "4
 @pytest.fixture(scope="module")
 def live() -> Iterator[LiveServer]:
     profile = Profile.model_validate({"scorers": SCORERS, "split": SPLIT, "estimator": {"num_weights": 64, "seed": 3}})
-    server = LiveServer(create_app(Settings(scorers=["reference"], profiles={"math": profile}))).start()
-    yield server
-    server.stop()
+    with LiveServer(create_app(Settings(scorers=["reference"], profiles={"math": profile}))) as server:
+        yield server
 
 
 def whole_group(url: str) -> dict[str, Any]:
