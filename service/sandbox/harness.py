@@ -36,6 +36,9 @@ PRELOAD = ("typing", "collections", "itertools", "functools", "math", "heapq", "
 WARM_UP = "from typing import List\nclass _A:\n    pass\ndef _f(xs: List[int]) -> int:\n    return sum(x for x in xs)\n"
 PID_NAMESPACE = "--pid-namespace" in sys.argv
 MAX_MESSAGE = 1 << 20
+# The children's standard streams, built once by the worker (a forked child only points fds 0-2 elsewhere):
+# building three text wrappers in every child costs more than the answer's code often does.
+CHILD_STREAMS = ()
 READ_CHUNK = 65536
 
 
@@ -100,11 +103,7 @@ def child_main(unit, tests, result_fd, out_w, err_w, stdin_path, run_dir, token)
             (resource.RLIMIT_CORE, 0, 0),
         ):
             resource.setrlimit(name, (soft, hard))
-        for number in (signal.SIGXFSZ, signal.SIGPIPE, signal.SIGINT, signal.SIGTERM):
-            signal.signal(number, signal.SIG_DFL)
-        sys.stdin = open(0, encoding="utf-8", errors="replace", closefd=False)
-        sys.stdout = open(1, "w", encoding="utf-8", closefd=False)
-        sys.stderr = open(2, "w", encoding="utf-8", closefd=False)
+        sys.stdin, sys.stdout, sys.stderr = CHILD_STREAMS  # made by the worker: on the fds just set up
     except BaseException:
         os._exit(70)
     send = _sender(token)
@@ -267,10 +266,21 @@ def run_unit(unit, scratch):
     return result
 
 
+def _fresh_dir(path):
+    """An empty private directory at ``path``; the last one is reused when the execution left it untouched."""
+    try:
+        info = os.lstat(path)
+        if info.st_mode == 0o40700 and info.st_nlink == 2 and not os.listdir(path):
+            return
+    except OSError:
+        pass
+    shutil.rmtree(path, ignore_errors=True)
+    os.mkdir(path, 0o700)
+
+
 def _execute(unit, tests, token, scratch, limits, outputs):
     run_dir = os.path.join(scratch, "run")
-    shutil.rmtree(run_dir, ignore_errors=True)
-    os.mkdir(run_dir, 0o700)
+    _fresh_dir(run_dir)
     stdin_path = os.devnull
     if unit.get("stdin"):
         stdin_path = os.path.join(scratch, "stdin")
@@ -335,7 +345,6 @@ def _execute(unit, tests, token, scratch, limits, outputs):
     _kill_strays(pid)
     for fd in (result_r, out_r, err_r):
         os.close(fd)
-    shutil.rmtree(run_dir, ignore_errors=True)
     if killed:
         state["ended"] = killed
     elif os.WIFSIGNALED(status):
@@ -396,6 +405,16 @@ def main():
         except ImportError:
             pass
     exec(compile(WARM_UP, "<warm-up>", "exec"), {})  # lazy parser and compiler state, set up once
+    # what every child needs, set once here and inherited: default signal dispositions (the answer's code gets
+    # SIGPIPE and SIGXFSZ like any program; the worker's parent ends it by closing stdin) and its streams
+    for number in (signal.SIGXFSZ, signal.SIGPIPE, signal.SIGINT, signal.SIGTERM):
+        signal.signal(number, signal.SIG_DFL)
+    global CHILD_STREAMS
+    CHILD_STREAMS = (
+        open(0, encoding="utf-8", errors="replace", closefd=False),
+        open(1, "w", encoding="utf-8", closefd=False),
+        open(2, "w", encoding="utf-8", closefd=False),
+    )
     gc.freeze()  # the worker's objects stay out of the children's collections: fewer copy-on-write faults
     arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
     scratch = arguments[0] if arguments else "/tmp"

@@ -1,9 +1,11 @@
 """A pool of long-lived sandbox workers (one per core by default) fed from one bounded queue.
 
 Each worker runs one execution unit at a time and forks a child per unit inside its sandbox; the pool only
-moves JSON lines. A worker that dies (the answer's code may kill it: it runs as the same uid) or stops
-answering is replaced, and the unit it was running is reported with ``worker_died``. A full queue is
-refused at once (:class:`Overloaded`) instead of growing without bound.
+moves JSON lines, and keeps the next unit already written to a busy worker's stdin so that no worker idles
+while the event loop gets round to it. A worker that dies (the answer's code may kill it: it runs as the
+same uid) or stops answering is replaced: the unit it was running is reported with ``worker_died``, the
+units waiting behind it go back to the queue. A full queue is refused at once (:class:`Overloaded`) instead
+of growing without bound.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import logging
 import os
 import shutil
 import signal
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +27,7 @@ from .jail import JailConfig, WorkerSpec, probe, worker_spec
 logger = logging.getLogger(__name__)
 STREAM_LIMIT = 64 * 1024 * 1024  # one result line holds the unit's captured output
 ANSWER_MARGIN_S = 5.0
+PIPELINE = 2  # units handed to a worker ahead of their turn
 
 
 class Overloaded(RuntimeError):
@@ -63,12 +66,18 @@ class _Worker:
             limit=STREAM_LIMIT,
         )
 
-    async def run(self, unit: dict[str, Any], budget_s: float) -> dict[str, Any]:
+    async def send(self, unit: dict[str, Any]) -> None:
         process = self.process
-        if process is None or process.stdin is None or process.stdout is None or process.returncode is not None:
+        if process is None or process.stdin is None or process.returncode is not None:
             raise ConnectionError("worker not running")
         process.stdin.write(json.dumps(unit).encode() + b"\n")
         await process.stdin.drain()
+
+    async def receive(self, budget_s: float) -> dict[str, Any]:
+        """The result of the oldest unit sent and not yet answered (the worker runs units in order)."""
+        process = self.process
+        if process is None or process.stdout is None:
+            raise ConnectionError("worker not running")
         line = await asyncio.wait_for(process.stdout.readline(), timeout=budget_s + ANSWER_MARGIN_S)
         if not line:
             raise ConnectionError("worker exited")
@@ -142,28 +151,57 @@ class SandboxPool:
         return await future
 
     async def _serve(self, index: int, worker: _Worker) -> None:
+        """Feeds one worker, keeping up to ``PIPELINE`` units in its stdin so that it never waits for the event
+        loop between two units; the worker runs them in order and answers in order."""
+        in_flight: deque[tuple[dict[str, Any], float, asyncio.Future[dict[str, Any]]]] = deque()
         while True:
-            unit, budget_s, future = await self._queue.get()
-            if future.done():  # its request gave up (deadline, disconnect): skip the work
-                continue
+            while len(in_flight) < PIPELINE and not (in_flight and self._queue.empty()):
+                item = await self._queue.get()  # waits only while nothing is in flight
+                if item[2].done():  # its request gave up (deadline, disconnect): skip the work
+                    continue
+                if worker.process is None:  # an earlier restart failed: try again, else it is our failure
+                    worker = await self._restart(index, worker)
+                    if worker.process is None:
+                        item[2].set_result({"id": item[0]["id"], "sandbox_error": "the sandbox worker is down"})
+                        continue
+                in_flight.append(item)
+                try:
+                    await worker.send(item[0])
+                except (ConnectionError, OSError):
+                    break  # the failure is met (and handled) by receive below
+            unit, budget_s, future = in_flight[0]
             try:
-                result = await worker.run(unit, budget_s)
+                result = await worker.receive(budget_s)
+                if result.get("id") != unit["id"]:
+                    raise ValueError(f"answer for unit {result.get('id')} while waiting for unit {unit['id']}")
                 self.counts["executions"] += 1
             except (ConnectionError, TimeoutError, OSError, ValueError) as exc:
-                # The answer's code may kill its worker or wedge it: that unit ends as the answer's fault.
+                # The answer's code may kill its worker or wedge it: that unit ends as the answer's fault; the
+                # units queued behind it on that worker had not started and go back to the queue.
                 logger.warning(
                     "sandbox worker %d lost while running unit %s: %r; restarting it", index, unit["id"], exc
                 )
                 self.counts["worker_restarts"] += 1
                 result = {"id": unit["id"], "worker_died": True}
-                await worker.stop()
-                worker = _Worker(worker_spec(self.config.jail, index))
-                self._workers[index] = worker
-                try:
-                    await worker.start()
-                except OSError as start_error:
-                    logger.error("sandbox worker %d could not restart: %r", index, start_error)
-                    self.counts["failures"] += 1
-                    result = {"id": unit["id"], "sandbox_error": f"worker could not restart: {start_error}"}
+                for waiting in list(in_flight)[1:]:
+                    self._queue.put_nowait(waiting)
+                in_flight.clear()
+                in_flight.append((unit, budget_s, future))
+                worker = await self._restart(index, worker)
+                if worker.process is None:
+                    result = {"id": unit["id"], "sandbox_error": "the sandbox worker could not restart"}
+            in_flight.popleft()
             if not future.done():
                 future.set_result(result)
+
+    async def _restart(self, index: int, worker: _Worker) -> _Worker:
+        await worker.stop()
+        worker = _Worker(worker_spec(self.config.jail, index))
+        self._workers[index] = worker
+        try:
+            await worker.start()
+        except OSError as start_error:
+            logger.error("sandbox worker %d could not restart: %r", index, start_error)
+            self.counts["failures"] += 1
+            worker.process = None
+        return worker

@@ -185,6 +185,17 @@ def test_killing_the_parent_or_everything(sandbox: Sandbox, kill: str) -> None:
     assert_pool_healthy(sandbox)
 
 
+def test_units_queued_behind_a_killer_are_not_lost(sandbox: Sandbox) -> None:
+    """Workers are handed their next unit ahead of time: when an answer kills its worker, the units waiting
+    behind it go back to the queue and score as themselves."""
+    killer = "import os\nos.kill(os.getppid(), 9)\n"
+    answers = [killer + GOOD if i % 3 == 0 else GOOD + f"\n# answer {i}\n" for i in range(24)]
+    result = sandbox.score(answers, ADD)
+    verdicts = [[d["verdict"] for d in answer[0]] for answer in result["details"]["tests"]]
+    assert verdicts == [["exited_early"] * 2 if i % 3 == 0 else ["pass"] * 2 for i in range(24)]
+    assert_pool_healthy(sandbox)
+
+
 def test_closing_stdout_and_the_report_channel(sandbox: Sandbox) -> None:
     assert sandbox.verdicts("import os\nos.close(1)\nos.close(2)\n" + GOOD, ADD) == ["pass", "pass"]
     closer = "import os\nfor fd in range(3, 64):\n    try:\n        os.close(fd)\n    except OSError:\n        pass\n"
