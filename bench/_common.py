@@ -1,12 +1,24 @@
-"""Helpers shared by the benchmarks: timing by median of repeats, and a live service on loopback."""
+"""Helpers shared by the benchmarks: timing by median of repeats, and a live service on loopback (in a thread
+or in a process of its own)."""
 
 from __future__ import annotations
 
+import json
+import os
+import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def median_seconds(fn: Callable[[], Any], repeats: int = 7, warmup: int = 1) -> float:
@@ -40,3 +52,42 @@ class ServiceThread:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+class ServiceProcess:
+    """``vpo-rewards serve`` in a process of its own on a free loopback port (as deployed: the clients of a
+    benchmark do not share its interpreter), with settings from ``VPO_*`` variables and a settings file."""
+
+    def __init__(self, env: dict[str, str], config: dict[str, Any] | None = None) -> None:
+        self.env = {**os.environ, "VPO_LOG_LEVEL": "warning", **env}
+        self.config = config
+        self.process: subprocess.Popen[bytes] | None = None
+        self.directory = tempfile.TemporaryDirectory(prefix="vpo-bench-")
+
+    def __enter__(self) -> str:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
+        if self.config is not None:
+            path = Path(self.directory.name) / "settings.yaml"
+            path.write_text(json.dumps(self.config))  # JSON is YAML
+            command += ["--config", str(path)]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    return url
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.__exit__()
+        raise RuntimeError("the service did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+        self.directory.cleanup()

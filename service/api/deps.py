@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException
 from ..core.state import AppState
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:  # async: FastAPI runs a plain def in a thread
     state: AppState = request.app.state.vpo
     return state
 
@@ -19,7 +19,7 @@ def get_state(request: Request) -> AppState:
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-def require_token(request: Request, state: StateDep) -> None:
+async def require_token(request: Request, state: StateDep) -> None:
     """Checks ``Authorization: Bearer <token>`` against every configured token in constant time."""
     tokens = state.settings.token_values()
     if not tokens:

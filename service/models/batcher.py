@@ -28,7 +28,9 @@ class DynamicBatcher(Generic[Item]):
         self.length = length
         self.forwards = 0  # calls of ``run``
         self.items = 0
-        self._queue: asyncio.Queue[tuple[Item, asyncio.Future[Any]]] | None = None
+        self._pending: list[tuple[Item, asyncio.Future[Any]]] = []
+        self._oldest = 0.0  # when the oldest pending item arrived
+        self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def submit(self, items: Sequence[Item]) -> list[Any]:
@@ -36,13 +38,17 @@ class DynamicBatcher(Generic[Item]):
         if not items:
             return []
         if self._task is None:
-            self._queue = asyncio.Queue()
+            self._wake = asyncio.Event()
             self._task = asyncio.create_task(self._loop())
-        assert self._queue is not None
+        assert self._wake is not None
         loop = asyncio.get_running_loop()
         futures = [loop.create_future() for _ in items]
-        for item, future in zip(items, futures, strict=True):
-            self._queue.put_nowait((item, future))
+        if not self._pending:
+            self._oldest = time.monotonic()
+            self._wake.set()  # the loop starts its wait for more
+        self._pending.extend(zip(items, futures, strict=True))
+        if len(self._pending) >= self.max_batch_size:
+            self._wake.set()  # a full batch goes at once
         return list(await asyncio.gather(*futures))
 
     async def close(self) -> None:
@@ -55,21 +61,21 @@ class DynamicBatcher(Generic[Item]):
             self._task = None
 
     async def _loop(self) -> None:
-        assert self._queue is not None
-        queue = self._queue
+        assert self._wake is not None
+        wake, loop = self._wake, asyncio.get_running_loop()
         while True:
-            batch = [await queue.get()]
-            deadline = time.monotonic() + self.max_wait_s
-            while len(batch) < self.max_batch_size:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    break
-                try:
-                    batch.append(await asyncio.wait_for(queue.get(), remaining))
-                except TimeoutError:
-                    break
-            while len(batch) < self.max_batch_size and not queue.empty():
-                batch.append(queue.get_nowait())
+            await wake.wait()  # something is pending
+            wake.clear()
+            remaining = self._oldest + self.max_wait_s - time.monotonic()
+            if len(self._pending) < self.max_batch_size and remaining > 0:
+                timer = loop.call_later(remaining, wake.set)  # one timer per batch, not a wait per item
+                await wake.wait()
+                wake.clear()
+                timer.cancel()
+            batch, self._pending = self._pending[: self.max_batch_size], self._pending[self.max_batch_size :]
+            if self._pending:  # the rest has waited too: it goes next, without a new wait
+                self._oldest = 0.0
+                wake.set()
             live = [(item, future) for item, future in batch if not future.done()]
             if not live:
                 continue

@@ -1,10 +1,9 @@
-"""The estimator and search metrics as request handlers: limits checked, math run off the event loop."""
+"""The estimator and search metrics as request handlers: limits checked, large math run off the event loop."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import anyio
 import numpy as np
 
 from trainer_client.metrics import PoolMetrics, pool_metrics
@@ -14,6 +13,7 @@ from trainer_client.weights import group_rng, sample_weights
 from ..api.protocol import MeanResult, PoolResult, SearchRequest, SearchResponse, VPORequest, VPOResponse, VPOResult
 from ..core.config import Limits
 from ..core.errors import InvalidRequest
+from .offload import reward_values, run_math
 from .pipeline import nullable
 from .prepare import build_estimator, check_limit
 
@@ -45,7 +45,7 @@ async def run_vpo(request: VPORequest, limits: Limits) -> VPOResponse:
             ]
         )
 
-    return await anyio.to_thread.run_sync(run)
+    return await run_math(run, reward_values(group.rewards for group in request.groups) * config.num_weights)
 
 
 async def run_search(request: SearchRequest, limits: Limits) -> SearchResponse:
@@ -87,7 +87,7 @@ async def run_search(request: SearchRequest, limits: Limits) -> SearchResponse:
             )
         return SearchResponse(ks=request.ks, results=[_pool_result(r) for r in results], mean=_mean(results))
 
-    return await anyio.to_thread.run_sync(run)
+    return await run_math(run, reward_values(pools) * config.num_weights * max(len(request.ks), 1))
 
 
 def _check_shape(

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio
 import numpy as np
 
 from trainer_client.vpo import GroupEstimate, estimate
@@ -24,6 +23,7 @@ from ..core.errors import ServiceError
 from ..core.metrics import Metrics
 from ..scorers.base import ComponentFailure, ScoreOutput, ScoreTask
 from .cache import CacheStats, RewardCache, cache_key
+from .offload import run_math
 from .prepare import PreparedGroup, ScorerUse
 
 logger = logging.getLogger(__name__)
@@ -235,7 +235,8 @@ async def _estimate_all(scored: Sequence[ScoredGroup]) -> list[ScoreResponse]:
                 estimates[i] = (result, elapsed)
         return estimates
 
-    estimates = await anyio.to_thread.run_sync(run)
+    values = sum(int(np.size(r)) for group in scored for r in group.rewards)
+    estimates = await run_math(run, values * max((g.prepared.estimator.num_weights for g in scored), default=0))
     return [_response(group, result, ms) for group, (result, ms) in zip(scored, estimates, strict=True)]
 
 

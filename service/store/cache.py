@@ -32,6 +32,7 @@ class RedisCache:
         self._sets: dict[str, list[float]] = {}
         self._get_flush: asyncio.Handle | None = None
         self._set_flush: asyncio.Handle | None = None
+        self._flushing: set[asyncio.Future[None]] = set()
 
     @property
     def available(self) -> bool:
@@ -53,9 +54,16 @@ class RedisCache:
         if self._set_flush is None:
             self._set_flush = asyncio.get_running_loop().call_soon(self._spawn, self._flush_sets)
 
-    @staticmethod
-    def _spawn(flush: object) -> None:
-        asyncio.ensure_future(flush())  # type: ignore[operator]
+    def _spawn(self, flush: object) -> None:
+        task = asyncio.ensure_future(flush())  # type: ignore[operator]
+        self._flushing.add(task)
+        task.add_done_callback(self._flushing.discard)
+
+    async def drain(self) -> None:
+        """Wait until every read and write handed over so far has reached Redis (or failed): at shutdown, so
+        that no computed row is dropped, and wherever a caller must see its writes landed."""
+        while self._flushing or self._get_flush is not None or self._set_flush is not None:
+            await asyncio.gather(*self._flushing, asyncio.sleep(0))
 
     async def _flush_gets(self) -> None:
         batch, self._gets, self._get_flush = self._gets, [], None

@@ -114,10 +114,12 @@ class Faults:
         self.statuses = statuses
         self.retry_after = retry_after
         self.requests = 0
+        self.request_ids: list[str] = []
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             self.requests += 1
+            self.request_ids.append(dict(scope["headers"]).get(b"x-request-id", b"").decode())
             if self.statuses:
                 status = self.statuses.pop(0)
                 await send(
@@ -149,6 +151,16 @@ def test_retries_on_429_and_503_honouring_retry_after(make_server: ServerFactory
     faults.statuses = [429] * 5
     with RewardClient(server.url, max_retries=2, backoff=0.01) as client, pytest.raises(RateLimitError):
         client.score("q", ["4"], scorers=[REFERENCE_FOUR])
+
+
+def test_a_call_keeps_one_request_id_across_its_retries(make_server: ServerFactory) -> None:
+    faults = Faults(create_app(Settings()), [503, 503])
+    server = make_server(app=faults)  # type: ignore[arg-type]
+    with RewardClient(server.url, max_retries=3, backoff=0.01) as client:
+        client.score("q", ["4"], scorers=[REFERENCE_FOUR])
+        client.score("q", ["4"], scorers=[REFERENCE_FOUR])
+    first, second = faults.request_ids[:3], faults.request_ids[3:]
+    assert len(set(first)) == 1 and len(second) == 1 and first[0] != second[0] and all(faults.request_ids)
 
 
 def test_retry_after_sets_the_wait() -> None:
