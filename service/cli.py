@@ -10,7 +10,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -23,6 +22,7 @@ from trainer_client import APIError, AsyncRewardClient, TransportError
 
 from . import __version__
 from .constants import CONFIG_FILE_ENV, SERVER_EXTRA_HINT
+from .core.logs import configure_logging, logging_config
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -89,7 +89,7 @@ def _worker(args: argparse.Namespace) -> int:
     except (ValidationError, ValueError) as exc:
         print(f"vpo-rewards: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level.upper() if settings.log_level != "trace" else "DEBUG")
+    configure_logging(settings.log_level, settings.log_format)
     asyncio.run(_run_worker(settings, args.burst))
     return 0
 
@@ -150,6 +150,8 @@ def _serve(args: argparse.Namespace) -> int:
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
+        log_config=logging_config(settings.log_level, settings.log_format),  # JSON lines with request ids
+        access_log=False,  # the service logs its own access lines (with the request id and the route)
     )
     return 0
 

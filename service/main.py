@@ -60,9 +60,11 @@ def create_app(settings: Settings | None = None, registry: ScorerRegistry | None
         lifespan=lifespan,
     )
     app.state.vpo = state
+    state.pipeline.metrics.watch_scorers(lambda: list(state.registry))
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.limits.max_body_bytes)
-    app.add_middleware(RequestIdMiddleware)  # outermost: every response, errors included, carries the id
+    # outermost: every response, errors included, carries the id, and is counted
+    app.add_middleware(RequestIdMiddleware, metrics=state.pipeline.metrics)
     for module in (health, scorers, score, vpo, search, jobs, profiles):
         app.include_router(module.router)
     return app

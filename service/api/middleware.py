@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: a request id on every response, and the body-size limit.
+"""Pure ASGI middleware: a request id on every response (with an access log line and the request metrics),
+and the body-size limit.
 
 Both are ASGI (not ``BaseHTTPMiddleware``) so streaming responses pass through untouched.
 """
@@ -8,28 +9,29 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 import uuid
-from contextvars import ContextVar
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..core.logs import REQUEST_ID, current_request_id
+from ..core.metrics import Metrics
+
 REQUEST_ID_HEADER = "x-request-id"
 logger = logging.getLogger(__name__)
-_REQUEST_ID = ContextVar("request_id", default=None)
+access = logging.getLogger("vpo_rewards.access")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:/+=-]{1,128}$")
-
-
-def current_request_id() -> str | None:
-    """The id of the request being handled (None outside a request)."""
-    return _REQUEST_ID.get()
+__all__ = ["BodyLimitMiddleware", "RequestIdMiddleware", "current_request_id"]
 
 
 class RequestIdMiddleware:
-    """Takes the client's ``X-Request-ID`` when it is a sane token, else makes one; echoes it back."""
+    """Takes the client's ``X-Request-ID`` when it is a sane token, else makes one; echoes it back; counts
+    and times the request per endpoint (the route's template) and logs one access line."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics | None = None) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,7 +39,9 @@ class RequestIdMiddleware:
             return
         given = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), "")
         request_id = given if _VALID_ID.match(given) else uuid.uuid4().hex
-        token = _REQUEST_ID.set(request_id)  # type: ignore[arg-type]
+        token = REQUEST_ID.set(request_id)
+        began = time.perf_counter()
+        status = 500
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: Message) -> None:
@@ -50,8 +54,9 @@ class RequestIdMiddleware:
         started = False
 
         async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
+            nonlocal started, status
+            if message["type"] == "http.response.start":
+                started, status = True, int(message["status"])
             await send_with_id(message)
 
         try:
@@ -71,7 +76,22 @@ class RequestIdMiddleware:
             )  # fmt: skip
             await tracking_send({"type": "http.response.body", "body": body})
         finally:
-            _REQUEST_ID.reset(token)
+            self._record(scope, status, time.perf_counter() - began)
+            REQUEST_ID.reset(token)
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        route = scope.get("route")
+        endpoint = getattr(route, "path", None) or "unmatched"
+        method = scope.get("method", "")
+        if self.metrics is not None:
+            self.metrics.requests.labels(endpoint, method, str(status)).inc()
+            self.metrics.request_seconds.labels(endpoint).observe(seconds)
+        if endpoint not in ("/healthz", "/readyz", "/metrics"):  # probes and scrapes would drown the log
+            access.info(
+                "%s %s %d", method, scope.get("path"), status,
+                extra={"method": method, "path": scope.get("path"), "endpoint": endpoint, "status": status,
+                       "duration_ms": round(seconds * 1000.0, 3)},
+            )  # fmt: skip
 
 
 class BodyLimitMiddleware:

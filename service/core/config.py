@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     cache_size: int = Field(100_000, ge=0, description="entries of the in-process reward cache (0: off)")
     max_concurrent_groups: int = Field(64, ge=1, description="groups of one batch scored at the same time")
     log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
+    log_format: Literal["json", "text"] = Field("json", description="logs on stderr: one JSON object a line, or text")
     redis_url: str | None = Field(None, description="shared cache and rate limits in Redis (redis://host:6379/0)")
     redis_timeout_s: float = Field(0.5, gt=0, description="Redis socket timeout; past it Redis counts as down")
     cache_ttl_s: int = Field(7 * 24 * 3600, ge=1, description="lifetime of a cached reward row in Redis")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
@@ -28,6 +29,7 @@ class DynamicBatcher(Generic[Item]):
         self.length = length
         self.forwards = 0  # calls of ``run``
         self.items = 0
+        self.sizes: Counter[int] = Counter()  # forwards by batch size
         self._pending: list[tuple[Item, asyncio.Future[Any]]] = []
         self._oldest = 0.0  # when the oldest pending item arrived
         self._wake: asyncio.Event | None = None
@@ -84,6 +86,7 @@ class DynamicBatcher(Generic[Item]):
                 results = await asyncio.to_thread(self.run, [item for item, _ in live])
                 self.forwards += 1
                 self.items += len(live)
+                self.sizes[len(live)] += 1
                 for (_, future), result in zip(live, results, strict=True):
                     if not future.done():
                         future.set_result(result)

@@ -155,17 +155,24 @@ class ScoringPipeline:
         if remaining is not None and remaining <= 0:
             return ScoreOutput.failed(len(answers), d, "deadline", "the deadline passed before scoring")
         task = ScoreTask(group.request.prompt, answers, use.params)
+        name, started, outcome = use.scorer.name, time.perf_counter(), "ok"
         try:
             # scorers that honour the deadline return their partial work themselves; the grace lets them
             async with asyncio.timeout(None if remaining is None else remaining + DEADLINE_GRACE_S):
                 outputs = await use.scorer.score([task], deadline=group.deadline)
         except TimeoutError:
+            outcome = "deadline"
             return ScoreOutput.failed(len(answers), d, "deadline", f"not scored within {group.request.deadline_ms} ms")
         except ServiceError:
+            outcome = "refused"
             raise  # the scorer refuses the request (overloaded, ...): an HTTP error, not a null
         except Exception as exc:
-            logger.exception("scorer %s failed", use.scorer.name)
+            outcome = "error"
+            logger.exception("scorer %s failed", name)
             return ScoreOutput.failed(len(answers), d, "scorer_error", f"{type(exc).__name__}: {exc}")
+        finally:
+            self.metrics.scorer_calls.labels(name, outcome).inc()
+            self.metrics.scorer_seconds.labels(name).observe(time.perf_counter() - started)
         output = outputs[0] if len(outputs) == 1 else None
         if output is None or np.shape(output.values) != (len(answers), d):
             shape = None if output is None else np.shape(output.values)

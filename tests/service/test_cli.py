@@ -85,11 +85,17 @@ def test_serve_starts_and_stops(tmp_path: Path) -> None:
             assert process.poll() is None and time.monotonic() < deadline, "the service did not come up"
             time.sleep(0.1)
         body = {"groups": [{"prompt": "q", "completions": ["4"], "scorers": [REFERENCE_FOUR]}] * 3}
-        refused = httpx.post(f"http://127.0.0.1:{port}/v1/score/batch", json=body)
+        refused = httpx.post(f"http://127.0.0.1:{port}/v1/score/batch", json=body, headers={"x-request-id": "trace-7"})
         assert refused.status_code == 413  # the config file's limit is in force
     finally:
         process.send_signal(signal.SIGINT)
-        process.communicate(timeout=30)
+        output, _ = process.communicate(timeout=30)
+    # structured logs: one JSON object a line, the access line carrying the client's request id
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert lines and len(lines) == len([line for line in output.splitlines() if line.strip()]), output
+    access = [entry for entry in lines if entry["logger"] == "vpo_rewards.access"]
+    assert [(a["request_id"], a["endpoint"], a["status"]) for a in access] == [("trace-7", "/v1/score/batch", 413)]
+    assert any(entry["logger"].startswith("uvicorn") for entry in lines)  # uvicorn's own lines are JSON too
 
 
 def test_serve_refuses_the_network_without_a_token() -> None:

@@ -16,6 +16,7 @@ import pytest
 from service.core.config import Settings
 from service.models.loading import ModelSpec, resolve_path
 from tests.conftest import LiveServer
+from tests.service.test_metrics import samples
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 CHAT_TEMPLATE = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
@@ -132,6 +133,11 @@ def test_concurrent_requests_share_forwards(api: httpx.Client) -> None:
         assert list(pool.map(one, range(requests))) == [200] * requests
     forwards = api.get("/readyz").json()["scorers"]["preference"]["helpful"]["forwards"] - before
     assert 0 < forwards < requests  # dynamic batching: fewer forwards than requests
+    metrics = samples(str(api.base_url))
+    labels = (("model", "helpful"), ("scorer", "preference"))
+    assert metrics[("vpo_model_forwards_total", labels)] >= forwards
+    assert metrics[("vpo_model_batch_size_count", labels)] == metrics[("vpo_model_forwards_total", labels)]
+    assert metrics[("vpo_model_batch_size_sum", labels)] == metrics[("vpo_model_items_total", labels)] >= 2 * requests
 
 
 @pytest.mark.parametrize(

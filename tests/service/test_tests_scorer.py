@@ -14,6 +14,7 @@ from service.scorers.tests.compare import check_passes, decode, normalize_stdout
 from service.scorers.tests.extract import extract_code
 from tests.conftest import LiveServer, ServerFactory
 from tests.sandbox.conftest import UID_BASE
+from tests.service.test_metrics import samples
 
 PROBLEM = {
     "timeout_s": 1.0,
@@ -83,6 +84,12 @@ def test_a_group_of_correct_partial_and_hostile_answers(api: httpx.Client) -> No
     assert verdicts == [["pass"] * 4, ["pass", "pass", "fail", "fail"], ["exited_early"] * 4]
     # and the service keeps serving
     assert score(api, answers=[[PROGRAM]])["rewards"] == [[[1.0, 1.0, 1.0, 1.0]]]
+    # what the sandbox did is in the metrics
+    metrics = samples(str(api.base_url))
+    assert metrics[("vpo_sandbox_workers", ())] == 2 and metrics[("vpo_sandbox_queue_depth", ())] == 0
+    assert metrics[("vpo_sandbox_executions_total", ())] >= 4
+    assert metrics[("vpo_sandbox_verdicts_total", (("verdict", "pass"),))] >= 10
+    assert metrics[("vpo_sandbox_verdicts_total", (("verdict", "exited_early"),))] >= 4
 
 
 def test_identical_code_and_test_pairs_run_once(api: httpx.Client) -> None:

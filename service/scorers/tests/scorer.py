@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,6 +66,7 @@ class TestsScorer(Scorer):
     def __init__(self, settings: Any = None) -> None:
         self.settings = settings
         self.pool: SandboxPool | None = None
+        self.verdicts: Counter[str] = Counter()  # exported as vpo_sandbox_verdicts_total
 
     @classmethod
     def from_settings(cls, settings: Any) -> TestsScorer:
@@ -110,6 +112,7 @@ class TestsScorer(Scorer):
                 answer_details = []
                 for j, slot in enumerate(slots):
                     verdict, info = _verdict(slot)
+                    self.verdicts[verdict or info["reason"]] += 1
                     if verdict is None:
                         values[a, j] = np.nan
                         failures.append(ComponentFailure(info["reason"], info["message"], answer=a, component=j))
