@@ -28,6 +28,7 @@ import shutil
 import signal
 import sys
 import time
+import warnings
 
 PRISTINE_BUILTINS = dict(builtins.__dict__)
 # Imported once by the worker, so that children (forked copies) do not pay for them on every execution.
@@ -36,6 +37,11 @@ PRELOAD = ("typing", "collections", "itertools", "functools", "math", "heapq", "
 WARM_UP = "from typing import List\nclass _A:\n    pass\ndef _f(xs: List[int]) -> int:\n    return sum(x for x in xs)\n"
 PID_NAMESPACE = "--pid-namespace" in sys.argv
 MAX_MESSAGE = 1 << 20
+# Sources up to this size are compiled by the worker before it forks: the compiler's first touches of its
+# memory in a fresh child cost more copy-on-write faults than compiling does (about 1 ms per source). Python's
+# compiler runs no code and bounds its constant folding; bigger sources compile in the child, under its limits.
+PRECOMPILE_BYTES = 65536
+CODE_CACHE_SIZE = 256
 # The children's standard streams, built once by the worker (a forked child only points fds 0-2 elsewhere):
 # building three text wrappers in every child costs more than the answer's code often does.
 CHILD_STREAMS = ()
@@ -80,7 +86,7 @@ def decode_args(value):
 
 
 # ------------------------------------------------------------------------------------------- child
-def child_main(unit, tests, result_fd, out_w, err_w, stdin_path, run_dir, token):
+def child_main(unit, tests, result_fd, out_w, err_w, stdin_path, run_dir, token, compiled):
     """Runs in the forked child; never returns."""
     try:
         os.setsid()
@@ -107,12 +113,13 @@ def child_main(unit, tests, result_fd, out_w, err_w, stdin_path, run_dir, token)
     except BaseException:
         os._exit(70)
     send = _sender(token)
-    code = unit["code"]
     gc.disable()  # a collection now would touch (and copy) the parent's pages; back on for the tests
     script = unit["mode"] == "script"
     globals_ = {"__name__": "__main__" if script else "solution", "__builtins__": builtins}
     try:
-        exec(compile(code, "<answer>", "exec"), globals_)
+        if compiled.warnings:
+            sys.stderr.write(compiled.warnings)
+        exec(compiled.get(unit["code"], "<answer>"), globals_)
     except SystemExit as stop:
         if script and stop.code in (None, 0):
             _flush()
@@ -133,7 +140,7 @@ def child_main(unit, tests, result_fd, out_w, err_w, stdin_path, run_dir, token)
     send({"loaded": True})
     for test in tests:
         _renew_cpu(limits)
-        report = _run_test(test, globals_)
+        report = _run_test(test, globals_, compiled)
         _flush()
         send(dict(report, i=test["i"]))
     _flush()
@@ -183,7 +190,7 @@ def _message(error):
         return "<unprintable>"
 
 
-def _run_test(test, globals_):
+def _run_test(test, globals_, compiled):
     try:
         if test["type"] == "call":
             function = globals_.get(test["function"])
@@ -213,7 +220,7 @@ def _run_test(test, globals_):
         test_globals["__builtins__"] = dict(PRISTINE_BUILTINS)
         test_globals["__vpo_check__"] = check
         test_globals["__vpo_truth__"] = truth
-        exec(compile(test["source"], "<test>", "exec"), test_globals)
+        exec(compiled.get(test["source"], "<test>"), test_globals)
         return {"status": "ok", "checks": checks}
     except SystemExit as stop:
         return {"status": "error", "type": "SystemExit", "message": f"exit({stop.code!r}) during the test"}
@@ -224,6 +231,49 @@ def _run_test(test, globals_):
 
 
 # ------------------------------------------------------------------------------------------ worker
+class Compiled:
+    """The unit's sources compiled by the worker (see PRECOMPILE_BYTES). ``get`` in the child returns the code
+    object, raises the compiler's error as compiling there would have, or compiles a source left to it.
+
+    Code objects are immutable and each child has its own copy of the worker's memory, so the worker keeps the
+    last CODE_CACHE_SIZE compilations: the answers of a group share their tests, which compile once."""
+
+    cache = {}  # (source, filename) -> (code object or compile error, warnings text); insertion-ordered LRU
+
+    def __init__(self, unit):
+        self.codes = {}
+        self.warnings = ""
+        sources = [(unit["code"], "<answer>")] if "code" in unit else []
+        sources += [(test["source"], "<test>") for test in unit.get("tests", []) if "source" in test]
+        for key in sources:
+            if len(key[0]) <= PRECOMPILE_BYTES and key not in self.codes:
+                entry = self.cache.pop(key, None) or self._compile(*key)
+                self.cache[key] = entry
+                self.codes[key] = entry[0]
+                self.warnings += entry[1]
+        while len(self.cache) > CODE_CACHE_SIZE:
+            del self.cache[next(iter(self.cache))]
+
+    @staticmethod
+    def _compile(source, filename):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                code = compile(source, filename, "exec", dont_inherit=True)
+            except (SyntaxError, ValueError, MemoryError, RecursionError, OverflowError) as error:
+                code = error
+        # compile-time warnings (SyntaxWarning...) go to the child's stderr, as if it had compiled the source
+        return code, "".join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught)
+
+    def get(self, source, filename):
+        code = self.codes.get((source, filename))
+        if code is None:
+            return compile(source, filename, "exec", dont_inherit=True)
+        if isinstance(code, BaseException):
+            raise code.with_traceback(None)
+        return code
+
+
 def run_unit(unit, scratch):
     """Runs a unit to completion (re-running the tests left after a crash) and returns its result."""
     token = os.urandom(16).hex()
@@ -232,10 +282,11 @@ def run_unit(unit, scratch):
     pending = [test for test in unit.get("tests", [])]
     outputs = {"stdout": b"", "stderr": b""}
     result = {"id": unit["id"], "reports": reports}
+    compiled = Compiled(unit)
     attempt = 0
     while True:
         attempt += 1
-        outcome = _execute(unit, pending, token, scratch, limits, outputs)
+        outcome = _execute(unit, pending, token, scratch, limits, outputs, compiled)
         for message in outcome["messages"]:
             if "i" in message:
                 reports[str(message["i"])] = message
@@ -278,7 +329,7 @@ def _fresh_dir(path):
     os.mkdir(path, 0o700)
 
 
-def _execute(unit, tests, token, scratch, limits, outputs):
+def _execute(unit, tests, token, scratch, limits, outputs, compiled):
     run_dir = os.path.join(scratch, "run")
     _fresh_dir(run_dir)
     stdin_path = os.devnull
@@ -294,7 +345,7 @@ def _execute(unit, tests, token, scratch, limits, outputs):
     if pid == 0:
         for fd in (result_r, out_r, err_r):
             os.close(fd)
-        child_main(unit, tests, result_w, out_w, err_w, stdin_path, run_dir, token)
+        child_main(unit, tests, result_w, out_w, err_w, stdin_path, run_dir, token, compiled)
     for fd in (result_w, out_w, err_w):
         os.close(fd)
     wall = limits["wall_s"]

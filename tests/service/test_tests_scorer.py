@@ -126,6 +126,22 @@ def test_stdout_and_stderr_heads_in_details(api: httpx.Client) -> None:
     assert detail["stdout"].startswith("hello") and "warn" in detail["stderr"]
 
 
+def test_compile_warnings_reach_the_answers_stderr(api: httpx.Client) -> None:
+    # the worker compiles small sources before it forks: what the compiler says still reaches the answer's stderr
+    answer = "def add(a, b):\n    return a + b if 1 is 1 else 0\n"
+    result = score(api, answers=[[answer]], detail=True)
+    assert result["rewards"][0][0][:3] == [1.0, 1.0, 1.0]
+    assert "SyntaxWarning" in result["details"]["tests"][0][0][0]["stderr"]
+
+
+@pytest.mark.parametrize(("tail", "verdict"), [("", "pass"), ("\ndef broken(:\n", "error")])
+def test_sources_too_big_to_precompile_compile_in_the_child(api: httpx.Client, tail: str, verdict: str) -> None:
+    answer = PROGRAM + "# " + "x" * 70_000 + "\n" + tail
+    first = score(api, answers=[[answer]], detail=True)["details"]["tests"][0][0][0]
+    assert first["verdict"] == verdict
+    assert verdict == "pass" or first["error"] == "SyntaxError"
+
+
 def test_deadline_returns_what_finished(api: httpx.Client) -> None:
     slow = "import time\ntime.sleep(0.9)\n" + PROGRAM
     result = score(api, answers=[[PROGRAM + "# fast\n"], [slow]], deadline_ms=400)
