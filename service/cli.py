@@ -12,15 +12,14 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from trainer_client import APIError, AsyncRewardClient, TransportError
-
 from . import __version__
+from .batches import open_client, score_in_batches
 from .constants import CONFIG_FILE_ENV, SERVER_EXTRA_HINT
 from .core.logs import configure_logging, logging_config
 
@@ -70,6 +69,23 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("--config", type=Path, help="TOML or YAML settings file (sets VPO_CONFIG_FILE)")
     worker.set_defaults(run=_worker)
 
+    replay = commands.add_parser(
+        "replay", help="re-score a replay log with today's scorers and report what changed (exit 1 if anything did)"
+    )
+    replay.add_argument("log", nargs="+", help="replay JSONL file(s), - for stdin, or a redis:// URL (see --stream)")
+    replay.add_argument("--stream", default="vpo:replay", help="Redis stream key (default vpo:replay)")
+    replay.add_argument("--url", help="re-score with the service at this URL (default: built in this process)")
+    replay.add_argument("--token", default=os.environ.get("VPO_TOKEN"), help="bearer token for --url (or VPO_TOKEN)")
+    replay.add_argument("--config", type=Path, help="settings file of the in-process service")
+    replay.add_argument("--atol", type=float, default=1e-6, help="values closer than this are the same (1e-6)")
+    replay.add_argument("--limit", type=int, help="replay at most this many groups")
+    replay.add_argument("--batch-size", type=int, default=32, help="groups per request (default 32)")
+    replay.add_argument("--concurrency", type=int, default=2, help="requests in flight (default 2)")
+    replay.add_argument("--json", action="store_true", help="print the report as JSON")
+    replay.add_argument("--report", type=Path, help="also write the JSON report to this file")
+    replay.add_argument("--no-progress", action="store_true", help="no progress bar")
+    replay.set_defaults(run=_replay)
+
     openapi = commands.add_parser("openapi", help="print the OpenAPI document")
     openapi.set_defaults(run=_openapi)
     return parser
@@ -111,6 +127,31 @@ async def _run_worker(settings: Any, burst: bool) -> None:
         pass
     finally:
         await worker.close()
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from redis.exceptions import RedisError
+
+    from .replay.runner import replay
+
+    if args.batch_size < 1 or args.concurrency < 1 or args.atol < 0 or (args.limit is not None and args.limit < 1):
+        print("vpo-rewards: --batch-size, --concurrency and --limit must be at least 1, --atol at least 0",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    try:
+        report = asyncio.run(
+            replay(args.log, stream=args.stream, url=args.url, token=args.token, config=args.config, atol=args.atol,
+                   limit=args.limit, batch_size=args.batch_size, concurrency=args.concurrency,
+                   progress=not args.no_progress)
+        )  # fmt: skip
+    except (OSError, ValueError, RedisError) as exc:
+        print(f"vpo-rewards: cannot replay: {exc}", file=sys.stderr)
+        return 2
+    data = report.as_dict()
+    if args.report is not None:
+        args.report.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(data, indent=2) if args.json else report.text())
+    return 0 if report.clean else 1
 
 
 def _openapi(args: argparse.Namespace) -> int:
@@ -198,53 +239,17 @@ def _open_output(path: Path | None) -> Iterator[TextIO]:
 
 async def _score_all(groups: list[dict[str, Any]], args: argparse.Namespace, out: TextIO) -> int:
     """Send the groups in batches, ``concurrency`` requests in flight, writing results in input order."""
-    batches = [groups[i : i + args.batch_size] for i in range(0, len(groups), args.batch_size)]
     failed = 0
-    async with _client(args) as client:
-        semaphore = asyncio.Semaphore(args.concurrency)
-
-        async def run(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-            async with semaphore:
-                try:
-                    data = await client.request("POST", "/v1/score/batch", {"groups": batch})
-                    results: list[dict[str, Any]] = data["results"]
-                    return results
-                except APIError as exc:
-                    error = {"code": exc.code, "message": exc.message, "details": exc.details}
-                except TransportError as exc:
-                    error = {"code": "transport_error", "message": str(exc), "details": None}
-                return [{"error": error} for _ in batch]
-
-        tasks = [asyncio.ensure_future(run(batch)) for batch in batches]
+    url = None if args.in_process else args.url
+    async with open_client(url, args.token, args.config) as client:
         with tqdm(total=len(groups), unit="group", disable=args.no_progress, file=sys.stderr) as bar:
-            for task in tasks:  # in order: later batches keep running while earlier ones are written
-                for result in await task:
+            async for results in score_in_batches(client, groups, args.batch_size, args.concurrency):
+                for result in results:
                     failed += "error" in result
                     out.write(json.dumps(result) + "\n")
                 out.flush()
-                bar.update(len(await task))
+                bar.update(len(results))
     return failed
-
-
-@contextlib.asynccontextmanager
-async def _client(args: argparse.Namespace) -> AsyncIterator[AsyncRewardClient]:
-    if not args.in_process:
-        async with AsyncRewardClient(args.url, token=args.token) as client:
-            yield client
-        return
-    import httpx
-
-    from .core.config import Settings
-    from .main import create_app
-
-    if args.config is not None:
-        os.environ[CONFIG_FILE_ENV] = str(args.config.resolve())
-    settings = Settings(tokens=[])
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with AsyncRewardClient("http://in-process", transport=transport) as client:
-            yield client
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,6 +14,7 @@ from .api.routes import health, jobs, profiles, score, scorers, search, vpo
 from .core.config import Settings, get_settings
 from .core.state import AppState
 from .jobs.queue import JobQueue
+from .replay.recorder import build_recorder
 from .scorers.registry import ScorerRegistry
 from .scoring.cache import LRUCache, RewardCache
 from .scoring.pipeline import ScoringPipeline
@@ -36,16 +37,24 @@ def create_app(settings: Settings | None = None, registry: ScorerRegistry | None
         redis=redis,
         jobs=JobQueue(settings.redis_url, settings.redis_timeout_s) if settings.redis_url else None,
     )
+    recorder = build_recorder(settings, redis)
+    if recorder is not None:
+        state.pipeline.observers.append(recorder.record)
+        state.pipeline.metrics.watch_replay(recorder)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.registry.start()
+        if recorder is not None:
+            await recorder.start()
         state.ready = True
         try:
             yield
         finally:
             state.ready = False
             await state.registry.close()
+            if recorder is not None:
+                await recorder.close()  # what was scored is in the log before the process ends
             if isinstance(state.pipeline.cache, RedisCache):
                 await state.pipeline.cache.drain()  # the last writes land before the connection closes
             if redis is not None:
@@ -61,6 +70,8 @@ def create_app(settings: Settings | None = None, registry: ScorerRegistry | None
     )
     app.state.vpo = state
     state.pipeline.metrics.watch_scorers(lambda: list(state.registry))
+    if state.jobs is not None:
+        state.jobs_depth = state.pipeline.metrics.watch_jobs()
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.limits.max_body_bytes)
     # outermost: every response, errors included, carries the id, and is counted

@@ -70,6 +70,14 @@ class Settings(BaseSettings):
     )
     job_result_ttl_s: int = Field(24 * 3600, ge=1, description="how long job results stay readable")
     job_max_tries: int = Field(3, ge=1, description="runs of a job before it is failed")
+    replay_log: str | None = Field(
+        None,
+        description="append every scored group and its result to this JSONL file ({pid}: the process id), "
+        "or to a Redis stream with 'redis' (off by default)",
+    )
+    replay_stream: str = Field("vpo:replay", min_length=1, description="Redis stream key of replay_log=redis")
+    replay_max_bytes: int = Field(1 << 30, ge=1 << 20, description="a replay JSONL file past this moves to <path>.1")
+    replay_max_entries: int = Field(1_000_000, ge=1, description="approximate length cap of the replay stream")
     rate_limit_requests_per_minute: int | None = Field(None, ge=1, description="per token (off by default)")
     rate_limit_answers_per_minute: int | None = Field(None, ge=1, description="per token (off by default)")
     sandbox: Literal["bwrap", "unsafe-local"] = Field(
@@ -101,6 +109,12 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
+
+    @model_validator(mode="after")
+    def _check_replay(self) -> Settings:
+        if self.replay_log == "redis" and self.redis_url is None:
+            raise ValueError("replay_log=redis writes to a Redis stream: set VPO_REDIS_URL too")
+        return self
 
     @model_validator(mode="after")
     def _check_bind(self) -> Settings:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
@@ -44,12 +44,33 @@ class Metrics:
             "vpo_scorer_seconds", "Scorer call latency", ["scorer"], buckets=LATENCY_BUCKETS, registry=self.registry
         )
 
+    def watch_jobs(self) -> Gauge:
+        """The job queue's depth (jobs waiting for a worker, shared by every replica), set at each scrape."""
+        return Gauge("vpo_jobs_queue_depth", "Jobs waiting in the Redis queue", registry=self.registry)
+
     def watch_scorers(self, scorers: Callable[[], Iterable[Any]]) -> None:
         """Export what the scorers count themselves (sandbox pool, verdicts, model batchers) when scraped."""
         self.registry.register(_ScorerCollector(scorers))
 
+    def watch_replay(self, recorder: Any) -> None:
+        """Export the replay log's written and dropped entries and its queue when scraped."""
+        self.registry.register(_ReplayCollector(recorder))
+
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _ReplayCollector(Collector):
+    def __init__(self, recorder: Any) -> None:
+        self.recorder = recorder
+
+    def collect(self) -> Iterator[Any]:
+        entries = CounterMetricFamily("vpo_replay_entries", "Replay log entries by outcome", labels=["outcome"])
+        entries.add_metric(["written"], self.recorder.written)
+        entries.add_metric(["dropped"], self.recorder.dropped)
+        queued = GaugeMetricFamily("vpo_replay_queue_depth", "Replay log entries waiting to be written")
+        queued.add_metric([], len(self.recorder.pending))
+        yield from (entries, queued)
 
 
 class _ScorerCollector(Collector):

@@ -19,4 +19,5 @@ class AppState:
     limiter: RateLimiter
     redis: Any = None  # redis.asyncio.Redis when VPO_REDIS_URL is set
     jobs: Any = None  # service.jobs.queue.JobQueue when VPO_REDIS_URL is set
+    jobs_depth: Any = None  # its prometheus Gauge, set when /metrics is scraped
     ready: bool = False

@@ -58,6 +58,10 @@ class JobQueue:
         job = await self.redis.enqueue_job(JOB_FUNCTION, body, _job_id=job_id, _queue_name=JOB_QUEUE)
         return job is not None
 
+    async def depth(self) -> int:
+        """Jobs queued and not yet taken by a worker."""
+        return int(await self.redis.zcard(JOB_QUEUE))
+
     async def describe(self, job_id: str) -> dict[str, Any] | None:
         """``{"id", "status", "progress", "results"}``, or None for an unknown id."""
         job = Job(job_id, self.redis, _queue_name=JOB_QUEUE, _deserializer=deserialize)

@@ -14,6 +14,7 @@ from arq.worker import Worker, func
 
 from ..api.protocol import BatchRequest
 from ..core.config import Settings
+from ..replay.recorder import build_recorder
 from ..scorers.registry import ScorerRegistry
 from ..scoring.pipeline import ScoringPipeline
 from ..scoring.prepare import prepare_batch
@@ -46,11 +47,18 @@ async def _startup(ctx: dict[str, Any]) -> None:
     ctx["pipeline"] = ScoringPipeline(
         RedisCache(ctx["cache_redis"], settings.cache_ttl_s), settings.max_concurrent_groups
     )
+    recorder = build_recorder(settings, ctx["cache_redis"])
+    if recorder is not None:
+        ctx["pipeline"].observers.append(recorder.record)
+        await recorder.start()
+        ctx["recorder"] = recorder
 
 
 async def _shutdown(ctx: dict[str, Any]) -> None:
     if "registry" in ctx:
         await ctx["registry"].close()
+    if "recorder" in ctx:
+        await ctx["recorder"].close()
     if "cache_redis" in ctx:
         await ctx["cache_redis"].aclose()
 

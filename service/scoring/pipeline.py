@@ -10,7 +10,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,11 +58,13 @@ class ScoringPipeline:
     def __init__(self, cache: RewardCache, max_concurrent_groups: int = 64, metrics: Metrics | None = None) -> None:
         self.cache = cache
         self.metrics = metrics or Metrics()
+        # called with every scored group and its result (the replay log, the dashboard); must not block
+        self.observers: list[Callable[[PreparedGroup, ScoreResponse], None]] = []
         self._slots = asyncio.Semaphore(max_concurrent_groups)
 
     async def score(self, group: PreparedGroup) -> ScoreResponse:
         scored = await self.score_rewards(group)
-        return (await _estimate_all([scored]))[0]
+        return self._observed([group], await _estimate_all([scored]))[0]
 
     async def score_batch(self, groups: Sequence[PreparedGroup]) -> list[ScoreResponse]:
         """Every group at once; the cache is read once and written once for the whole batch (O(1) round trips
@@ -74,7 +76,16 @@ class ScoringPipeline:
         scored = await asyncio.gather(*(self.score_rewards(g, batch) for g in groups))
         if batch.pending:
             await self._cache_set(batch.pending)
-        return await _estimate_all(scored)
+        return self._observed(groups, await _estimate_all(scored))
+
+    def _observed(self, groups: Sequence[PreparedGroup], responses: list[ScoreResponse]) -> list[ScoreResponse]:
+        for observer in self.observers:
+            for group, response in zip(groups, responses, strict=True):
+                try:
+                    observer(group, response)
+                except Exception:  # an observer's fault never fails the request that was scored
+                    logger.exception("observer %r failed", observer)
+        return responses
 
     async def stream_batch(self, groups: Sequence[PreparedGroup]) -> AsyncIterator[tuple[int, ScoreResponse]]:
         """(index, result) of every group, in the order they finish."""

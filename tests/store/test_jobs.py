@@ -15,6 +15,7 @@ import httpx
 
 from service.core.config import Settings
 from tests.conftest import REFERENCE_FOUR, ServerFactory
+from tests.service.test_metrics import samples
 from tests.store.conftest import RedisServer
 from trainer_client import RewardClient
 
@@ -53,7 +54,9 @@ def test_a_job_runs_on_a_worker_and_is_read_from_another_replica(
     job = submitted.json()
     assert job["status"] == "queued" and job["progress"] == {"done": 0, "total": 6}
     assert httpx.get(f"{second}/v1/jobs/{job['id']}").json()["status"] == "queued"
+    assert samples(second)[("vpo_jobs_queue_depth", ())] == 1  # the queue is shared: any replica sees it
     run_burst_worker(redis_server)
+    assert samples(first)[("vpo_jobs_queue_depth", ())] == 0
     result = httpx.get(f"{second}/v1/jobs/{job['id']}").json()
     assert result["status"] == "done" and result["progress"] == {"done": 6, "total": 6}
     direct = httpx.post(f"{first}/v1/score/batch", json={"groups": groups(6)}).json()["results"]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from ...core.metrics import CONTENT_TYPE
-from ...store.connections import reachable
+from ...store.connections import REDIS_ERRORS, reachable
 from ..deps import StateDep
 from ..protocol import HealthResponse, ReadyResponse
 
@@ -32,4 +32,9 @@ async def readyz(state: StateDep) -> JSONResponse:
 @router.get("/metrics", response_class=Response, responses={200: {"content": {CONTENT_TYPE: {}}}})
 async def metrics(state: StateDep) -> Response:
     """Prometheus metrics (no auth, like the probes: scrape from inside the cluster)."""
+    if state.jobs is not None:
+        try:
+            state.jobs_depth.set(await state.jobs.depth())
+        except REDIS_ERRORS:
+            state.jobs_depth.set(float("nan"))  # unknown while Redis is unreachable
     return Response(state.pipeline.metrics.render(), media_type=CONTENT_TYPE)
