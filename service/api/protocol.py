@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 Value = float | None  # a reward value; null = could not be computed
+# Reward values a client sends are bounded, so that no estimator sum or square can overflow float64 (a value past
+# it is a 422, like any invalid value); scorers' values past it become nulls with a scorer_error.
+REWARD_BOUND = 1e12
+Reward = Annotated[float, Field(ge=-REWARD_BOUND, le=REWARD_BOUND)]
+ScalarWeight = Annotated[float, Field(ge=-1e6, le=1e6)]
 
 
 class APIModel(BaseModel):
@@ -27,7 +32,7 @@ class ErrorResponse(APIModel):
 
 # ------------------------------------------------------------------------------------------ shared parts
 class FillSpec(APIModel):
-    fill: float
+    fill: Reward
 
 
 class EstimatorSpec(APIModel):
@@ -39,7 +44,7 @@ class EstimatorSpec(APIModel):
     sampler: Literal["dirichlet", "sobol"] = "dirichlet"
     seed: int = Field(0, ge=0, le=2**63 - 1)
     weights: list[list[float]] | None = Field(None, description="explicit K x d weights, rows on the simplex")
-    scalar_weights: list[float] | None = Field(None, description="w* of the scalar baselines (default 1/d)")
+    scalar_weights: list[ScalarWeight] | None = Field(None, description="w* of the scalar baselines (default 1/d)")
     scale: Literal["group", "none"] = "group"
     eps: float = Field(1e-6, gt=0)
     on_missing: Literal["invalid"] | FillSpec = "invalid"
@@ -224,7 +229,7 @@ class OpenRLHFResponse(APIModel):
 
 # -------------------------------------------------------------------------------------------------- vpo
 class VPOGroup(APIModel):
-    rewards: list[list[list[Value]]] = Field(description="G x m x d; m may differ between completions")
+    rewards: list[list[list[Reward | None]]] = Field(description="G x m x d; m may differ between completions")
     group_key: str | None = Field(None, max_length=512)
 
 
@@ -249,32 +254,27 @@ class VPOResponse(APIModel):
 
 # ----------------------------------------------------------------------------------------------- search
 class SearchPool(APIModel):
-    rewards: list[list[list[float]]] | list[list[float]] = Field(
+    rewards: list[list[list[Reward]]] | list[list[Reward]] = Field(
         description="completions x answers x components (or answers x components: one answer per completion)"
     )
 
     def completions(self) -> list[list[list[float]]]:
-        if self.rewards and self.rewards[0] and not isinstance(self.rewards[0][0], list):
-            return [[answer] for answer in self.rewards]
+        # the flat form has a number somewhere, whichever rows are empty
+        if any(not isinstance(item, list) for row in self.rewards for item in row):
+            return [[answer] for answer in self.rewards]  # type: ignore[list-item]
         return self.rewards  # type: ignore[return-value]
 
 
 class SearchRequest(APIModel):
     pools: list[SearchPool] = Field(min_length=1)
-    ks: list[int] = Field(
+    ks: list[Annotated[int, Field(ge=1)]] = Field(
         default_factory=lambda: [1, 2, 4, 8, 16, 32, 64], min_length=1, validation_alias=AliasChoices("ks", "k")
     )
-    scalar_weights: list[float] | None = Field(None, description="w* of the evaluation scalar (default 1/d)")
+    scalar_weights: list[ScalarWeight] | None = Field(None, description="w* of the evaluation scalar (default 1/d)")
     pass_threshold: float = Field(1.0, description="an answer is correct when its scalar reaches this")
     estimator: EstimatorSpec = Field(
         default_factory=EstimatorSpec, description="weights for E_w max over the pool (sampler options)"
     )
-
-    @model_validator(mode="after")
-    def _positive_ks(self) -> SearchRequest:
-        if any(k < 1 for k in self.ks):
-            raise ValueError("every k must be at least 1")
-        return self
 
 
 class Curves(APIModel):

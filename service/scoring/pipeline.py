@@ -18,7 +18,7 @@ import numpy as np
 
 from trainer_client.vpo import GroupEstimate, estimate
 
-from ..api.protocol import CacheInfo, CompletionParsing, ScoreErrorItem, ScoreResponse
+from ..api.protocol import REWARD_BOUND, CacheInfo, CompletionParsing, ScoreErrorItem, ScoreResponse
 from ..core.errors import ServiceError
 from ..core.metrics import Metrics
 from ..scorers.base import ComponentFailure, ScoreOutput, ScoreTask
@@ -191,9 +191,12 @@ class ScoringPipeline:
             logger.error("scorer %s: %s", use.scorer.name, message)
             return ScoreOutput.failed(len(answers), d, "scorer_error", message)
         output.values = np.asarray(output.values, dtype=np.float64)
-        if np.isinf(output.values).any():
-            output.values = np.where(np.isinf(output.values), np.nan, output.values)
-            output.failures.append(ComponentFailure("scorer_error", "the scorer returned an infinite value"))
+        beyond = np.abs(output.values) > REWARD_BOUND  # inf included; NaN compares false and stays a null
+        if beyond.any():
+            output.values = np.where(beyond, np.nan, output.values)
+            output.failures.append(
+                ComponentFailure("scorer_error", f"the scorer returned a value beyond ±{REWARD_BOUND:g} (or infinite)")
+            )
         return output
 
     async def _cache_get(self, keys: list[str]) -> list[list[float] | None]:

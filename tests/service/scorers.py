@@ -52,11 +52,12 @@ class LengthScorer(Scorer):
 
 
 class FlakyParams(ScorerParams):
-    mode: str = Field("raise", pattern="^(raise|partial|wrong_shape)$")
+    mode: str = Field("raise", pattern="^(raise|partial|wrong_shape|huge)$")
 
 
 class FlakyScorer(Scorer):
-    """Fails on purpose: raises, leaves every other answer missing, or returns a malformed matrix."""
+    """Fails on purpose: raises, leaves every other answer missing, returns a malformed matrix, or values too large
+    for the estimator (1e300 and infinity)."""
 
     name = "flaky"
     description = "test scorer that fails"
@@ -71,6 +72,10 @@ class FlakyScorer(Scorer):
             raise RuntimeError("judge endpoint unreachable")
         if mode == "wrong_shape":
             return [ScoreOutput(np.zeros((len(t.answers) + 1, 3))) for t in tasks]
+        if mode == "huge":
+            return [
+                ScoreOutput(np.array([[(1e300, np.inf, 0.5)[i % 3]] for i in range(len(t.answers))])) for t in tasks
+            ]
         outputs = []
         for task in tasks:
             values = np.array([[np.nan if i % 2 else 1.0] for i in range(len(task.answers))]).reshape(-1, 1)

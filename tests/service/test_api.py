@@ -182,6 +182,11 @@ def test_scorer_failures_are_nulls_with_reasons(api: httpx.Client) -> None:
     assert all(answer[1] is None for completion in raised["rewards"][:1] for answer in completion[:1])
     shape = api.post("/v1/score", json=group(scorers=[{"name": "flaky", "params": {"mode": "wrong_shape"}}])).json()
     assert shape["errors"][0]["reason"] == "scorer_error" and "shape" in shape["errors"][0]["message"]
+    flaky_huge = {"name": "flaky", "params": {"mode": "huge"}}
+    huge = api.post("/v1/score", json=group(prompt="huge", completions=["a", "b", "c"], split={}, scorers=[flaky_huge]))
+    huge = huge.json()
+    assert huge["rewards"] == [[[None]], [[None]], [[0.5]]]
+    assert huge["errors"][0]["reason"] == "scorer_error" and "beyond" in huge["errors"][0]["message"]
     partial = api.post(
         "/v1/score",
         json=group(
@@ -352,6 +357,23 @@ def test_openapi_documents_every_route(api: httpx.Client) -> None:
     for path in ("/healthz", "/readyz", "/v1/scorers", "/v1/score", "/v1/score/batch", "/v1/vpo", "/v1/metrics/search"):
         assert path in paths
     assert "413" in paths["/v1/score"]["post"]["responses"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/vpo", {"groups": [{"rewards": [[[1e308, 1.0]], [[-1e308, 1.0]]]}]}),
+        ("/v1/vpo", {"groups": [{"rewards": [[[None, 1.0]]]}], "estimator": {"on_missing": {"fill": 1e200}}}),
+        ("/v1/vpo", {"groups": [{"rewards": [[[0.0, 1.0]]]}], "estimator": {"scalar_weights": [1e200, 0.0]}}),
+        ("/v1/metrics/search", {"pools": [{"rewards": [[1e300, 1e300], [-1e300, 1.0]]}]}),
+        ("/v1/metrics/search", {"pools": [{"rewards": [[], [1.0, 0.0]]}]}),  # a flat pool whose first row is empty
+        ("/v1/metrics/search", {"pools": [{"rewards": [[1.0], [1.0, 0.0]]}]}),
+    ],
+)
+def test_values_the_estimators_cannot_use_are_422(api: httpx.Client, path: str, body: dict[str, object]) -> None:
+    response = api.post(path, json=body)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] in ("validation_error", "invalid_request", "invalid_estimator")
 
 
 def test_search_metrics_accepts_flat_pools_and_k(api: httpx.Client) -> None:

@@ -13,5 +13,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (401, "missing or invalid bearer token"),
         (413, "a limit was exceeded (details.limit names it)"),
         (422, "invalid request, unknown scorer or estimator, bad params or weights"),
+        (429, "rate limit exceeded (Retry-After says when to retry)"),
+        (503, "overloaded (the sandbox queue is full) or starting; Retry-After says when to retry"),
     )
 }

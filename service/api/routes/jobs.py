@@ -10,7 +10,7 @@ from ...core.errors import NotFound, Unavailable
 from ...jobs.queue import REDIS_ERRORS, job_id_for
 from ...scoring.prepare import count_answers, prepare_batch
 from ..deps import AuthDep, RateDep, StateDep, bearer_token
-from ..protocol import BatchRequest, JobResponse
+from ..protocol import BatchRequest, ErrorResponse, JobResponse
 from ..routing import FastJSONRoute, json_response
 from .errors_doc import ERROR_RESPONSES
 
@@ -46,7 +46,11 @@ async def submit_job(
     return json_response(JobResponse.model_validate(described), status_code=202)
 
 
-@router.get("/jobs/{job_id}", response_model=JobResponse)
+@router.get(
+    "/jobs/{job_id}",
+    response_model=JobResponse,
+    responses={404: {"model": ErrorResponse, "description": "no such job (or its results expired)"}},
+)
 async def get_job(job_id: str, state: StateDep) -> Response:
     queue = _queue(state)
     try:
