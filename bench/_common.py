@@ -58,17 +58,16 @@ class ServiceProcess:
     """``vpo-rewards serve`` in a process of its own on a free loopback port (as deployed: the clients of a
     benchmark do not share its interpreter), with settings from ``VPO_*`` variables and a settings file."""
 
-    def __init__(self, env: dict[str, str], config: dict[str, Any] | None = None) -> None:
+    def __init__(self, env: dict[str, str], config: dict[str, Any] | None = None, args: tuple[str, ...] = ()) -> None:
         self.env = {**os.environ, "VPO_LOG_LEVEL": "warning", **env}
         self.config = config
+        self.args = args
         self.process: subprocess.Popen[bytes] | None = None
         self.directory = tempfile.TemporaryDirectory(prefix="vpo-bench-")
 
     def __enter__(self) -> str:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port)]
+        port = free_port()
+        command = [sys.executable, "-m", "service.cli", "serve", "--port", str(port), *self.args]
         if self.config is not None:
             path = Path(self.directory.name) / "settings.yaml"
             path.write_text(json.dumps(self.config))  # JSON is YAML
@@ -90,4 +89,52 @@ class ServiceProcess:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=30)
+        self.directory.cleanup()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class RedisProcess:
+    """A redis-server on a loopback port with an append-only file, so that a restart keeps the job queue."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.directory = tempfile.TemporaryDirectory(prefix="vpo-bench-redis-")
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisProcess:
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+                   "--appendonly", "yes", "--appendfsync", "always", "--dir", self.directory.name]  # fmt: skip
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(16).startswith(b"+PONG"):
+                        return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        """A clean shutdown (SIGTERM): Redis writes its append-only file and exits."""
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+            self.process = None
+
+    def __enter__(self) -> RedisProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
         self.directory.cleanup()

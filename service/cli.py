@@ -111,22 +111,51 @@ def _worker(args: argparse.Namespace) -> int:
 
 
 async def _run_worker(settings: Any, burst: bool) -> None:
-    """Run until SIGTERM / SIGINT (or, in burst mode, until the queue is empty), then shut down cleanly."""
+    """Run until SIGTERM / SIGINT (or, in burst mode, until the queue is empty), then shut down cleanly. When
+    Redis goes away the worker waits for it and goes on (with the scorers it has loaded), rather than exiting."""
+    import logging
     import signal
+    import time
 
-    from .jobs.worker import build_worker
+    from .jobs.worker import build_worker, shutdown
+    from .store.connections import REDIS_ERRORS
 
+    logger = logging.getLogger("service.jobs")
     worker = build_worker(settings, burst=burst)  # inside the running loop: arq binds to it
     loop = asyncio.get_running_loop()
-    task = asyncio.ensure_future(worker.main())
+    stopping = asyncio.Event()
+    current: list[asyncio.Future[None]] = []
+
+    def stop() -> None:
+        stopping.set()
+        for task in current:
+            task.cancel()
+
     for number in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(number, task.cancel)
+        loop.add_signal_handler(number, stop)
+    delay = 0.5
     try:
-        await task
-    except asyncio.CancelledError:
-        pass
+        while not stopping.is_set():
+            started = time.monotonic()
+            current[:] = [asyncio.ensure_future(worker.main())]
+            try:
+                await current[0]
+                return
+            except asyncio.CancelledError:
+                return
+            except REDIS_ERRORS as exc:
+                if burst:
+                    raise
+                delay = 0.5 if time.monotonic() - started > 60 else delay  # a new outage starts the backoff over
+                logger.warning("Redis unreachable (%s); the worker goes on in %.1f s", exc, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), delay)
+            delay = min(delay * 2, 10.0)
     finally:
-        await worker.close()
+        try:
+            await worker.close()
+        except REDIS_ERRORS:
+            await shutdown(worker.ctx)  # Redis is down: close the scorers without arq
 
 
 def _replay(args: argparse.Namespace) -> int:

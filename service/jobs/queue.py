@@ -23,7 +23,8 @@ JOB_FUNCTION = "score_batch_job"
 
 
 def serialize(value: Any) -> bytes:
-    return json.dumps(value).encode()
+    # a failed job's result is its exception: stored as its repr, which ``describe`` reports as the error
+    return json.dumps(value, default=repr).encode()
 
 
 def deserialize(data: bytes) -> Any:

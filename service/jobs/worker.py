@@ -7,6 +7,7 @@ dies is run again by another worker once the dead one's claim expires (``job_tim
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from arq.connections import RedisSettings
@@ -19,7 +20,7 @@ from ..scorers.registry import ScorerRegistry
 from ..scoring.pipeline import ScoringPipeline
 from ..scoring.prepare import prepare_batch
 from ..store.cache import RedisCache
-from ..store.connections import create_redis
+from ..store.connections import REDIS_ERRORS, create_redis
 from ..store.constants import JOB_PROGRESS_PREFIX, JOB_QUEUE
 from .queue import JOB_FUNCTION, deserialize, serialize
 
@@ -30,14 +31,21 @@ async def score_batch_job(ctx: dict[str, Any], body: dict[str, Any]) -> dict[str
     prepared = prepare_batch(request.groups, ctx["registry"], settings.limits, deadline_ms=request.deadline_ms)
     results: list[Any] = [None] * len(prepared)
     progress_key = JOB_PROGRESS_PREFIX + ctx["job_id"]
-    await ctx["redis"].hset(progress_key, mapping={"done": 0, "total": len(prepared)})  # a retry starts over
+    # progress is best effort: Redis going away for a moment must not fail the job (arq stores the result once
+    # Redis is back, or runs the job again)
+    with contextlib.suppress(*REDIS_ERRORS):
+        await ctx["redis"].hset(progress_key, mapping={"done": 0, "total": len(prepared)})  # a retry starts over
     async for index, result in ctx["pipeline"].stream_batch(prepared):
         results[index] = result.model_dump(mode="json")
-        await ctx["redis"].hincrby(progress_key, "done", 1)
+        with contextlib.suppress(*REDIS_ERRORS):
+            await ctx["redis"].hincrby(progress_key, "done", 1)
     return {"results": results}
 
 
 async def _startup(ctx: dict[str, Any]) -> None:
+    """Builds the scorers once: arq calls this again when the worker goes on after a Redis outage."""
+    if "registry" in ctx:
+        return
     settings: Settings = ctx["settings"]
     assert settings.redis_url is not None
     ctx["cache_redis"] = create_redis(settings.redis_url, settings.redis_timeout_s)
@@ -54,13 +62,14 @@ async def _startup(ctx: dict[str, Any]) -> None:
         ctx["recorder"] = recorder
 
 
-async def _shutdown(ctx: dict[str, Any]) -> None:
+async def shutdown(ctx: dict[str, Any]) -> None:
+    """Closes what ``_startup`` built (once, however often it is called)."""
     if "registry" in ctx:
-        await ctx["registry"].close()
+        await ctx.pop("registry").close()
     if "recorder" in ctx:
-        await ctx["recorder"].close()
+        await ctx.pop("recorder").close()
     if "cache_redis" in ctx:
-        await ctx["cache_redis"].aclose()
+        await ctx.pop("cache_redis").aclose()
 
 
 def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
@@ -77,7 +86,7 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
         max_tries=settings.job_max_tries,
         poll_delay=0.2,
         on_startup=_startup,
-        on_shutdown=_shutdown,
+        on_shutdown=shutdown,
         ctx={"settings": settings},
         job_serializer=serialize,
         job_deserializer=deserialize,

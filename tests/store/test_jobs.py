@@ -102,6 +102,32 @@ def test_a_worker_killed_mid_job_leaves_it_to_another(make_server: ServerFactory
     assert [r["rewards"][0][0][0] for r in job["results"]] == [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]
 
 
+def test_a_worker_outlives_a_redis_restart(make_server: ServerFactory, redis_server: RedisServer) -> None:
+    url = make_server(Settings(redis_url=redis_server.url, scorers=["reference"])).url
+    worker = start_worker(redis_server, VPO_SCORERS="reference")
+    try:
+        first = httpx.post(f"{url}/v1/jobs", json={"groups": groups(2)}).json()["id"]
+        wait_for_status(url, first, "done")
+        redis_server.stop()
+        time.sleep(1.5)  # the worker's polls fail meanwhile
+        assert worker.poll() is None
+        redis_server.start()  # same port, empty
+        second = httpx.post(f"{url}/v1/jobs", json={"groups": groups(3)}).json()["id"]
+        assert len(wait_for_status(url, second, "done")["results"]) == 3  # taken by the same worker process
+        assert worker.poll() is None
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=30) == 0  # and it still stops cleanly
+
+
+def wait_for_status(url: str, job_id: str, status: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while (job := httpx.get(f"{url}/v1/jobs/{job_id}").json())["status"] != status:
+        assert time.monotonic() < deadline, job
+        time.sleep(0.1)
+    return job
+
+
 def test_jobs_need_redis(make_server: ServerFactory, redis_server: RedisServer) -> None:
     without = make_server(Settings(scorers=["reference"])).url
     refused = httpx.post(f"{without}/v1/jobs", json={"groups": groups(1)})
