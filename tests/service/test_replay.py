@@ -13,10 +13,11 @@ import httpx
 import pytest
 
 from service.api.protocol import ScoreRequest
+from service.core.appender import Appender
 from service.core.config import Settings
 from service.main import create_app
 from service.replay.diff import ReplayReport, diff_group
-from service.replay.recorder import JsonlSink, ReplayRecorder
+from service.replay.recorder import JsonlSink, entry_line
 from service.scoring.prepare import prepare_group
 from tests.conftest import REFERENCE_FOUR, ServerFactory
 from tests.service.test_cli import run
@@ -127,20 +128,17 @@ class FailingSink:
             raise OSError("disk full")
         self.lines += lines
 
-    async def close(self) -> None:
-        return None
-
 
 def test_recorder_retries_a_failing_sink_and_drops_only_past_its_capacity() -> None:
     app = create_app(Settings(scorers=["reference"]))
     state = app.state.vpo
 
-    async def scenario() -> tuple[FailingSink, ReplayRecorder]:
+    async def scenario() -> tuple[FailingSink, Appender]:
         async with app.router.lifespan_context(app):
             group = prepare_group(ScoreRequest.model_validate(GROUPS[0]), state.registry, state.settings.limits)
             response = await state.pipeline.score(group)
         sink = FailingSink(failures=2)
-        recorder = ReplayRecorder(sink, capacity=3)
+        recorder = Appender(sink, entry_line, "replay log", capacity=3)
         await recorder.start()
         for _ in range(5):
             recorder.record(group, response)
