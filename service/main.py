@@ -6,13 +6,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from . import __version__
 from .api.errors import install_error_handlers
 from .api.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from .api.routes import health, jobs, profiles, score, scorers, search, vpo
+from .api.routes import dashboard, health, jobs, profiles, score, scorers, search, vpo
 from .core.config import Settings, get_settings
 from .core.state import AppState
+from .dashboard.history import build_history
 from .jobs.queue import JobQueue
 from .replay.recorder import build_recorder
 from .scorers.registry import ScorerRegistry
@@ -41,12 +43,17 @@ def create_app(settings: Settings | None = None, registry: ScorerRegistry | None
     if recorder is not None:
         state.pipeline.observers.append(recorder.record)
         state.pipeline.metrics.watch_replay(recorder)
+    state.history = build_history(settings, redis)
+    if state.history is not None:
+        state.pipeline.observers.append(state.history.record)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await state.registry.start()
         if recorder is not None:
             await recorder.start()
+        if state.history is not None:
+            await state.history.start()
         state.ready = True
         try:
             yield
@@ -55,6 +62,8 @@ def create_app(settings: Settings | None = None, registry: ScorerRegistry | None
             await state.registry.close()
             if recorder is not None:
                 await recorder.close()  # what was scored is in the log before the process ends
+            if state.history is not None:
+                await state.history.close()
             if isinstance(state.pipeline.cache, RedisCache):
                 await state.pipeline.cache.drain()  # the last writes land before the connection closes
             if redis is not None:
@@ -76,6 +85,8 @@ def create_app(settings: Settings | None = None, registry: ScorerRegistry | None
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.limits.max_body_bytes)
     # outermost: every response, errors included, carries the id, and is counted
     app.add_middleware(RequestIdMiddleware, metrics=state.pipeline.metrics)
-    for module in (health, scorers, score, vpo, search, jobs, profiles):
+    for module in (health, scorers, score, vpo, search, jobs, profiles, dashboard):
         app.include_router(module.router)
+    app.include_router(dashboard.page)
+    app.mount("/dashboard", StaticFiles(directory=dashboard.STATIC), name="dashboard-assets")
     return app

@@ -325,3 +325,69 @@ class ReadyResponse(APIModel):
     status: Literal["ready", "degraded", "starting"]
     redis: Literal["off", "ok", "unreachable"]
     scorers: dict[str, dict[str, Any]]
+
+
+# -------------------------------------------------------------------------------------------- dashboard
+class DashboardGroupBrief(APIModel):
+    id: str
+    time: float = Field(description="when it was scored (Unix seconds)")
+    request_id: str | None
+    prompt: str = Field(description="its first 160 characters")
+    scorers: list[str]
+    completions: int
+    answers: int
+    components: int
+    best_set_score: float | None
+    errors: int
+
+
+class DashboardGroups(APIModel):
+    groups: list[DashboardGroupBrief] = Field(description="newest first")
+
+
+class DashboardAnswer(APIModel):
+    completion: int
+    answer: int
+    text: str
+
+
+class DashboardGroup(APIModel):
+    """A scored group with what decides it: ``wins[a]`` is the share of the estimator's weightings under which
+    answer ``a`` scores highest (``weighed_rewards``: the rewards as the estimator weighs them)."""
+
+    id: str
+    time: float
+    request_id: str | None
+    prompt: str
+    scorers: list[str]
+    components: list[str]
+    completions: int
+    answers: list[DashboardAnswer]
+    rewards: list[list[Value]] = Field(description="one row per answer (answers in completion order)")
+    weighed_rewards: list[list[Value]]
+    set_scores: list[Value]
+    valid: list[bool]
+    advantages: list[float]
+    scalar_scores: list[Value]
+    scalar_advantages: list[float]
+    errors: list[ScoreErrorItem]
+    estimator: EstimatorSpec
+    position: int
+    group_key: str | None
+    num_weights: int
+    wins: list[float]
+    completion_wins: list[float]
+    pareto: list[bool] = Field(description="answers no other complete answer dominates")
+
+
+class DashboardStats(APIModel):
+    """Running totals of this process (the page turns two readings into rates)."""
+
+    time: float
+    uptime_s: float
+    requests: float = Field(description="scoring requests answered (score, batch, vpo, search, jobs, profiles)")
+    errors: float = Field(description="of them, answered with a 5xx")
+    latency_sum_s: float
+    latency_buckets: list[list[float]] = Field(description="[upper bound s, cumulative count] pairs")
+    cache_hits: float
+    cache_misses: float

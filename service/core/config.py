@@ -70,6 +70,10 @@ class Settings(BaseSettings):
     )
     job_result_ttl_s: int = Field(24 * 3600, ge=1, description="how long job results stay readable")
     job_max_tries: int = Field(3, ge=1, description="runs of a job before it is failed")
+    dashboard: bool = Field(True, description="serve the dashboard at / and keep the last scored groups for it")
+    dashboard_history: int = Field(
+        200, ge=1, le=10_000, description="scored groups the dashboard keeps (in Redis when redis_url is set)"
+    )
     replay_log: str | None = Field(
         None,
         description="append every scored group and its result to this JSONL file ({pid}: the process id), "

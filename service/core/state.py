@@ -20,4 +20,5 @@ class AppState:
     redis: Any = None  # redis.asyncio.Redis when VPO_REDIS_URL is set
     jobs: Any = None  # service.jobs.queue.JobQueue when VPO_REDIS_URL is set
     jobs_depth: Any = None  # its prometheus Gauge, set when /metrics is scraped
+    history: Any = None  # service.dashboard.history.History when the dashboard is on
     ready: bool = False

@@ -15,6 +15,7 @@ from arq.worker import Worker, func
 
 from ..api.protocol import BatchRequest
 from ..core.config import Settings
+from ..dashboard.history import build_history
 from ..replay.recorder import build_recorder
 from ..scorers.registry import ScorerRegistry
 from ..scoring.pipeline import ScoringPipeline
@@ -55,19 +56,22 @@ async def _startup(ctx: dict[str, Any]) -> None:
     ctx["pipeline"] = ScoringPipeline(
         RedisCache(ctx["cache_redis"], settings.cache_ttl_s), settings.max_concurrent_groups
     )
-    recorder = build_recorder(settings, ctx["cache_redis"])
-    if recorder is not None:
-        ctx["pipeline"].observers.append(recorder.record)
-        await recorder.start()
-        ctx["recorder"] = recorder
+    # the replay log and the dashboard's (Redis) history see the groups of jobs too
+    for name, appender in (("recorder", build_recorder(settings, ctx["cache_redis"])),
+                           ("history", build_history(settings, ctx["cache_redis"]))):  # fmt: skip
+        if appender is not None:
+            ctx["pipeline"].observers.append(appender.record)
+            await appender.start()
+            ctx[name] = appender
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:
     """Closes what ``_startup`` built (once, however often it is called)."""
     if "registry" in ctx:
         await ctx.pop("registry").close()
-    if "recorder" in ctx:
-        await ctx.pop("recorder").close()
+    for name in ("recorder", "history"):
+        if name in ctx:
+            await ctx.pop(name).close()
     if "cache_redis" in ctx:
         await ctx.pop("cache_redis").aclose()
 
