@@ -377,7 +377,9 @@ class DashboardGroup(APIModel):
     num_weights: int
     wins: list[float]
     completion_wins: list[float]
-    pareto: list[bool] = Field(description="answers no other complete answer dominates")
+    pareto: list[bool] | None = Field(
+        description="answers no other complete answer dominates (null for a very large group)"
+    )
 
 
 class DashboardStats(APIModel):

@@ -1,9 +1,9 @@
 """Appending scored groups somewhere (a file, a Redis stream or list) off the request's path.
 
-``record`` only queues the group and its result; a background task turns them into lines (``line``) and
-appends them in batches to a sink. A sink that fails (Redis down, disk full) is retried with backoff while
-the queue holds; entries beyond its capacity are dropped and counted: an appender never slows down or fails
-a scoring request. ``close`` appends what is queued (one try).
+``record`` only queues the group and its result; a background task turns each into an item (``render``: a
+JSON line, or whatever its sink takes) and appends them in batches to a sink. A sink that fails (Redis down,
+disk full) is retried with backoff while the queue holds; entries beyond its capacity are dropped and
+counted: an appender never slows down or fails a scoring request. ``close`` appends what is queued (one try).
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 from ..store.connections import REDIS_ERRORS
 from .logs import REQUEST_ID
@@ -39,16 +39,22 @@ class Recorded:
     response: ScoreResponse
 
 
-class Sink(Protocol):
-    async def append(self, lines: list[str]) -> None: ...
+Item = TypeVar("Item")
+Item_contra = TypeVar("Item_contra", contravariant=True)
 
 
-class Appender:
-    """Queues scored groups and appends ``line(recorded)`` of each to ``sink`` from a background task."""
+class Sink(Protocol[Item_contra]):
+    async def append(self, items: Sequence[Item_contra]) -> None: ...
 
-    def __init__(self, sink: Sink, line: Callable[[Recorded], str], name: str, capacity: int = QUEUE_CAPACITY) -> None:
+
+class Appender(Generic[Item]):
+    """Queues scored groups and appends ``render(recorded)`` of each to ``sink`` from a background task."""
+
+    def __init__(
+        self, sink: Sink[Item], render: Callable[[Recorded], Item], name: str, capacity: int = QUEUE_CAPACITY
+    ) -> None:
         self.sink = sink
-        self.line = line
+        self.render = render
         self.name = name
         self.capacity = capacity
         self.pending: deque[Recorded] = deque()
@@ -85,7 +91,7 @@ class Appender:
                 continue
             batch = [self.pending[i] for i in range(min(BATCH, len(self.pending)))]
             try:
-                await self.sink.append(self._lines(batch))
+                await self.sink.append(self._render(batch))
             except REDIS_ERRORS as exc:  # OSError included: a full disk, a missing directory
                 failures += 1
                 if self._closing:
@@ -102,12 +108,12 @@ class Appender:
                 self.pending.popleft()
             self.written += len(batch)
 
-    def _lines(self, batch: list[Recorded]) -> list[str]:
-        lines = []
-        for item in batch:
+    def _render(self, batch: list[Recorded]) -> list[Item]:
+        items = []
+        for recorded in batch:
             try:
-                lines.append(self.line(item))
+                items.append(self.render(recorded))
             except (ValueError, TypeError) as exc:  # not expected: a value that cannot be written as JSON
                 self.dropped += 1
                 logger.warning("%s: an entry could not be written as JSON: %s", self.name, exc)
-        return lines
+        return items

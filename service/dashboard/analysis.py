@@ -19,6 +19,8 @@ import numpy as np
 from trainer_client.vpo import EstimatorConfig
 from trainer_client.weights import group_rng, sample_weights
 
+CHUNK_VALUES = 4_000_000
+
 
 def weightings(config: EstimatorConfig, d: int, position: int, group_key: str | None) -> np.ndarray:
     """The (K, d) weightings the estimator uses for this group."""
@@ -46,9 +48,11 @@ def wins(rewards: np.ndarray, weights: np.ndarray) -> np.ndarray:
     shares = np.zeros(len(rewards))
     if not complete.any() or len(weights) == 0:
         return shares
-    scores = np.where(complete[:, None], np.nan_to_num(rewards) @ weights.T, -np.inf)  # (n, K)
-    winners = scores.argmax(axis=0)
-    np.add.at(shares, winners, 1.0)
+    values = np.nan_to_num(rewards)
+    step = max(1, CHUNK_VALUES // max(len(rewards), 1))  # weightings per chunk: (n, step) scores at a time
+    for start in range(0, len(weights), step):
+        scores = np.where(complete[:, None], values @ weights[start : start + step].T, -np.inf)
+        np.add.at(shares, scores.argmax(axis=0), 1.0)
     return shares / len(weights)
 
 

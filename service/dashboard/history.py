@@ -1,9 +1,10 @@
-"""The dashboard's history: the last N scored groups, in this process (a ring buffer) or, when the service has
-Redis, in a Redis list shared by every replica (written off the request's path by an Appender).
+"""The dashboard's history: the last N scored groups, in this process (a ring buffer, also bounded in bytes) or,
+when the service has Redis, shared by every replica and job worker: a Redis list of brief lines plus one key per
+entry (expiring after a day), written off the request's path by an Appender.
 
-An entry is a plain dict (:func:`summarize`): the prompt, every answer with its completion, its text and its
-reward row, the per-completion figures of the result, and the estimator spec, from which :func:`detail` adds
-what decides the group (win shares of the answers and completions, the Pareto set).
+An entry is a plain dict (:func:`summarize`): the prompt, every answer with its completion, its text (cut to a
+budget per entry) and its reward row, the per-completion figures of the result, and the estimator spec, from
+which :func:`detail` adds what decides the group (win shares of the answers and completions, the Pareto set).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import time
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -22,20 +24,27 @@ from ..api.protocol import EstimatorSpec
 from ..core.appender import Appender, Recorded
 from ..core.logs import REQUEST_ID
 from ..scoring.prepare import PreparedGroup
+from ..store.constants import DASHBOARD_ENTRY_PREFIX, DASHBOARD_LIST
 from .analysis import as_estimated, pareto, weightings, wins
 
+PARETO_WORK = 50_000_000  # answers^2 x components past which the Pareto set is not computed (null)
+
 TEXT_CHARS = 20_000  # of one answer or prompt kept for the page
+TEXT_BUDGET = 1_000_000  # characters of answer text kept per entry, shared by its answers
+MEMORY_BYTES = 128 << 20  # about what the in-process history may hold (the oldest groups go first)
 BRIEF_CHARS = 160
 ERRORS_KEPT = 20
-REDIS_KEY = "vpo:dashboard:groups"
+ENTRY_TTL_S = 24 * 3600
 
 
 def summarize(recorded: Recorded, entry_id: str) -> dict[str, Any]:
     group, response = recorded.group, recorded.response
+    count = sum(len(parsed.answers) for parsed in group.parsing)
+    cut = max(200, min(TEXT_CHARS, TEXT_BUDGET // max(count, 1)))
     answers, rows = [], []
     for g, parsed in enumerate(group.parsing):
         for i, text in enumerate(parsed.answers):
-            answers.append({"completion": g, "answer": i, "text": text[:TEXT_CHARS]})
+            answers.append({"completion": g, "answer": i, "text": text[:cut]})
             rows.append(response.rewards[g][i])
     return {
         "id": entry_id,
@@ -88,14 +97,21 @@ def detail(entry: dict[str, Any]) -> dict[str, Any]:
     completion_wins = np.zeros(entry["completions"])
     for answer, share in zip(entry["answers"], answer_wins, strict=True):
         completion_wins[answer["completion"]] += share
+    optimal = pareto(rewards) if d and len(rewards) ** 2 * d <= PARETO_WORK else None
     return {
         **entry,
         "weighed_rewards": [[None if np.isnan(v) else float(v) for v in row] for row in weighed],
         "num_weights": len(weights),
         "wins": answer_wins.tolist(),
         "completion_wins": completion_wins.tolist(),
-        "pareto": pareto(rewards).tolist() if d else [False] * len(rewards),
+        "pareto": None if optimal is None else optimal.tolist(),
     }
+
+
+def detail_work(entry: dict[str, Any]) -> int:
+    """About how many multiply-adds :func:`detail` does (to run a big one off the event loop)."""
+    n, d = len(entry["answers"]), len(entry["components"])
+    return n * d * max(int(entry["estimator"].get("num_weights") or 100), 1) + min(n * n * d, PARETO_WORK)
 
 
 class History(Protocol):
@@ -115,13 +131,22 @@ def new_id() -> str:
 
 
 class MemoryHistory:
-    """A ring buffer of the last ``size`` groups; summarised when first read (nothing copied on the request's path)."""
+    """A ring buffer of the last ``size`` groups (and about ``max_bytes`` of their texts and values: the oldest go
+    first); each is summarised when first read, so nothing is copied on the request's path."""
 
-    def __init__(self, size: int) -> None:
-        self.entries: deque[list[Any]] = deque(maxlen=size)  # [id, Recorded, summary or None], newest first
+    def __init__(self, size: int, max_bytes: int = MEMORY_BYTES) -> None:
+        self.size, self.max_bytes = size, max_bytes
+        self.entries: deque[list[Any]] = deque()  # [id, Recorded, summary or None, bytes], newest first
+        self.bytes = 0
 
     def record(self, group: PreparedGroup, response: Any) -> None:
-        self.entries.appendleft([new_id(), Recorded(time.time(), REQUEST_ID.get(), group, response), None])
+        weight = len(group.request.prompt) + sum(
+            len(text) + 8 * len(response.components) for parsed in group.parsing for text in parsed.answers
+        )
+        self.entries.appendleft([new_id(), Recorded(time.time(), REQUEST_ID.get(), group, response), None, weight])
+        self.bytes += weight
+        while len(self.entries) > self.size or (self.bytes > self.max_bytes and len(self.entries) > 1):
+            self.bytes -= self.entries.pop()[3]
 
     def _summaries(self) -> list[dict[str, Any]]:
         summaries = []
@@ -133,10 +158,16 @@ class MemoryHistory:
 
     async def recent(self, limit: int, request_id: str | None = None) -> list[dict[str, Any]]:
         entries = [e for e in self._summaries() if request_id is None or e["request_id"] == request_id]
-        return entries[:limit]
+        return [brief(e) for e in entries[:limit]]
 
     async def get(self, entry_id: str) -> dict[str, Any] | None:
-        return next((e for e in self._summaries() if e["id"] == entry_id), None)
+        for item in list(self.entries):
+            if item[0] == entry_id:
+                if item[2] is None:
+                    item[2] = summarize(item[1], item[0])
+                summary: dict[str, Any] = item[2]
+                return summary
+        return None
 
     async def start(self) -> None:
         return None
@@ -145,41 +176,42 @@ class MemoryHistory:
         return None
 
 
-class RedisListSink:
-    """``LPUSH`` each line and ``LTRIM`` the list to ``size``, one pipeline per batch."""
+class RedisHistorySink:
+    """Per entry, ``SET`` its key (expiring) and ``LPUSH`` its brief line; ``LTRIM`` the list to ``size``."""
 
-    def __init__(self, redis: Any, key: str, size: int) -> None:
-        self.redis, self.key, self.size = redis, key, size
+    def __init__(self, redis: Any, size: int) -> None:
+        self.redis, self.size = redis, size
 
-    async def append(self, lines: list[str]) -> None:
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.lpush(self.key, *lines)
-            pipe.ltrim(self.key, 0, self.size - 1)
+    async def append(self, items: Sequence[tuple[str, str, str]]) -> None:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for entry_id, line, full in items:
+                pipe.set(DASHBOARD_ENTRY_PREFIX + entry_id, full, ex=ENTRY_TTL_S)
+                pipe.lpush(DASHBOARD_LIST, line)
+            pipe.ltrim(DASHBOARD_LIST, 0, self.size - 1)
             await pipe.execute()
 
 
 class RedisHistory:
-    """The last ``size`` groups in a Redis list, newest first, shared by every replica."""
+    """The last ``size`` groups in Redis, newest first, shared by every replica and job worker."""
 
-    def __init__(self, redis: Any, size: int, key: str = REDIS_KEY) -> None:
-        self.redis, self.size, self.key = redis, size, key
-        self.appender = Appender(RedisListSink(redis, key, size), self._line, "dashboard history", capacity=size)
+    def __init__(self, redis: Any, size: int) -> None:
+        self.redis, self.size = redis, size
+        self.appender = Appender(RedisHistorySink(redis, size), self._render, "dashboard history", capacity=size)
         self.record = self.appender.record
 
     @staticmethod
-    def _line(recorded: Recorded) -> str:
-        return json.dumps(summarize(recorded, new_id()))
-
-    async def _entries(self) -> list[dict[str, Any]]:
-        raw: list[bytes] = await self.redis.lrange(self.key, 0, self.size - 1)
-        return [json.loads(item) for item in raw]
+    def _render(recorded: Recorded) -> tuple[str, str, str]:
+        entry = summarize(recorded, new_id())
+        return entry["id"], json.dumps(brief(entry)), json.dumps(entry)
 
     async def recent(self, limit: int, request_id: str | None = None) -> list[dict[str, Any]]:
-        entries = [e for e in await self._entries() if request_id is None or e["request_id"] == request_id]
-        return entries[:limit]
+        raw: list[bytes] = await self.redis.lrange(DASHBOARD_LIST, 0, self.size - 1)
+        briefs = [json.loads(item) for item in raw]
+        return [b for b in briefs if request_id is None or b["request_id"] == request_id][:limit]
 
     async def get(self, entry_id: str) -> dict[str, Any] | None:
-        return next((e for e in await self._entries() if e["id"] == entry_id), None)
+        raw: bytes | None = await self.redis.get(DASHBOARD_ENTRY_PREFIX + entry_id)
+        return None if raw is None else dict(json.loads(raw))
 
     async def start(self) -> None:
         await self.appender.start()

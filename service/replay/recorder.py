@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from .. import __version__
@@ -34,7 +35,7 @@ class JsonlSink:
         if directory:
             os.makedirs(directory, exist_ok=True)
 
-    async def append(self, lines: list[str]) -> None:
+    async def append(self, lines: Sequence[str]) -> None:
         await asyncio.to_thread(self._append, "".join(line + "\n" for line in lines).encode())
 
     def _append(self, data: bytes) -> None:
@@ -58,7 +59,7 @@ class RedisStreamSink:
         self.key = key
         self.max_entries = max_entries
 
-    async def append(self, lines: list[str]) -> None:
+    async def append(self, lines: Sequence[str]) -> None:
         async with self.redis.pipeline(transaction=False) as pipe:
             for line in lines:
                 pipe.xadd(self.key, {"entry": line}, maxlen=self.max_entries, approximate=True)
@@ -74,11 +75,11 @@ def entry_line(recorded: Recorded) -> str:
     return f'{head[:-1]}, "request": {request}, "response": {response}}}'
 
 
-def build_recorder(settings: Any, redis: Any) -> Appender | None:
+def build_recorder(settings: Any, redis: Any) -> Appender[str] | None:
     """The replay log the settings ask for (``replay_log``), or None when it is off."""
     if not settings.replay_log:
         return None
-    sink: Sink
+    sink: Sink[str]
     if settings.replay_log == "redis":  # Settings made sure that redis_url is set
         sink = RedisStreamSink(redis, settings.replay_stream, settings.replay_max_entries)
     else:

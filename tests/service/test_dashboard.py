@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from service.core.config import Settings
-from tests.conftest import ServerFactory
+from service.dashboard.history import MemoryHistory
+from service.main import create_app
+from tests.conftest import LiveServer, ServerFactory
 from trainer_client.weights import group_rng, sample_weights
 
 
@@ -64,6 +66,41 @@ def test_a_group_with_win_shares_and_pareto_set(make_server: ServerFactory) -> N
     assert group["wins"][0] == pytest.approx(float(np.mean(weights[:, 0] >= weights[:, 1])))
     assert sampled["set_scores"][0] == pytest.approx(float(weights[:, 0].mean()))
     assert httpx.get(f"{url}/v1/dashboard/groups/nope").json()["error"]["code"] == "not_found"
+
+
+def big_group(completions: int, answers: int, checks: int) -> dict[str, object]:
+    texts = ["".join(f"<answer>{(g * answers + i) % 7}</answer>" for i in range(answers)) for g in range(completions)]
+    return {
+        "prompt": "big",
+        "completions": texts,
+        "split": {"mode": "tags", "max_answers": answers, "dedupe": False},
+        "scorers": [{"name": "reference", "params": {"checks": [
+            {"mode": "numeric", "reference": str(k % 7)} for k in range(checks)]}}],
+    }  # fmt: skip
+
+
+def test_a_large_group_is_analysed_within_bounds(make_server: ServerFactory) -> None:
+    url = make_server(Settings(scorers=["reference"])).url
+    assert httpx.post(f"{url}/v1/score", json=big_group(128, 16, 16), timeout=60).is_success
+    entry = httpx.get(f"{url}/v1/dashboard/groups").json()["groups"][0]
+    assert (entry["answers"], entry["components"]) == (2048, 16)
+    group = httpx.get(f"{url}/v1/dashboard/groups/{entry['id']}", timeout=60).json()
+    assert group["pareto"] is None  # 2048^2 x 16 comparisons: not computed
+    assert sum(group["wins"]) == pytest.approx(1.0) and len(group["wins"]) == 2048
+
+
+def test_the_in_process_history_is_bounded_in_bytes() -> None:
+    history = MemoryHistory(size=100, max_bytes=2_000)
+    app = create_app(Settings(scorers=["reference"]))
+    app.state.vpo.history = history
+    app.state.vpo.pipeline.observers = [history.record]
+    with LiveServer(app) as server:
+        for i in range(6):
+            body = two_checks(f"q{i}") | {"completions": [f"{i} " + "x" * 300] * 2}
+            assert httpx.post(f"{server.url}/v1/score", json=body).is_success
+        kept = httpx.get(f"{server.url}/v1/dashboard/groups").json()["groups"]
+    # each group holds about 620 characters of answers: three fit in 2000 bytes
+    assert [g["prompt"] for g in kept] == ["q5", "q4", "q3"] and history.bytes <= 2_000
 
 
 def test_stats_count_scoring_requests_only(make_server: ServerFactory) -> None:

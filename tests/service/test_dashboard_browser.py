@@ -9,12 +9,14 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from service.core.config import Settings
 from service.main import create_app
 from tests.conftest import LiveServer
+from tests.service.test_dashboard import big_group
 
 TOKEN = "dash-token"
 THREE_CHECKS = [{"name": "reference", "params": {"checks": [
@@ -115,3 +117,14 @@ def test_errors_from_the_form_and_the_api_are_shown(page: Page) -> None:
     assert "scorers: not JSON" in page.text_content("#form-message")
     score_from_form(page, ["4"], [{"name": "no-such-scorer"}], {})
     page.wait_for_function("document.querySelector('#form-message').textContent.includes('unknown scorer')")
+
+
+def test_a_large_group_is_drawn_in_part(page: Page, service: LiveServer) -> None:
+    body = big_group(64, 8, 12)  # 512 answers x 12 components
+    response = httpx.post(f"{service.url}/v1/score", json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200
+    page.click("#recent li:has-text('big')")  # the list refreshes every 3 s
+    page.wait_for_selector("#heatmap-note:not([hidden])")
+    assert page.locator("#heatmap rect.cell").count() == 150 * 12
+    assert page.locator("#winners rect.win-bar").count() == 150
+    assert "first 150 of 512 answers" in page.text_content("#heatmap-note")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +123,7 @@ class FailingSink:
         self.failures = failures
         self.lines: list[str] = []
 
-    async def append(self, lines: list[str]) -> None:
+    async def append(self, lines: Sequence[str]) -> None:
         if self.failures:
             self.failures -= 1
             raise OSError("disk full")

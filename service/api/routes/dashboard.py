@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
 from ...core.errors import NotFound, Unavailable
-from ...dashboard.history import History, brief, detail
+from ...dashboard.history import History, detail, detail_work
 from ...dashboard.stats import read_stats
+from ...scoring.offload import run_math
 from ...store.connections import REDIS_ERRORS
 from ..deps import AuthDep, StateDep
 from ..protocol import DashboardGroup, DashboardGroups, DashboardStats, ErrorResponse
@@ -55,7 +56,7 @@ async def groups(
         raise Unavailable(
             f"the dashboard's history is in Redis, which cannot be reached ({type(exc).__name__})"
         ) from exc
-    return DashboardGroups.model_validate({"groups": [brief(entry) for entry in entries]})
+    return DashboardGroups.model_validate({"groups": entries})
 
 
 @router.get("/groups/{group_id}", response_model=DashboardGroup)
@@ -70,7 +71,7 @@ async def group(group_id: str, state: StateDep) -> DashboardGroup:
         ) from exc
     if entry is None:
         raise NotFound(f"no group {group_id!r} in the dashboard's history (it keeps the last ones only)")
-    return DashboardGroup.model_validate(detail(entry))
+    return DashboardGroup.model_validate(await run_math(lambda: detail(entry), detail_work(entry)))
 
 
 @router.get("/stats", response_model=DashboardStats)

@@ -6,6 +6,8 @@ const SVG = "http://www.w3.org/2000/svg";
 const PALETTE = ["#2f6fde", "#e08a1e", "#2a9d5b", "#c33d5b", "#8a55c9", "#1b9aaa", "#b5892f", "#5f6b7a",
                  "#d45fa6", "#6a8f2e"];
 const TOKEN_KEY = "vpo-rewards-token";
+const MAX_ROWS = 150;  // answers drawn in the heatmap and the winner plot (a group may have thousands)
+const MAX_COLS = 100;  // components drawn in the heatmap
 const state = { group: null, selectedAnswer: null, stats: null, token: sessionStorage.getItem(TOKEN_KEY) };
 
 // ------------------------------------------------------------------------------------------ API
@@ -102,22 +104,27 @@ function heat(value, low, high) {
 // ------------------------------------------------------------------------------------------ charts
 function drawHeatmap(group) {
   const svg = document.getElementById("heatmap");
-  const rows = group.rewards.length;
-  const cols = group.components.length;
+  const rows = Math.min(group.rewards.length, MAX_ROWS);
+  const cols = Math.min(group.components.length, MAX_COLS);
+  const shown = group.rewards.slice(0, rows).map((row) => row.slice(0, cols));
+  const note = document.getElementById("heatmap-note");
+  note.hidden = rows === group.rewards.length && cols === group.components.length;
+  note.textContent = `showing the first ${rows} of ${group.rewards.length} answers and ${cols} of ` +
+    `${group.components.length} components`;
   const labelW = 64;
   const headerH = 74;
   const cell = Math.max(12, Math.min(46, Math.floor(560 / Math.max(cols, 1))));
   const rowH = Math.max(14, Math.min(28, Math.floor(520 / Math.max(rows, 1))));
   clear(svg, labelW + cols * cell + 60, headerH + rows * rowH + 4);  // room for the last rotated header
-  const values = group.rewards.flat().filter((v) => v !== null);
-  const low = values.length ? Math.min(...values) : 0;
-  const high = values.length ? Math.max(...values) : 1;
-  group.components.forEach((name, j) => {
+  const values = shown.flat().filter((v) => v !== null);
+  const low = values.reduce((a, b) => Math.min(a, b), values.length ? Infinity : 0);
+  const high = values.reduce((a, b) => Math.max(a, b), values.length ? -Infinity : 1);
+  group.components.slice(0, cols).forEach((name, j) => {
     const x = labelW + j * cell + cell / 2;
     titled(text(svg, x, headerH - 6, name.length > 14 ? name.slice(0, 13) + "…" : name,
                 { transform: `rotate(-50 ${x} ${headerH - 6})` }), name);
   });
-  group.rewards.forEach((row, i) => {
+  shown.forEach((row, i) => {
     const y = headerH + i * rowH;
     const answer = group.answers[i];
     const label = text(svg, 2, y + rowH * 0.7, answerLabel(answer), {
@@ -159,10 +166,10 @@ function drawAdvantages(group) {
   const height = 200;
   const mid = height / 2;
   clear(svg, Math.max(width, 50 + n * slot), height + 16);
-  const all = group.advantages.concat(group.scalar_advantages).map(Math.abs);
-  const scale = (mid - 10) / Math.max(1e-9, ...all);
+  const largest = group.advantages.concat(group.scalar_advantages).reduce((a, b) => Math.max(a, Math.abs(b)), 0);
+  const scale = (mid - 10) / Math.max(1e-9, largest);
   el("line", { x1: 40, x2: 40 + n * slot, y1: mid, y2: mid, stroke: "#9aa3b2" }, svg);
-  text(svg, 2, 14, fmt(Math.max(...all), 2));
+  text(svg, 2, 14, fmt(largest, 2));
   text(svg, 2, mid + 4, "0");
   group.advantages.forEach((vpo, g) => {
     const scalar = group.scalar_advantages[g];
@@ -179,19 +186,19 @@ function drawAdvantages(group) {
 
 function drawWinners(group) {
   const svg = document.getElementById("winners");
-  const n = group.wins.length;
+  const n = Math.min(group.wins.length, MAX_ROWS);
   const rowH = Math.max(12, Math.min(22, Math.floor(440 / Math.max(n, 1))));
   const width = 460;
   const labelW = 64;
   clear(svg, width, n * rowH + 6);
-  group.wins.forEach((share, i) => {
+  group.wins.slice(0, n).forEach((share, i) => {
     const y = i * rowH + 2;
     text(svg, 2, y + rowH * 0.72, answerLabel(group.answers[i]));
     el("rect", { class: "win-track", x: labelW, y, width: width - labelW - 60, height: rowH - 3, fill: "#eef0f4" }, svg);
     titled(el("rect", { class: "win-bar", x: labelW, y, width: Math.max(0, share) * (width - labelW - 60),
                         height: rowH - 3, fill: colorOf(i), "data-answer": i }, svg),
            `${answerLabel(group.answers[i])} wins ${(share * 100).toFixed(1)}% of the weightings` +
-           (group.pareto[i] ? " (Pareto-optimal)" : ""));
+           (group.pareto && group.pareto[i] ? " (Pareto-optimal)" : ""));
     text(svg, width - 54, y + rowH * 0.72, `${(share * 100).toFixed(1)}%`);
   });
 }
@@ -281,8 +288,8 @@ function drawPareto(group) {
   const xs = group.rewards.map((row) => row[x]).filter((v) => v !== null);
   const ys = group.rewards.map((row) => row[y]).filter((v) => v !== null);
   const range = (values) => {
-    const low = values.length ? Math.min(...values) : 0;
-    const high = values.length ? Math.max(...values) : 1;
+    const low = values.reduce((a, b) => Math.min(a, b), values.length ? Infinity : 0);
+    const high = values.reduce((a, b) => Math.max(a, b), values.length ? -Infinity : 1);
     return high > low ? [low, high] : [low - 0.5, high + 0.5];
   };
   const [x0, x1] = range(xs);
@@ -298,12 +305,13 @@ function drawPareto(group) {
   text(svg, pad + size / 2, size + 28, group.components[x], { "text-anchor": "middle" });
   group.rewards.forEach((row, i) => {
     if (row[x] === null || row[y] === null) return;
+    const optimal = Boolean(group.pareto && group.pareto[i]);
     const circle = el("circle", {
-      class: "pareto-point" + (group.pareto[i] ? " optimal" : ""), cx: px(row[x]).toFixed(2),
+      class: "pareto-point" + (optimal ? " optimal" : ""), cx: px(row[x]).toFixed(2),
       cy: py(row[y]).toFixed(2), r: 6, fill: colorOf(i), "data-answer": i,
     }, svg);
     titled(circle, `${answerLabel(group.answers[i])}: (${fmt(row[x])}, ${fmt(row[y])})` +
-                   (group.pareto[i] ? ", Pareto-optimal over all components" : ""));
+                   (optimal ? ", Pareto-optimal over all components" : ""));
     circle.addEventListener("click", () => showAnswer(i));
   });
 }
