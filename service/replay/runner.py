@@ -9,6 +9,7 @@ failed to score, 2 the log or the arguments could not be used.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -97,23 +98,23 @@ async def replay(
     concurrency: int,
     progress: bool,
 ) -> ReplayReport:
+    """Re-score the entries of ``sources`` chunk by chunk (a log of any size is never all in memory)."""
     report = ReplayReport(atol=atol)
-    entries: list[Entry] = []
-    for entry in read_entries(sources, stream, report):
-        if limit is not None and len(entries) >= limit:
-            break
-        entries.append(entry)
+    entries = read_entries(sources, stream, report)
+    if limit is not None:
+        entries = itertools.islice(entries, limit)
+    chunk_size = batch_size * concurrency * 4
     async with open_client(url, token, config) as client:
-        position = 0
-        with tqdm(total=len(entries), unit="group", disable=not progress, file=sys.stderr) as bar:
-            requests = [entry.request for entry in entries]
-            async for results in score_in_batches(client, requests, batch_size, concurrency):
-                for result in results:
-                    entry = entries[position]
-                    position += 1
-                    if "error" in result:
-                        report.fail(entry.where, entry.request_id, result["error"])
-                    else:
-                        report.add(entry.where, entry.request_id, entry.response, result)
-                bar.update(len(results))
+        with tqdm(unit="group", disable=not progress, file=sys.stderr) as bar:
+            while chunk := list(itertools.islice(entries, chunk_size)):
+                position = 0
+                async for results in score_in_batches(client, [e.request for e in chunk], batch_size, concurrency):
+                    for result in results:
+                        entry = chunk[position]
+                        position += 1
+                        if "error" in result:
+                            report.fail(entry.where, entry.request_id, result["error"])
+                        else:
+                            report.add(entry.where, entry.request_id, entry.response, result)
+                    bar.update(len(results))
     return report

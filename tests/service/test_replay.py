@@ -57,7 +57,7 @@ def test_scored_groups_are_logged_with_request_and_result(make_server: ServerFac
 def test_replay_of_an_unchanged_log_reports_no_change(make_server: ServerFactory, tmp_path: Path) -> None:
     log = tmp_path / "replay.jsonl"
     logged_service(make_server, log)
-    done = run("replay", str(log), "--no-progress", "--batch-size", "4")
+    done = run("replay", str(log), "--no-progress", "--batch-size", "1", "--concurrency", "1")  # chunks of 4
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("replayed 6 groups: 0 changed, 0 failed")
 
