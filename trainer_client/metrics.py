@@ -86,6 +86,13 @@ class PoolMetrics:
     diversity: float
 
 
+def _answer_rows(completion: Any) -> np.ndarray:
+    try:
+        return to_numpy(completion).reshape(len(completion), -1)
+    except ValueError:  # answers of different lengths make no rectangle
+        raise EstimatorError("rewards", "answers have different numbers of components") from None
+
+
 def pool_metrics(
     completions: Sequence[Any],
     ks: Sequence[int],
@@ -100,7 +107,7 @@ def pool_metrics(
     when that scalar is at least ``pass_threshold`` (within 1e-9); a completion's value is its best answer's
     and it is correct when any of its answers is.
     """
-    sets = [to_numpy(c).reshape(len(c), -1) if len(c) else None for c in completions]
+    sets = [_answer_rows(c) if len(c) else None for c in completions]
     nonempty = [s for s in sets if s is not None]
     if not nonempty:
         raise EstimatorError("rewards", "the pool holds no answer")

@@ -368,6 +368,7 @@ def test_openapi_documents_every_route(api: httpx.Client) -> None:
         ("/v1/metrics/search", {"pools": [{"rewards": [[1e300, 1e300], [-1e300, 1.0]]}]}),
         ("/v1/metrics/search", {"pools": [{"rewards": [[], [1.0, 0.0]]}]}),  # a flat pool whose first row is empty
         ("/v1/metrics/search", {"pools": [{"rewards": [[1.0], [1.0, 0.0]]}]}),
+        ("/v1/metrics/search", {"pools": [{"rewards": [[[1.0, 2.0], [1.0, 2.0, 3.0]]]}]}),  # ragged in a completion
     ],
 )
 def test_values_the_estimators_cannot_use_are_422(api: httpx.Client, path: str, body: dict[str, object]) -> None:
