@@ -325,7 +325,7 @@ def _estimate_packed(
 ) -> list[GroupEstimate]:
     values = packed.rewards
     if config.normalize == "minmax":
-        values = _minmax(values, packed.answer_mask)
+        values = minmax(values, packed.answer_mask)
     missing = np.isnan(values) & packed.answer_mask[..., None]
     if isinstance(config.on_missing, Fill):
         values = np.where(missing, config.on_missing.value, values)
@@ -378,8 +378,9 @@ def _estimate_packed(
     return results
 
 
-def _minmax(values: np.ndarray, answer_mask: np.ndarray) -> np.ndarray:
-    """Per group and component, map the real answers' values to [0, 1]; a constant component becomes 0."""
+def minmax(values: np.ndarray, answer_mask: np.ndarray) -> np.ndarray:
+    """Per group and component, map the real answers' values to [0, 1]; a constant component becomes 0.
+    ``values``: (B, G, M, D); ``answer_mask``: (B, G, M), false for padding."""
     real = answer_mask[..., None] & ~np.isnan(values)
     low = np.where(real, values, np.inf).min(axis=(1, 2), keepdims=True)
     high = np.where(real, values, -np.inf).max(axis=(1, 2), keepdims=True)

@@ -10,13 +10,16 @@ its sampler from the group's seed and position or key), applied to the rewards a
 [True, True, True]
 >>> pareto(np.array([[1.0, 1.0], [0.5, 1.0], [np.nan, 2.0]])).tolist()
 [True, False, False]
+>>> minmaxed = EstimatorConfig.from_dict({"normalize": "minmax"})
+>>> as_estimated(np.array([[np.nan, 1.0], [np.nan, 3.0], [np.nan, 2.0]]), minmaxed).tolist()
+[[nan, 0.0], [nan, 1.0], [nan, 0.5]]
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from trainer_client.vpo import EstimatorConfig
+from trainer_client.vpo import EstimatorConfig, minmax
 from trainer_client.weights import group_rng, sample_weights
 
 CHUNK_VALUES = 4_000_000
@@ -34,11 +37,7 @@ def as_estimated(rewards: np.ndarray, config: EstimatorConfig) -> np.ndarray:
     """The rewards (n, d) as the estimator weighs them: min-max normalised per component when it normalises."""
     if config.normalize != "minmax":
         return rewards
-    low, high = np.nanmin(rewards, axis=0), np.nanmax(rewards, axis=0)
-    span = high - low
-    spread = np.isfinite(span) & (span > 0)
-    scaled = np.where(spread, (rewards - np.where(spread, low, 0.0)) / np.where(spread, span, 1.0), 0.0)
-    return np.where(np.isnan(rewards), np.nan, scaled)
+    return minmax(rewards[None, :, None, :], np.ones((1, len(rewards), 1), dtype=bool))[0, :, 0, :]
 
 
 def wins(rewards: np.ndarray, weights: np.ndarray) -> np.ndarray:
