@@ -8,17 +8,18 @@ from pathlib import Path
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
-from ...core.errors import NotFound, Unavailable
+from ...core.errors import NotFound
 from ...dashboard.history import History, detail, detail_work
 from ...dashboard.stats import read_stats
 from ...scoring.offload import run_math
-from ...store.connections import REDIS_ERRORS
+from ...store.connections import needs_redis
 from ..deps import AuthDep, StateDep
 from ..protocol import DashboardGroup, DashboardGroups, DashboardStats, ErrorResponse
 from .errors_doc import ERROR_RESPONSES
 
 STATIC = Path(__file__).resolve().parent.parent.parent / "dashboard" / "static"
 OFF = "the dashboard is off (VPO_DASHBOARD=false)"
+UNAVAILABLE = "the dashboard's history (kept in Redis) is unavailable"
 
 page = APIRouter(tags=["dashboard"])
 router = APIRouter(
@@ -50,12 +51,8 @@ async def groups(
 ) -> DashboardGroups:
     """The most recent scored groups, newest first."""
     history = _history(state.history)
-    try:
+    with needs_redis(UNAVAILABLE):
         entries = await history.recent(limit, request_id)
-    except REDIS_ERRORS as exc:
-        raise Unavailable(
-            f"the dashboard's history is in Redis, which cannot be reached ({type(exc).__name__})"
-        ) from exc
     return DashboardGroups.model_validate({"groups": entries})
 
 
@@ -63,12 +60,8 @@ async def groups(
 async def group(group_id: str, state: StateDep) -> DashboardGroup:
     """One group: its answers, reward rows and advantages, the answers' win shares and the Pareto set."""
     history = _history(state.history)
-    try:
+    with needs_redis(UNAVAILABLE):
         entry = await history.get(group_id)
-    except REDIS_ERRORS as exc:
-        raise Unavailable(
-            f"the dashboard's history is in Redis, which cannot be reached ({type(exc).__name__})"
-        ) from exc
     if entry is None:
         raise NotFound(f"no group {group_id!r} in the dashboard's history (it keeps the last ones only)")
     return DashboardGroup.model_validate(await run_math(lambda: detail(entry), detail_work(entry)))

@@ -7,13 +7,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, Response
 
 from ...core.errors import NotFound, Unavailable
-from ...jobs.queue import REDIS_ERRORS, job_id_for
+from ...jobs.queue import job_id_for
 from ...scoring.prepare import count_answers, prepare_batch
+from ...store.connections import needs_redis
 from ..deps import AuthDep, RateDep, StateDep, bearer_token
 from ..protocol import BatchRequest, ErrorResponse, JobResponse
 from ..routing import FastJSONRoute, json_response
 from .errors_doc import ERROR_RESPONSES
 
+UNAVAILABLE = "jobs are unavailable"
 router = APIRouter(
     prefix="/v1",
     route_class=FastJSONRoute,
@@ -36,12 +38,10 @@ async def submit_job(
     token = bearer_token(request)
     await state.limiter.spend(token, "answers", count_answers(prepared))
     job_id = job_id_for(token, idempotency_key)
-    try:
+    with needs_redis(UNAVAILABLE):
         await queue.submit(body.model_dump(mode="json", exclude_none=True), job_id, len(prepared),
                            state.settings.job_result_ttl_s)  # fmt: skip
         described = await queue.describe(job_id)
-    except REDIS_ERRORS as exc:
-        raise Unavailable(f"jobs are unavailable: Redis cannot be reached ({type(exc).__name__})") from exc
     assert described is not None
     return json_response(JobResponse.model_validate(described), status_code=202)
 
@@ -53,10 +53,8 @@ async def submit_job(
 )
 async def get_job(job_id: str, state: StateDep) -> Response:
     queue = _queue(state)
-    try:
+    with needs_redis(UNAVAILABLE):
         described = await queue.describe(job_id)
-    except REDIS_ERRORS as exc:
-        raise Unavailable(f"jobs are unavailable: Redis cannot be reached ({type(exc).__name__})") from exc
     if described is None:
         raise NotFound(f"no job {job_id!r} (unknown, or its results expired)", {"id": job_id})
     return json_response(JobResponse.model_validate(described))
