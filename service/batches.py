@@ -30,7 +30,8 @@ async def open_client(url: str | None, token: str | None, config: Path | None) -
 
     if config is not None:
         os.environ[CONFIG_FILE_ENV] = str(config.resolve())
-    app = create_app(Settings(tokens=[], replay_log=None))  # replaying must not write to the replay log
+    # no replay log (replaying must not write to it) and no dashboard history that nobody would read
+    app = create_app(Settings(tokens=[], replay_log=None, dashboard=False))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with AsyncRewardClient("http://in-process", transport=transport) as client:

@@ -148,26 +148,19 @@ class MemoryHistory:
         while len(self.entries) > self.size or (self.bytes > self.max_bytes and len(self.entries) > 1):
             self.bytes -= self.entries.pop()[3]
 
-    def _summaries(self) -> list[dict[str, Any]]:
-        summaries = []
-        for item in list(self.entries):
-            if item[2] is None:
-                item[2] = summarize(item[1], item[0])
-            summaries.append(item[2])
-        return summaries
+    @staticmethod
+    def _summary(item: list[Any]) -> dict[str, Any]:
+        if item[2] is None:
+            item[2] = summarize(item[1], item[0])
+        summary: dict[str, Any] = item[2]
+        return summary
 
     async def recent(self, limit: int, request_id: str | None = None) -> list[dict[str, Any]]:
-        entries = [e for e in self._summaries() if request_id is None or e["request_id"] == request_id]
-        return [brief(e) for e in entries[:limit]]
+        entries = [self._summary(item) for item in list(self.entries)]
+        return [brief(e) for e in entries if request_id is None or e["request_id"] == request_id][:limit]
 
     async def get(self, entry_id: str) -> dict[str, Any] | None:
-        for item in list(self.entries):
-            if item[0] == entry_id:
-                if item[2] is None:
-                    item[2] = summarize(item[1], item[0])
-                summary: dict[str, Any] = item[2]
-                return summary
-        return None
+        return next((self._summary(item) for item in list(self.entries) if item[0] == entry_id), None)
 
     async def start(self) -> None:
         return None
