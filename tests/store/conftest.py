@@ -5,13 +5,16 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 import redis
 
 from tests.trainer_client.test_client import free_port
+
+T = TypeVar("T")
 
 
 class RedisServer:
@@ -52,6 +55,16 @@ class RedisServer:
 
     def client(self) -> redis.Redis:
         return redis.Redis(port=self.port, socket_timeout=2)
+
+
+def wait_for_count(fetch: Callable[[], list[T]], count: int, seconds: float = 20) -> list[T]:
+    """``fetch()`` once it returns at least ``count`` items, or its last answer after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        found = fetch()
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
 
 
 @pytest.fixture

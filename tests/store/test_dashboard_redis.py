@@ -3,24 +3,18 @@ and a 503 (not a failed scoring request) while Redis is away."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
 
 from service.core.config import Settings
 from tests.conftest import ServerFactory
-from tests.store.conftest import RedisServer
+from tests.store.conftest import RedisServer, wait_for_count
 from tests.store.test_jobs import groups, run_burst_worker
 
 
 def wait_for_groups(url: str, count: int) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 20
-    while True:
-        found: list[dict[str, Any]] = httpx.get(f"{url}/v1/dashboard/groups").json()["groups"]
-        if len(found) >= count or time.monotonic() > deadline:
-            return found
-        time.sleep(0.1)
+    return wait_for_count(lambda: httpx.get(f"{url}/v1/dashboard/groups").json()["groups"], count)
 
 
 def test_replicas_share_the_history_and_jobs_appear_in_it(

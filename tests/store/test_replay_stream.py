@@ -4,14 +4,13 @@ by ``vpo-rewards replay redis://...``, and kept (not lost, not failing requests)
 from __future__ import annotations
 
 import json
-import time
 
 import httpx
 
 from service.core.config import Settings
 from tests.conftest import ServerFactory
 from tests.service.test_cli import run
-from tests.store.conftest import RedisServer
+from tests.store.conftest import RedisServer, wait_for_count
 from tests.store.test_jobs import groups, run_burst_worker
 
 STREAM = "vpo:replay"
@@ -26,15 +25,7 @@ def stream_entries(redis_server: RedisServer) -> list[dict[str, object]]:
 
 
 def wait_for_entries(redis_server: RedisServer, count: int) -> list[dict[str, object]]:
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            entries = stream_entries(redis_server)
-        except OSError:
-            entries = []
-        if len(entries) >= count or time.monotonic() > deadline:
-            return entries
-        time.sleep(0.1)
+    return wait_for_count(lambda: stream_entries(redis_server), count)
 
 
 def test_api_and_worker_append_to_the_stream_and_replay_reads_it(
