@@ -1,8 +1,16 @@
-"""The program that runs inside the sandbox: a long-lived worker that forks one child per execution unit.
+"""The program that runs inside the sandbox: a long-lived worker whose fork server forks one child per
+execution unit.
 
 Standalone on purpose (standard library only, no import of the service): it runs under the sandbox's own
 interpreter with ``-I -S``, as an unprivileged uid, in its own namespaces. Protocol: the host writes one
 JSON unit per line on stdin; the worker answers one JSON result per line on stdout.
+
+Three processes per worker. The *worker* reads units, compiles their sources, watches each execution (wall
+time, output) and answers the host. The *template* is a copy of the worker made once, right after its
+imports, whose only job is to fork the children, wait for them and kill what they leave: it touches almost
+none of its memory, so a fork costs it (and the worker, which no longer forks) no copy-on-write faults,
+the largest cost of an execution on a virtual machine. The *child* reads its job (the unit, the compiled
+code marshalled by the worker) from a pipe, then runs it.
 
 A unit is some code plus tests. In ``functions`` mode the child runs the code once, then each test in turn
 (``call``: call a function with JSON arguments and send back its return value; ``check``: run rewritten
@@ -13,32 +21,37 @@ or is killed before reporting a test leaves that test without a report; the work
 tests in a fresh child, so one crash does not take the other tests with it.
 
 Each child gets its own session, working directory and resource limits (address space, CPU time, file
-size, open files, processes); after each unit the worker kills every process it can signal in its PID
-namespace (``kill(-1)``), so nothing an execution started survives it.
+size, open files, processes); after each unit the template kills every process it can signal in the PID
+namespace (``kill(-1)``), so nothing an execution started survives it. The worker is the namespace's
+init (PID 1): nothing in the sandbox can kill it. A program that kills the template (its parent) scores as
+having exited early, and the worker makes a new template.
 """
 
 import builtins
 import gc
 import json
+import marshal
 import math
 import os
 import resource
 import select
 import shutil
 import signal
+import socket
 import sys
 import time
 import warnings
 
 PRISTINE_BUILTINS = dict(builtins.__dict__)
-# Imported once by the worker, so that children (forked copies) do not pay for them on every execution.
+# Imported once by the worker, so that children (forked copies) do not pay for them on every execution. Not
+# random (nor statistics, which imports it): its reseed after every fork costs each child ~30 page faults.
 PRELOAD = ("typing", "collections", "itertools", "functools", "math", "heapq", "bisect", "re", "string",
-           "operator", "copy", "random", "fractions", "decimal", "datetime", "statistics", "hashlib")  # fmt: skip
+           "operator", "copy", "fractions", "decimal", "datetime", "hashlib")  # fmt: skip
 WARM_UP = "from typing import List\nclass _A:\n    pass\ndef _f(xs: List[int]) -> int:\n    return sum(x for x in xs)\n"
 PID_NAMESPACE = "--pid-namespace" in sys.argv
 MAX_MESSAGE = 1 << 20
-# Sources up to this size are compiled by the worker before it forks: the compiler's first touches of its
-# memory in a fresh child cost more copy-on-write faults than compiling does (about 1 ms per source). Python's
+# Sources up to this size are compiled by the worker: the compiler's first touches of its memory in a fresh
+# child cost more copy-on-write faults than compiling does (about 1 ms per source); the child unmarshals them. Python's
 # compiler runs no code and bounds its constant folding; bigger sources compile in the child, under its limits.
 PRECOMPILE_BYTES = 65536
 CODE_CACHE_SIZE = 256
@@ -46,6 +59,8 @@ CODE_CACHE_SIZE = 256
 # building three text wrappers in every child costs more than the answer's code often does.
 CHILD_STREAMS = ()
 READ_CHUNK = 65536
+TEMPLATE = None  # the worker's Template
+TEMPLATE_REPLY_S = 10.0  # the template answers at once; one that does not within this is lost
 
 
 # ------------------------------------------------------------------------------------------- values
@@ -86,17 +101,21 @@ def decode_args(value):
 
 
 # ------------------------------------------------------------------------------------------- child
-def child_main(unit, tests, result_fd, out_w, err_w, stdin_path, run_dir, token, compiled):
-    """Runs in the forked child; never returns."""
+def child_main(fds):
+    """Runs in a child forked by the template; never returns. ``fds``: the pipe its job comes on, then the
+    pipes for its results, stdout and stderr."""
+    job_r, result_w, out_w, err_w = fds
     try:
         os.setsid()
-        stdin_fd = os.open(stdin_path, os.O_RDONLY)
+        job = _read_job(job_r)
+        unit, tests, token = job, job["tests"], job["token"]
+        stdin_fd = os.open(job["stdin_path"], os.O_RDONLY)
         os.dup2(stdin_fd, 0)
         os.dup2(out_w, 1)
         os.dup2(err_w, 2)
-        os.dup2(result_fd, 3)
+        os.dup2(result_w, 3)
         os.closerange(4, 65536)
-        os.chdir(run_dir)
+        os.chdir(job["run_dir"])
         limits = unit["limits"]
         cpu = _cpu_seconds(limits)
         # the hard CPU limit covers the load and every test; the soft one is moved on before each test
@@ -117,9 +136,9 @@ def child_main(unit, tests, result_fd, out_w, err_w, stdin_path, run_dir, token,
     script = unit["mode"] == "script"
     globals_ = {"__name__": "__main__" if script else "solution", "__builtins__": builtins}
     try:
-        if compiled.warnings:
-            sys.stderr.write(compiled.warnings)
-        exec(compiled.get(unit["code"], "<answer>"), globals_)
+        if job["warnings"]:
+            sys.stderr.write(job["warnings"])
+        exec(_code(job["code"], "<answer>"), globals_)
     except SystemExit as stop:
         if script and stop.code in (None, 0):
             _flush()
@@ -140,7 +159,7 @@ def child_main(unit, tests, result_fd, out_w, err_w, stdin_path, run_dir, token,
     send({"loaded": True})
     for test in tests:
         _renew_cpu(limits)
-        report = _run_test(test, globals_, compiled)
+        report = _run_test(test, globals_)
         _flush()
         send(dict(report, i=test["i"]))
     _flush()
@@ -190,7 +209,25 @@ def _message(error):
         return "<unprintable>"
 
 
-def _run_test(test, globals_, compiled):
+def _read_job(fd):
+    """The job the worker wrote (see _job), read whole before any of the answer's code runs."""
+    chunks = []
+    while True:
+        chunk = os.read(fd, READ_CHUNK)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(fd)
+    return marshal.loads(b"".join(chunks))
+
+
+def _code(code, filename):
+    """A code object compiled by the worker, or a source it left to compile here (too big for it to compile,
+    or one that does not compile: compiling it here raises its error)."""
+    return code if not isinstance(code, str) else compile(code, filename, "exec", dont_inherit=True)
+
+
+def _run_test(test, globals_):
     try:
         if test["type"] == "call":
             function = globals_.get(test["function"])
@@ -220,7 +257,7 @@ def _run_test(test, globals_, compiled):
         test_globals["__builtins__"] = dict(PRISTINE_BUILTINS)
         test_globals["__vpo_check__"] = check
         test_globals["__vpo_truth__"] = truth
-        exec(compiled.get(test["source"], "<test>"), test_globals)
+        exec(_code(test["source"], "<test>"), test_globals)
         return {"status": "ok", "checks": checks}
     except SystemExit as stop:
         return {"status": "error", "type": "SystemExit", "message": f"exit({stop.code!r}) during the test"}
@@ -230,27 +267,144 @@ def _run_test(test, globals_, compiled):
         return {"status": "error", "type": type(error).__name__, "message": _message(error)}
 
 
+# ---------------------------------------------------------------------------------------- template
+def template_main(sock):
+    """The fork server (see the module's docstring); never returns. For each set of four descriptors the
+    worker sends: fork a child on them, send back its pid, wait for it, kill and reap what it left behind,
+    send back its wait status. It ends when the worker goes away."""
+    try:  # orphans of the child's processes come back to us (and not to the worker) to be reaped
+        import ctypes
+
+        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER = 36
+    except Exception:
+        pass
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # the children get SIGPIPE like any program
+    while True:
+        try:
+            _, fds, _, _ = socket.recv_fds(sock, 16, 4)
+        except OSError:
+            os._exit(0)
+        if len(fds) != 4:
+            os._exit(0)
+        pid = os.fork()
+        if pid == 0:
+            child_main(fds)
+        for fd in fds:
+            os.close(fd)
+        try:
+            sock.send(b"%d" % pid)
+            _, status = os.waitpid(pid, 0)
+            _kill_strays(pid)
+            sock.send(b"%d" % status)
+        except OSError:
+            os._exit(0)
+
+
+def _kill_strays(pid):
+    """Kill what the execution left behind: in the PID namespace, every process the template may signal
+    (double-forked daemons included; the worker is init and out of reach); without one (unsafe-local), the
+    child's session only. Then reap them all: they are the template's children or orphans it took in."""
+    try:
+        if PID_NAMESPACE:
+            os.kill(-1, signal.SIGKILL)
+        else:
+            os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            time.sleep(0.001)
+
+
+class TemplateLost(Exception):
+    """The template died (the answer's code may kill it: it runs as the same uid) or stopped answering."""
+
+
+class Template:
+    """The worker's handle on its template process."""
+
+    def __init__(self):
+        self.sock, self.pid = None, None
+        self.start()
+
+    def start(self):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        sys.stdout.flush()
+        pid = os.fork()
+        if pid == 0:
+            ours.close()
+            template_main(theirs)
+        theirs.close()
+        self.sock, self.pid = ours, pid
+
+    def spawn(self, fds):
+        """Fork a child on ``fds``; its pid."""
+        try:
+            socket.send_fds(self.sock, [b"fork"], fds)
+            return int(self._receive(TEMPLATE_REPLY_S))
+        except (OSError, ValueError) as error:
+            raise TemplateLost(str(error)) from None
+
+    def wait(self, timeout):
+        """The child's wait status, once it ended and what it left was reaped; None if not within ``timeout``."""
+        ready, _, _ = select.select([self.sock], [], [], max(timeout, 0))
+        if not ready:
+            return None
+        try:
+            return int(self._receive(0))
+        except (OSError, ValueError) as error:
+            raise TemplateLost(str(error)) from None
+
+    def _receive(self, timeout):
+        self.sock.settimeout(timeout or None)
+        reply = self.sock.recv(64)
+        if not reply:
+            raise TemplateLost("the template exited")
+        return reply
+
+    def restart(self):
+        """After a loss: kill the template and everything left in the sandbox, reap them, start a new one."""
+        self.sock.close()
+        try:
+            if PID_NAMESPACE:
+                os.kill(-1, signal.SIGKILL)  # the worker is init: all but itself
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        while True:  # orphans of a lost template are ours now (init), and so is the template
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                break
+        self.start()
+
+
 # ------------------------------------------------------------------------------------------ worker
 class Compiled:
-    """The unit's sources compiled by the worker (see PRECOMPILE_BYTES). ``get`` in the child returns the code
-    object, raises the compiler's error as compiling there would have, or compiles a source left to it.
+    """The unit's sources compiled by the worker (see PRECOMPILE_BYTES); ``ref`` stands for a source in the
+    child's job: its code object, or the source itself when the child is to compile it.
 
-    Code objects are immutable and each child has its own copy of the worker's memory, so the worker keeps the
-    last CODE_CACHE_SIZE compilations: the answers of a group share their tests, which compile once."""
+    The answers of a group share their tests, so the worker keeps the last CODE_CACHE_SIZE compilations."""
 
-    cache = {}  # (source, filename) -> (code object or compile error, warnings text); insertion-ordered LRU
+    cache = {}  # (source, filename) -> (code object, or None if it does not compile; warnings text)
 
     def __init__(self, unit):
-        self.codes = {}
+        self.entries = {}
         self.warnings = ""
         sources = [(unit["code"], "<answer>")] if "code" in unit else []
         sources += [(test["source"], "<test>") for test in unit.get("tests", []) if "source" in test]
         for key in sources:
-            if len(key[0]) <= PRECOMPILE_BYTES and key not in self.codes:
+            if len(key[0]) <= PRECOMPILE_BYTES and key not in self.entries:
                 entry = self.cache.pop(key, None) or self._compile(*key)
                 self.cache[key] = entry
-                self.codes[key] = entry[0]
-                self.warnings += entry[1]
+                self.entries[key] = entry
+                if entry[0] is not None:  # the child compiles a failing source itself, warnings and all
+                    self.warnings += entry[1]
         while len(self.cache) > CODE_CACHE_SIZE:
             del self.cache[next(iter(self.cache))]
 
@@ -260,18 +414,14 @@ class Compiled:
             warnings.simplefilter("always")
             try:
                 code = compile(source, filename, "exec", dont_inherit=True)
-            except (SyntaxError, ValueError, MemoryError, RecursionError, OverflowError) as error:
-                code = error
+            except (SyntaxError, ValueError, MemoryError, RecursionError, OverflowError):
+                code = None
         # compile-time warnings (SyntaxWarning...) go to the child's stderr, as if it had compiled the source
         return code, "".join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught)
 
-    def get(self, source, filename):
-        code = self.codes.get((source, filename))
-        if code is None:
-            return compile(source, filename, "exec", dont_inherit=True)
-        if isinstance(code, BaseException):
-            raise code.with_traceback(None)
-        return code
+    def ref(self, source, filename):
+        entry = self.entries.get((source, filename))
+        return source if entry is None or entry[0] is None else entry[0]
 
 
 def run_unit(unit, scratch):
@@ -287,6 +437,9 @@ def run_unit(unit, scratch):
     while True:
         attempt += 1
         outcome = _execute(unit, pending, token, scratch, limits, outputs, compiled)
+        if outcome["lost"]:  # the program killed the template: its doing, whatever it reported
+            result["worker_died"] = True
+            break
         for message in outcome["messages"]:
             if "i" in message:
                 reports[str(message["i"])] = message
@@ -329,6 +482,22 @@ def _fresh_dir(path):
     os.mkdir(path, 0o700)
 
 
+def _job(unit, tests, token, run_dir, stdin_path, compiled):
+    """What the child reads first, marshalled (code objects and all: one ``marshal.loads`` in the child
+    touches fewer of its pages, each a copy-on-write fault, than JSON and separate code would)."""
+    job = {
+        "token": token,
+        "run_dir": run_dir,
+        "stdin_path": stdin_path,
+        "mode": unit["mode"],
+        "limits": unit["limits"],
+        "warnings": compiled.warnings,
+        "code": compiled.ref(unit["code"], "<answer>"),
+        "tests": [dict(t, source=compiled.ref(t["source"], "<test>")) if "source" in t else t for t in tests],
+    }
+    return marshal.dumps(job)
+
+
 def _execute(unit, tests, token, scratch, limits, outputs, compiled):
     run_dir = os.path.join(scratch, "run")
     _fresh_dir(run_dir)
@@ -337,31 +506,48 @@ def _execute(unit, tests, token, scratch, limits, outputs, compiled):
         stdin_path = os.path.join(scratch, "stdin")
         with open(stdin_path, "w", encoding="utf-8") as handle:
             handle.write(unit["stdin"])
+    job = memoryview(_job(unit, tests, token, run_dir, stdin_path, compiled))
+    state = {"messages": [], "loaded": False, "done": False, "load_error": None, "ended": None, "lost": False}
+    job_r, job_w = os.pipe()
     result_r, result_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
-    sys.stdout.flush()
-    pid = os.fork()
-    if pid == 0:
-        for fd in (result_r, out_r, err_r):
-            os.close(fd)
-        child_main(unit, tests, result_w, out_w, err_w, stdin_path, run_dir, token, compiled)
-    for fd in (result_w, out_w, err_w):
+    try:
+        pid = TEMPLATE.spawn([job_r, result_w, out_w, err_w])
+    except TemplateLost:
+        pid = None
+    for fd in (job_r, result_w, out_w, err_w):
         os.close(fd)
+    if pid is None:
+        for fd in (job_w, result_r, out_r, err_r):
+            os.close(fd)
+        TEMPLATE.restart()
+        raise RuntimeError("the template process was gone before the execution")  # ours, not the answer's
+    os.set_blocking(job_w, False)
+    writing = [job_w]
     wall = limits["wall_s"]
     deadline = time.monotonic() + wall
     # however the child paces its messages, the execution ends by then
     hard_deadline = deadline + wall * len(tests)
     buffers = {result_r: b"", out_r: b"", err_r: b""}
     open_fds = [result_r, out_r, err_r]
-    state = {"messages": [], "loaded": False, "done": False, "load_error": None, "ended": None}
     killed = None
     while open_fds:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             killed = "timeout"
             break
-        ready, _, _ = select.select(open_fds, [], [], remaining)
+        ready, can_write, _ = select.select(open_fds, writing, [], remaining)
+        if can_write:
+            try:
+                job = job[os.write(job_w, job[:READ_CHUNK]) :]
+            except BlockingIOError:
+                pass
+            except OSError:  # the child is gone before it read its job
+                job = job[:0]
+            if not job:
+                os.close(job_w)
+                writing = []
         for fd in ready:
             chunk = os.read(fd, READ_CHUNK)
             if not chunk:
@@ -387,15 +573,27 @@ def _execute(unit, tests, token, scratch, limits, outputs, compiled):
                     break
         if killed:
             break
-    if killed:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    _, status = os.waitpid(pid, 0)
-    _kill_strays(pid)
+    for fd in writing:
+        os.close(fd)
     for fd in (result_r, out_r, err_r):
         os.close(fd)
+    status = None
+    try:
+        if not killed:  # its streams are closed, but it may still run: it has until the deadline to end
+            status = TEMPLATE.wait(deadline - time.monotonic())
+            killed = "timeout" if status is None else None
+        if status is None:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+            status = TEMPLATE.wait(TEMPLATE_REPLY_S)
+            if status is None:
+                raise TemplateLost("the template did not reap the execution")
+    except TemplateLost:
+        TEMPLATE.restart()
+        state["lost"] = True
+        return state
     if killed:
         state["ended"] = killed
     elif os.WIFSIGNALED(status):
@@ -424,26 +622,10 @@ def _accept(line, token, state):
     return True
 
 
-def _kill_strays(pid):
-    """Kill what the execution left behind: in its own PID namespace, every process the worker may signal
-    (double-forked daemons included); without one (unsafe-local), the child's session only."""
-    try:
-        if PID_NAMESPACE:
-            os.kill(-1, signal.SIGKILL)
-        else:
-            os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            time.sleep(0.001)
-
-
 def main():
+    global CHILD_STREAMS, TEMPLATE
+    if PID_NAMESPACE and os.getpid() != 1:  # the template's kill(-1) would reach the worker
+        sys.exit("the worker must be the PID namespace's init (bwrap --as-pid-1)")
     try:  # no ptrace or /proc/<pid>/mem access to the worker from what it runs
         import ctypes
 
@@ -457,10 +639,10 @@ def main():
             pass
     exec(compile(WARM_UP, "<warm-up>", "exec"), {})  # lazy parser and compiler state, set up once
     # what every child needs, set once here and inherited: default signal dispositions (the answer's code gets
-    # SIGPIPE and SIGXFSZ like any program; the worker's parent ends it by closing stdin) and its streams
-    for number in (signal.SIGXFSZ, signal.SIGPIPE, signal.SIGINT, signal.SIGTERM):
+    # SIGXFSZ like any program; the worker's parent ends it by closing stdin; init ignores them all anyway)
+    for number in (signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM):
         signal.signal(number, signal.SIG_DFL)
-    global CHILD_STREAMS
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # a child gone before it read its job; the template resets it
     CHILD_STREAMS = (
         open(0, encoding="utf-8", errors="replace", closefd=False),
         open(1, "w", encoding="utf-8", closefd=False),
@@ -470,6 +652,7 @@ def main():
     arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
     scratch = arguments[0] if arguments else "/tmp"
     os.makedirs(scratch, exist_ok=True)
+    TEMPLATE = Template()
     reader = os.fdopen(0, "rb", buffering=0)
     pending = b""
     while True:

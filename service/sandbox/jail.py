@@ -86,7 +86,7 @@ def worker_spec(config: JailConfig, index: int) -> WorkerSpec:
         elif path.is_dir():
             argv += ["--ro-bind", str(path), str(path)]
     argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(config.tmp_bytes), "--tmpfs", "/tmp", "--chdir", "/tmp"]
-    argv += ["--", config.python, *python_args, "/tmp/scratch", "--pid-namespace"]
+    argv += ["--as-pid-1", "--", config.python, *python_args, "/tmp/scratch", "--pid-namespace"]
     uid = config.uid_base + index if os.geteuid() == 0 else None
     return WorkerSpec(argv, uid, {}, None)
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.sandbox.conftest import SECRET, WORKERS, Sandbox, settle_processes
 
-BASELINE = 3 * WORKERS  # per worker: bwrap, the namespace's init, the harness
+BASELINE = 3 * WORKERS  # per worker: bwrap, the harness's worker (the namespace's init) and its template
 ADD = [
     {"kind": "assert", "code": "assert add(2, 3) == 5"},
     {"kind": "call", "function": "add", "args": [1, 1], "expected": 2},
@@ -203,6 +203,15 @@ def test_closing_stdout_and_the_report_channel(sandbox: Sandbox) -> None:
     assert_pool_healthy(sandbox)
 
 
+def test_closing_every_channel_then_running_on_is_a_timeout(sandbox: Sandbox) -> None:
+    """Streams and report channel closed, the program runs on: the worker, which no longer hears from it, still
+    ends it at its wall time (the template tells when an execution has ended), and the next one runs at once."""
+    closer = "import os, time\nfor fd in range(64):\n    try:\n        os.close(fd)\n    except OSError:\n        pass\n"
+    for tail in ("time.sleep(3600)\n", "while True:\n    pass\n"):
+        assert sandbox.verdicts(closer + tail + GOOD, ADD, timeout_s=0.5) == ["timeout", "timeout"]
+    assert_pool_healthy(sandbox)
+
+
 def test_blocking_on_stdin_does_not_block(sandbox: Sandbox) -> None:
     assert sandbox.run_script("import sys\nprint(repr(sys.stdin.read()))")["stdout"] == "''\n"
     assert sandbox.verdicts("x = input()\n" + GOOD, ADD) == ["error", "error"]  # EOFError, at once
@@ -263,11 +272,13 @@ def test_many_concurrent_executions_leave_no_stray_processes(sandbox: Sandbox) -
 
 
 def test_no_way_into_the_worker_or_its_channel_to_the_host(sandbox: Sandbox) -> None:
-    """The worker (pid 2 in the namespace) is not dumpable: no ptrace, no /proc/<pid>/mem, no /proc/<pid>/fd."""
+    """The worker (pid 1 in the namespace) and its template (the parent of every execution), which both hold the
+    channel to the host, are not dumpable: no ptrace, no /proc/<pid>/mem, no /proc/<pid>/fd."""
     forge = code("""
         import os
         outcomes = []
-        for path, mode in (("/proc/2/fd/1", os.O_WRONLY), ("/proc/2/mem", os.O_RDWR), ("/proc/2/fd/0", os.O_RDONLY)):
+        for path, mode in [(f"/proc/{pid}/{name}", mode) for pid in (1, os.getppid())
+                           for name, mode in (("fd/1", os.O_WRONLY), ("mem", os.O_RDWR), ("fd/0", os.O_RDONLY))]:
             try:
                 fd = os.open(path, mode)
                 if mode == os.O_WRONLY:
@@ -281,6 +292,6 @@ def test_no_way_into_the_worker_or_its_channel_to_the_host(sandbox: Sandbox) -> 
     """)
     detail = sandbox.run_script(forge)
     assert ":opened" not in detail["stdout"], detail["stdout"]
-    assert detail["stdout"].count("PermissionError") == 3
+    assert detail["stdout"].count("PermissionError") == 6, detail["stdout"]
     assert sandbox.verdicts(forge, ADD) == ["fail", "fail"]
     assert_pool_healthy(sandbox)
