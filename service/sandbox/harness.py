@@ -34,19 +34,21 @@ import marshal
 import math
 import os
 import resource
-import select
-import shutil
 import signal
 import socket
 import sys
 import time
-import warnings
+
+# Only what the template and the children need is imported here: every module the template holds makes each
+# fork and exit cost more (page tables). The worker's own modules (select, shutil, warnings) are imported
+# where it uses them, after the template is made.
 
 PRISTINE_BUILTINS = dict(builtins.__dict__)
-# Imported once by the worker, so that children (forked copies) do not pay for them on every execution. Not
-# random (nor statistics, which imports it): its reseed after every fork costs each child ~30 page faults.
+# Imported once, before the template is made, so that the children do not pay for them on every execution:
+# the modules answers import most. Each costs every fork and exit a little more, so not the rarer ones
+# (decimal, fractions, datetime, hashlib), nor random: its reseed after every fork costs a child ~30 faults.
 PRELOAD = ("typing", "collections", "itertools", "functools", "math", "heapq", "bisect", "re", "string",
-           "operator", "copy", "fractions", "decimal", "datetime", "hashlib")  # fmt: skip
+           "operator", "copy")  # fmt: skip
 WARM_UP = "from typing import List\nclass _A:\n    pass\ndef _f(xs: List[int]) -> int:\n    return sum(x for x in xs)\n"
 PID_NAMESPACE = "--pid-namespace" in sys.argv
 MAX_MESSAGE = 1 << 20
@@ -351,6 +353,8 @@ class Template:
 
     def wait(self, timeout):
         """The child's wait status, once it ended and what it left was reaped; None if not within ``timeout``."""
+        import select
+
         ready, _, _ = select.select([self.sock], [], [], max(timeout, 0))
         if not ready:
             return None
@@ -365,6 +369,14 @@ class Template:
         if not reply:
             raise TemplateLost("the template exited")
         return reply
+
+    def stop(self):
+        """Close the template's channel, on which it ends, and reap it."""
+        self.sock.close()
+        try:
+            os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            pass
 
     def restart(self):
         """After a loss: kill the template and everything left in the sandbox, reap them, start a new one."""
@@ -410,6 +422,8 @@ class Compiled:
 
     @staticmethod
     def _compile(source, filename):
+        import warnings
+
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -472,6 +486,8 @@ def run_unit(unit, scratch):
 
 def _fresh_dir(path):
     """An empty private directory at ``path``; the last one is reused when the execution left it untouched."""
+    import shutil
+
     try:
         info = os.lstat(path)
         if info.st_mode == 0o40700 and info.st_nlink == 2 and not os.listdir(path):
@@ -499,6 +515,8 @@ def _job(unit, tests, token, run_dir, stdin_path, compiled):
 
 
 def _execute(unit, tests, token, scratch, limits, outputs, compiled):
+    import select
+
     run_dir = os.path.join(scratch, "run")
     _fresh_dir(run_dir)
     stdin_path = os.devnull
@@ -658,7 +676,8 @@ def main():
     while True:
         while b"\n" not in pending:
             chunk = reader.read(READ_CHUNK)
-            if not chunk:
+            if not chunk:  # the host is done with us
+                TEMPLATE.stop()
                 return
             pending += chunk
         line, pending = pending.split(b"\n", 1)
