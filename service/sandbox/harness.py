@@ -62,7 +62,7 @@ CODE_CACHE_SIZE = 256
 CHILD_STREAMS = ()
 READ_CHUNK = 65536
 TEMPLATE = None  # the worker's Template
-TEMPLATE_REPLY_S = 10.0  # the template answers at once; one that does not within this is lost
+TEMPLATE_REPLY_S = 5.0  # the template answers at once; one that does not within this (stopped?) is lost
 
 
 # ------------------------------------------------------------------------------------------- values

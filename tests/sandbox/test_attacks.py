@@ -178,6 +178,7 @@ def test_setsid_double_fork_daemon_is_killed(sandbox: Sandbox) -> None:
         "import os\nos.kill(os.getppid(), 9)\n",
         "import os\nos.kill(-1, 9)\n",
         "import os, signal\nos.killpg(0, signal.SIGKILL)\n",
+        "import os, signal\nos.kill(os.getppid(), signal.SIGSTOP)\n",  # a stopped template is a lost one
     ],
 )
 def test_killing_the_parent_or_everything(sandbox: Sandbox, kill: str) -> None:
@@ -206,7 +207,14 @@ def test_closing_stdout_and_the_report_channel(sandbox: Sandbox) -> None:
 def test_closing_every_channel_then_running_on_is_a_timeout(sandbox: Sandbox) -> None:
     """Streams and report channel closed, the program runs on: the worker, which no longer hears from it, still
     ends it at its wall time (the template tells when an execution has ended), and the next one runs at once."""
-    closer = "import os, time\nfor fd in range(64):\n    try:\n        os.close(fd)\n    except OSError:\n        pass\n"
+    closer = code("""
+        import os, time
+        for fd in range(64):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    """)
     for tail in ("time.sleep(3600)\n", "while True:\n    pass\n"):
         assert sandbox.verdicts(closer + tail + GOOD, ADD, timeout_s=0.5) == ["timeout", "timeout"]
     assert_pool_healthy(sandbox)
