@@ -13,6 +13,7 @@ from .api.errors import install_error_handlers
 from .api.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from .api.routes import dashboard, health, jobs, profiles, score, scorers, search, vpo
 from .core.config import Settings, get_settings
+from .core.heap import freeze_startup_objects
 from .core.state import AppState
 from .dashboard.history import build_history
 from .jobs.queue import JobQueue
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, registry: ScorerRegistry | None
             await recorder.start()
         if state.history is not None:
             await state.history.start()
+        freeze_startup_objects()
         state.ready = True
         try:
             yield

@@ -15,6 +15,7 @@ from arq.worker import Worker, func
 
 from ..api.protocol import BatchRequest
 from ..core.config import Settings
+from ..core.heap import freeze_startup_objects
 from ..dashboard.history import build_history
 from ..replay.recorder import build_recorder
 from ..scorers.registry import ScorerRegistry
@@ -63,6 +64,7 @@ async def _startup(ctx: dict[str, Any]) -> None:
             ctx["pipeline"].observers.append(appender.record)
             await appender.start()
             ctx[name] = appender
+    freeze_startup_objects()
 
 
 async def shutdown(ctx: dict[str, Any]) -> None:

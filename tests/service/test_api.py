@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
 
@@ -400,3 +401,13 @@ def test_an_unexpected_error_is_a_500_in_the_error_format(make_server: ServerFac
         "message": "internal error; the request id identifies it in the logs",
     }
     assert "a bug" not in response.text
+
+
+def test_start_up_objects_are_frozen_out_of_the_collector(make_server: ServerFactory) -> None:
+    """Full collections would walk everything the service built at start-up on every pass (long event-loop
+    pauses); once started, the service moves those objects to the collector's permanent generation."""
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    server = make_server(Settings(scorers=["reference"]))
+    assert httpx.get(f"{server.url}/readyz").status_code == 200
+    assert gc.get_freeze_count() > 10_000  # the app, its modules and scorers
