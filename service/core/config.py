@@ -88,6 +88,9 @@ class Settings(BaseSettings):
         "bwrap", description="bwrap: isolated workers; unsafe-local: no isolation (development only)"
     )
     sandbox_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="sandbox workers")
+    sandbox_spare_workers: int | None = Field(
+        None, ge=0, description="workers that step in while others are held by long executions (default: as many)"
+    )
     sandbox_python: str = Field("/usr/bin/python3", description="interpreter inside the sandbox")
     sandbox_uid_base: int = Field(61000, ge=1000, description="worker i runs as this uid + i (when root)")
     sandbox_queue_limit: int = Field(4096, ge=1, description="queued executions before 503 + Retry-After")

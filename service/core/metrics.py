@@ -80,6 +80,7 @@ class _ScorerCollector(Collector):
     def collect(self) -> Iterator[Any]:
         workers = GaugeMetricFamily("vpo_sandbox_workers", "Sandbox workers running")
         queued = GaugeMetricFamily("vpo_sandbox_queue_depth", "Execution units waiting for a sandbox worker")
+        spares = GaugeMetricFamily("vpo_sandbox_spares_running", "Spare workers on a unit while others are held")
         executions = CounterMetricFamily("vpo_sandbox_executions", "Execution units run in the sandbox")
         failures = CounterMetricFamily(
             "vpo_sandbox_failures", "Sandbox events by reason (worker restarts, failed restarts, refusals)",
@@ -95,6 +96,7 @@ class _ScorerCollector(Collector):
                 status = pool.status()
                 workers.add_metric([], status.get("workers", 0))
                 queued.add_metric([], status.get("queued", 0))
+                spares.add_metric([], status.get("spares_running", 0))
                 executions.add_metric([], status.get("executions", 0))
                 for reason in ("worker_restarts", "failures", "overloaded"):
                     failures.add_metric([reason], status.get(reason, 0))
@@ -108,4 +110,4 @@ class _ScorerCollector(Collector):
                 buckets = [(str(b), sum(c for s, c in counts.items() if s <= b)) for b in BATCH_BUCKETS]
                 buckets.append(("+Inf", batcher.forwards))
                 sizes.add_metric(labels, buckets, sum_value=batcher.items)
-        yield from (workers, queued, executions, failures, verdicts, forwards, items, sizes)
+        yield from (workers, queued, spares, executions, failures, verdicts, forwards, items, sizes)

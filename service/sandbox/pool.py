@@ -6,6 +6,10 @@ while the event loop gets round to it. A worker that dies (the answer's code may
 same uid) or stops answering is replaced: the unit it was running is reported with ``worker_died``, the
 units waiting behind it go back to the queue. A full queue is refused at once (:class:`Overloaded`) instead
 of growing without bound.
+
+Spare workers take units from the queue only while workers are held by long executions (an answer that loops
+or sleeps until its timeout holds its worker that long, and RL-generated code often does): one spare per held
+worker, one unit at a time, so about ``workers`` units that are not held keep running.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import logging
 import os
 import shutil
 import signal
+import time
 from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +33,8 @@ logger = logging.getLogger(__name__)
 STREAM_LIMIT = 64 * 1024 * 1024  # one result line holds the unit's captured output
 ANSWER_MARGIN_S = 5.0
 PIPELINE = 2  # units handed to a worker ahead of their turn
+HELD_S = 0.25  # a regular worker on one unit for longer than this is held: a spare may step in
+SPARE_POLL_S = 0.05
 
 
 class Overloaded(RuntimeError):
@@ -47,12 +54,14 @@ class PoolConfig:
     workers: int = 2
     queue_limit: int = 4096
     jail: JailConfig = JailConfig()
+    spare_workers: int = 0
 
 
 class _Worker:
     def __init__(self, spec: WorkerSpec) -> None:
         self.spec = spec
         self.process: asyncio.subprocess.Process | None = None
+        self.busy_since: float | None = None  # when the unit it is running began (monotonic); None: idle
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
@@ -88,10 +97,16 @@ class _Worker:
         process = self.process
         self.process = None
         if process is not None and process.returncode is None:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
+            # The group (it leads its own session) and so the process. Not process.kill() as well: it polls the
+            # process first (bpo-38630), which may reap it under asyncio's child watcher ("Unknown child
+            # process pid ..., will report returncode 255").
+            try:
                 os.killpg(process.pid, signal.SIGKILL)
-            with contextlib.suppress(ProcessLookupError):
-                process.kill()
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
         if process is not None:
             if process.stdin is not None:
                 process.stdin.close()
@@ -114,10 +129,11 @@ class SandboxPool:
         self._ids = itertools.count()
         self.counts: Counter[str] = Counter()
         self.started = False
+        self._spares_running = 0  # spares on a unit now
 
     async def start(self) -> None:
         await asyncio.to_thread(probe, self.config.jail)
-        for index in range(self.config.workers):
+        for index in range(self.config.workers + self.config.spare_workers):
             worker = _Worker(worker_spec(self.config.jail, index))
             await worker.start()
             self._workers.append(worker)
@@ -137,7 +153,20 @@ class SandboxPool:
         self._workers.clear()
 
     def status(self) -> dict[str, Any]:
-        return {"workers": len(self._workers), "queued": self._queue.qsize(), **dict(self.counts)}
+        regular = min(len(self._workers), self.config.workers)
+        return {"workers": regular, "spare_workers": len(self._workers) - regular, "spares_running":
+                self._spares_running, "queued": self._queue.qsize(), **dict(self.counts)}  # fmt: skip
+
+    def _held(self) -> int:
+        """Workers (spares too) on one unit for longer than HELD_S."""
+        now = time.monotonic()
+        return sum(1 for worker in self._workers if worker.busy_since is not None and now - worker.busy_since > HELD_S)
+
+    async def _spare_turn(self) -> None:
+        """Wait until a spare may take a unit: work is queued and fewer spares run than workers are held (a
+        held spare counts: about ``workers`` units keep running that are not held)."""
+        while self._queue.empty() or self._spares_running >= self._held():
+            await asyncio.sleep(SPARE_POLL_S)
 
     async def run(self, unit: dict[str, Any], budget_s: float) -> dict[str, Any]:
         """Queue one unit and wait for its result; ``budget_s`` bounds how long a worker may take on it."""
@@ -152,10 +181,17 @@ class SandboxPool:
 
     async def _serve(self, index: int, worker: _Worker) -> None:
         """Feeds one worker, keeping up to ``PIPELINE`` units in its stdin so that it never waits for the event
-        loop between two units; the worker runs them in order and answers in order."""
+        loop between two units; the worker runs them in order and answers in order. A spare takes one unit at
+        a time, and only when :meth:`_spare_turn` lets it."""
+        spare = index >= self.config.workers
+        depth = 1 if spare else PIPELINE
         in_flight: deque[tuple[dict[str, Any], float, asyncio.Future[dict[str, Any]]]] = deque()
         while True:
-            while len(in_flight) < PIPELINE and not (in_flight and self._queue.empty()):
+            while len(in_flight) < depth and not (in_flight and self._queue.empty()):
+                if spare:
+                    await self._spare_turn()
+                    if self._queue.empty():
+                        continue
                 item = await self._queue.get()  # waits only while nothing is in flight
                 if item[2].done():  # its request gave up (deadline, disconnect): skip the work
                     continue
@@ -165,6 +201,9 @@ class SandboxPool:
                         item[2].set_result({"id": item[0]["id"], "sandbox_error": "the sandbox worker is down"})
                         continue
                 in_flight.append(item)
+                if len(in_flight) == 1:
+                    worker.busy_since = time.monotonic()
+                    self._spares_running += spare
                 try:
                     await worker.send(item[0])
                 except (ConnectionError, OSError):
@@ -191,6 +230,10 @@ class SandboxPool:
                 if worker.process is None:
                     result = {"id": unit["id"], "sandbox_error": "the sandbox worker could not restart"}
             in_flight.popleft()
+            # the next unit (already in its stdin) starts now
+            worker.busy_since = time.monotonic() if in_flight else None
+            if not in_flight:
+                self._spares_running -= spare
             if not future.done():
                 future.set_result(result)
 

@@ -16,6 +16,7 @@ from service.main import create_app
 from tests.conftest import LiveServer
 
 WORKERS = 2
+SPARES = 1
 UID_BASE = 63000  # apart from the default (61000) of the other test servers
 SECRET = "vpo-planted-secret-6f1e"
 
@@ -23,7 +24,7 @@ SECRET = "vpo-planted-secret-6f1e"
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[LiveServer]:
     os.environ["VPO_TEST_SECRET"] = SECRET  # in the service's environment: the sandbox must not see it
-    settings = Settings(sandbox_workers=WORKERS, sandbox_uid_base=UID_BASE)
+    settings = Settings(sandbox_workers=WORKERS, sandbox_spare_workers=SPARES, sandbox_uid_base=UID_BASE)
     server = LiveServer(create_app(settings)).start()
     scorers = httpx.get(f"{server.url}/v1/scorers").json()
     assert "tests" in {s["name"] for s in scorers["scorers"]}, scorers["unavailable"]
@@ -79,7 +80,7 @@ def sandbox_processes() -> list[tuple[int, str]]:
             continue
         fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         uid = int(fields.get("Uid", "-1").split()[0])
-        if UID_BASE <= uid < UID_BASE + WORKERS and not fields.get("State", "").strip().startswith("Z"):
+        if UID_BASE <= uid < UID_BASE + WORKERS + SPARES and not fields.get("State", "").strip().startswith("Z"):
             found.append((int(entry.name), fields.get("Name", "").strip()))
     return found
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.sandbox.conftest import SECRET, WORKERS, Sandbox, settle_processes
+from tests.sandbox.conftest import SECRET, SPARES, WORKERS, Sandbox, settle_processes
 
-BASELINE = 3 * WORKERS  # per worker: bwrap, the harness's worker (the namespace's init) and its template
+BASELINE = 3 * (WORKERS + SPARES)  # per worker (spares too): bwrap, the harness (the namespace's init), its template
 ADD = [
     {"kind": "assert", "code": "assert add(2, 3) == 5"},
     {"kind": "call", "function": "add", "args": [1, 1], "expected": 2},

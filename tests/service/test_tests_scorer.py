@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -177,6 +178,24 @@ def test_overload_is_503_with_retry_after(make_server: ServerFactory) -> None:
     assert response.json()["error"]["code"] == "overloaded" and int(response.headers["retry-after"]) >= 1
     ok = httpx.post(f"{server.url}/v1/score", json={**body, "answers": answers[:1]}, timeout=60)
     assert ok.status_code == 200
+
+
+def test_spare_workers_keep_the_queue_moving_while_a_worker_is_held(make_server: ServerFactory) -> None:
+    """One worker, one spare: a sleeper holds the worker (and the unit handed to it ahead of its turn) until
+    its timeout, and the spare runs the rest meanwhile: they stream back before the sleeper does."""
+    server = make_server(Settings(sandbox_workers=1, sandbox_spare_workers=1, sandbox_uid_base=UID_BASE + 30))
+    add = "def add(a, b):\n    return a + b\n"
+    params = {"timeout_s": 3.0, "tests": PROBLEM["tests"][:1]}
+    answers = ["import time\ntime.sleep(60)\n" + add] + [add + f"# {i}\n" for i in range(5)]
+    body = {"groups": [{"answers": [[a]], "scorers": [{"name": "tests", "params": params}]} for a in answers]}
+    with httpx.stream(
+        "POST", f"{server.url}/v1/score/batch", json=body, headers={"accept": "application/x-ndjson"}, timeout=60
+    ) as response:
+        order = [json.loads(line)["index"] for line in response.iter_lines() if line]
+    assert sorted(order) == list(range(6))
+    assert order.index(0) >= 4, order  # at most the unit queued on the held worker comes after the sleeper
+    status = httpx.get(f"{server.url}/readyz").json()["scorers"]["tests"]
+    assert status["workers"] == 1 and status["spare_workers"] == 1 and status["spares_running"] == 0
 
 
 def test_no_sandbox_means_no_tests_scorer_unless_unsafe_local(make_server: ServerFactory) -> None:

@@ -85,7 +85,10 @@ class TestsScorer(Scorer):
         s = self.settings
         jail = JailConfig(mode=s.sandbox, python=s.sandbox_python, uid_base=s.sandbox_uid_base,
                           tmp_bytes=s.sandbox_tmp_bytes)  # fmt: skip
-        self.pool = SandboxPool(PoolConfig(workers=s.sandbox_workers, queue_limit=s.sandbox_queue_limit, jail=jail))
+        spares = s.sandbox_workers if s.sandbox_spare_workers is None else s.sandbox_spare_workers
+        self.pool = SandboxPool(
+            PoolConfig(workers=s.sandbox_workers, spare_workers=spares, queue_limit=s.sandbox_queue_limit, jail=jail)
+        )
         await self.pool.start()
 
     async def close(self) -> None:
