@@ -281,6 +281,10 @@ def template_main(sock):
     except Exception:
         pass
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # the children get SIGPIPE like any program
+    null = os.open(os.devnull, os.O_RDWR)  # the channel to the host (fds 0 and 1) stays with the worker alone
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    os.close(null)
     while True:
         try:
             _, fds, _, _ = socket.recv_fds(sock, 16, 4)

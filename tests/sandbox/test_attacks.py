@@ -3,6 +3,7 @@ host's process table, a listening socket, the service's secrets, and the pool se
 
 from __future__ import annotations
 
+import os
 import socket
 import textwrap
 import uuid
@@ -277,6 +278,20 @@ def test_many_concurrent_executions_leave_no_stray_processes(sandbox: Sandbox) -
     result = sandbox.score(variants, ADD, timeout_s=2.0)
     assert all(row[0] == [1.0, 1.0] for row in result["rewards"])
     assert len(settle_processes(BASELINE)) == BASELINE
+
+
+def test_only_the_worker_holds_the_channel_to_the_host(sandbox: Sandbox) -> None:
+    """Seen from the host: each worker's template (the parent of every execution) has /dev/null where the
+    worker has its pipes (or socket pairs) to the service."""
+    assert_pool_healthy(sandbox)
+    processes = dict(settle_processes(BASELINE))
+    parents = {pid: int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]) for pid in processes}
+    templates = [pid for pid, name in processes.items() if name == processes.get(parents[pid]) == "python3"]
+    assert len(templates) == WORKERS + SPARES
+    for pid in templates:
+        assert [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in (0, 1)] == ["/dev/null", "/dev/null"]
+        worker = parents[pid]
+        assert all(os.readlink(f"/proc/{worker}/fd/{fd}").startswith(("pipe:", "socket:")) for fd in (0, 1))
 
 
 def test_no_way_into_the_worker_or_its_channel_to_the_host(sandbox: Sandbox) -> None:
