@@ -21,6 +21,11 @@ def cache_key(scorer: str, params_json: str, prompt: str, answer: str) -> str:
 
 
 class RewardCache(Protocol):
+    @property
+    def enabled(self) -> bool:
+        """False when nothing is ever stored: then the pipeline computes no keys."""
+        ...
+
     async def get_many(self, keys: Sequence[str]) -> list[list[float] | None]: ...
 
     async def set_many(self, rows: Mapping[str, list[float]]) -> None: ...
@@ -45,6 +50,10 @@ class LRUCache:
 
     def __len__(self) -> int:
         return len(self._rows)
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_entries > 0
 
     async def get_many(self, keys: Sequence[str]) -> list[list[float] | None]:
         found: list[list[float] | None] = []

@@ -70,7 +70,9 @@ class ScoringPipeline:
         """Every group at once; the cache is read once and written once for the whole batch (O(1) round trips
         to a shared cache, whatever the number of groups and answers)."""
         batch = _BatchCache()
-        keys = [key for g in groups for use in g.scorers if _uses_cache(g, use) for key in _keys(g, use, _texts(g))]
+        keys = [
+            key for g in groups for use in g.scorers if self._reads_cache(g, use) for key in _keys(g, use, _texts(g))
+        ]
         found = await self._cache_get(keys)
         batch.rows = {key: row for key, row in zip(keys, found, strict=True) if row is not None}
         scored = await asyncio.gather(*(self.score_rewards(g, batch) for g in groups))
@@ -134,9 +136,10 @@ class ScoringPipeline:
         started = time.perf_counter()
         d = len(use.components)
         values = np.full((len(texts), d), np.nan)
-        keys = _keys(group, use, texts)
+        writes = use.scorer.cacheable and self.cache.enabled
+        keys = _keys(group, use, texts) if writes else []
         cached: list[list[float] | None] = [None] * len(texts)
-        if _uses_cache(group, use):
+        if self._reads_cache(group, use):
             cached = [batch.rows.get(key) for key in keys] if batch is not None else await self._cache_get(keys)
         missed = [i for i, row in enumerate(cached) if row is None or len(row) != d]
         for i, row in enumerate(cached):
@@ -152,7 +155,7 @@ class ScoringPipeline:
             result.failures = output.failures
             if output.details is not None:
                 result.details = output.details
-            if use.scorer.cacheable:
+            if writes:
                 complete = {keys[i]: values[i].tolist() for i in missed if not np.isnan(values[i]).any()}
                 if complete and batch is not None:
                     batch.pending.update(complete)  # written with the rest of the batch
@@ -199,6 +202,11 @@ class ScoringPipeline:
             )
         return output
 
+    def _reads_cache(self, group: PreparedGroup, use: ScorerUse) -> bool:
+        """Whether the scorer's values for the group come from the cache where it has them (not with detail:
+        the cache keeps values, not the details)."""
+        return use.scorer.cacheable and self.cache.enabled and not group.request.detail
+
     async def _cache_get(self, keys: list[str]) -> list[list[float] | None]:
         try:
             return await self.cache.get_many(keys)
@@ -230,8 +238,6 @@ def _keys(group: PreparedGroup, use: ScorerUse, texts: list[str]) -> list[str]:
     return [cache_key(use.scorer.name, use.params_json, group.request.prompt, t) for t in texts]
 
 
-def _uses_cache(group: PreparedGroup, use: ScorerUse) -> bool:
-    return use.scorer.cacheable and not group.request.detail
 
 
 async def _estimate_all(scored: Sequence[ScoredGroup]) -> list[ScoreResponse]:

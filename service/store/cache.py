@@ -35,6 +35,10 @@ class RedisCache:
         self._flushing: set[asyncio.Future[None]] = set()
 
     @property
+    def enabled(self) -> bool:
+        return True
+
+    @property
     def available(self) -> bool:
         return time.monotonic() >= self._down_until
 

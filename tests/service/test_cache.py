@@ -15,6 +15,7 @@ def test_lru_evicts_the_least_recently_used() -> None:
         off = LRUCache(0)
         await off.set_many({"a": [1.0]})
         assert await off.get_many(["a"]) == [None]
+        assert cache.enabled and not off.enabled  # the pipeline computes no keys for a cache that is off
 
     asyncio.run(run())
 
