@@ -21,6 +21,7 @@ from ..api.protocol import Profile
 from ..constants import CONFIG_FILE_ENV
 from ..models.judges import JudgeSpec
 from ..models.loading import ModelSpec
+from .cpus import available_cpus
 
 
 class Limits(BaseModel):
@@ -87,7 +88,9 @@ class Settings(BaseSettings):
     sandbox: Literal["bwrap", "unsafe-local"] = Field(
         "bwrap", description="bwrap: isolated workers; unsafe-local: no isolation (development only)"
     )
-    sandbox_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, description="sandbox workers")
+    sandbox_workers: int = Field(
+        default_factory=available_cpus, ge=1, description="sandbox workers (default: the CPUs this process may use)"
+    )
     sandbox_spare_workers: int | None = Field(
         None, ge=0, description="workers that step in while others are held by long executions (default: as many)"
     )

@@ -238,8 +238,6 @@ def _keys(group: PreparedGroup, use: ScorerUse, texts: list[str]) -> list[str]:
     return [cache_key(use.scorer.name, use.params_json, group.request.prompt, t) for t in texts]
 
 
-
-
 async def _estimate_all(scored: Sequence[ScoredGroup]) -> list[ScoreResponse]:
     """Run the estimator once per distinct estimator config (vectorised over those groups), off the loop."""
     buckets: dict[str, list[int]] = {}
