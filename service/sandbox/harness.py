@@ -45,7 +45,7 @@ import time
 
 # The tests' builtins: a copy made before any answer runs, so that an answer patching the builtins module does
 # not reach them. One dict for every test: copying it per test took a reference to each builtin, and the
-# builtin types live in the interpreter's static data, so the first copy in a child cost ~60 copy-on-write
+# builtin types live in the interpreter's static data, so the first copy in a child cost ~50 copy-on-write
 # faults (an answer that goes looking can reach this dict through the harness module either way).
 PRISTINE_BUILTINS = dict(builtins.__dict__)
 # Imported once, before the template is made, so that the children do not pay for them on every execution:
@@ -56,9 +56,10 @@ PRELOAD = ("typing", "collections", "itertools", "functools", "math", "heapq", "
 WARM_UP = "from typing import List\nclass _A:\n    pass\ndef _f(xs: List[int]) -> int:\n    return sum(x for x in xs)\n"
 PID_NAMESPACE = "--pid-namespace" in sys.argv
 MAX_MESSAGE = 1 << 20
-# Sources up to this size are compiled by the worker: the compiler's first touches of its memory in a fresh
-# child cost more copy-on-write faults than compiling does (about 1 ms per source); the child unmarshals them. Python's
-# compiler runs no code and bounds its constant folding; bigger sources compile in the child, under its limits.
+# Sources up to this size are compiled by the worker (the child gets the code objects): the compiler's first
+# touches of its memory in a fresh child cost more copy-on-write faults than compiling does (about 1 ms per
+# source). Python's compiler runs no code and bounds its constant folding; bigger sources compile in the child,
+# under its limits.
 PRECOMPILE_BYTES = 65536
 CODE_CACHE_SIZE = 256
 # The children's standard streams, built once by the worker (a forked child only points fds 0-2 elsewhere):
@@ -99,11 +100,6 @@ def encode(value, depth=0, budget=None):
     if kind is bytes:
         return {"bytes": value.hex()}
     raise Unencodable(f"a value of type {kind.__name__} is not plain data")
-
-
-def decode_args(value):
-    """JSON arguments of a call test, as Python values (JSON has lists, numbers, strings, objects)."""
-    return value
 
 
 # ------------------------------------------------------------------------------------------- child
