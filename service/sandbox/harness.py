@@ -274,12 +274,13 @@ def template_main(sock):
     """The fork server (see the module's docstring); never returns. For each set of four descriptors the
     worker sends: fork a child on them, send back its pid, wait for it, kill and reap what it left behind,
     send back its wait status. It ends when the worker goes away."""
-    try:  # orphans of the child's processes come back to us (and not to the worker) to be reaped
-        import ctypes
+    if PID_NAMESPACE:  # orphans of the child's processes come back to us (not to the worker, init) to be reaped
+        try:
+            import ctypes
 
-        ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER = 36
-    except Exception:
-        pass
+            ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER = 36
+        except Exception:
+            pass
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # the children get SIGPIPE like any program
     null = os.open(os.devnull, os.O_RDWR)  # the channel to the host (fds 0 and 1) stays with the worker alone
     os.dup2(null, 0)
@@ -309,7 +310,9 @@ def template_main(sock):
 def _kill_strays(pid):
     """Kill what the execution left behind: in the PID namespace, every process the template may signal
     (double-forked daemons included; the worker is init and out of reach); without one (unsafe-local), the
-    child's session only. Then reap them all: they are the template's children or orphans it took in."""
+    child's session only. Then reap them all: the template's children, and in the namespace the orphans it
+    takes in as a subreaper (unsafe-local leaves those to the host's init, so an escaped daemon cannot hold
+    the template)."""
     try:
         if PID_NAMESPACE:
             os.kill(-1, signal.SIGKILL)

@@ -213,6 +213,14 @@ def test_no_sandbox_means_no_tests_scorer_unless_unsafe_local(make_server: Serve
         timeout=60,
     ).json()
     assert result["rewards"] == [[[1.0, 1.0, 1.0, 1.0]]]
+    # without a PID namespace a setsid daemon escapes (that is what unsafe means), but it does not hold the
+    # worker: the answer is scored as usual (this one ends by itself in a few seconds)
+    daemon = (
+        "import os, time\nif os.fork() == 0:\n    os.setsid()\n    if os.fork() == 0:\n        time.sleep(8)\n"
+        "    os._exit(0)\n" + PROGRAM
+    )
+    body = {"answers": [[daemon]], "scorers": [{"name": "tests", "params": {**PROBLEM, "tests": PROBLEM["tests"][:1]}}]}
+    assert httpx.post(f"{unsafe.url}/v1/score", json=body, timeout=60).json()["rewards"] == [[[1.0]]]
 
 
 # ---------------------------------------------------------------------------------------------- parts
