@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 STREAM_LIMIT = 64 * 1024 * 1024  # one result line holds the unit's captured output
 ANSWER_MARGIN_S = 5.0
 PIPELINE = 2  # units handed to a worker ahead of their turn
-HELD_S = 0.25  # a regular worker on one unit for longer than this is held: a spare may step in
+HELD_S = 0.25  # a worker on one unit for longer than this is held: a spare may step in
 SPARE_POLL_S = 0.05
 
 
