@@ -87,7 +87,8 @@ class _Worker:
         process = self.process
         if process is None or process.stdout is None:
             raise ConnectionError("worker not running")
-        line = await asyncio.wait_for(process.stdout.readline(), timeout=budget_s + ANSWER_MARGIN_S)
+        async with asyncio.timeout(budget_s + ANSWER_MARGIN_S):  # no task per line, unlike wait_for
+            line = await process.stdout.readline()
         if not line:
             raise ConnectionError("worker exited")
         result: dict[str, Any] = json.loads(line)
