@@ -58,10 +58,13 @@ class ServiceProcess:
     """``vpo-rewards serve`` in a process of its own on a free loopback port (as deployed: the clients of a
     benchmark do not share its interpreter), with settings from ``VPO_*`` variables and a settings file."""
 
-    def __init__(self, env: dict[str, str], config: dict[str, Any] | None = None, args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, env: dict[str, str], config: dict[str, Any] | None = None, args: tuple[str, ...] = (), root: Path = ROOT
+    ) -> None:
         self.env = {**os.environ, "VPO_LOG_LEVEL": "warning", **env}
         self.config = config
         self.args = args
+        self.root = root  # the checkout whose service runs (``python -m`` imports it from its directory)
         self.process: subprocess.Popen[bytes] | None = None
         self.directory = tempfile.TemporaryDirectory(prefix="vpo-bench-")
 
@@ -72,7 +75,7 @@ class ServiceProcess:
             path = Path(self.directory.name) / "settings.yaml"
             path.write_text(json.dumps(self.config))  # JSON is YAML
             command += ["--config", str(path)]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env)
+        self.process = subprocess.Popen(command, cwd=self.root, env=self.env)
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and self.process.poll() is None:

