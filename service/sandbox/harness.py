@@ -521,6 +521,29 @@ def _job(unit, tests, token, run_dir, stdin_path, compiled):
     return marshal.dumps(job)
 
 
+def _start_child():
+    """A child forked by the template on fresh pipes: (pid, and the worker's ends: job, result, stdout,
+    stderr). A template found gone (killed from outside since the last execution, say by the OOM killer) is
+    replaced and asked once more: that is the sandbox's doing, not the answer's."""
+    for _ in range(2):
+        job_r, job_w = os.pipe()
+        result_r, result_w = os.pipe()
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        try:
+            pid = TEMPLATE.spawn([job_r, result_w, out_w, err_w])
+        except TemplateLost:
+            pid = None
+        for fd in (job_r, result_w, out_w, err_w):
+            os.close(fd)
+        if pid is not None:
+            return pid, job_w, result_r, out_r, err_r
+        for fd in (job_w, result_r, out_r, err_r):
+            os.close(fd)
+        TEMPLATE.restart()
+    raise RuntimeError("the template process could not fork the execution")  # ours, not the answer's
+
+
 def _execute(unit, tests, token, scratch, limits, outputs, compiled):
     import select
 
@@ -533,21 +556,7 @@ def _execute(unit, tests, token, scratch, limits, outputs, compiled):
             handle.write(unit["stdin"])
     job = memoryview(_job(unit, tests, token, run_dir, stdin_path, compiled))
     state = {"messages": [], "loaded": False, "done": False, "load_error": None, "ended": None, "lost": False}
-    job_r, job_w = os.pipe()
-    result_r, result_w = os.pipe()
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    try:
-        pid = TEMPLATE.spawn([job_r, result_w, out_w, err_w])
-    except TemplateLost:
-        pid = None
-    for fd in (job_r, result_w, out_w, err_w):
-        os.close(fd)
-    if pid is None:
-        for fd in (job_w, result_r, out_r, err_r):
-            os.close(fd)
-        TEMPLATE.restart()
-        raise RuntimeError("the template process was gone before the execution")  # ours, not the answer's
+    pid, job_w, result_r, out_r, err_r = _start_child()
     os.set_blocking(job_w, False)
     writing = [job_w]
     wall = limits["wall_s"]
@@ -680,8 +689,14 @@ def main():
     TEMPLATE = Template()
     reader = os.fdopen(0, "rb", buffering=0)
     pending = b""
+    import select
+
     while True:
         while b"\n" not in pending:
+            ready, _, _ = select.select([reader, TEMPLATE.sock], [], [])
+            if TEMPLATE.sock in ready:  # between executions the template says nothing: it ended (killed)
+                TEMPLATE.restart()
+                continue
             chunk = reader.read(READ_CHUNK)
             if not chunk:  # the host is done with us
                 TEMPLATE.stop()

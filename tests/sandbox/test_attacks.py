@@ -4,6 +4,7 @@ host's process table, a listening socket, the service's secrets, and the pool se
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import textwrap
 import uuid
@@ -292,6 +293,20 @@ def test_only_the_worker_holds_the_channel_to_the_host(sandbox: Sandbox) -> None
         assert [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in (0, 1)] == ["/dev/null", "/dev/null"]
         worker = parents[pid]
         assert all(os.readlink(f"/proc/{worker}/fd/{fd}").startswith(("pipe:", "socket:")) for fd in (0, 1))
+
+
+def test_a_template_killed_from_outside_is_replaced_before_the_next_execution(sandbox: Sandbox) -> None:
+    """The OOM killer (here: the test, as root) may take a template between two executions: the worker makes
+    a new one and the next answers score as themselves, not as sandbox failures."""
+    assert_pool_healthy(sandbox)
+    processes = dict(settle_processes(BASELINE))
+    parents = {pid: int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]) for pid in processes}
+    for pid, name in processes.items():
+        if name == processes.get(parents[pid]) == "python3":
+            os.kill(pid, signal.SIGKILL)
+    for i in range(2 * (WORKERS + SPARES)):  # every worker gets one
+        assert sandbox.verdicts(GOOD + f"# {i}\n", ADD) == ["pass", "pass"]
+    assert_pool_healthy(sandbox)
 
 
 def test_no_way_into_the_worker_or_its_channel_to_the_host(sandbox: Sandbox) -> None:
