@@ -34,14 +34,16 @@ import marshal
 import math
 import os
 import resource
+import select
 import signal
 import socket
 import sys
 import time
+import warnings
 
-# Only what the template and the children need is imported here: every module the template holds makes each
-# fork and exit cost more (page tables). The worker's own modules (select, shutil, warnings) are imported
-# where it uses them, after the template is made.
+# Every module the template holds makes each fork and exit cost more (page tables): shutil, which only the
+# worker uses, is imported where it is used, after the template is made (select and warnings come in with
+# socket and ctypes anyway).
 
 # The tests' builtins: a copy made before any answer runs, so that an answer patching the builtins module does
 # not reach them. One dict for every test: copying it per test took a reference to each builtin, and the
@@ -320,13 +322,16 @@ def _kill_strays(pid):
             os.killpg(pid, signal.SIGKILL)
     except OSError:
         pass
+    _reap_children()
+
+
+def _reap_children():
+    """Wait for every child of this process (all of them killed just before) until none is left."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            os.waitpid(-1, 0)
         except ChildProcessError:
             return
-        if pid == 0:
-            time.sleep(0.001)
 
 
 class TemplateLost(Exception):
@@ -360,8 +365,6 @@ class Template:
 
     def wait(self, timeout):
         """The child's wait status, once it ended and what it left was reaped; None if not within ``timeout``."""
-        import select
-
         ready, _, _ = select.select([self.sock], [], [], max(timeout, 0))
         if not ready:
             return None
@@ -395,11 +398,7 @@ class Template:
                 os.kill(self.pid, signal.SIGKILL)
         except OSError:
             pass
-        while True:  # orphans of a lost template are ours now (init), and so is the template
-            try:
-                os.waitpid(-1, 0)
-            except ChildProcessError:
-                break
+        _reap_children()  # orphans of a lost template are ours now (init), and so is the template
         self.start()
 
 
@@ -429,8 +428,6 @@ class Compiled:
 
     @staticmethod
     def _compile(source, filename):
-        import warnings
-
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -545,8 +542,6 @@ def _start_child():
 
 
 def _execute(unit, tests, token, scratch, limits, outputs, compiled):
-    import select
-
     run_dir = os.path.join(scratch, "run")
     _fresh_dir(run_dir)
     stdin_path = os.devnull
@@ -689,8 +684,6 @@ def main():
     TEMPLATE = Template()
     reader = os.fdopen(0, "rb", buffering=0)
     pending = b""
-    import select
-
     while True:
         while b"\n" not in pending:
             ready, _, _ = select.select([reader, TEMPLATE.sock], [], [])
