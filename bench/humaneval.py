@@ -46,16 +46,24 @@ def theirs(completions: Completions, timeout: float) -> tuple[list[dict[str, Any
     return results, time.perf_counter() - started
 
 
+def all_completions() -> Completions:
+    """Every problem with its canonical solution, then a broken one."""
+    problems = read_problems().values()
+    return [(p, s) for p in problems for s in (p["canonical_solution"], broken(p["canonical_solution"]))]
+
+
+def group(problem: dict[str, Any], solution: str, timeout: float) -> dict[str, Any]:
+    """One program as a group of the tests scorer: the problem's own check() as an assert test."""
+    return {
+        "prompt": problem["prompt"],
+        "answers": [[problem["prompt"] + solution]],
+        "scorers": [{"name": "tests", "params": {"timeout_s": timeout, "tests": [
+            {"kind": "assert", "code": problem["test"] + f"\ncheck({problem['entry_point']})\n"}]}}],
+    }  # fmt: skip
+
+
 def ours(client: httpx.Client, completions: Completions, timeout: float) -> tuple[list[bool], float]:
-    groups: list[dict[str, Any]] = [
-        {
-            "prompt": p["prompt"],
-            "answers": [[p["prompt"] + solution]],
-            "scorers": [{"name": "tests", "params": {"timeout_s": timeout, "tests": [
-                {"kind": "assert", "code": p["test"] + f"\ncheck({p['entry_point']})\n"}]}}],
-        }
-        for p, solution in completions
-    ]  # fmt: skip
+    groups = [group(p, solution, timeout) for p, solution in completions]
     started = time.perf_counter()
     response = client.post("/v1/score/batch", json={"groups": groups})
     elapsed = time.perf_counter() - started
@@ -69,8 +77,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3.0)
     parser.add_argument("--rounds", type=int, default=3, help="alternate the two harnesses this many times")
     args = parser.parse_args()
-    problems = list(read_problems().values())
-    completions = [(p, s) for p in problems for s in (p["canonical_solution"], broken(p["canonical_solution"]))]
+    completions = all_completions()
 
     their_results, _ = theirs(completions, args.timeout)
     verdicts = [result["passed"] for result in their_results]

