@@ -281,17 +281,21 @@ def test_many_concurrent_executions_leave_no_stray_processes(sandbox: Sandbox) -
     assert len(settle_processes(BASELINE)) == BASELINE
 
 
+def templates() -> dict[int, int]:
+    """Seen from the host: each worker's template (a python3 whose parent is a python3) and its worker."""
+    processes = dict(settle_processes(BASELINE))
+    parents = {pid: int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]) for pid in processes}
+    found = {pid: parents[pid] for pid, name in processes.items() if name == processes.get(parents[pid]) == "python3"}
+    assert len(found) == WORKERS + SPARES
+    return found
+
+
 def test_only_the_worker_holds_the_channel_to_the_host(sandbox: Sandbox) -> None:
     """Seen from the host: each worker's template (the parent of every execution) has /dev/null where the
     worker has its pipes (or socket pairs) to the service."""
     assert_pool_healthy(sandbox)
-    processes = dict(settle_processes(BASELINE))
-    parents = {pid: int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]) for pid in processes}
-    templates = [pid for pid, name in processes.items() if name == processes.get(parents[pid]) == "python3"]
-    assert len(templates) == WORKERS + SPARES
-    for pid in templates:
+    for pid, worker in templates().items():
         assert [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in (0, 1)] == ["/dev/null", "/dev/null"]
-        worker = parents[pid]
         assert all(os.readlink(f"/proc/{worker}/fd/{fd}").startswith(("pipe:", "socket:")) for fd in (0, 1))
 
 
@@ -299,11 +303,8 @@ def test_a_template_killed_from_outside_is_replaced_before_the_next_execution(sa
     """The OOM killer (here: the test, as root) may take a template between two executions: the worker makes
     a new one and the next answers score as themselves, not as sandbox failures."""
     assert_pool_healthy(sandbox)
-    processes = dict(settle_processes(BASELINE))
-    parents = {pid: int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]) for pid in processes}
-    for pid, name in processes.items():
-        if name == processes.get(parents[pid]) == "python3":
-            os.kill(pid, signal.SIGKILL)
+    for pid in templates():
+        os.kill(pid, signal.SIGKILL)
     for i in range(2 * (WORKERS + SPARES)):  # every worker gets one
         assert sandbox.verdicts(GOOD + f"# {i}\n", ADD) == ["pass", "pass"]
     assert_pool_healthy(sandbox)
