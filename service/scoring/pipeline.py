@@ -136,7 +136,7 @@ class ScoringPipeline:
         started = time.perf_counter()
         d = len(use.components)
         values = np.full((len(texts), d), np.nan)
-        writes = use.scorer.cacheable and self.cache.enabled
+        writes = self._writes_cache(use)
         keys = _keys(group, use, texts) if writes else []
         cached: list[list[float] | None] = [None] * len(texts)
         if self._reads_cache(group, use):
@@ -202,10 +202,13 @@ class ScoringPipeline:
             )
         return output
 
+    def _writes_cache(self, use: ScorerUse) -> bool:
+        return use.scorer.cacheable and self.cache.enabled
+
     def _reads_cache(self, group: PreparedGroup, use: ScorerUse) -> bool:
         """Whether the scorer's values for the group come from the cache where it has them (not with detail:
         the cache keeps values, not the details)."""
-        return use.scorer.cacheable and self.cache.enabled and not group.request.detail
+        return self._writes_cache(use) and not group.request.detail
 
     async def _cache_get(self, keys: list[str]) -> list[list[float] | None]:
         try:
