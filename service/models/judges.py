@@ -8,6 +8,7 @@ Prompt templates (``{prompt}``, ``{answer}``, ``{criterion}``, ``{description}``
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import math
 import re
@@ -222,6 +223,8 @@ class LocalJudge:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(self.device).eval()
         self.yes_no = [self.tokenizer.encode(word, add_special_tokens=False)[0] for word in ("Yes", "No")]
+        # left-padded rows count their positions from their first real token, as they would alone
+        self.positions = "position_ids" in inspect.signature(self.model.forward).parameters
 
     def _text(self, content: str) -> str:
         if getattr(self.tokenizer, "chat_template", None):
@@ -232,11 +235,15 @@ class LocalJudge:
     def yes_probability(self, contents: list[str]) -> list[float]:
         import torch
 
+        from .loading import _budget_chunks, padded, tokenize
+
+        encoded = tokenize(self.tokenizer, [self._text(c) for c in contents], truncation=True,
+                           max_length=self.spec.max_length, add_special_tokens=False)  # fmt: skip
         probabilities: list[float] = []
-        for start in range(0, len(contents), max(1, self.spec.max_batch_size)):
-            texts = [self._text(c) for c in contents[start : start + self.spec.max_batch_size]]
-            batch = self.tokenizer(texts, padding=True, truncation=True, max_length=self.spec.max_length,
-                                   return_tensors="pt", add_special_tokens=False).to(self.device)  # fmt: skip
+        for chunk in _budget_chunks([len(ids) for ids in encoded["input_ids"]], self.spec.token_budget):
+            batch = padded(self.tokenizer, encoded, chunk, self.device)
+            if self.positions:
+                batch["position_ids"] = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
             with torch.inference_mode():
                 logits = self.model(**batch).logits[:, -1, self.yes_no].float()
             probabilities.extend(torch.softmax(logits, dim=-1)[:, 0].cpu().tolist())

@@ -70,6 +70,33 @@ def _budget_chunks(lengths: list[int], budget: int) -> list[slice]:
     return chunks
 
 
+def tokenize(tokenizer: Any, texts: list[str], pairs: list[str] | None = None, **options: Any) -> dict[str, Any]:
+    """Token ids (and masks, segment ids) of every text, unpadded, in one batched call of the tokenizer."""
+    return dict(tokenizer(texts, pairs, return_attention_mask=True, **options))
+
+
+def padded(tokenizer: Any, encoded: dict[str, Any], rows: slice, device: Any) -> dict[str, Any]:
+    """``rows`` of ``tokenize``'s output as tensors padded to their longest row, on the tokenizer's padding
+    side: a numpy fill, several times cheaper than ``tokenizer.pad`` on the forward's thread."""
+    import torch
+
+    fill = {"input_ids": tokenizer.pad_token_id, "attention_mask": 0, "token_type_ids": tokenizer.pad_token_type_id}
+    lengths = [len(ids) for ids in encoded["input_ids"][rows]]
+    width, left = max(lengths), tokenizer.padding_side == "left"
+    batch = {}
+    for key, value in fill.items():
+        if key not in encoded:
+            continue
+        array = np.full((len(lengths), width), value, dtype=np.int64)
+        for row, (ids, length) in enumerate(zip(encoded[key][rows], lengths, strict=True)):
+            if left:
+                array[row, width - length :] = ids
+            else:
+                array[row, :length] = ids
+        batch[key] = torch.from_numpy(array).to(device)
+    return batch
+
+
 class EmbeddingModel:
     """Mean-pooled, L2-normalised sentence embeddings (the sentence-transformers recipe, in plain torch)."""
 
@@ -85,10 +112,10 @@ class EmbeddingModel:
     def encode(self, texts: list[str]) -> list[np.ndarray]:
         import torch
 
-        encoded = [self.tokenizer(t, truncation=True, max_length=self.spec.max_length)["input_ids"] for t in texts]
+        encoded = tokenize(self.tokenizer, texts, truncation=True, max_length=self.spec.max_length)
         vectors: list[np.ndarray] = []
-        for chunk in _budget_chunks([len(ids) for ids in encoded], self.spec.token_budget):
-            batch = self.tokenizer.pad({"input_ids": encoded[chunk]}, return_tensors="pt").to(self.device)
+        for chunk in _budget_chunks([len(ids) for ids in encoded["input_ids"]], self.spec.token_budget):
+            batch = padded(self.tokenizer, encoded, chunk, self.device)
             with torch.inference_mode():
                 hidden = self.model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
@@ -116,23 +143,26 @@ class RewardModel:
             model.config.pad_token_id = self.tokenizer.pad_token_id
         self.model = model.to(self.device).eval()
 
-    def _encode(self, prompt: str, answer: str) -> dict[str, list[int]]:
-        """Token ids (and segment ids, for pair models) of one (prompt, answer)."""
+    def _encode(self, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+        """Token ids (and segment ids, for pair models) of every (prompt, answer), in one tokenizer call."""
+        options = {"truncation": True, "max_length": self.spec.max_length}
         if getattr(self.tokenizer, "chat_template", None):
-            messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
-            text = self.tokenizer.apply_chat_template(messages, tokenize=False)
-            return dict(
-                self.tokenizer(text, truncation=True, max_length=self.spec.max_length, add_special_tokens=False)
-            )
-        return dict(self.tokenizer(prompt, answer, truncation=True, max_length=self.spec.max_length))
+            texts = [
+                self.tokenizer.apply_chat_template(
+                    [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}], tokenize=False
+                )
+                for prompt, answer in pairs
+            ]
+            return tokenize(self.tokenizer, texts, add_special_tokens=False, **options)
+        return tokenize(self.tokenizer, [p for p, _ in pairs], [a for _, a in pairs], **options)
 
     def score(self, pairs: list[tuple[str, str]]) -> list[float]:
         import torch
 
-        encoded = [self._encode(prompt, answer) for prompt, answer in pairs]
+        encoded = self._encode(pairs)
         rewards: list[float] = []
-        for chunk in _budget_chunks([len(e["input_ids"]) for e in encoded], self.spec.token_budget):
-            batch = self.tokenizer.pad(encoded[chunk], return_tensors="pt").to(self.device)
+        for chunk in _budget_chunks([len(ids) for ids in encoded["input_ids"]], self.spec.token_budget):
+            batch = padded(self.tokenizer, encoded, chunk, self.device)
             with torch.inference_mode():
                 logits = self.model(**batch).logits[:, self.spec.label].float()
             values = torch.sigmoid(logits) if self.spec.transform == "sigmoid" else logits

