@@ -145,11 +145,13 @@ class RewardModel:
 
     def _encode(self, pairs: list[tuple[str, str]]) -> dict[str, Any]:
         """Token ids (and segment ids, for pair models) of every (prompt, answer), in one tokenizer call."""
-        options = {"truncation": True, "max_length": self.spec.max_length}
+        options: dict[str, Any] = {"truncation": True, "max_length": self.spec.max_length}
         if getattr(self.tokenizer, "chat_template", None):
             texts = [
-                self.tokenizer.apply_chat_template(
-                    [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}], tokenize=False
+                str(
+                    self.tokenizer.apply_chat_template(
+                        [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}], tokenize=False
+                    )
                 )
                 for prompt, answer in pairs
             ]
