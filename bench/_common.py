@@ -77,10 +77,13 @@ class ServiceProcess:
             command += ["--config", str(path)]
         self.process = subprocess.Popen(command, cwd=self.root, env=self.env)
         url = f"http://127.0.0.1:{port}"
+        workers = int(self.args[self.args.index("--workers") + 1]) if "--workers" in self.args else 1
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
+                # every worker listens once its start-up (models included) is done: wait for all of them, or
+                # the clients' keep-alive connections all go to the first one up
+                if httpx.get(f"{url}/readyz").status_code == 200 and listeners(port) >= workers:
                     return url
             except httpx.TransportError:
                 pass
@@ -93,6 +96,18 @@ class ServiceProcess:
             self.process.terminate()
             self.process.wait(timeout=30)
         self.directory.cleanup()
+
+
+def listeners(port: int) -> int:
+    """Listening TCP sockets on this port (one per service worker), from /proc/net/tcp and tcp6."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as lines:
+            next(lines)
+            for line in lines:
+                fields = line.split()
+                count += int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "0A"  # 0A: LISTEN
+    return count
 
 
 def free_port() -> int:

@@ -195,6 +195,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
     from pydantic import ValidationError
 
+    from . import serving
     from .core.config import Settings
 
     # Through the environment, so that every worker process builds the same settings.
@@ -213,16 +214,19 @@ def _serve(args: argparse.Namespace) -> int:
     except (ValidationError, ValueError) as exc:
         print(f"vpo-rewards: invalid settings: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(
-        "service.main:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
-        log_config=logging_config(settings.log_level, settings.log_format),  # JSON lines with request ids
-        access_log=False,  # the service logs its own access lines (with the request id and the route)
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "workers": settings.workers,
+        "log_level": settings.log_level,
+        "log_config": logging_config(settings.log_level, settings.log_format),  # JSON lines with request ids
+        "access_log": False,  # the service logs its own access lines (with the request id and the route)
+    }
+    if settings.workers > 1 and serving.supported():  # a listening socket per worker: connections spread evenly
+        serving.run_workers(uvicorn.Config("service.main:create_app", **options))
+    else:
+        uvicorn.run("service.main:create_app", **options)
     return 0
 
 
