@@ -83,8 +83,13 @@ class ServiceProcess:
             try:
                 # every worker listens once its start-up (models included) is done: wait for all of them, or
                 # the clients' keep-alive connections all go to the first one up
-                if httpx.get(f"{url}/readyz").status_code == 200 and listeners(port) >= workers:
-                    return url
+                if httpx.get(f"{url}/readyz").status_code == 200:
+                    if listeners(port) >= workers:
+                        return url
+                    if listeners(port) == 0:  # this kernel's /proc/net does not show them: give the rest time
+                        print("bench: cannot see the service's sockets; waiting 15 s for its workers", file=sys.stderr)
+                        time.sleep(15)
+                        return url
             except httpx.TransportError:
                 pass
             time.sleep(0.1)

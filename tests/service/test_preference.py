@@ -123,12 +123,30 @@ def test_reward_models_through_the_real_loading_code(api: httpx.Client, models: 
 
 
 def test_padding_does_not_change_a_score(models: dict[str, ModelSpec]) -> None:
-    """Inputs of one forward are padded to the longest: each scores as it does alone."""
+    """Inputs of one forward are padded to the longest, and their shape can be rounded up (here rows to a
+    multiple of 8 that repeat the first, tokens to a multiple of 16): each input scores as it does alone."""
     short, long = "short", "a much longer answer " * 30
-    reward = RewardModel(models["helpful"].model_copy(update={"dtype": "float32"}))
-    assert reward.score([("q", short), ("q", long)])[0] == pytest.approx(reward.score([("q", short)])[0], abs=1e-5)
-    embedding = EmbeddingModel(models["minilm"].model_copy(update={"dtype": "float32"}))
+    bucketed = {"dtype": "float32", "pad_rows_to": 8, "pad_width_to": 16}
+    plain = {"dtype": "float32", "pad_rows_to": 1, "pad_width_to": 1}
+    reward = RewardModel(models["helpful"].model_copy(update=plain))
+    rounded = RewardModel(models["helpful"].model_copy(update=bucketed))
+    alone = reward.score([("q", short)])[0]
+    assert reward.score([("q", short), ("q", long)])[0] == pytest.approx(alone, abs=1e-5)
+    assert rounded.score([("q", short), ("q", long)]) == pytest.approx(reward.score([("q", short), ("q", long)]))
+    embedding = EmbeddingModel(models["minilm"].model_copy(update=plain))
+    rounded_embedding = EmbeddingModel(models["minilm"].model_copy(update=bucketed))
     np.testing.assert_allclose(embedding.encode([short, long])[0], embedding.encode([short])[0], atol=1e-5)
+    vectors = rounded_embedding.encode([short, long, "a third"])
+    assert len(vectors) == 3  # the rows added to round the batch up are dropped
+    np.testing.assert_allclose(vectors, embedding.encode([short, long, "a third"]), atol=1e-5)
+
+
+def test_widths_are_rounded_on_cuda_only(models: dict[str, ModelSpec]) -> None:
+    from service.models.loading import shape_multiples
+
+    assert shape_multiples(models["minilm"], "cuda") == (1, 16)
+    assert shape_multiples(models["minilm"], "cpu") == (1, 1)
+    assert shape_multiples(models["minilm"].model_copy(update={"pad_width_to": 64}), "cpu") == (1, 64)
 
 
 def test_concurrent_requests_share_forwards(api: httpx.Client) -> None:

@@ -162,11 +162,19 @@ def test_local_causal_lm_judge_batches(live: LiveServer) -> None:
     assert 0 < forwards < 16
 
 
-def test_local_judge_scores_an_answer_alike_alone_and_padded_in_a_batch(lm_path: Path) -> None:
-    """A short input batched with a long one is left-padded: its positions still start at its first token."""
-    judge = LocalJudge(ModelSpec(kind="causal_lm", path=str(lm_path), dtype="float32"))
-    alone = judge.yes_probability(["42"])
+@pytest.mark.parametrize("multiples", [(1, 1), (8, 16)])
+def test_local_judge_scores_an_answer_alike_alone_and_padded_in_a_batch(
+    lm_path: Path, multiples: tuple[int, int]
+) -> None:
+    """A short input batched with a long one is left-padded (in the second case its width rounded up to a
+    multiple of 16 and the rows to 8): its positions still start at its first token."""
+    rows, width = multiples
+    judge = LocalJudge(ModelSpec(kind="causal_lm", path=str(lm_path), dtype="float32", pad_rows_to=rows,
+                                 pad_width_to=width))  # fmt: skip
+    alone = LocalJudge(ModelSpec(kind="causal_lm", path=str(lm_path), dtype="float32", pad_rows_to=1,
+                                 pad_width_to=1)).yes_probability(["42"])  # fmt: skip
     batched = judge.yes_probability(["42", "forty-two, as six times seven is " * 20])
+    assert len(batched) == 2
     assert batched[0] == pytest.approx(alone[0], abs=1e-5)
     assert batched[1] != pytest.approx(alone[0], abs=1e-3)  # a different input, scored differently
 
