@@ -13,6 +13,7 @@ from service.core.config import Settings
 from service.scorers.tests.asserts import rewrite_asserts
 from service.scorers.tests.compare import check_passes, decode, normalize_stdout, returned_matches
 from service.scorers.tests.extract import extract_code
+from service.scorers.tests.params import RETURN_DEPTH
 from tests.conftest import LiveServer, ServerFactory
 from tests.sandbox.conftest import UID_BASE
 from tests.service.test_metrics import samples
@@ -151,6 +152,23 @@ def test_deadline_returns_what_finished(api: httpx.Client) -> None:
     assert {e["reason"] for e in result["errors"]} == {"deadline"}
 
 
+def nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_return_values_as_deep_as_an_expected_value_may_be(api: httpx.Client) -> None:
+    """The deepest ``expected`` the params accept can be met: the sandbox returns values that deep."""
+    code = f"def f():\n    v = 1\n    for _ in range({RETURN_DEPTH}):\n        v = [v]\n    return v\n"
+    test = {"kind": "call", "function": "f", "expected": nested(RETURN_DEPTH)}
+    response = api.post("/v1/score", json={"answers": [[fenced(code)]], "detail": True,
+                                           "scorers": [{"name": "tests", "params": {"tests": [test]}}]})  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert response.json()["rewards"] == [[[1.0]]], response.json()
+
+
 def test_limits_and_bad_params(api: httpx.Client) -> None:
     many = {"tests": [{"kind": "assert", "code": "assert True"}] * 17}
     response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": many}]})
@@ -164,6 +182,7 @@ def test_limits_and_bad_params(api: httpx.Client) -> None:
         {"tests": []},
         {"language": "cobol", "tests": [{"kind": "assert", "code": "1"}]},
         {"tests": [{"kind": "call", "function": "os.system", "expected": 0}]},
+        {"tests": [{"kind": "call", "function": "f", "expected": nested(RETURN_DEPTH + 1)}]},
     ):
         response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": bad}]})
         assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_params", bad

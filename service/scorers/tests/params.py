@@ -28,6 +28,24 @@ class AssertTest(ScorerParams):
         return code
 
 
+# How deep a call test's return value may nest: the sandbox's encoder (``harness.encode``) refuses deeper
+# values, so a deeper ``expected`` could never be met and is refused up front.
+RETURN_DEPTH = 100
+
+
+def nesting(value: Any) -> int:
+    """How deep lists and dicts nest in a JSON value (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(item, list):
+            stack.extend((child, depth + 1) for child in item)
+        elif isinstance(item, dict):
+            stack.extend((child, depth + 1) for child in item.values())
+    return deepest
+
+
 class CallTest(ScorerParams):
     """Call ``function(*args, **kwargs)``; the return value is compared with ``expected`` outside the sandbox."""
 
@@ -35,9 +53,16 @@ class CallTest(ScorerParams):
     function: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)
     args: list[Any] = Field(default_factory=list)
     kwargs: dict[str, Any] = Field(default_factory=dict)
-    expected: Any = None
+    expected: Any = Field(None, description=f"JSON value, nested at most {RETURN_DEPTH} deep")
     abs_tol: float = Field(0.0, ge=0, description="tolerance for floats in the return value")
     rel_tol: float = Field(0.0, ge=0)
+
+    @field_validator("expected")
+    @classmethod
+    def _returnable(cls, expected: Any) -> Any:
+        if (depth := nesting(expected)) > RETURN_DEPTH:
+            raise ValueError(f"expected nests {depth} deep; a return value can nest at most {RETURN_DEPTH} deep")
+        return expected
 
 
 class StdioTest(ScorerParams):
