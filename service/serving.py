@@ -14,8 +14,14 @@ port already taken fails at once, and port 0 becomes one port for all the worker
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import shutil
 import socket
 import sys
+import tempfile
+import threading
+import time
 from typing import Any
 
 from uvicorn import Config
@@ -23,6 +29,7 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import multiprocess
 
 logger = logging.getLogger("uvicorn.error")
+MODEL_HOST_ENV = "VPO_MODEL_HOST"
 
 
 def supported() -> bool:
@@ -45,14 +52,23 @@ class OwnSocketWorker(multiprocess.Process):
         super().target([reuse_port_socket(self.config.host, self.config.port)])
 
 
-def run_workers(config: Config) -> None:
-    """Serve with ``config.workers`` processes under uvicorn's supervisor, one listening socket each."""
+def run_workers(config: Config, settings: Any = None) -> None:
+    """Serve with ``config.workers`` processes under uvicorn's supervisor, one listening socket each; with
+    ``settings.shared_models`` (and models configured), one model process holds the models for them all."""
     try:
         reserved = reuse_port_socket(config.host, config.port)  # held, never listening: receives no connection
     except OSError as exc:
         logger.error("cannot bind %s:%d: %s", config.host, config.port, exc)
         sys.exit(STARTUP_FAILURE)
     config.port = reserved.getsockname()[1]
+    models = None
+    if settings is not None and settings.shared_models and settings.models:
+        models = ModelProcess(settings.models, config.log_config if isinstance(config.log_config, dict) else None)
+        if not models.start_and_wait():
+            logger.error("the model process failed to load the models")
+            reserved.close()
+            sys.exit(STARTUP_FAILURE)
+        os.environ[MODEL_HOST_ENV] = models.path  # the workers' settings point their scorers at it
     logger.info("Uvicorn running on http://%s:%d with %d workers, one socket each (SO_REUSEPORT)",
                 config.host, config.port, config.workers)  # fmt: skip
     # The supervisor makes (and remakes) its workers through this module-level name.
@@ -63,3 +79,56 @@ def run_workers(config: Config) -> None:
     finally:
         multiprocess.Process = original  # type: ignore[misc]
         reserved.close()
+        if models is not None:
+            models.stop()
+
+
+class ModelProcess:
+    """The shared model process (``service.models.host``), started before the workers and started again
+    whenever it ends until the service stops."""
+
+    def __init__(self, specs: dict[str, Any], log_config: dict[str, Any] | None) -> None:
+        self.specs = {name: spec.model_dump() for name, spec in specs.items()}
+        self.log_config = log_config
+        self.directory = tempfile.mkdtemp(prefix="vpo-models-")  # mode 0700: only this user reaches the socket
+        self.path = os.path.join(self.directory, "models.sock")
+        self.process: Any = None
+        self.stopping = threading.Event()
+        self.watcher = threading.Thread(target=self._watch, name="vpo-model-process", daemon=True)
+
+    def _start(self) -> None:
+        from .models.host import host_main
+
+        context = multiprocessing.get_context("spawn")
+        self.process = context.Process(target=host_main, args=(self.specs, self.path, self.log_config),
+                                       name="vpo-models")  # fmt: skip
+        self.process.start()
+
+    def start_and_wait(self) -> bool:
+        """Starts it and waits until it serves (its models loaded): false if it ended first."""
+        self._start()
+        while not os.path.exists(self.path):
+            if not self.process.is_alive():
+                return False
+            time.sleep(0.1)
+        self.watcher.start()
+        return True
+
+    def _watch(self) -> None:
+        while not self.stopping.wait(0.5):
+            if not self.process.is_alive():
+                logger.warning("model process %d ended (exit code %s); starting another", self.process.pid,
+                               self.process.exitcode)  # fmt: skip
+                self._start()
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self.watcher.is_alive():
+            self.watcher.join()
+        if self.process is not None and self.process.is_alive():
+            self.process.terminate()
+            self.process.join(30)
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join()
+        shutil.rmtree(self.directory, ignore_errors=True)

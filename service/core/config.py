@@ -112,6 +112,12 @@ class Settings(BaseSettings):
     models: dict[str, ModelSpec] = Field(
         default_factory=dict, description="models of the model-backed scorers, loaded at start-up (see README)"
     )
+    shared_models: bool = Field(
+        False, description="with several workers: one model process loads the models and batches for all of them"
+    )
+    model_host: str | None = Field(
+        None, description="the shared model process's Unix socket (set by `serve` for its workers, not by hand)"
+    )
 
     @field_validator("tokens", "scorers", mode="before")
     @classmethod

@@ -7,7 +7,7 @@ ServiceError (code, message, details)
 ├── InvalidRequest       422  the request is well-formed JSON but inconsistent
 ├── NotFound             404  an unknown id
 ├── RateLimited          429  the token's requests or answers per minute are spent; Retry-After
-└── Unavailable          503  a dependency the request needs is not there
+└── Unavailable          503  a dependency the request needs is not there (Retry-After when known)
     └── Overloaded       503  too much queued work; Retry-After says when to come back
 """
 
@@ -69,10 +69,15 @@ class Unavailable(ServiceError):
     status_code = 503
     code = "unavailable"
 
+    def __init__(self, message: str, details: Any = None, retry_after: float | None = None) -> None:
+        if retry_after is not None:
+            details = {**(details or {}), "retry_after_s": round(retry_after, 3)}
+        super().__init__(message, details)
+        self.retry_after = retry_after  # a Retry-After header when set
+
 
 class Overloaded(Unavailable):
     code = "overloaded"
 
     def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message, {"retry_after_s": round(retry_after, 3)})
-        self.retry_after = retry_after
+        super().__init__(message, retry_after=retry_after)

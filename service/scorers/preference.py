@@ -20,7 +20,6 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from ..core.errors import InvalidParams
-from ..models.batcher import DynamicBatcher
 from .base import ScoreOutput, Scorer, ScorerParams, ScoreTask
 
 _NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
@@ -48,15 +47,15 @@ class PreferenceScorer(Scorer):
     description = "Reward models (one component each) or persona similarity from an embedding model."
     Params = PreferenceParams
 
-    def __init__(self, specs: dict[str, Any] | None = None) -> None:
+    def __init__(self, specs: dict[str, Any] | None = None, host: str | None = None) -> None:
         self.specs = dict(specs or {})
-        self.models: dict[str, Any] = {}
-        self.batchers: dict[str, DynamicBatcher[Any]] = {}
+        self.host = host  # the shared model process's socket, when the models live there
+        self.batchers: dict[str, Any] = {}  # DynamicBatcher, or RemoteBatcher
         self._persona_cache: dict[tuple[str, str], np.ndarray] = {}
 
     @classmethod
     def from_settings(cls, settings: Any) -> PreferenceScorer:
-        return cls(getattr(settings, "models", None))
+        return cls(getattr(settings, "models", None), getattr(settings, "model_host", None))
 
     def _of_kind(self, kind: str) -> list[str]:  # causal_lm models belong to the rubric scorer
         return sorted(name for name, spec in self.specs.items() if spec.kind == kind)
@@ -94,17 +93,11 @@ class PreferenceScorer(Scorer):
         return [f"preference/{name}" for name in self._reward_models(params)]
 
     async def start(self) -> None:
-        from ..models.loading import EmbeddingModel, RewardModel
+        from ..models.host import open_batcher
 
         for name, spec in self.specs.items():
-            if spec.kind == "causal_lm":
-                continue
-            model: Any = await asyncio.to_thread(EmbeddingModel if spec.kind == "embedding" else RewardModel, spec)
-            self.models[name] = model
-            run = model.encode if spec.kind == "embedding" else model.score
-            length = len if spec.kind == "embedding" else (lambda pair: len(pair[0]) + len(pair[1]))
-            self.batchers[name] = DynamicBatcher(run, max_batch_size=spec.max_batch_size,
-                                                 max_wait_ms=spec.max_wait_ms, length=length)  # fmt: skip
+            if spec.kind != "causal_lm":  # those are the rubric scorer's
+                self.batchers[name] = await open_batcher(name, spec, self.host)
 
     async def close(self) -> None:
         for batcher in self.batchers.values():
@@ -112,7 +105,7 @@ class PreferenceScorer(Scorer):
 
     def status(self) -> dict[str, Any]:
         return {
-            name: {"kind": spec.kind, "loaded": name in self.models,
+            name: {"kind": spec.kind, "loaded": name in self.batchers, "shared": self.host is not None,
                    "forwards": self.batchers[name].forwards if name in self.batchers else 0,
                    "items": self.batchers[name].items if name in self.batchers else 0}
             for name, spec in self.specs.items()

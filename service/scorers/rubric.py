@@ -22,7 +22,6 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from ..core.errors import InvalidParams
-from ..models.batcher import DynamicBatcher
 from ..models.judges import SCORE_TEMPLATE, YES_NO_TEMPLATE, JudgeFailure, OpenAIJudge
 from .base import ComponentFailure, ScoreOutput, Scorer, ScorerParams, ScoreTask
 
@@ -74,7 +73,7 @@ class RubricScorer(Scorer):
         self.judge_specs = dict(judges or {})
         self.local_specs = {name: spec for name, spec in (models or {}).items() if spec.kind == "causal_lm"}
         self.judges: dict[str, OpenAIJudge] = {}
-        self.batchers: dict[str, DynamicBatcher[str]] = {}
+        self.batchers: dict[str, Any] = {}  # DynamicBatcher, or RemoteBatcher
 
     @classmethod
     def from_settings(cls, settings: Any) -> RubricScorer:
@@ -101,7 +100,7 @@ class RubricScorer(Scorer):
         return [f"rubric/{c.name}" for c in params.criteria]
 
     async def start(self) -> None:
-        from ..models.judges import LocalJudge
+        from ..models.host import open_batcher
 
         url = getattr(self.settings, "redis_url", None)
         if url and self.judge_specs:  # the upstream limits are shared by every replica
@@ -111,9 +110,7 @@ class RubricScorer(Scorer):
         for name, spec in self.judge_specs.items():
             self.judges[name] = OpenAIJudge(name, spec, self.redis)
         for name, spec in self.local_specs.items():
-            judge = await asyncio.to_thread(LocalJudge, spec)
-            self.batchers[name] = DynamicBatcher(judge.yes_probability, max_batch_size=spec.max_batch_size,
-                                                 max_wait_ms=spec.max_wait_ms, length=len)  # fmt: skip
+            self.batchers[name] = await open_batcher(name, spec, getattr(self.settings, "model_host", None))
 
     async def close(self) -> None:
         for judge in self.judges.values():

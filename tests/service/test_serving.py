@@ -46,11 +46,17 @@ def tcp_sockets(port: int, state: str) -> set[str]:
     return inodes
 
 
+def children(parent: int) -> list[int]:
+    """The process's children, whichever of its threads started them."""
+    return [
+        int(pid) for task in Path(f"/proc/{parent}/task").iterdir() for pid in (task / "children").read_text().split()
+    ]
+
+
 def workers(parent: int, port: int) -> dict[int, set[str]]:
     """The parent's children that listen on the port, with their socket inodes."""
-    children = [int(pid) for pid in Path(f"/proc/{parent}/task/{parent}/children").read_text().split()]
     listening = tcp_sockets(port, "0A")
-    owned = {pid: sockets_of(pid) for pid in children if os.path.exists(f"/proc/{pid}")}
+    owned = {pid: sockets_of(pid) for pid in children(parent) if os.path.exists(f"/proc/{pid}")}
     return {pid: inodes for pid, inodes in owned.items() if inodes & listening}
 
 

