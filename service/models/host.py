@@ -16,6 +16,7 @@ they are loaded); an answer's is ``{"id", "ok", "error"?, "dtype", "shape", "for
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import logging
@@ -95,10 +96,10 @@ def host_main(specs: dict[str, dict[str, Any]], path: str, log_config: dict[str,
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the supervisor stops us
     from .loading import ModelSpec
 
-    asyncio.run(_serve({name: ModelSpec(**spec) for name, spec in specs.items()}, path))
+    asyncio.run(_serve({name: ModelSpec(**spec) for name, spec in specs.items()}, path, os.getppid()))
 
 
-async def _serve(specs: dict[str, Any], path: str) -> None:
+async def _serve(specs: dict[str, Any], path: str, parent: int) -> None:
     started = time.monotonic()
     batchers = {name: await asyncio.to_thread(load_batcher, spec) for name, spec in specs.items()}
     stop = asyncio.Event()
@@ -144,23 +145,69 @@ async def _serve(specs: dict[str, Any], path: str) -> None:
     logger.info("model process %d serving %s on %s (loaded in %.1f s)", os.getpid(), ", ".join(sorted(batchers)),
                 path, time.monotonic() - started)  # fmt: skip
     async with server:
-        await stop.wait()
+        while not stop.is_set() and os.getppid() == parent:  # a supervisor killed outright takes us along
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
     for batcher in batchers.values():
         await batcher.close()
 
 
 # ----------------------------------------------------------------------------------------------- workers
+def _lost() -> Unavailable:
+    return Unavailable("the model process stopped; retry shortly", retry_after=RETRY_AFTER_S)
+
+
+class _Connection:
+    """One connection to the model process and the requests waiting on it, by id."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.writer = writer
+        self.pending: dict[int, asyncio.Future[tuple[dict[str, Any], bytes]]] = {}
+        self.reading = asyncio.create_task(self._read(reader))
+
+    @property
+    def open(self) -> bool:
+        return not self.reading.done() and not self.writer.is_closing()
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while True:
+                header, body = await read_frame(reader)
+                future = self.pending.pop(int(header.get("id", -1)), None)
+                if future is not None and not future.done():
+                    future.set_result((header, body))
+        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
+            pass
+        finally:
+            self.writer.close()
+            for future in self.pending.values():
+                if not future.done():
+                    future.set_exception(_lost())
+            self.pending.clear()
+
+    async def call(self, request_id: int, header: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+        future: asyncio.Future[tuple[dict[str, Any], bytes]] = asyncio.get_running_loop().create_future()
+        self.pending[request_id] = future
+        try:
+            self.writer.write(frame({**header, "id": request_id}))
+            await self.writer.drain()
+            return await future
+        except ConnectionError:
+            raise _lost() from None
+        finally:
+            self.pending.pop(request_id, None)
+
+
 class HostClient:
-    """A worker's connection to the model process, shared by its batchers; requests are multiplexed by id."""
+    """A worker's client of the model process, shared by its batchers: one connection at a time (opened
+    again after a loss), requests multiplexed on it by id."""
 
     _shared: dict[str, HostClient] = {}
 
     def __init__(self, path: str) -> None:
         self.path = path
         self.ids = itertools.count()
-        self.pending: dict[int, asyncio.Future[tuple[dict[str, Any], bytes]]] = {}
-        self.writer: asyncio.StreamWriter | None = None
-        self.reading: asyncio.Task[None] | None = None
+        self.connection: _Connection | None = None
         self.lock = asyncio.Lock()
 
     @classmethod
@@ -180,49 +227,18 @@ class HostClient:
                     raise
                 await asyncio.sleep(0.2)
 
-    async def _connect(self) -> asyncio.StreamWriter:
+    async def _connection(self) -> _Connection:
         async with self.lock:
-            if self.writer is None or self.writer.is_closing():
+            if self.connection is None or not self.connection.open:
                 try:
-                    reader, self.writer = await asyncio.open_unix_connection(self.path)
+                    self.connection = _Connection(*await asyncio.open_unix_connection(self.path))
                 except OSError as exc:
                     message = f"the model process is not up ({exc.strerror}); retry shortly"
                     raise Unavailable(message, retry_after=RETRY_AFTER_S) from None
-                self.reading = asyncio.create_task(self._read(reader))
-            return self.writer
-
-    async def _read(self, reader: asyncio.StreamReader) -> None:
-        try:
-            while True:
-                header, body = await read_frame(reader)
-                future = self.pending.pop(int(header.get("id", -1)), None)
-                if future is not None and not future.done():
-                    future.set_result((header, body))
-        except (asyncio.IncompleteReadError, ConnectionError, ValueError):
-            pass
-        finally:
-            if self.writer is not None:
-                self.writer.close()
-            self.writer = None
-            lost = Unavailable("the model process stopped; retry shortly", retry_after=RETRY_AFTER_S)
-            for future in self.pending.values():
-                if not future.done():
-                    future.set_exception(lost)
-            self.pending.clear()
+            return self.connection
 
     async def call(self, header: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-        writer = await self._connect()
-        request_id = next(self.ids)
-        future: asyncio.Future[tuple[dict[str, Any], bytes]] = asyncio.get_running_loop().create_future()
-        self.pending[request_id] = future
-        try:
-            writer.write(frame({**header, "id": request_id}))
-            await writer.drain()
-            return await future
-        except ConnectionError:
-            raise Unavailable("the model process stopped; retry shortly", retry_after=RETRY_AFTER_S) from None
-        finally:
-            self.pending.pop(request_id, None)
+        return await (await self._connection()).call(next(self.ids), header)
 
 
 class RemoteBatcher:

@@ -4,6 +4,7 @@ again when it dies, and meanwhile requests get a 503 with Retry-After, never a w
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -55,8 +56,9 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subproce
         wait_for_workers(process.pid, port, 2, deadline_s=120)
         yield process, f"http://127.0.0.1:{port}", reward
     finally:
-        process.send_signal(signal.SIGINT)
-        process.wait(timeout=60)
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=60)
 
 
 def body(i: int, params: dict[str, Any]) -> dict[str, Any]:
@@ -117,3 +119,23 @@ def test_a_dead_model_process_is_replaced(service: tuple[subprocess.Popen[str], 
             time.sleep(0.2)
     assert model_process(process.pid, port) != first and process.poll() is None
     assert statuses <= {200, 503}
+
+
+def test_the_model_process_ends_with_a_supervisor_killed_outright(
+    service: tuple[subprocess.Popen[str], str, Path],
+) -> None:
+    """Last in this module: it kills the service. Its model process must not outlive it, holding the GPU."""
+    process, url, _ = service
+    port = int(url.rsplit(":", 1)[1])
+    model, listening = model_process(process.pid, port), list(workers(process.pid, port))
+    process.kill()
+    process.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    try:
+        while os.path.exists(f"/proc/{model}") and b"spawn_main" in Path(f"/proc/{model}/cmdline").read_bytes():
+            assert time.monotonic() < deadline, "the model process outlived its supervisor"
+            time.sleep(0.1)
+    finally:
+        for pid in listening:  # uvicorn's own workers do outlive a killed supervisor: end them here
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
