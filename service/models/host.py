@@ -122,8 +122,9 @@ async def _serve(specs: dict[str, Any], path: str, parent: int) -> None:
                     body = array.tobytes()
             except Exception as exc:  # the model's failure goes back to the caller; the process serves on
                 reply = {"id": header.get("id"), "ok": False, "error": f"{type(exc).__name__}: {exc}"}
-            writer.write(frame(reply, body))
-            await writer.drain()
+            with contextlib.suppress(ConnectionError):  # the worker went away: nobody waits for this
+                writer.write(frame(reply, body))
+                await writer.drain()
 
         try:
             while True:
