@@ -210,13 +210,14 @@ class HostClient:
         self.ids = itertools.count()
         self.connection: _Connection | None = None
         self.lock = asyncio.Lock()
+        self.loop = asyncio.get_running_loop()
 
     @classmethod
     async def shared(cls, path: str, wait_s: float = 900.0) -> HostClient:
         """This process's client of the model process at ``path``, once that process has loaded its models
         (waiting up to ``wait_s``: a worker starts serving only then)."""
         client = cls._shared.get(path)
-        if client is None:
+        if client is None or client.loop is not asyncio.get_running_loop():  # one per event loop (and process)
             client = cls._shared[path] = cls(path)
         deadline = time.monotonic() + wait_s
         while True:
