@@ -9,6 +9,9 @@ socket per worker the kernel picks a worker for each connection by a hash of its
 Uvicorn's supervisor stays in charge (it restarts a worker that dies, handles SIGHUP, SIGTTIN / SIGTTOU and
 shutdown); only how a worker gets its socket changes. The parent binds the port too, without listening, so a
 port already taken fails at once, and port 0 becomes one port for all the workers.
+
+With ``shared_models`` the parent also starts the model process (``service.models.host``) before the
+workers, and starts it again whenever it ends.
 """
 
 from __future__ import annotations
@@ -115,11 +118,19 @@ class ModelProcess:
         return True
 
     def _watch(self) -> None:
+        quick, started = 0, time.monotonic()
         while not self.stopping.wait(0.5):
-            if not self.process.is_alive():
-                logger.warning("model process %d ended (exit code %s); starting another", self.process.pid,
-                               self.process.exitcode)  # fmt: skip
-                self._start()
+            if self.process.is_alive():
+                continue
+            # one that keeps ending soon after its start (its models no longer load?) is restarted less often
+            quick = quick + 1 if time.monotonic() - started < 60 else 0
+            delay = min(30.0, 0.25 * 2**quick) if quick else 0.0
+            logger.warning("model process %d ended (exit code %s); starting another in %.1f s", self.process.pid,
+                           self.process.exitcode, delay)  # fmt: skip
+            if self.stopping.wait(delay):
+                return
+            self._start()
+            started = time.monotonic()
 
     def stop(self) -> None:
         self.stopping.set()

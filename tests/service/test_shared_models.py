@@ -152,3 +152,13 @@ def test_the_model_process_ends_with_a_supervisor_killed_outright(
         for pid in listening:  # uvicorn's own workers do outlive a killed supervisor: end them here
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_a_model_that_does_not_load_stops_the_service_at_start_up(tmp_path: Path) -> None:
+    config = tmp_path / "vpo.yaml"
+    gone = {"kind": "embedding", "path": str(tmp_path / "gone")}
+    config.write_text(json.dumps({"scorers": ["preference"], "shared_models": True, "models": {"gone": gone}}))
+    done = subprocess.run([*CLI, "serve", "--port", str(free_port()), "--workers", "2", "--config", str(config)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 3  # uvicorn's start-up failure
+    assert "the model process failed to load the models" in done.stderr
