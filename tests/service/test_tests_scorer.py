@@ -11,7 +11,7 @@ import pytest
 
 from service.core.config import Settings
 from service.scorers.tests.asserts import rewrite_asserts
-from service.scorers.tests.compare import check_passes, decode, normalize_stdout, returned_matches
+from service.scorers.tests.compare import check_passes, decode, normalize_stdout, returned_matches, similarity
 from service.scorers.tests.extract import extract_code
 from service.scorers.tests.params import RETURN_DEPTH
 from tests.conftest import LiveServer, ServerFactory
@@ -169,6 +169,28 @@ def test_return_values_as_deep_as_an_expected_value_may_be(api: httpx.Client) ->
     assert response.json()["rewards"] == [[[1.0]]], response.json()
 
 
+def test_partial_credit_for_stdio_tests(api: httpx.Client) -> None:
+    """With partial, a stdio test whose program ran to its end scores the fraction of expected lines (or
+    tokens) in place; other verdicts and other test kinds stay 0 / 1."""
+    tests = [{"kind": "stdio", "stdin": "4\n", "expected_stdout": "1\n2\n3\n4\n"},
+             {"kind": "stdio", "stdin": "4\n", "expected_stdout": "1 2 3 4", "compare": "tokens"},
+             {"kind": "stdio", "stdin": "2\n", "expected_stdout": "1\n2\n"},
+             {"kind": "assert", "code": "assert 1 == 2"}]  # fmt: skip
+    three_of_four = "n = int(input())\nfor i in range(1, n + 1):\n    print(i if i != 3 else 0)\n"
+    crashes = "n = int(input())\nprint(1)\nraise ValueError(n)\n"
+    answers = [[fenced(three_of_four)], [fenced(crashes)]]
+    partial = {"name": "tests", "params": {"partial": True, "tests": tests}}
+    body = {"prompt": "count", "answers": answers, "detail": True, "scorers": [partial]}
+    result = api.post("/v1/score", json=body).json()
+    assert result["rewards"][0][0] == [0.75, 0.75, 1.0, 0.0]
+    assert result["rewards"][1][0] == [0.0, 0.0, 0.0, 0.0]  # an error is the answer's fault: no credit
+    verdicts = result["details"]["tests"][0][0]
+    # (the assert test runs the answer as a module, without stdin: an error, 0)
+    assert [v["verdict"] for v in verdicts] == ["fail", "fail", "pass", "error"] and verdicts[0]["similarity"] == 0.75
+    strict = {"name": "tests", "params": {"tests": tests}}
+    assert api.post("/v1/score", json={**body, "scorers": [strict]}).json()["rewards"][0][0] == [0.0, 0.0, 1.0, 0.0]
+
+
 def test_limits_and_bad_params(api: httpx.Client) -> None:
     many = {"tests": [{"kind": "assert", "code": "assert True"}] * 17}
     response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": many}]})
@@ -280,3 +302,6 @@ def test_decode_and_compare() -> None:
     assert normalize_stdout("1 \r\n2\n\n", "lines") == normalize_stdout("1\n2", "lines")
     assert normalize_stdout("1  2\n3", "tokens") == ["1", "2", "3"]
     assert normalize_stdout("1\n", "exact") != normalize_stdout("1", "exact")
+    assert similarity(["1", "2", "x"], ["1", "2", "3", "4"]) == 0.5  # 2 in place, of the longer 4
+    assert similarity(["2", "3", "4"], ["1", "2", "3"]) == 0.0 and similarity([], []) == 1.0
+    assert similarity("abd", "abc") == pytest.approx(2 / 3)  # exact: characters

@@ -93,3 +93,13 @@ def normalize_stdout(text: str, mode: str) -> Any:
     while lines and not lines[-1]:
         lines.pop()
     return lines
+
+
+def similarity(actual: Any, expected: Any) -> float:
+    """Partial credit of a stdio test: the units (of ``normalize_stdout``) equal at the same position, over
+    the longer of the two; 1.0 only when they are equal. Linear in the output's size."""
+    longest: int = max(len(actual), len(expected))
+    if longest == 0:
+        return 1.0
+    matching = sum(1 for a, e in zip(actual, expected, strict=False) if a == e)
+    return matching / longest

@@ -84,3 +84,8 @@ class TestsParams(ScorerParams):
     timeout_s: float = Field(2.0, gt=0, description="wall-clock (and CPU) seconds per test")
     memory_mb: int | None = Field(None, ge=16, description="address-space limit per execution (server default)")
     tests: list[TestCase] = Field(min_length=1)
+    partial: bool = Field(
+        False,
+        description="stdio tests whose program ran to its end with other output score the fraction of expected "
+        "units (lines, tokens or characters, by compare) printed right at their place, instead of 0",
+    )

@@ -25,7 +25,7 @@ from ...sandbox.pool import Overloaded as PoolOverloaded
 from ...sandbox.pool import PoolConfig, SandboxPool
 from ..base import ComponentFailure, ScoreOutput, Scorer, ScoreTask
 from .asserts import Check, rewrite_asserts
-from .compare import check_passes, decode, normalize_stdout, returned_matches
+from .compare import check_passes, decode, normalize_stdout, returned_matches, similarity
 from .extract import extract_code
 from .params import AssertTest, CallTest, StdioTest, TestsParams
 
@@ -56,11 +56,15 @@ class _Slot:
     local: int | None  # index of the test inside a functions unit; None for a stdio unit
     test: Any
     checks: tuple[Check, ...] = ()
+    partial: bool = False  # a stdio test's failure scores its output's similarity
 
 
 class TestsScorer(Scorer):
     name = "tests"
-    description = "Runs the answer's code against test cases (assert / call / stdio) in a sandbox; 1 pass, 0 else."
+    description = (
+        "Runs the answer's code against test cases (assert / call / stdio) in a sandbox; 1 pass, 0 else "
+        "(with partial, a failed stdio test scores its output's similarity)."
+    )
     Params = TestsParams
 
     def __init__(self, settings: Any = None) -> None:
@@ -120,7 +124,7 @@ class TestsScorer(Scorer):
                         values[a, j] = np.nan
                         failures.append(ComponentFailure(info["reason"], info["message"], answer=a, component=j))
                     else:
-                        values[a, j] = float(verdict == "pass")
+                        values[a, j] = 1.0 if verdict == "pass" else info.get("similarity", 0.0)
                     answer_details.append({"verdict": verdict, **info})
                 details.append(answer_details)
             outputs.append(ScoreOutput(values, _merge(failures, values.shape), details))
@@ -131,7 +135,7 @@ class TestsScorer(Scorer):
         if isinstance(test, StdioTest):
             script_key = ("script", code, test.stdin, params.timeout_s, memory)
             unit = units.setdefault(script_key, _Unit("script", code, params.timeout_s, memory, stdin=test.stdin))
-            return _Slot(unit, None, test)
+            return _Slot(unit, None, test, partial=params.partial)
         functions_key = ("functions", code, params.timeout_s, memory)
         unit = units.setdefault(functions_key, _Unit("functions", code, params.timeout_s, memory))
         checks: tuple[Check, ...] = ()
@@ -211,7 +215,9 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
             return _ended(result.get("ended")), info
         expected = normalize_stdout(slot.test.expected_stdout, slot.test.compare)
         actual = normalize_stdout(result.get("stdout", ""), slot.test.compare)
-        return ("pass" if actual == expected else "fail"), info
+        if actual == expected:
+            return "pass", info
+        return "fail", ({**info, "similarity": similarity(actual, expected)} if slot.partial else info)
     report = result.get("reports", {}).get(str(slot.local))
     if report is None:
         return _ended(result.get("ended")), info
