@@ -25,7 +25,7 @@ import sys
 import tempfile
 import threading
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 from uvicorn import Config
 from uvicorn.config import STARTUP_FAILURE
@@ -49,9 +49,28 @@ def reuse_port_socket(host: str, port: int) -> socket.socket:
 
 
 class OwnSocketWorker(multiprocess.Process):
-    """A uvicorn worker process that listens on a socket of its own, bound in the worker itself."""
+    """A uvicorn worker process that listens on a socket of its own, bound in the worker itself.
+
+    Each live worker also holds a slot (0, 1, ...; a replacement takes a dead worker's), and its sandbox
+    workers run as host uids of that slot's own block, ``sandbox_uid_base + slot * uid_block``: the process
+    limits of one worker's sandboxes never count another worker's processes."""
+
+    holders: ClassVar[list[OwnSocketWorker]] = []  # in the supervisor: the workers made so far
+    uid_base: ClassVar[int | None] = None  # set in the supervisor; each worker carries its own value over
+    uid_block: ClassVar[int] = 0
+    slot: int
+    sandbox_uid_base: int | None
+
+    def __init__(self, config: Config, sockets: list[socket.socket]) -> None:
+        taken = {w.slot for w in self.holders if w.process.exitcode is None}  # not started, or running
+        self.slot = min(set(range(len(taken) + 1)) - taken)
+        self.sandbox_uid_base = None if self.uid_base is None else self.uid_base + self.slot * self.uid_block
+        OwnSocketWorker.holders = [w for w in self.holders if w.process.exitcode is None] + [self]
+        super().__init__(config, sockets)
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover (a child process)
+        if self.sandbox_uid_base is not None:  # read by this worker's settings: the environment wins
+            os.environ["VPO_SANDBOX_UID_BASE"] = str(self.sandbox_uid_base)
         super().target([reuse_port_socket(self.config.host, self.config.port)])
 
 
@@ -74,6 +93,12 @@ def run_workers(config: Config, settings: Any = None) -> None:
         os.environ[MODEL_HOST_ENV] = models.path  # the workers' settings point their scorers at it
     logger.info("Uvicorn running on http://%s:%d with %d workers, one socket each (SO_REUSEPORT)",
                 config.host, config.port, config.workers)  # fmt: skip
+    if settings is not None:
+        spares = settings.sandbox_workers if settings.sandbox_spare_workers is None else settings.sandbox_spare_workers
+        OwnSocketWorker.uid_base, OwnSocketWorker.uid_block = (
+            settings.sandbox_uid_base,
+            settings.sandbox_workers + spares,
+        )
     # The supervisor makes (and remakes) its workers through this module-level name.
     original: Any = multiprocess.Process
     multiprocess.Process = OwnSocketWorker  # type: ignore[misc]

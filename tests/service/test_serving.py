@@ -126,3 +126,55 @@ def test_a_taken_port_fails_at_once() -> None:
     assert done.returncode == 3  # uvicorn's start-up failure, as with one worker
     assert f"cannot bind 127.0.0.1:{port}: [Errno 98] Address already in use" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def descendants(pid: int) -> list[int]:
+    found = []
+    for child in children(pid):
+        found += [child, *descendants(child)]
+    return found
+
+
+def host_uids(pid: int) -> set[int]:
+    """Real uids of the process's descendants (its sandbox workers run as their own)."""
+    uids = set()
+    for child in descendants(pid):
+        try:
+            status = Path(f"/proc/{child}/status").read_text()
+        except OSError:
+            continue
+        uids.add(int(re.search(r"^Uid:\s+(\d+)", status, re.M).group(1)))  # type: ignore[union-attr]
+    return uids - {0}
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="sandbox workers get uids of their own only when the service is root")
+def test_each_workers_sandboxes_run_as_uids_of_their_own() -> None:
+    """A replacement worker takes the dead one's uid block; no two live workers share a uid."""
+    port, base = free_port(), 64000
+    env = {**os.environ, "VPO_SCORERS": "tests", "VPO_SANDBOX_WORKERS": "1", "VPO_SANDBOX_SPARE_WORKERS": "1",
+           "VPO_SANDBOX_UID_BASE": str(base)}  # fmt: skip
+    process = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", "2"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+
+        def blocks() -> dict[int, set[int]]:
+            deadline = time.monotonic() + 60
+            while True:
+                found = {pid: host_uids(pid) for pid in wait_for_workers(process.pid, port, WORKERS)}
+                if all(len(uids) == 2 for uids in found.values()) and len(found) == WORKERS:
+                    return found
+                assert time.monotonic() < deadline, found
+                time.sleep(0.2)
+
+        first = blocks()
+        assert sorted(sorted(uids) for uids in first.values()) == [[base, base + 1], [base + 2, base + 3]]
+        victim = next(pid for pid, uids in first.items() if base in uids)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while victim in (second := blocks()):
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        assert sorted(sorted(uids) for uids in second.values()) == [[base, base + 1], [base + 2, base + 3]]
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
