@@ -94,11 +94,8 @@ def run_workers(config: Config, settings: Any = None) -> None:
     logger.info("Uvicorn running on http://%s:%d with %d workers, one socket each (SO_REUSEPORT)",
                 config.host, config.port, config.workers)  # fmt: skip
     if settings is not None:
-        spares = settings.sandbox_workers if settings.sandbox_spare_workers is None else settings.sandbox_spare_workers
-        OwnSocketWorker.uid_base, OwnSocketWorker.uid_block = (
-            settings.sandbox_uid_base,
-            settings.sandbox_workers + spares,
-        )
+        OwnSocketWorker.uid_base = settings.sandbox_uid_base
+        OwnSocketWorker.uid_block = settings.sandbox_workers + settings.sandbox_spares()
     # The supervisor makes (and remakes) its workers through this module-level name.
     original: Any = multiprocess.Process
     multiprocess.Process = OwnSocketWorker  # type: ignore[misc]

@@ -159,6 +159,10 @@ class Settings(BaseSettings):
     def token_values(self) -> list[str]:
         return [token.get_secret_value() for token in self.tokens]
 
+    def sandbox_spares(self) -> int:
+        """Spare sandbox workers: ``sandbox_spare_workers``, or as many as ``sandbox_workers``."""
+        return self.sandbox_workers if self.sandbox_spare_workers is None else self.sandbox_spare_workers
+
 
 class _FileSource(PydanticBaseSettingsSource):
     """Settings from a TOML (``.toml``) or YAML (``.yaml``/``.yml``) file."""

@@ -212,7 +212,7 @@ class LocalJudge:
     def __init__(self, spec: Any) -> None:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        from .loading import _device_and_dtype, resolve_path, shape_multiples
+        from .loading import _device_and_dtype, resolve_path
 
         self.spec = spec
         self.device, dtype = _device_and_dtype(spec)
@@ -222,7 +222,6 @@ class LocalJudge:
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(self.device).eval()
-        self.multiples = shape_multiples(spec, self.device)
         self.yes_no = [self.tokenizer.encode(word, add_special_tokens=False)[0] for word in ("Yes", "No")]
         # left-padded rows count their positions from their first real token, as they would alone
         self.positions = "position_ids" in inspect.signature(self.model.forward).parameters
@@ -236,16 +235,15 @@ class LocalJudge:
     def yes_probability(self, contents: list[str]) -> list[float]:
         import torch
 
-        from .loading import _budget_chunks, padded, tokenize
+        from .loading import batches, tokenize
 
         encoded = tokenize(self.tokenizer, [self._text(c) for c in contents], truncation=True,
                            max_length=self.spec.max_length, add_special_tokens=False)  # fmt: skip
         probabilities: list[float] = []
-        for chunk in _budget_chunks([len(ids) for ids in encoded["input_ids"]], self.spec.token_budget):
-            batch = padded(self.tokenizer, encoded, chunk, self.device, self.multiples, self.spec.max_length)
+        for batch, rows in batches(self.tokenizer, encoded, self.spec, self.device):
             if self.positions:
                 batch["position_ids"] = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
             with torch.inference_mode():
-                logits = self.model(**batch).logits[: chunk.stop - chunk.start, -1, self.yes_no].float()
+                logits = self.model(**batch).logits[:rows, -1, self.yes_no].float()
             probabilities.extend(torch.softmax(logits, dim=-1)[:, 0].cpu().tolist())
         return probabilities

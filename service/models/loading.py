@@ -15,6 +15,7 @@ Config (TOML)::
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import numpy as np
@@ -130,6 +131,16 @@ def padded(
     return batch
 
 
+def batches(
+    tokenizer: Any, encoded: dict[str, Any], spec: ModelSpec, device: Any
+) -> Iterator[tuple[dict[str, Any], int]]:
+    """The forwards of ``tokenize``'s output: padded tensors within the token budget, their shape rounded
+    up as ``shape_multiples`` says, each with its count of real rows (the caller keeps those outputs)."""
+    multiples = shape_multiples(spec, device)
+    for chunk in _budget_chunks([len(ids) for ids in encoded["input_ids"]], spec.token_budget):
+        yield padded(tokenizer, encoded, chunk, device, multiples, spec.max_length), chunk.stop - chunk.start
+
+
 class EmbeddingModel:
     """Mean-pooled, L2-normalised sentence embeddings (the sentence-transformers recipe, in plain torch)."""
 
@@ -141,21 +152,19 @@ class EmbeddingModel:
         path = resolve_path(spec.path)
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.model = AutoModel.from_pretrained(path, dtype=dtype).to(self.device).eval()
-        self.multiples = shape_multiples(spec, self.device)
 
     def encode(self, texts: list[str]) -> list[np.ndarray]:
         import torch
 
         encoded = tokenize(self.tokenizer, texts, truncation=True, max_length=self.spec.max_length)
         vectors: list[np.ndarray] = []
-        for chunk in _budget_chunks([len(ids) for ids in encoded["input_ids"]], self.spec.token_budget):
-            batch = padded(self.tokenizer, encoded, chunk, self.device, self.multiples, self.spec.max_length)
+        for batch, rows in batches(self.tokenizer, encoded, self.spec, self.device):
             with torch.inference_mode():
                 hidden = self.model(**batch).last_hidden_state
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
             normalised = torch.nn.functional.normalize(pooled.float(), dim=-1)
-            vectors.extend(normalised[: chunk.stop - chunk.start].cpu().numpy())
+            vectors.extend(normalised[:rows].cpu().numpy())
         return vectors
 
 
@@ -176,7 +185,6 @@ class RewardModel:
         if model.config.pad_token_id is None:
             model.config.pad_token_id = self.tokenizer.pad_token_id
         self.model = model.to(self.device).eval()
-        self.multiples = shape_multiples(spec, self.device)
 
     def _encode(self, pairs: list[tuple[str, str]]) -> dict[str, Any]:
         """Token ids (and segment ids, for pair models) of every (prompt, answer), in one tokenizer call."""
@@ -198,10 +206,9 @@ class RewardModel:
 
         encoded = self._encode(pairs)
         rewards: list[float] = []
-        for chunk in _budget_chunks([len(ids) for ids in encoded["input_ids"]], self.spec.token_budget):
-            batch = padded(self.tokenizer, encoded, chunk, self.device, self.multiples, self.spec.max_length)
+        for batch, rows in batches(self.tokenizer, encoded, self.spec, self.device):
             with torch.inference_mode():
-                logits = self.model(**batch).logits[: chunk.stop - chunk.start, self.spec.label].float()
+                logits = self.model(**batch).logits[:rows, self.spec.label].float()
             values = torch.sigmoid(logits) if self.spec.transform == "sigmoid" else logits
             rewards.extend(values.cpu().tolist())
         return rewards

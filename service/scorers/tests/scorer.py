@@ -89,10 +89,8 @@ class TestsScorer(Scorer):
         s = self.settings
         jail = JailConfig(mode=s.sandbox, python=s.sandbox_python, uid_base=s.sandbox_uid_base,
                           tmp_bytes=s.sandbox_tmp_bytes)  # fmt: skip
-        spares = s.sandbox_workers if s.sandbox_spare_workers is None else s.sandbox_spare_workers
-        self.pool = SandboxPool(
-            PoolConfig(workers=s.sandbox_workers, spare_workers=spares, queue_limit=s.sandbox_queue_limit, jail=jail)
-        )
+        self.pool = SandboxPool(PoolConfig(workers=s.sandbox_workers, spare_workers=s.sandbox_spares(),
+                                           queue_limit=s.sandbox_queue_limit, jail=jail))  # fmt: skip
         await self.pool.start()
 
     async def close(self) -> None:
