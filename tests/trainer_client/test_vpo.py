@@ -210,3 +210,28 @@ def test_normalize_groups_matches_the_estimator() -> None:
     assert advantages[3:].tolist() == [0.0, 0.0, 0.0]
     with pytest.raises(EstimatorError):
         normalize_groups([1.0, 2.0], 3)
+
+
+@pytest.mark.parametrize("name", ["vpo", "vpo_loo", "random_weight"])
+def test_kept_weight_draws_give_the_numbers_of_fresh_ones(name: str) -> None:
+    """The estimator keeps small weight draws between calls: a call with them kept, one after the store was
+    emptied, and one whose draws are too large to keep (drawn afresh each time) agree to the last bit."""
+    from trainer_client.vpo import _Stream, _stream_weights
+    from trainer_client.weights import group_rng, sample_weights
+
+    rng = np.random.default_rng(3)
+    small, large = rng.random((3, 4, 2, 3)), rng.random((2, 4, 2, 300))
+    config = EstimatorConfig(name=name, num_weights=64)  # 300 x 64 values per group: too large to keep
+    # random_weight draws one weighting per completion (4 x 300 values): small enough to keep
+    for rewards, kept_draws in ((small, 3), (large, 2 if name == "random_weight" else 0)):
+        _stream_weights.cache_clear()
+        fresh = estimate(rewards, config)
+        again = estimate(rewards, config)  # the small draws come from the store now
+        assert _stream_weights.cache_info().hits == kept_draws
+        for one, other in zip(fresh, again, strict=True):
+            np.testing.assert_array_equal(one.advantages, other.advantages)
+            np.testing.assert_array_equal(one.set_scores, other.set_scores)
+    kept = _stream_weights(_Stream(0, 0, None), 3, 64, 1.0, "dirichlet")
+    np.testing.assert_array_equal(kept, sample_weights(3, num_weights=64, rng=group_rng(0, 0)))
+    with pytest.raises(ValueError):
+        kept[0, 0] = 1.0  # read-only: no caller can change another's draws
