@@ -116,6 +116,47 @@ def listeners(port: int) -> int:
     return count
 
 
+def process_tree(root: int) -> list[int]:
+    """``root`` and its descendants, from /proc (whichever of their threads started them)."""
+    found, queue = [], [root]
+    while queue:
+        pid = queue.pop()
+        found.append(pid)
+        for task in Path(f"/proc/{pid}/task").glob("*/children"):
+            try:
+                queue += [int(child) for child in task.read_text().split()]
+            except OSError:  # the thread or the process ended meanwhile
+                pass
+    return found
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far (0 once it is gone)."""
+    try:
+        fields = _stat(pid)
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def service_roles(root: int, shared_models: bool) -> dict[str, list[int]]:
+    """The processes of ``vpo-rewards serve`` by role: its HTTP worker(s) and, with shared models, the model
+    process (the supervisor's first spawned child: it is started before the workers)."""
+    children = [
+        pid for pid in process_tree(root)[1:] if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    if not children:  # one worker: the service is one process
+        return {"HTTP workers": [root]}
+    children.sort(key=lambda pid: int(_stat(pid)[19]))  # start time
+    if shared_models:
+        return {"HTTP workers": children[1:], "model process": children[:1]}
+    return {"HTTP workers": children}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

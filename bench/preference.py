@@ -25,7 +25,7 @@ import httpx
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import ServiceProcess  # noqa: E402
+from bench._common import ServiceProcess, cpu_seconds, service_roles  # noqa: E402
 from service.models.loading import EmbeddingModel, ModelSpec  # noqa: E402
 
 PERSONAS = {"cook": "Explains recipes step by step for home cooks.", "coder": "Writes short, tested Python code."}
@@ -69,6 +69,12 @@ def client_process(url: str, first: int, requests: int, concurrency: int, work: 
     return asyncio.run(clients(url, first, requests, concurrency, work))
 
 
+@dataclass
+class Served:
+    answers_per_s: float
+    cpu_ms_per_request: dict[str, float]  # by role: HTTP workers (together), model process (with shared models)
+
+
 def served_rate(
     max_batch_size: int,
     max_wait_ms: float,
@@ -78,19 +84,26 @@ def served_rate(
     workers: int = 1,
     shared: bool = False,
     **shapes: int,
-) -> float:
+) -> Served:
     """Answers/s of a service process (``workers`` uvicorn workers, each with its model and batcher, or all
-    sharing one model process with ``shared``) under
-    CLIENTS concurrent clients spread over client ``processes`` (one Python client process tops out below what
-    the service does on a GPU)."""
+    sharing one model process with ``shared``) under CLIENTS concurrent clients spread over client
+    ``processes`` (one Python client process tops out below what the service does on a GPU), and the CPU time
+    its processes spent per request."""
     model: dict[str, Any] = {"kind": "embedding", "path": work.model, "max_batch_size": max_batch_size,
                              "max_wait_ms": max_wait_ms, **shapes}  # fmt: skip
     config = {"scorers": ["preference"], "models": {"minilm": model}, "cache_size": 0, "shared_models": shared}
     share = requests // processes
-    with ServiceProcess({}, config, args=("--workers", str(workers))) as url, ProcessPoolExecutor(processes) as pool:
+    service = ServiceProcess({}, config, args=("--workers", str(workers)))
+    with service as url, ProcessPoolExecutor(processes) as pool:
+        assert service.process is not None
+        roles = service_roles(service.process.pid, shared)
+        before = {role: sum(cpu_seconds(pid) for pid in pids) for role, pids in roles.items()}
         spans = list(pool.map(client_process, [url] * processes, [p * share for p in range(processes)],
                               [share] * processes, [CLIENTS // processes] * processes, [work] * processes))  # fmt: skip
-    return share * processes * work.answers / (max(end for _, end in spans) - min(start for start, _ in spans))
+        cpu = {role: (sum(cpu_seconds(pid) for pid in pids) - before[role]) * 1e3 / (share * processes)
+               for role, pids in roles.items()}  # fmt: skip
+    elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
+    return Served(share * processes * work.answers / elapsed, cpu)
 
 
 def offline_rate(work: Workload, requests: int, **shapes: int) -> float:
@@ -132,12 +145,16 @@ def main() -> None:
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     shared = " sharing one model process" if args.shared_models else ""
     print(f"{CLIENTS} concurrent clients over HTTP ({args.client_processes} client processes), {work.answers} "
-          f"answers (length x{work.length}) x 2 personas per request, MiniLM on {device}, "
+          f"answers (length x{work.length}) x 2 personas per request, {Path(work.model).name} on {device}, "
           f"{args.service_workers} service worker(s){shared}")  # fmt: skip
-    print(f"dynamic batching:           {batched:8.1f} answers/s")
-    print(f"one forward per request:    {single:8.1f} answers/s")
+    print(f"dynamic batching:           {batched.answers_per_s:8.1f} answers/s")
+    print(f"one forward per request:    {single.answers_per_s:8.1f} answers/s")
     print(f"offline batched (ceiling):  {ceiling:8.1f} answers/s")
-    print(f"dynamic / per-request: {batched / single:.2f}x; dynamic / ceiling: {batched / ceiling:.2f}")
+    print(f"dynamic / per-request: {batched.answers_per_s / single.answers_per_s:.2f}x; "
+          f"dynamic / ceiling: {batched.answers_per_s / ceiling:.2f}")  # fmt: skip
+    for name, served in (("dynamic batching", batched), ("one forward per request", single)):
+        cpu = ", ".join(f"{role} {ms:.2f}" for role, ms in served.cpu_ms_per_request.items())
+        print(f"CPU ms per request, {name}: {cpu}")
 
 
 if __name__ == "__main__":

@@ -7,9 +7,14 @@ one CUDA context per GPU instead of one per worker, batches gathered across work
 over the worker processes. The supervisor starts that process before the workers and starts it again if it
 dies; a request that finds it gone is a 503 with Retry-After (the client retries), never a wrong value.
 
+The workers tokenize (each holds the models' tokenizers, not their weights) and send token ids, so the model
+process spends its time on forwards; the submits of one turn of a worker's event loop go as one request.
+
 Frames, both ways: two big-endian uint32 (header length, body length), a JSON header, a body of raw bytes.
-A request's header is ``{"id", "model", "items"}`` (``{"id", "op": "hello"}`` asks for the model names once
-they are loaded); an answer's is ``{"id", "ok", "error"?, "dtype", "shape", "forwards", "items", "sizes"}``
+A request's header is ``{"id", "model", "keys", "lengths"}``: its body holds, for each of ``keys``
+(``input_ids``, and ``token_type_ids`` for pair models), every row's ids as int32, one row after another,
+``lengths`` giving each row's length (``{"id", "op": "hello"}`` asks for the model names once they are
+loaded). An answer's header is ``{"id", "ok", "error"?, "dtype", "shape", "forwards", "items", "sizes"}``
 (the model's counters) with the results as one array in the body.
 """
 
@@ -26,46 +31,89 @@ import signal
 import struct
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from ..core.errors import Unavailable
+from ..scoring.offload import run_math
 from .batcher import DynamicBatcher
 
 logger = logging.getLogger("vpo_rewards.models")
 FRAME = struct.Struct("!II")
 MAX_FRAME = 1 << 30
 RETRY_AFTER_S = 2.0
+# A worker tokenizes this many characters on its event loop (a few hundred microseconds); more go to a thread,
+# whose hop costs about a hundred (the tokenizer's Python side holds the GIL either way)
+INLINE_CHARACTERS = 16384
 
 
 def _pair_length(pair: Sequence[str]) -> int:
     return len(pair[0]) + len(pair[1])
 
 
-def load_batcher(spec: Any) -> DynamicBatcher[Any]:
-    """Loads the model (blocking: call it in a thread) and wraps its forward in a dynamic batcher."""
+def _characters(items: list[Any]) -> int:
+    return sum(len(item) if isinstance(item, str) else _pair_length(item) for item in items)
+
+
+def load_model(spec: Any) -> Any:
+    """The model of ``spec`` (blocking: call it in a thread): ``.inputs.prepare`` tokenizes, ``.forward`` runs."""
     from .loading import EmbeddingModel, RewardModel
 
-    run: Callable[[list[Any]], Sequence[Any]]
-    length: Callable[[Any], int]
     if spec.kind == "embedding":
-        run, length = EmbeddingModel(spec).encode, len
-    elif spec.kind == "reward_model":
-        run, length = RewardModel(spec).score, _pair_length
-    else:
-        from .judges import LocalJudge
+        return EmbeddingModel(spec)
+    if spec.kind == "reward_model":
+        return RewardModel(spec)
+    from .judges import LocalJudge
 
-        run, length = LocalJudge(spec).yes_probability, len
+    return LocalJudge(spec)
+
+
+def load_inputs(spec: Any) -> Any:
+    """The tokenizer side of the model of ``spec`` alone (a worker's, with shared models)."""
+    from .loading import EmbeddingInputs, RewardInputs
+
+    if spec.kind == "embedding":
+        return EmbeddingInputs(spec)
+    if spec.kind == "reward_model":
+        return RewardInputs(spec)
+    from .judges import JudgeInputs
+
+    return JudgeInputs(spec)
+
+
+def load_batcher(spec: Any) -> DynamicBatcher[Any]:
+    """Loads the model (blocking: call it in a thread) and wraps it in a dynamic batcher of raw items (texts,
+    or (prompt, answer) pairs), tokenized together on the forward's thread."""
+    model = load_model(spec)
+
+    def run(items: list[Any]) -> Sequence[Any]:
+        return model.forward(model.inputs.prepare(items))  # type: ignore[no-any-return]
+
+    length = _pair_length if spec.kind == "reward_model" else len
     return DynamicBatcher(run, max_batch_size=spec.max_batch_size, max_wait_ms=spec.max_wait_ms, length=length)
+
+
+def _rows_batcher(spec: Any) -> DynamicBatcher[Any]:
+    """The model process's batcher of a model: its items are token rows, tokenized by the workers."""
+    from .loading import join_rows
+
+    model = load_model(spec)
+
+    def run(rows: list[dict[str, np.ndarray]]) -> Sequence[Any]:
+        return model.forward(join_rows(rows))  # type: ignore[no-any-return]
+
+    return DynamicBatcher(run, max_batch_size=spec.max_batch_size, max_wait_ms=spec.max_wait_ms,
+                          length=lambda row: len(row["input_ids"]))  # fmt: skip
 
 
 async def open_batcher(name: str, spec: Any, host: str | None) -> Any:
     """The model's batcher: loaded here, or a client of the shared model process at ``host``."""
     if host is None:
         return await asyncio.to_thread(load_batcher, spec)
-    return RemoteBatcher(await HostClient.shared(host), name)
+    inputs = await asyncio.to_thread(load_inputs, spec)
+    return RemoteBatcher(await HostClient.shared(host), name, inputs)
 
 
 # ------------------------------------------------------------------------------------------------ frames
@@ -80,6 +128,34 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[dict[str, Any], byte
 def frame(header: dict[str, Any], body: bytes = b"") -> bytes:
     encoded = json.dumps(header, separators=(",", ":")).encode()
     return FRAME.pack(len(encoded), len(body)) + encoded + body
+
+
+TOKEN_KEYS = ("input_ids", "token_type_ids")  # what a worker sends of a tokenizer's output
+
+
+def pack_rows(encoded: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """``tokenize``'s output as a request's header fields and body (see the module's docstring)."""
+    keys = [key for key in TOKEN_KEYS if key in encoded]
+    lengths = [len(ids) for ids in encoded["input_ids"]]
+    body = b"".join(np.concatenate([np.asarray(ids, dtype=np.int32) for ids in encoded[key]]).tobytes()
+                    for key in keys)  # fmt: skip
+    return {"keys": keys, "lengths": lengths}, body
+
+
+def unpack_rows(header: dict[str, Any], body: bytes) -> list[dict[str, np.ndarray]]:
+    """The token rows of a request: one dict of id arrays per row."""
+    keys, lengths = list(header["keys"]), [int(n) for n in header["lengths"]]
+    if "input_ids" not in keys or not set(keys) <= set(TOKEN_KEYS) or not lengths or min(lengths) < 0:
+        raise ValueError("a request needs rows of input_ids")
+    total = sum(lengths)
+    flat = np.frombuffer(body, dtype=np.int32)
+    if flat.size != total * len(keys):
+        raise ValueError(f"a body of {flat.size} ids for {total * len(keys)}")
+    columns = {key: flat[k * total : (k + 1) * total] for k, key in enumerate(keys)}
+    ends = list(itertools.accumulate(lengths))
+    return [
+        {key: column[end - n : end] for key, column in columns.items()} for n, end in zip(lengths, ends, strict=True)
+    ]
 
 
 def _as_array(results: Sequence[Any]) -> np.ndarray:
@@ -107,14 +183,14 @@ def host_main(specs: dict[str, dict[str, Any]], path: str, log_config: dict[str,
 
 async def _serve(specs: dict[str, Any], path: str, parent: int) -> None:
     started = time.monotonic()
-    batchers = {name: await asyncio.to_thread(load_batcher, spec) for name, spec in specs.items()}
+    batchers = {name: await asyncio.to_thread(_rows_batcher, spec) for name, spec in specs.items()}
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         tasks: set[asyncio.Task[None]] = set()
 
-        async def answer(header: dict[str, Any]) -> None:
+        async def answer(header: dict[str, Any], request: bytes) -> None:
             reply: dict[str, Any] = {"id": header.get("id"), "ok": True}
             body = b""
             try:
@@ -122,7 +198,7 @@ async def _serve(specs: dict[str, Any], path: str, parent: int) -> None:
                     reply["models"] = sorted(batchers)
                 else:
                     batcher = batchers[header["model"]]
-                    array = _as_array(await batcher.submit(header["items"]))
+                    array = _as_array(await batcher.submit(unpack_rows(header, request)))
                     reply |= {"dtype": array.dtype.str, "shape": list(array.shape), "forwards": batcher.forwards,
                               "items": batcher.items, "sizes": sorted(batcher.sizes.items())}  # fmt: skip
                     body = array.tobytes()
@@ -134,8 +210,8 @@ async def _serve(specs: dict[str, Any], path: str, parent: int) -> None:
 
         try:
             while True:
-                header, _ = await read_frame(reader)
-                task = asyncio.create_task(answer(header))
+                header, request = await read_frame(reader)
+                task = asyncio.create_task(answer(header, request))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
@@ -192,11 +268,11 @@ class _Connection:
                     future.set_exception(_lost())
             self.pending.clear()
 
-    async def call(self, request_id: int, header: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    async def call(self, request_id: int, header: dict[str, Any], body: bytes = b"") -> tuple[dict[str, Any], bytes]:
         future: asyncio.Future[tuple[dict[str, Any], bytes]] = asyncio.get_running_loop().create_future()
         self.pending[request_id] = future
         try:
-            self.writer.write(frame({**header, "id": request_id}))
+            self.writer.write(frame({**header, "id": request_id}, body))
             await self.writer.drain()
             return await future
         except ConnectionError:
@@ -245,19 +321,21 @@ class HostClient:
                     raise Unavailable(message, retry_after=RETRY_AFTER_S) from None
             return self.connection
 
-    async def call(self, header: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
-        return await (await self._connection()).call(next(self.ids), header)
+    async def call(self, header: dict[str, Any], body: bytes = b"") -> tuple[dict[str, Any], bytes]:
+        return await (await self._connection()).call(next(self.ids), header, body)
 
 
 class RemoteBatcher:
     """A model's batcher in the model process, with the ``DynamicBatcher`` interface the scorers use.
 
-    The submits of one turn of the event loop go out as one request (a busy worker has many at once): the
-    model process then decodes, batches and answers one frame where it would have had one per request."""
+    The submits of one turn of the event loop go out as one request (a busy worker has many at once),
+    tokenized here in one call of the tokenizer (``inputs``): the model process then decodes,
+    batches and answers one frame of token ids where it would have had one of texts per request."""
 
-    def __init__(self, client: HostClient, model: str) -> None:
+    def __init__(self, client: HostClient, model: str, inputs: Any) -> None:
         self.client = client
         self.model = model
+        self.inputs = inputs
         self.forwards = 0  # the model process's counts (every worker's items), as of its last answer here
         self.items = 0
         self.sizes: Counter[int] = Counter()
@@ -286,10 +364,11 @@ class RemoteBatcher:
         try:
             if not waiting:
                 return
+            items = [item for chunk, _ in waiting for item in chunk]
+            encoded = await run_math(lambda: self.inputs.prepare(items), _characters(items), INLINE_CHARACTERS)
+            fields, request = pack_rows(encoded)
             self.requests += 1
-            header, body = await self.client.call(
-                {"model": self.model, "items": [i for items, _ in waiting for i in items]}
-            )
+            header, body = await self.client.call({"model": self.model, **fields}, request)
             if not header["ok"]:
                 raise RuntimeError(header["error"])
             self.forwards, self.items = header["forwards"], header["items"]

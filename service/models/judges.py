@@ -205,26 +205,17 @@ class OpenAIJudge:
         raise JudgeFailure("judge_error", "no attempt left")  # pragma: no cover
 
 
-class LocalJudge:
-    """A local causal LM judging with P(Yes) / (P(Yes) + P(No)) for the next token (chat template applied
-    when the tokenizer has one); batched by the rubric scorer's dynamic batcher."""
+class JudgeInputs:
+    """The local judge's tokenizer side: a judge prompt to token ids (chat template applied when the tokenizer
+    has one, with the generation prompt)."""
 
     def __init__(self, spec: Any) -> None:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoTokenizer
 
-        from .loading import _device_and_dtype, resolve_path
+        from .loading import resolve_path
 
         self.spec = spec
-        self.device, dtype = _device_and_dtype(spec)
-        path = resolve_path(spec.path)
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.tokenizer.padding_side = "left"  # the next-token logits sit at the last position of every row
-        if self.tokenizer.pad_token is None:
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(self.device).eval()
-        self.yes_no = [self.tokenizer.encode(word, add_special_tokens=False)[0] for word in ("Yes", "No")]
-        # left-padded rows count their positions from their first real token, as they would alone
-        self.positions = "position_ids" in inspect.signature(self.model.forward).parameters
+        self.tokenizer = AutoTokenizer.from_pretrained(resolve_path(spec.path))
 
     def _text(self, content: str) -> str:
         if getattr(self.tokenizer, "chat_template", None):
@@ -232,13 +223,42 @@ class LocalJudge:
             return str(self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
         return content + "\n"
 
+    def prepare(self, contents: list[str]) -> dict[str, Any]:
+        from .loading import tokenize
+
+        return tokenize(self.tokenizer, [self._text(c) for c in contents], truncation=True,
+                        max_length=self.spec.max_length, add_special_tokens=False)  # fmt: skip
+
+
+class LocalJudge:
+    """A local causal LM judging with P(Yes) / (P(Yes) + P(No)) for the next token (see ``JudgeInputs``);
+    batched by the rubric scorer's dynamic batcher."""
+
+    def __init__(self, spec: Any) -> None:
+        from transformers import AutoModelForCausalLM
+
+        from .loading import _device_and_dtype, resolve_path
+
+        self.spec = spec
+        self.device, dtype = _device_and_dtype(spec)
+        self.inputs = JudgeInputs(spec)
+        self.tokenizer = self.inputs.tokenizer
+        self.tokenizer.padding_side = "left"  # the next-token logits sit at the last position of every row
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model = AutoModelForCausalLM.from_pretrained(resolve_path(spec.path), dtype=dtype).to(self.device).eval()
+        self.yes_no = [self.tokenizer.encode(word, add_special_tokens=False)[0] for word in ("Yes", "No")]
+        # left-padded rows count their positions from their first real token, as they would alone
+        self.positions = "position_ids" in inspect.signature(self.model.forward).parameters
+
     def yes_probability(self, contents: list[str]) -> list[float]:
+        return self.forward(self.inputs.prepare(contents))
+
+    def forward(self, encoded: dict[str, Any]) -> list[float]:
         import torch
 
-        from .loading import batches, tokenize
+        from .loading import batches
 
-        encoded = tokenize(self.tokenizer, [self._text(c) for c in contents], truncation=True,
-                           max_length=self.spec.max_length, add_special_tokens=False)  # fmt: skip
         probabilities: list[float] = []
         for batch, rows in batches(self.tokenizer, encoded, self.spec, self.device):
             if self.positions:

