@@ -12,7 +12,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,20 @@ class ServiceProcess:
             self.process.terminate()
             self.process.wait(timeout=30)
         self.directory.cleanup()
+
+
+@contextmanager
+def checkout(ref: str) -> Iterator[Path]:
+    """A detached worktree of this repository at ``ref`` (a commit, branch or tag), removed afterwards: the
+    code whose service a comparison runs beside the working tree's."""
+    with tempfile.TemporaryDirectory(prefix="vpo-ref-") as scratch:
+        tree = Path(scratch) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), ref], check=True,
+                       capture_output=True)  # fmt: skip
+        try:
+            yield tree
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
 
 
 def listeners(port: int) -> int:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import ROOT, ServiceProcess  # noqa: E402
+from bench._common import ServiceProcess, checkout  # noqa: E402
 from bench.humaneval import all_completions, group  # noqa: E402
 
 
@@ -71,15 +69,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3.0)
     args = parser.parse_args()
     env = {"VPO_CACHE_SIZE": "0", "VPO_SANDBOX_WORKERS": str(args.workers)}
-    with tempfile.TemporaryDirectory(prefix="vpo-ab-") as scratch:
-        tree = Path(scratch) / "tree"
-        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(tree), args.ref], check=True,
-                       capture_output=True)  # fmt: skip
-        try:
-            with ServiceProcess(env, root=tree) as then_url, ServiceProcess(env) as now_url:
-                compare(then_url, now_url, args.ref, args.rounds, args.timeout)
-        finally:
-            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], capture_output=True)
+    with checkout(args.ref) as tree, ServiceProcess(env, root=tree) as then_url, ServiceProcess(env) as now_url:
+        compare(then_url, now_url, args.ref, args.rounds, args.timeout)
 
 
 if __name__ == "__main__":

