@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import Unavailable
+from ..core.turns import TurnBatcher
 from ..scoring.offload import run_math
 from .batcher import DynamicBatcher
 
@@ -329,8 +330,8 @@ class RemoteBatcher:
     """A model's batcher in the model process, with the ``DynamicBatcher`` interface the scorers use.
 
     The submits of one turn of the event loop go out as one request (a busy worker has many at once),
-    tokenized here in one call of the tokenizer (``inputs``): the model process then decodes,
-    batches and answers one frame of token ids where it would have had one of texts per request."""
+    tokenized here in one call of the tokenizer (``inputs``): the model process then decodes, batches and
+    answers one frame of token ids where it would have had one of texts per request."""
 
     def __init__(self, client: HostClient, model: str, inputs: Any) -> None:
         self.client = client
@@ -339,57 +340,29 @@ class RemoteBatcher:
         self.forwards = 0  # the model process's counts (every worker's items), as of its last answer here
         self.items = 0
         self.sizes: Counter[int] = Counter()
-        self.requests = 0  # requests sent to the model process (fewer than submits under load)
-        self._queued: list[tuple[list[Any], asyncio.Future[list[Any]]]] = []
-        self._sending: set[asyncio.Task[None]] = set()
+        self.turns: TurnBatcher[list[Any], list[Any]] = TurnBatcher(self._request)
+
+    @property
+    def requests(self) -> int:
+        """Requests sent to the model process (fewer than submits under load)."""
+        return self.turns.runs
 
     async def submit(self, items: Sequence[Any]) -> list[Any]:
-        if not items:
-            return []
-        loop = asyncio.get_running_loop()
-        if not self._queued:
-            loop.call_soon(self._flush)  # after the callbacks ready now: their submits join this one
-        future: asyncio.Future[list[Any]] = loop.create_future()
-        self._queued.append((list(items), future))
-        return await future
+        return await self.turns.submit(list(items)) if items else []
 
-    def _flush(self) -> None:
-        queued, self._queued = self._queued, []
-        task = asyncio.create_task(self._send(queued))
-        self._sending.add(task)
-        task.add_done_callback(self._sending.discard)
-
-    async def _send(self, queued: list[tuple[list[Any], asyncio.Future[list[Any]]]]) -> None:
-        waiting = [(items, future) for items, future in queued if not future.done()]  # not cancelled
-        try:
-            if not waiting:
-                return
-            items = [item for chunk, _ in waiting for item in chunk]
-            encoded = await run_math(lambda: self.inputs.prepare(items), _characters(items), INLINE_CHARACTERS)
-            fields, request = pack_rows(encoded)
-            self.requests += 1
-            header, body = await self.client.call({"model": self.model, **fields}, request)
-            if not header["ok"]:
-                raise RuntimeError(header["error"])
-            self.forwards, self.items = header["forwards"], header["items"]
-            self.sizes = Counter({size: count for size, count in header["sizes"]})
-            array = np.frombuffer(body, dtype=np.dtype(header["dtype"])).reshape(header["shape"])
-            results = list(array) if array.ndim > 1 else array.tolist()
-        except Exception as exc:  # every caller of this request sees the failure (a lost model process: 503)
-            for _, future in waiting:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        except asyncio.CancelledError:  # the worker shuts down: nobody is left waiting
-            for _, future in waiting:
-                future.cancel()
-            raise
-        start = 0
-        for items, future in waiting:
-            if not future.done():
-                future.set_result(results[start : start + len(items)])
-            start += len(items)
+    async def _request(self, calls: list[list[Any]]) -> list[list[Any]]:
+        items = [item for call in calls for item in call]
+        encoded = await run_math(lambda: self.inputs.prepare(items), _characters(items), INLINE_CHARACTERS)
+        fields, request = pack_rows(encoded)
+        header, body = await self.client.call({"model": self.model, **fields}, request)
+        if not header["ok"]:
+            raise RuntimeError(header["error"])
+        self.forwards, self.items = header["forwards"], header["items"]
+        self.sizes = Counter({size: count for size, count in header["sizes"]})
+        array = np.frombuffer(body, dtype=np.dtype(header["dtype"])).reshape(header["shape"])
+        results = list(array) if array.ndim > 1 else array.tolist()
+        ends = list(itertools.accumulate(len(call) for call in calls))
+        return [results[end - len(call) : end] for call, end in zip(calls, ends, strict=True)]
 
     async def close(self) -> None:
-        for task in list(self._sending):
-            task.cancel()
+        await self.turns.close()

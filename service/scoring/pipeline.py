@@ -21,6 +21,7 @@ from trainer_client.vpo import GroupEstimate, estimate
 from ..api.protocol import REWARD_BOUND, CacheInfo, CompletionParsing, ScoreErrorItem, ScoreResponse
 from ..core.errors import ServiceError
 from ..core.metrics import Metrics
+from ..core.turns import TurnBatcher
 from ..scorers.base import ComponentFailure, ScoreOutput, ScoreTask
 from .cache import CacheStats, RewardCache, cache_key
 from .offload import run_math
@@ -61,10 +62,13 @@ class ScoringPipeline:
         # called with every scored group and its result (the replay log, the dashboard); must not block
         self.observers: list[Callable[[PreparedGroup, ScoreResponse], None]] = []
         self._slots = asyncio.Semaphore(max_concurrent_groups)
+        # the groups of concurrent requests that are scored in one turn (a model forward or a sandbox batch
+        # released them together) go through the estimator in one vectorised call
+        self._estimates: TurnBatcher[ScoredGroup, ScoreResponse] = TurnBatcher(_estimate_all)
 
     async def score(self, group: PreparedGroup) -> ScoreResponse:
         scored = await self.score_rewards(group)
-        return self._observed([group], await _estimate_all([scored]))[0]
+        return self._observed([group], [await self._estimates.submit(scored)])[0]
 
     async def score_batch(self, groups: Sequence[PreparedGroup]) -> list[ScoreResponse]:
         """Every group at once; the cache is read once and written once for the whole batch (O(1) round trips
@@ -241,7 +245,7 @@ def _keys(group: PreparedGroup, use: ScorerUse, texts: list[str]) -> list[str]:
     return [cache_key(use.scorer.name, use.params_json, group.request.prompt, t) for t in texts]
 
 
-async def _estimate_all(scored: Sequence[ScoredGroup]) -> list[ScoreResponse]:
+async def _estimate_all(scored: list[ScoredGroup]) -> list[ScoreResponse]:
     """Run the estimator once per distinct estimator config (vectorised over those groups), off the loop."""
     buckets: dict[str, list[int]] = {}
     for i, group in enumerate(scored):
