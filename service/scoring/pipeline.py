@@ -64,11 +64,11 @@ class ScoringPipeline:
         self._slots = asyncio.Semaphore(max_concurrent_groups)
         # the groups of concurrent requests that are scored in one turn (a model forward or a sandbox batch
         # released them together) go through the estimator in one vectorised call
-        self._estimates: TurnBatcher[ScoredGroup, ScoreResponse] = TurnBatcher(_estimate_all)
+        self.estimates: TurnBatcher[ScoredGroup, ScoreResponse] = TurnBatcher(_estimate_all)
 
     async def score(self, group: PreparedGroup) -> ScoreResponse:
         scored = await self.score_rewards(group)
-        return self._observed([group], [await self._estimates.submit(scored)])[0]
+        return self._observed([group], [await self.estimates.submit(scored)])[0]
 
     async def score_batch(self, groups: Sequence[PreparedGroup]) -> list[ScoreResponse]:
         """Every group at once; the cache is read once and written once for the whole batch (O(1) round trips

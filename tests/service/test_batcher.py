@@ -67,3 +67,50 @@ def test_items_of_a_caller_that_gave_up_are_not_run() -> None:
 
     asyncio.run(main())
     assert seen == ["kept"]
+
+
+def test_calls_of_one_turn_run_together_and_a_bad_one_fails_alone() -> None:
+    from service.core.turns import TurnBatcher
+
+    runs: list[list[int]] = []
+
+    async def run(items: list[int]) -> list[int]:
+        runs.append(list(items))
+        if any(item < 0 for item in items):
+            raise ValueError("negative")
+        return [item * 10 for item in items]
+
+    async def main() -> None:
+        turns: TurnBatcher[int, int] = TurnBatcher(run)
+        assert await asyncio.gather(*(turns.submit(i) for i in range(5))) == [0, 10, 20, 30, 40]
+        assert runs == [[0, 1, 2, 3, 4]]  # one run for the five calls of one turn
+        runs.clear()
+        results = await asyncio.gather(turns.submit(1), turns.submit(-1), turns.submit(2), return_exceptions=True)
+        assert results[0] == 10 and results[2] == 20 and isinstance(results[1], ValueError)
+        assert runs == [[1, -1, 2], [1], [-1], [2]]  # the joint run failed: each ran alone
+        assert await turns.submit(3) == 30  # a later turn: a run of its own
+        assert turns.runs == 1 + 4 + 1
+
+    asyncio.run(main())
+
+
+def test_a_call_given_up_before_its_turn_ends_is_not_run() -> None:
+    from service.core.turns import TurnBatcher
+
+    runs: list[list[str]] = []
+
+    async def run(items: list[str]) -> list[str]:
+        runs.append(list(items))
+        return items
+
+    async def main() -> None:
+        turns: TurnBatcher[str, str] = TurnBatcher(run)
+        gone = asyncio.ensure_future(turns.submit("gone"))
+        kept = asyncio.ensure_future(turns.submit("kept"))
+        await asyncio.sleep(0)  # both are queued; the run starts at the end of the next turn
+        gone.cancel()
+        assert await kept == "kept"
+        assert gone.cancelled()
+
+    asyncio.run(main())
+    assert runs == [["kept"]]

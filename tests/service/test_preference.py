@@ -149,8 +149,9 @@ def test_widths_are_rounded_on_cuda_only(models: dict[str, ModelSpec]) -> None:
     assert shape_multiples(models["minilm"].model_copy(update={"pad_width_to": 64}), "cpu") == (1, 64)
 
 
-def test_concurrent_requests_share_forwards(api: httpx.Client) -> None:
+def test_concurrent_requests_share_forwards(api: httpx.Client, live: LiveServer) -> None:
     before = api.get("/readyz").json()["scorers"]["preference"]["helpful"]["forwards"]
+    estimator_runs = live.app.state.vpo.pipeline.estimates.runs
 
     def one(i: int) -> int:
         answers = [f"answer {i} one", f"answer {i} two, a little longer"]
@@ -161,6 +162,8 @@ def test_concurrent_requests_share_forwards(api: httpx.Client) -> None:
         assert list(pool.map(one, range(requests))) == [200] * requests
     forwards = api.get("/readyz").json()["scorers"]["preference"]["helpful"]["forwards"] - before
     assert 0 < forwards < requests  # dynamic batching: fewer forwards than requests
+    # the requests a forward released together went through the estimator together
+    assert 0 < live.app.state.vpo.pipeline.estimates.runs - estimator_runs < requests
     metrics = samples(str(api.base_url))
     labels = (("model", "helpful"), ("scorer", "preference"))
     assert metrics[("vpo_model_forwards_total", labels)] >= forwards
