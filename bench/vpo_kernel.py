@@ -1,6 +1,8 @@
 """The vectorised VPO estimator against a straightforward per-weight Python loop of the same math, and the
 whole /v1/vpo request (HTTP on loopback: the service parses the JSON body, validates it, runs the same
-estimator and encodes the answer) against the bare estimator call on the same rewards as a numpy array.
+estimator and encodes the answer) against the bare estimator call on the same rewards as a numpy array;
+then 16 small groups in one estimator call against one call each (what the service does with the groups of
+concurrent requests that become ready together).
 
     python bench/vpo_kernel.py [--repeats 7]
 
@@ -57,6 +59,24 @@ def main() -> None:
     with ServiceThread(app) as url, httpx.Client(base_url=url, timeout=600) as client:
         for shape in SHAPES:
             print(measure(client, rng.random(shape[:4]), shape[4], args.repeats))
+    print(together(rng.random((16, 4, 1, 2)), args.repeats))
+
+
+def together(groups: np.ndarray, repeats: int) -> str:
+    """Groups of concurrent requests released in one event-loop turn go through the estimator in one call
+    (the service's TurnBatcher): that call against one call per group, the same numbers either way."""
+    config = EstimatorConfig(seed=1)
+    joint = estimate(groups, config)
+    alone = [estimate(group[None], config, positions=[i])[0] for i, group in enumerate(groups)]
+    assert all(np.allclose(a.advantages, j.advantages) for a, j in zip(alone, joint, strict=True))
+    one_s = median_seconds(lambda: estimate(groups, config), repeats=repeats)
+    each_s = median_seconds(
+        lambda: [estimate(group[None], config, positions=[i]) for i, group in enumerate(groups)], repeats=repeats
+    )
+    return (
+        f"{len(groups)} groups {groups.shape[1:]}, K = {config.num_weights}: one call {one_s * 1e3:.2f} ms, one call "
+        f"per group {each_s * 1e3:.2f} ms: {each_s / one_s:.1f}x"
+    )
 
 
 def measure(client: httpx.Client, rewards: np.ndarray, k: int, repeats: int) -> str:
