@@ -19,9 +19,16 @@ async def get_state(request: Request) -> AppState:  # async: FastAPI runs a plai
 StateDep = Annotated[AppState, Depends(get_state)]
 
 
-async def require_token(request: Request, state: StateDep) -> None:
+def state_of(request: Request) -> AppState:
+    """The app's state, read directly: what ``StateDep`` gives, without a dependency to resolve (the hot
+    routes)."""
+    state: AppState = request.app.state.vpo
+    return state
+
+
+async def require_token(request: Request) -> None:
     """Checks ``Authorization: Bearer <token>`` against every configured token in constant time."""
-    tokens = state.settings.token_values()
+    tokens = request.app.state.vpo.settings.token_values()
     if not tokens:
         return
     given = bearer_token(request)
@@ -45,9 +52,19 @@ def bearer_token(request: Request) -> str | None:
     return given.strip() or None if scheme.lower() == "bearer" else None
 
 
-async def count_request(request: Request, state: StateDep) -> None:
+async def count_request(request: Request) -> None:
     """One request against the caller's requests-per-minute budget (429 with Retry-After when spent)."""
-    await state.limiter.spend(bearer_token(request), "requests", 1)
+    await request.app.state.vpo.limiter.spend(bearer_token(request), "requests", 1)
 
 
 RateDep = Depends(count_request)
+
+
+async def guard(request: Request) -> None:
+    """The token, then the request budget: ``AuthDep`` and ``RateDep`` as one dependency (each dependency
+    FastAPI resolves costs the request path tens of microseconds)."""
+    await require_token(request)
+    await count_request(request)
+
+
+GuardDep = Depends(guard)

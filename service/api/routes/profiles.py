@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response
 
 from ...core.errors import InvalidRequest
 from ...scoring.profiles import get_profile, score_samples
-from ..deps import AuthDep, RateDep, StateDep
+from ..deps import GuardDep, StateDep
 from ..protocol import OpenRLHFRequest, OpenRLHFResponse, ProfileRequest, ProfileResponse, ProfileSample
 from ..routing import FastJSONRoute, json_response
 from .errors_doc import ERROR_RESPONSES
@@ -18,7 +18,7 @@ router = APIRouter(
     prefix="/v1",
     route_class=FastJSONRoute,
     tags=["profiles"],
-    dependencies=[AuthDep, RateDep],
+    dependencies=[GuardDep],
     responses={**ERROR_RESPONSES, 404: {"description": "no such profile"}},
 )
 

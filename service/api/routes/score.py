@@ -8,19 +8,20 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from ...scoring.prepare import count_answers, prepare_batch, prepare_group
-from ..deps import AuthDep, RateDep, StateDep, bearer_token
+from ..deps import GuardDep, bearer_token, state_of
 from ..protocol import BatchRequest, BatchResponse, ScoreRequest, ScoreResponse, StreamedResult
 from ..routing import FastJSONRoute, json_response
 from .errors_doc import ERROR_RESPONSES
 
 router = APIRouter(
-    prefix="/v1", route_class=FastJSONRoute, tags=["score"], dependencies=[AuthDep, RateDep], responses=ERROR_RESPONSES
+    prefix="/v1", route_class=FastJSONRoute, tags=["score"], dependencies=[GuardDep], responses=ERROR_RESPONSES
 )
 NDJSON = "application/x-ndjson"
 
 
 @router.post("/score", response_model=ScoreResponse)
-async def score(body: ScoreRequest, request: Request, state: StateDep) -> Response:
+async def score(body: ScoreRequest, request: Request) -> Response:
+    state = state_of(request)
     prepared = prepare_group(body, state.registry, state.settings.limits)
     await state.limiter.spend(bearer_token(request), "answers", count_answers([prepared]))
     return json_response(await state.pipeline.score(prepared))
@@ -31,7 +32,8 @@ async def score(body: ScoreRequest, request: Request, state: StateDep) -> Respon
     response_model=BatchResponse,
     responses={200: {"content": {NDJSON: {"schema": StreamedResult.model_json_schema()}}}},
 )
-async def score_batch(body: BatchRequest, request: Request, state: StateDep) -> Response:
+async def score_batch(body: BatchRequest, request: Request) -> Response:
+    state = state_of(request)
     prepared = prepare_batch(body.groups, state.registry, state.settings.limits, deadline_ms=body.deadline_ms)
     await state.limiter.spend(bearer_token(request), "answers", count_answers(prepared))
     if NDJSON in request.headers.get("accept", ""):

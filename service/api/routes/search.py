@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from ...scoring.estimation import run_search
-from ..deps import AuthDep, RateDep, StateDep
+from ..deps import GuardDep, StateDep
 from ..protocol import SearchRequest, SearchResponse
 from ..routing import FastJSONRoute, json_response
 from .errors_doc import ERROR_RESPONSES
@@ -14,7 +14,7 @@ router = APIRouter(
     prefix="/v1",
     route_class=FastJSONRoute,
     tags=["metrics"],
-    dependencies=[AuthDep, RateDep],
+    dependencies=[GuardDep],
     responses=ERROR_RESPONSES,
 )
 
