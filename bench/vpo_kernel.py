@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import ServiceThread, median_seconds  # noqa: E402
 from service.core.config import Limits, Settings  # noqa: E402
 from service.main import create_app  # noqa: E402
-from trainer_client.vpo import EstimatorConfig, _stream_weights, estimate  # noqa: E402
+from trainer_client.vpo import _WEIGHTS, EstimatorConfig, estimate  # noqa: E402
 from trainer_client.weights import group_rng, sample_weights  # noqa: E402
 
 SHAPES = [(1, 4, 1, 2, 100), (64, 8, 3, 16, 100), (8, 16, 3, 256, 1024)]  # one request's group; batches
@@ -86,7 +86,7 @@ def measure(client: httpx.Client, rewards: np.ndarray, k: int, repeats: int) -> 
     loop_s = median_seconds(lambda: loop_estimator(rewards, k, 1), repeats=max(1, repeats // 3))
     # every timed call draws its weights afresh, as the loop does (the estimator keeps recent draws: a service
     # scoring the same stream positions again and again draws them once)
-    kernel_s = median_seconds(lambda: (_stream_weights.cache_clear(), estimate(rewards, config)), repeats=repeats)
+    kernel_s = median_seconds(lambda: (_WEIGHTS.clear(), estimate(rewards, config)), repeats=repeats)
     # the body is encoded once: the client's own JSON encoding is not the service's overhead
     body = json.dumps(
         {"groups": [{"rewards": group.tolist()} for group in rewards], "estimator": {"num_weights": k, "seed": 1}}
@@ -96,7 +96,7 @@ def measure(client: httpx.Client, rewards: np.ndarray, k: int, repeats: int) -> 
     assert np.allclose([r["advantages"] for r in served], kernel), "service and kernel disagree"
     request_s = median_seconds(
         lambda: (
-            _stream_weights.cache_clear(),
+            _WEIGHTS.clear(),
             client.post("/v1/vpo", content=body, headers=headers).raise_for_status(),
         ),
         repeats=repeats,

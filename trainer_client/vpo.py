@@ -12,7 +12,8 @@ in no mean, padded components carry weight 0.
 
 from __future__ import annotations
 
-import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -418,22 +419,54 @@ class _Stream:
         return group_rng(self.seed, self.position, self.key)
 
 
-_CACHED_WEIGHT_VALUES = 1 << 14  # per entry; with the entry count, at most 32 MiB
+class _WeightStore:
+    """The last weight draws, up to ``max_bytes`` in all (least recently used go first), each read-only: the
+    same stream and arguments draw the same numbers, and a service that scores the same stream positions
+    step after step (a whole batch's, without group keys) draws them once. Draws above ``max_entry_values``
+    are not kept. Thread-safe: the service estimates on its event loop and in worker threads."""
+
+    def __init__(self, max_bytes: int = 16 << 20, max_entry_values: int = 1 << 14) -> None:
+        self.max_bytes, self.max_entry_values = max_bytes, max_entry_values
+        self.entries: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
+        self.bytes = 0
+        self.hits = 0
+        self.lock = threading.Lock()
+
+    def weights(self, stream: _Stream, d: int, num_weights: int, config: EstimatorConfig) -> np.ndarray:
+        if d * num_weights > self.max_entry_values:
+            return self._draw(stream, d, num_weights, config)
+        key = (stream, d, num_weights, config.alpha, config.sampler)
+        with self.lock:
+            found = self.entries.get(key)
+            if found is not None:
+                self.entries.move_to_end(key)
+                self.hits += 1
+                return found
+        drawn = self._draw(stream, d, num_weights, config)
+        drawn.flags.writeable = False
+        with self.lock:
+            if key not in self.entries:
+                self.entries[key] = drawn
+                self.bytes += drawn.nbytes
+            while self.bytes > self.max_bytes:
+                self.bytes -= self.entries.popitem(last=False)[1].nbytes
+        return drawn
+
+    @staticmethod
+    def _draw(stream: _Stream, d: int, num_weights: int, config: EstimatorConfig) -> np.ndarray:
+        return sample_weights(d, num_weights=num_weights, alpha=config.alpha, sampler=config.sampler, rng=stream.rng())
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+            self.bytes = self.hits = 0
 
 
-@functools.lru_cache(maxsize=256)
-def _stream_weights(stream: _Stream, d: int, num_weights: int, alpha: float, sampler: str) -> np.ndarray:
-    """A stream's weightings (K, d), read-only: the same arguments draw the same numbers, and a service that
-    scores one group per request (stream 0 of seed 0, unless a group key says otherwise) draws them once."""
-    weights = sample_weights(d, num_weights=num_weights, alpha=alpha, sampler=sampler, rng=stream.rng())
-    weights.flags.writeable = False
-    return weights
+_WEIGHTS = _WeightStore()
 
 
 def _sampled(stream: _Stream, d: int, num_weights: int, config: EstimatorConfig) -> np.ndarray:
-    if d * num_weights <= _CACHED_WEIGHT_VALUES:
-        return _stream_weights(stream, d, num_weights, config.alpha, config.sampler)
-    return sample_weights(d, num_weights=num_weights, alpha=config.alpha, sampler=config.sampler, rng=stream.rng())
+    return _WEIGHTS.weights(stream, d, num_weights, config)
 
 
 def _draw_weights(packed: _Packed, config: EstimatorConfig, streams: Sequence[_Stream]) -> np.ndarray:

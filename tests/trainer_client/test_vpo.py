@@ -216,7 +216,7 @@ def test_normalize_groups_matches_the_estimator() -> None:
 def test_kept_weight_draws_give_the_numbers_of_fresh_ones(name: str) -> None:
     """The estimator keeps small weight draws between calls: a call with them kept, one after the store was
     emptied, and one whose draws are too large to keep (drawn afresh each time) agree to the last bit."""
-    from trainer_client.vpo import _Stream, _stream_weights
+    from trainer_client.vpo import _WEIGHTS, _Stream
     from trainer_client.weights import group_rng, sample_weights
 
     rng = np.random.default_rng(3)
@@ -224,14 +224,30 @@ def test_kept_weight_draws_give_the_numbers_of_fresh_ones(name: str) -> None:
     config = EstimatorConfig(name=name, num_weights=64)  # 300 x 64 values per group: too large to keep
     # random_weight draws one weighting per completion (4 x 300 values): small enough to keep
     for rewards, kept_draws in ((small, 3), (large, 2 if name == "random_weight" else 0)):
-        _stream_weights.cache_clear()
+        _WEIGHTS.clear()
         fresh = estimate(rewards, config)
         again = estimate(rewards, config)  # the small draws come from the store now
-        assert _stream_weights.cache_info().hits == kept_draws
+        assert _WEIGHTS.hits == kept_draws
         for one, other in zip(fresh, again, strict=True):
             np.testing.assert_array_equal(one.advantages, other.advantages)
             np.testing.assert_array_equal(one.set_scores, other.set_scores)
-    kept = _stream_weights(_Stream(0, 0, None), 3, 64, 1.0, "dirichlet")
+    kept = _WEIGHTS.weights(_Stream(0, 0, None), 3, 64, EstimatorConfig())
     np.testing.assert_array_equal(kept, sample_weights(3, num_weights=64, rng=group_rng(0, 0)))
     with pytest.raises(ValueError):
         kept[0, 0] = 1.0  # read-only: no caller can change another's draws
+
+
+def test_the_weight_store_keeps_a_whole_batch_within_its_bytes() -> None:
+    from trainer_client.vpo import _WEIGHTS, _Stream, _WeightStore
+
+    _WEIGHTS.clear()
+    rewards = np.random.default_rng(4).random((400, 2, 1, 2))
+    first, second = estimate(rewards, EstimatorConfig()), estimate(rewards, EstimatorConfig())
+    assert _WEIGHTS.hits == 400  # every group of the second call: a whole batch stays, not the last 256
+    assert all(np.array_equal(a.advantages, b.advantages) for a, b in zip(first, second, strict=True))
+    store = _WeightStore(max_bytes=3 * 800)  # room for three draws of 100 x 1 float64
+    for position in range(5):
+        store.weights(_Stream(0, position, None), 1, 100, EstimatorConfig())
+    store.weights(_Stream(0, 2, None), 1, 100, EstimatorConfig())  # used again: now the most recent
+    store.weights(_Stream(0, 5, None), 1, 100, EstimatorConfig())
+    assert store.bytes <= 3 * 800 and [key[0].position for key in store.entries] == [4, 2, 5]
