@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -71,7 +72,18 @@ class OwnSocketWorker(multiprocess.Process):
     def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover (a child process)
         if self.sandbox_uid_base is not None:  # read by this worker's settings: the environment wins
             os.environ["VPO_SANDBOX_UID_BASE"] = str(self.sandbox_uid_base)
+        threading.Thread(target=_end_with_parent, args=(os.getppid(),), name="vpo-parent-watch", daemon=True).start()
         super().target([reuse_port_socket(self.config.host, self.config.port)])
+
+
+def _end_with_parent(parent: int, every_s: float = 0.5) -> None:  # pragma: no cover (a child process)
+    """In a worker: when the supervisor is gone (killed outright: it could not stop us), shut down as on
+    SIGTERM. An orphaned worker would go on serving the port beside a restarted service's workers (each
+    socket of the SO_REUSEPORT group gets its share of connections) with the old code and settings."""
+    while os.getppid() == parent:
+        time.sleep(every_s)
+    logger.warning("worker %d: the supervisor %d is gone; shutting down", os.getpid(), parent)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def run_workers(config: Config, settings: Any = None) -> None:

@@ -134,22 +134,25 @@ def test_a_dead_model_process_is_replaced(service: tuple[subprocess.Popen[str], 
     assert statuses <= {200, 503}
 
 
-def test_the_model_process_ends_with_a_supervisor_killed_outright(
+def test_the_model_process_and_workers_end_with_a_supervisor_killed_outright(
     service: tuple[subprocess.Popen[str], str, Path],
 ) -> None:
-    """Last in this module: it kills the service. Its model process must not outlive it, holding the GPU."""
+    """Last in this module: it kills the service. Its model process must not outlive it, holding the GPU, nor
+    its workers, serving the port beside a restarted service's."""
     process, url, _ = service
     port = int(url.rsplit(":", 1)[1])
     model, listening = model_process(process.pid, port), list(workers(process.pid, port))
     process.kill()
     process.wait(timeout=10)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 15
     try:
-        while os.path.exists(f"/proc/{model}") and b"spawn_main" in Path(f"/proc/{model}/cmdline").read_bytes():
-            assert time.monotonic() < deadline, "the model process outlived its supervisor"
-            time.sleep(0.1)
+        for pid in [model, *listening]:
+            while os.path.exists(f"/proc/{pid}") and b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                assert time.monotonic() < deadline, f"process {pid} outlived its supervisor"
+                time.sleep(0.1)
+        assert not tcp_sockets(port, "0A")  # nobody listens on the port any more
     finally:
-        for pid in listening:  # uvicorn's own workers do outlive a killed supervisor: end them here
+        for pid in listening:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
