@@ -322,8 +322,11 @@ class HealthResponse(APIModel):
 
 
 class ReadyResponse(APIModel):
-    status: Literal["ready", "degraded", "starting"]
+    status: Literal["ready", "degraded", "starting", "models_unavailable"]
     redis: Literal["off", "ok", "unreachable"]
+    models: Literal["off", "ok", "unreachable"] = Field(
+        "off", description="the shared model process (serve --workers N with shared_models): answers or not"
+    )
     scorers: dict[str, dict[str, Any]]
 
 

@@ -312,6 +312,15 @@ class HostClient:
                     raise
                 await asyncio.sleep(0.2)
 
+    @classmethod
+    async def reachable(cls, path: str, timeout_s: float = 2.0) -> bool:
+        """Whether the model process at ``path`` answers now (one try, no waiting for it)."""
+        try:
+            await asyncio.wait_for(cls.shared(path, wait_s=0), timeout_s)
+            return True
+        except (Unavailable, TimeoutError):
+            return False
+
     async def _connection(self) -> _Connection:
         async with self.lock:
             if self.connection is None or not self.connection.open:

@@ -117,7 +117,16 @@ def test_a_dead_model_process_is_replaced(service: tuple[subprocess.Popen[str], 
     process, url, _ = service
     port = int(url.rsplit(":", 1)[1])
     first = model_process(process.pid, port)
-    os.kill(first, signal.SIGKILL)
+    with httpx.Client(base_url=url, timeout=60) as client:
+        assert client.get("/readyz").json()["models"] == "ok"
+        os.kill(first, signal.SIGKILL)
+        # readiness follows the model process: a probe finds it gone (until it is back)
+        deadline = time.monotonic() + 30
+        while (ready := client.get("/readyz")).status_code == 200:
+            assert time.monotonic() < deadline, "readiness never noticed the model process was gone"
+            time.sleep(0.05)
+        assert ready.status_code == 503 and ready.json()["status"] == "models_unavailable", ready.text
+        assert ready.json()["models"] == "unreachable"
     statuses: set[int] = set()
     deadline = time.monotonic() + 120
     with httpx.Client(base_url=url, timeout=60) as client:
@@ -132,6 +141,8 @@ def test_a_dead_model_process_is_replaced(service: tuple[subprocess.Popen[str], 
             time.sleep(0.2)
     assert model_process(process.pid, port) != first and process.poll() is None
     assert statuses <= {200, 503}
+    with httpx.Client(base_url=url, timeout=60) as client:
+        assert all(client.get("/readyz").json()["status"] == "ready" for _ in range(4))  # both workers
 
 
 def test_the_model_process_and_workers_end_with_a_supervisor_killed_outright(

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
 from ...core.metrics import CONTENT_TYPE
+from ...models.host import HostClient
 from ...store.connections import REDIS_ERRORS, reachable
 from ..deps import StateDep
 from ..protocol import HealthResponse, ReadyResponse
@@ -21,11 +22,21 @@ async def healthz() -> HealthResponse:
 @router.get("/readyz", response_model=ReadyResponse, responses={503: {"model": ReadyResponse}})
 async def readyz(state: StateDep) -> JSONResponse:
     """200 when the scorers are loaded (``degraded`` when a configured Redis is unreachable: scoring still
-    works, without the shared cache); 503 while starting."""
+    works, without the shared cache); 503 while starting, and while the shared model process does not answer
+    (it is being restarted: this worker's model requests would get 503s meanwhile)."""
     ready = state.ready and state.registry.started
     redis = "off" if state.redis is None else ("ok" if await reachable(state.redis) else "unreachable")
-    status = "starting" if not ready else ("degraded" if redis == "unreachable" else "ready")
-    body = ReadyResponse(status=status, redis=redis, scorers={s.name: s.status() for s in state.registry})
+    host = getattr(state.settings, "model_host", None)
+    models = "off" if host is None or not ready else ("ok" if await HostClient.reachable(host) else "unreachable")
+    if not ready:
+        status = "starting"
+    elif models == "unreachable":
+        status, ready = "models_unavailable", False
+    else:
+        status = "degraded" if redis == "unreachable" else "ready"
+    body = ReadyResponse(
+        status=status, redis=redis, models=models, scorers={s.name: s.status() for s in state.registry}
+    )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
 
