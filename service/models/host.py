@@ -31,7 +31,7 @@ import signal
 import struct
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -173,13 +173,15 @@ def host_main(specs: dict[str, dict[str, Any]], path: str, log_config: dict[str,
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the supervisor stops us
     from .loading import ModelSpec
 
-    serving = _serve({name: ModelSpec(**spec) for name, spec in specs.items()}, path, os.getppid())
-    try:  # the event loop uvicorn runs the workers on: this process's loop decodes and answers every frame
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] = asyncio.new_event_loop
+    try:  # uvloop, as uvicorn runs the workers: this process's one event loop decodes and answers every frame
         import uvloop
+
+        loop_factory = uvloop.new_event_loop
     except ImportError:
-        asyncio.run(serving)
-    else:
-        uvloop.run(serving)
+        pass
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(_serve({name: ModelSpec(**spec) for name, spec in specs.items()}, path, os.getppid()))
 
 
 async def _serve(specs: dict[str, Any], path: str, parent: int) -> None:
