@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ..store.constants import JUDGE_PREFIX
 from ..store.windows import WINDOW_S, WindowCounters, current_window
+from .loading import ModelInputs
 
 SCORE_TEMPLATE = (
     "Grade the answer to the question on one criterion.\n\nQuestion:\n{prompt}\n\nAnswer:\n{answer}\n\n"
@@ -205,17 +206,9 @@ class OpenAIJudge:
         raise JudgeFailure("judge_error", "no attempt left")  # pragma: no cover
 
 
-class JudgeInputs:
-    """The local judge's tokenizer side: a judge prompt to token ids (chat template applied when the tokenizer
-    has one, with the generation prompt)."""
-
-    def __init__(self, spec: Any) -> None:
-        from transformers import AutoTokenizer
-
-        from .loading import resolve_path
-
-        self.spec = spec
-        self.tokenizer = AutoTokenizer.from_pretrained(resolve_path(spec.path))
+class JudgeInputs(ModelInputs):
+    """Judge prompts to token ids (the chat template applied when the tokenizer has one, with the generation
+    prompt)."""
 
     def _text(self, content: str) -> str:
         if getattr(self.tokenizer, "chat_template", None):

@@ -154,15 +154,20 @@ def batches(
         yield padded(tokenizer, encoded, chunk, device, multiples, spec.max_length), chunk.stop - chunk.start
 
 
-class EmbeddingInputs:
-    """The embedding model's tokenizer side: texts to token ids. With shared models each worker holds one and
-    sends token ids, so the model process spends its time on forwards."""
+class ModelInputs:
+    """A model's tokenizer side (its ``prepare`` makes ``tokenize``'s output of the model's items), loaded
+    without the weights: with shared models each worker holds one and sends token ids, so that the model
+    process spends its time on forwards."""
 
     def __init__(self, spec: ModelSpec) -> None:
         from transformers import AutoTokenizer
 
         self.spec = spec
         self.tokenizer = AutoTokenizer.from_pretrained(resolve_path(spec.path))
+
+
+class EmbeddingInputs(ModelInputs):
+    """Texts to token ids."""
 
     def prepare(self, texts: list[str]) -> dict[str, Any]:
         return tokenize(self.tokenizer, texts, truncation=True, max_length=self.spec.max_length)
@@ -197,15 +202,9 @@ class EmbeddingModel:
         return vectors
 
 
-class RewardInputs:
-    """The reward model's tokenizer side: (prompt, answer) pairs to token ids, through the chat template when
-    the tokenizer has one, else as two segments."""
-
-    def __init__(self, spec: ModelSpec) -> None:
-        from transformers import AutoTokenizer
-
-        self.spec = spec
-        self.tokenizer = AutoTokenizer.from_pretrained(resolve_path(spec.path))
+class RewardInputs(ModelInputs):
+    """(prompt, answer) pairs to token ids, through the chat template when the tokenizer has one, else as two
+    segments."""
 
     def prepare(self, pairs: list[tuple[str, str]]) -> dict[str, Any]:
         """Token ids (and segment ids, for pair models) of every (prompt, answer), in one tokenizer call."""
