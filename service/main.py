@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -55,12 +56,17 @@ def create_app(settings: Settings | None = None, registry: ScorerRegistry | None
             await recorder.start()
         if state.history is not None:
             await state.history.start()
+        metrics = state.pipeline.metrics
+        snapshots = asyncio.create_task(metrics.snapshots()) if metrics.directory else None  # several workers
         freeze_startup_objects()
         state.ready = True
         try:
             yield
         finally:
             state.ready = False
+            if snapshots is not None:
+                snapshots.cancel()
+                metrics.write_snapshot()  # this worker's last counts stay in the others' totals
             await state.registry.close()
             if recorder is not None:
                 await recorder.close()  # what was scored is in the log before the process ends

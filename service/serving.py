@@ -34,6 +34,7 @@ from uvicorn.supervisors import multiprocess
 
 logger = logging.getLogger("uvicorn.error")
 MODEL_HOST_ENV = "VPO_MODEL_HOST"
+METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multiprocess mode
 
 
 def supported() -> bool:
@@ -108,6 +109,11 @@ def run_workers(config: Config, settings: Any = None) -> None:
     if settings is not None:
         OwnSocketWorker.uid_base = settings.sandbox_uid_base
         OwnSocketWorker.uid_block = settings.sandbox_workers + settings.sandbox_spares()
+    # the workers' metrics add up (see service.core.metrics): in a directory of this service's own
+    metrics_directory = None
+    if not os.environ.get(METRICS_ENV):
+        metrics_directory = tempfile.mkdtemp(prefix="vpo-metrics-")
+        os.environ[METRICS_ENV] = metrics_directory
     # The supervisor makes (and remakes) its workers through this module-level name.
     original: Any = multiprocess.Process
     multiprocess.Process = OwnSocketWorker  # type: ignore[misc]
@@ -118,6 +124,9 @@ def run_workers(config: Config, settings: Any = None) -> None:
         reserved.close()
         if models is not None:
             models.stop()
+        if metrics_directory is not None:
+            shutil.rmtree(metrics_directory, ignore_errors=True)
+            del os.environ[METRICS_ENV]
 
 
 class ModelProcess:

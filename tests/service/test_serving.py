@@ -178,3 +178,53 @@ def test_each_workers_sandboxes_run_as_uids_of_their_own() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=60)
+
+
+def test_the_workers_metrics_add_up_whichever_worker_is_scraped() -> None:
+    """Requests served by both workers count once each in every scrape, and so do both workers' sandboxes;
+    a worker that dies keeps its requests in the total."""
+    from tests.conftest import REFERENCE_FOUR
+    from tests.service.test_metrics import samples
+
+    port = free_port()
+    env = {**os.environ, "VPO_SCORERS": "reference,tests", "VPO_SANDBOX_WORKERS": "1",
+           "VPO_SANDBOX_SPARE_WORKERS": "0"}  # fmt: skip
+    process = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", "2"], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    key = ("vpo_requests_total", (("endpoint", "/v1/score"), ("method", "POST"), ("status", "200")))
+    try:
+        wait_for_workers(process.pid, port, WORKERS)
+        # 16 connections: all on one worker with probability 3e-5 (the kernel hashes each to a worker)
+        connections = [httpx.Client(base_url=url, timeout=30) for _ in range(16)]
+        for i, client in enumerate(connections * 2):
+            body = {"prompt": "q", "answers": [[f"{i}"]], "scorers": [REFERENCE_FOUR]}
+            assert client.post("/v1/score", json=body).status_code == 200
+        served = {pid: len(inodes & tcp_sockets(port, "01")) for pid, inodes in workers(process.pid, port).items()}
+        assert all(served.values()), served  # both workers served some of them
+        for client in connections:
+            client.close()
+        deadline = time.monotonic() + 10  # each worker writes its sandbox snapshot every 2 s
+        while True:
+            scrapes = [samples(url) for _ in range(6)]  # new connections: both workers answer some
+            if all(s.get(("vpo_sandbox_workers", ())) == 2 for s in scrapes) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert [s[key] for s in scrapes] == [32] * 6
+        assert [s[("vpo_sandbox_workers", ())] for s in scrapes] == [2] * 6  # one sandbox worker each
+        victim = next(iter(workers(process.pid, port)))
+        os.kill(victim, signal.SIGKILL)
+        wait_for_workers(process.pid, port, WORKERS)
+        while victim in workers(process.pid, port):
+            time.sleep(0.1)
+        deadline = time.monotonic() + 10
+        while True:  # the replacement's sandbox counts once it has written its snapshot; the dead one's no more
+            after = [samples(url) for _ in range(6)]
+            if all(s.get(("vpo_sandbox_workers", ())) == 2 for s in after) or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert [s[("vpo_sandbox_workers", ())] for s in after] == [2] * 6
+        assert [s[key] for s in after] == [32] * 6  # the dead worker's requests are still counted
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)

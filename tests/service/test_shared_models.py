@@ -22,6 +22,7 @@ import pytest
 from service.models.judges import YES_NO_TEMPLATE, LocalJudge
 from service.models.loading import EmbeddingModel, ModelSpec, RewardModel
 from tests.service.test_cli import CLI, ROOT
+from tests.service.test_metrics import samples
 from tests.service.test_preference import tiny_reward_model
 from tests.service.test_rubric import tiny_causal_lm
 from tests.service.test_serving import children, tcp_sockets, wait_for_workers, workers
@@ -111,6 +112,12 @@ def test_both_workers_share_one_model_process(service: tuple[subprocess.Popen[st
     # The counts are the model process's: every item of both workers went through its batcher.
     assert minilm["shared"] and minilm["items"] >= 48 * 2 + len(PERSONAS)
     assert minilm["forwards"] < 48  # batched across requests (and workers)
+    # /metrics, whichever worker answers, shows the model process's counts once (not once per worker)
+    time.sleep(2.5)  # each worker's snapshot is at most 2 s old
+    seen = [httpx.get(f"{url}/readyz").json()["scorers"]["preference"]["minilm"]["items"] for _ in range(16)]
+    labels = (("model", "minilm"), ("scorer", "preference"))
+    scraped = [samples(url)[("vpo_model_items_total", labels)] for _ in range(6)]
+    assert scraped == [max(seen)] * 6 and max(seen) >= minilm["items"]
 
 
 def test_a_dead_model_process_is_replaced(service: tuple[subprocess.Popen[str], str, Path]) -> None:
