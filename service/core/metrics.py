@@ -40,6 +40,8 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.directory = os.environ.get(MULTIPROCESS_ENV) or None  # several workers: see the module's docstring
+        if self.directory is not None:
+            os.makedirs(self.directory, exist_ok=True)  # prometheus_client writes there from the first metric on
         self.own: list[Collector] = []  # the collectors that read this process's scorers
         self.cache_hits = Counter(
             "vpo_cache_hits", "Reward rows found in the cache", ["scorer"], registry=self.registry
