@@ -148,8 +148,8 @@ def test_a_dead_model_process_is_replaced(service: tuple[subprocess.Popen[str], 
             time.sleep(0.2)
     assert model_process(process.pid, port) != first and process.poll() is None
     assert statuses <= {200, 503}
-    with httpx.Client(base_url=url, timeout=60) as client:
-        assert all(client.get("/readyz").json()["status"] == "ready" for _ in range(4))  # both workers
+    # ready again, whichever worker answers (new connections: both workers, with probability 1 - 2**-7)
+    assert all(httpx.get(f"{url}/readyz", timeout=60).json()["status"] == "ready" for _ in range(8))
 
 
 def test_the_model_process_and_workers_end_with_a_supervisor_killed_outright(
