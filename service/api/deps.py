@@ -12,8 +12,7 @@ from ..core.state import AppState
 
 
 async def get_state(request: Request) -> AppState:  # async: FastAPI runs a plain def in a thread
-    state: AppState = request.app.state.vpo
-    return state
+    return state_of(request)
 
 
 StateDep = Annotated[AppState, Depends(get_state)]
@@ -28,7 +27,7 @@ def state_of(request: Request) -> AppState:
 
 async def require_token(request: Request) -> None:
     """Checks ``Authorization: Bearer <token>`` against every configured token in constant time."""
-    tokens = request.app.state.vpo.settings.token_values()
+    tokens = state_of(request).settings.token_values()
     if not tokens:
         return
     given = bearer_token(request)
@@ -54,7 +53,7 @@ def bearer_token(request: Request) -> str | None:
 
 async def count_request(request: Request) -> None:
     """One request against the caller's requests-per-minute budget (429 with Retry-After when spent)."""
-    await request.app.state.vpo.limiter.spend(bearer_token(request), "requests", 1)
+    await state_of(request).limiter.spend(bearer_token(request), "requests", 1)
 
 
 RateDep = Depends(count_request)
