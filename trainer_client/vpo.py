@@ -465,10 +465,6 @@ class _WeightStore:
 _WEIGHTS = _WeightStore()
 
 
-def _sampled(stream: _Stream, d: int, num_weights: int, config: EstimatorConfig) -> np.ndarray:
-    return _WEIGHTS.weights(stream, d, num_weights, config)
-
-
 def _draw_weights(packed: _Packed, config: EstimatorConfig, streams: Sequence[_Stream]) -> np.ndarray:
     b, _, _, d_max = packed.rewards.shape
     weights = np.zeros((b, config.num_draws, d_max))
@@ -478,7 +474,7 @@ def _draw_weights(packed: _Packed, config: EstimatorConfig, streams: Sequence[_S
                 raise EstimatorError("weights", f"have {config.weights.shape[1]} columns but group {i} has d = {d}")
             weights[i, :, :d] = config.weights
         else:
-            weights[i, :, :d] = _sampled(streams[i], int(d), config.num_weights, config)
+            weights[i, :, :d] = _WEIGHTS.weights(streams[i], int(d), config.num_weights, config)
     return weights
 
 
@@ -491,7 +487,7 @@ def _draw_completion_weights(packed: _Packed, config: EstimatorConfig, streams: 
         return chosen
     weights = np.zeros((b, g_max, d_max))
     for i, d in enumerate(packed.num_components):
-        weights[i, :, :d] = _sampled(streams[i], int(d), g_max, config)
+        weights[i, :, :d] = _WEIGHTS.weights(streams[i], int(d), g_max, config)
     return weights
 
 
