@@ -50,38 +50,28 @@ RETRY_AFTER_S = 2.0
 INLINE_CHARACTERS = 16384
 
 
-def _pair_length(pair: Sequence[str]) -> int:
-    return len(pair[0]) + len(pair[1])
+def _item_length(item: Any) -> int:
+    """Characters of a model's item: a text, or a (prompt, answer) pair."""
+    return len(item) if isinstance(item, str) else len(item[0]) + len(item[1])
 
 
-def _characters(items: list[Any]) -> int:
-    return sum(len(item) if isinstance(item, str) else _pair_length(item) for item in items)
+def _classes(kind: str) -> tuple[Any, Any]:
+    """(model class, its tokenizer side's class) of a model kind."""
+    from .judges import JudgeInputs, LocalJudge
+    from .loading import EmbeddingInputs, EmbeddingModel, RewardInputs, RewardModel
+
+    return {"embedding": (EmbeddingModel, EmbeddingInputs), "reward_model": (RewardModel, RewardInputs),
+            "causal_lm": (LocalJudge, JudgeInputs)}[kind]  # fmt: skip
 
 
 def load_model(spec: Any) -> Any:
     """The model of ``spec`` (blocking: call it in a thread): ``.inputs.prepare`` tokenizes, ``.forward`` runs."""
-    from .loading import EmbeddingModel, RewardModel
-
-    if spec.kind == "embedding":
-        return EmbeddingModel(spec)
-    if spec.kind == "reward_model":
-        return RewardModel(spec)
-    from .judges import LocalJudge
-
-    return LocalJudge(spec)
+    return _classes(spec.kind)[0](spec)
 
 
 def load_inputs(spec: Any) -> Any:
     """The tokenizer side of the model of ``spec`` alone (a worker's, with shared models)."""
-    from .loading import EmbeddingInputs, RewardInputs
-
-    if spec.kind == "embedding":
-        return EmbeddingInputs(spec)
-    if spec.kind == "reward_model":
-        return RewardInputs(spec)
-    from .judges import JudgeInputs
-
-    return JudgeInputs(spec)
+    return _classes(spec.kind)[1](spec)
 
 
 def load_batcher(spec: Any) -> DynamicBatcher[Any]:
@@ -92,8 +82,7 @@ def load_batcher(spec: Any) -> DynamicBatcher[Any]:
     def run(items: list[Any]) -> Sequence[Any]:
         return model.forward(model.inputs.prepare(items))  # type: ignore[no-any-return]
 
-    length = _pair_length if spec.kind == "reward_model" else len
-    return DynamicBatcher(run, max_batch_size=spec.max_batch_size, max_wait_ms=spec.max_wait_ms, length=length)
+    return DynamicBatcher(run, max_batch_size=spec.max_batch_size, max_wait_ms=spec.max_wait_ms, length=_item_length)
 
 
 def _rows_batcher(spec: Any) -> DynamicBatcher[Any]:
@@ -363,7 +352,8 @@ class RemoteBatcher:
 
     async def _request(self, calls: list[list[Any]]) -> list[list[Any]]:
         items = [item for call in calls for item in call]
-        encoded = await run_math(lambda: self.inputs.prepare(items), _characters(items), INLINE_CHARACTERS)
+        characters = sum(map(_item_length, items))
+        encoded = await run_math(lambda: self.inputs.prepare(items), characters, INLINE_CHARACTERS)
         fields, request = pack_rows(encoded)
         header, body = await self.client.call({"model": self.model, **fields}, request)
         if not header["ok"]:
