@@ -92,8 +92,9 @@ def _budget_chunks(lengths: list[int], budget: int) -> list[slice]:
 
 
 def tokenize(tokenizer: Any, texts: list[str], pairs: list[str] | None = None, **options: Any) -> dict[str, Any]:
-    """Token ids (and masks, segment ids) of every text, unpadded, in one batched call of the tokenizer."""
-    return dict(tokenizer(texts, pairs, return_attention_mask=True, **options))
+    """Token ids (and segment ids) of every text, unpadded, in one batched call of the tokenizer (no attention
+    mask: ``padded`` makes it from the rows' lengths)."""
+    return dict(tokenizer(texts, pairs, return_attention_mask=False, **options))
 
 
 def padded(
