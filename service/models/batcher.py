@@ -1,6 +1,9 @@
 """Dynamic batching: items from concurrent requests are gathered into batches (at most ``max_batch_size``
 items, waiting at most ``max_wait_ms`` after the first), sorted by length so that padding stays small, and
 run by one synchronous function in a thread, one batch at a time, off the event loop.
+
+A model's run may split a batch into several forwards (``loading.run_batches`` does, by length): the
+batcher's counts are then the model's own (``counts``), one per forward, not one per batch.
 """
 
 from __future__ import annotations
@@ -9,9 +12,24 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
+
+
+@dataclass
+class ForwardCounts:
+    """A model's forwards, the items through them, and forwards by their count of items."""
+
+    forwards: int = 0
+    items: int = 0
+    sizes: Counter[int] = field(default_factory=Counter)
+
+    def add(self, size: int) -> None:
+        self.forwards += 1
+        self.items += size
+        self.sizes[size] += 1
 
 
 class DynamicBatcher(Generic[Item]):
@@ -22,14 +40,14 @@ class DynamicBatcher(Generic[Item]):
         max_batch_size: int = 64,
         max_wait_ms: float = 5.0,
         length: Callable[[Item], int] = lambda item: 0,
+        counts: ForwardCounts | None = None,
     ) -> None:
         self.run = run
         self.max_batch_size = max_batch_size
         self.max_wait_s = max_wait_ms / 1000.0
         self.length = length
-        self.forwards = 0  # calls of ``run``
-        self.items = 0
-        self.sizes: Counter[int] = Counter()  # forwards by batch size
+        self.own_counts = counts is None  # without a model's counts, every call of ``run`` is one forward
+        self.counts = ForwardCounts() if counts is None else counts
         self._pending: list[tuple[Item, _Call, int]] = []  # (item, its call, its index in the call)
         self._oldest = 0.0  # when the oldest pending item arrived
         self._wake: asyncio.Event | None = None
@@ -51,6 +69,18 @@ class DynamicBatcher(Generic[Item]):
         if len(self._pending) >= self.max_batch_size:
             self._wake.set()  # a full batch goes at once
         return await call.future
+
+    @property
+    def forwards(self) -> int:
+        return self.counts.forwards
+
+    @property
+    def items(self) -> int:
+        return self.counts.items
+
+    @property
+    def sizes(self) -> Counter[int]:
+        return self.counts.sizes
 
     async def close(self) -> None:
         if self._task is not None:
@@ -83,9 +113,8 @@ class DynamicBatcher(Generic[Item]):
             live.sort(key=lambda entry: self.length(entry[0]))
             try:
                 results = await asyncio.to_thread(self.run, [item for item, _, _ in live])
-                self.forwards += 1
-                self.items += len(live)
-                self.sizes[len(live)] += 1
+                if self.own_counts:
+                    self.counts.add(len(live))
                 for (_, call, i), result in zip(live, results, strict=True):
                     call.done(i, result)
             except Exception as exc:  # the callers see the model's failure; the loop serves the next batch

@@ -82,7 +82,8 @@ def load_batcher(spec: Any) -> DynamicBatcher[Any]:
     def run(items: list[Any]) -> Sequence[Any]:
         return model.forward(model.inputs.prepare(items))  # type: ignore[no-any-return]
 
-    return DynamicBatcher(run, max_batch_size=spec.max_batch_size, max_wait_ms=spec.max_wait_ms, length=_item_length)
+    return DynamicBatcher(run, max_batch_size=spec.max_batch_size, max_wait_ms=spec.max_wait_ms, length=_item_length,
+                          counts=model.counts)  # fmt: skip
 
 
 def _rows_batcher(spec: Any) -> DynamicBatcher[Any]:
@@ -95,7 +96,7 @@ def _rows_batcher(spec: Any) -> DynamicBatcher[Any]:
         return model.forward(join_rows(rows))  # type: ignore[no-any-return]
 
     return DynamicBatcher(run, max_batch_size=spec.max_batch_size, max_wait_ms=spec.max_wait_ms,
-                          length=lambda row: len(row["input_ids"]))  # fmt: skip
+                          length=lambda row: len(row["input_ids"]), counts=model.counts)  # fmt: skip
 
 
 async def open_batcher(name: str, spec: Any, host: str | None) -> Any:

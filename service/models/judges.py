@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ..store.constants import JUDGE_PREFIX
 from ..store.windows import WINDOW_S, WindowCounters, current_window
+from .batcher import ForwardCounts
 from .loading import ModelInputs
 
 SCORE_TEMPLATE = (
@@ -235,6 +236,7 @@ class LocalJudge:
         self.spec = spec
         self.device, dtype = _device_and_dtype(spec)
         self.inputs = JudgeInputs(spec)
+        self.counts = ForwardCounts()
         self.tokenizer = self.inputs.tokenizer
         self.tokenizer.padding_side = "left"  # the next-token logits sit at the last position of every row
         if self.tokenizer.pad_token is None:
@@ -250,13 +252,13 @@ class LocalJudge:
     def forward(self, encoded: dict[str, Any]) -> list[float]:
         import torch
 
-        from .loading import batches
+        from .loading import run_batches
 
-        probabilities: list[float] = []
-        for batch, rows in batches(self.tokenizer, encoded, self.spec, self.device):
+        def step(batch: dict[str, Any], rows: int) -> list[float]:
             if self.positions:
                 batch["position_ids"] = (batch["attention_mask"].cumsum(-1) - 1).clamp(min=0)
             with torch.inference_mode():
                 logits = self.model(**batch).logits[:rows, -1, self.yes_no].float()
-            probabilities.extend(torch.softmax(logits, dim=-1)[:, 0].cpu().tolist())
-        return probabilities
+            return torch.softmax(logits, dim=-1)[:, 0].cpu().tolist()
+
+        return run_batches(self.tokenizer, encoded, self.spec, self.device, step, self.counts)

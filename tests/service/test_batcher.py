@@ -114,3 +114,45 @@ def test_a_call_given_up_before_its_turn_ends_is_not_run() -> None:
 
     asyncio.run(main())
     assert runs == [["kept"]]
+
+
+def _split_cost(lengths: list[int], chunks: list[slice], cost: int, multiples: tuple[int, int]) -> int:
+    rows_to, width_to = multiples
+    return sum(-(-(c.stop - c.start) // rows_to) * rows_to * -(-lengths[c.stop - 1] // width_to) * width_to + cost
+               for c in chunks)  # fmt: skip
+
+
+@pytest.mark.parametrize("multiples", [(1, 1), (4, 16)])
+def test_a_sorted_batch_splits_into_the_cheapest_forwards(multiples: tuple[int, int]) -> None:
+    """Against every way of cutting small batches: the split covers every row once, in order, keeps each
+    forward of several rows within the budget, and costs no more than the best cut."""
+    import itertools
+    import random
+
+    from service.models.loading import split_sorted
+
+    rng = random.Random(7)
+    for _ in range(150):
+        lengths = sorted(rng.randint(1, 120) for _ in range(rng.randint(1, 9)))
+        cost, budget = rng.choice([0, 16, 64, 500]), rng.choice([64, 200, 10**6])
+        chunks = split_sorted(lengths, budget, cost, multiples)
+        assert [i for c in chunks for i in range(c.start, c.stop)] == list(range(len(lengths)))
+        assert all(c.stop - c.start == 1 or (c.stop - c.start) * lengths[c.stop - 1] <= budget for c in chunks)
+        feasible = []
+        for cuts in itertools.product([False, True], repeat=len(lengths) - 1):
+            ends = [i + 1 for i, cut in enumerate(cuts) if cut] + [len(lengths)]
+            candidate = [slice(start, end) for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+            if all(c.stop - c.start == 1 or (c.stop - c.start) * lengths[c.stop - 1] <= budget for c in candidate):
+                feasible.append(_split_cost(lengths, candidate, cost, multiples))
+        assert _split_cost(lengths, chunks, cost, multiples) == min(feasible)
+
+
+def test_a_batch_of_like_lengths_stays_whole_and_mixed_ones_split() -> None:
+    from service.models.loading import split_sorted
+
+    assert split_sorted([30, 31, 32, 33], 32768, 64) == [slice(0, 4)]
+    assert split_sorted([10] * 32 + [400] * 32, 32768, 64) == [slice(0, 32), slice(32, 64)]
+    assert split_sorted([10] * 32 + [400] * 32, 32768, 10**6) == [slice(0, 64)]  # a forward costs more
+    budgeted = split_sorted([500] * 100, 32768, 10**6)  # the budget still binds: two forwards of 65 rows at most
+    assert len(budgeted) == 2 and all(c.stop - c.start <= 65 for c in budgeted)
+    assert split_sorted([], 32768, 64) == []

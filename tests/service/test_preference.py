@@ -124,10 +124,12 @@ def test_reward_models_through_the_real_loading_code(api: httpx.Client, models: 
 
 def test_padding_does_not_change_a_score(models: dict[str, ModelSpec]) -> None:
     """Inputs of one forward are padded to the longest, and their shape can be rounded up (here rows to a
-    multiple of 8 that repeat the first, tokens to a multiple of 16): each input scores as it does alone."""
+    multiple of 8 that repeat the first, tokens to a multiple of 16): each input scores as it does alone.
+    (A forward is made to cost more than any padding here, so that the batch is not split.)"""
     short, long = "short", "a much longer answer " * 30
-    bucketed = {"dtype": "float32", "pad_rows_to": 8, "pad_width_to": 16}
-    plain = {"dtype": "float32", "pad_rows_to": 1, "pad_width_to": 1}
+    whole = {"dtype": "float32", "forward_cost_tokens": 10**6}
+    bucketed = {**whole, "pad_rows_to": 8, "pad_width_to": 16}
+    plain = {**whole, "pad_rows_to": 1, "pad_width_to": 1}
     reward = RewardModel(models["helpful"].model_copy(update=plain))
     rounded = RewardModel(models["helpful"].model_copy(update=bucketed))
     alone = reward.score([("q", short)])[0]
@@ -139,6 +141,21 @@ def test_padding_does_not_change_a_score(models: dict[str, ModelSpec]) -> None:
     vectors = rounded_embedding.encode([short, long, "a third"])
     assert len(vectors) == 3  # the rows added to round the batch up are dropped
     np.testing.assert_allclose(vectors, embedding.encode([short, long, "a third"]), atol=1e-5)
+
+
+def test_a_batch_split_into_forwards_keeps_its_order(models: dict[str, ModelSpec]) -> None:
+    """Rows are sorted by length and split into several forwards (here one per row, as a forward is made to
+    cost nothing): every output still lands at its input's place, equal to the input's output alone."""
+    texts = ["a much longer answer " * 30, "short", "a middle-sized answer " * 5, "short"]
+    split = {"dtype": "float32", "forward_cost_tokens": 0, "pad_width_to": 1}
+    embedding = EmbeddingModel(models["minilm"].model_copy(update=split))
+    vectors = embedding.encode(texts)
+    np.testing.assert_allclose(vectors, [embedding.encode([text])[0] for text in texts], atol=1e-5)
+    assert not np.allclose(vectors[0], vectors[1], atol=1e-2)  # different inputs: a misplaced output shows
+    assert embedding.counts.forwards == 3 + 4  # 3 distinct lengths, then each alone
+    reward = RewardModel(models["helpful"].model_copy(update=split))
+    pairs = [("q", text) for text in texts]
+    assert reward.score(pairs) == pytest.approx([reward.score([pair])[0] for pair in pairs], abs=1e-5)
 
 
 def test_widths_are_rounded_on_cuda_only(models: dict[str, ModelSpec]) -> None:

@@ -167,10 +167,11 @@ def test_local_judge_scores_an_answer_alike_alone_and_padded_in_a_batch(
     lm_path: Path, multiples: tuple[int, int]
 ) -> None:
     """A short input batched with a long one is left-padded (in the second case its width rounded up to a
-    multiple of 16 and the rows to 8): its positions still start at its first token."""
+    multiple of 16 and the rows to 8): its positions still start at its first token. (A forward is made to
+    cost more than the padding, so that the two share one.)"""
     rows, width = multiples
     judge = LocalJudge(ModelSpec(kind="causal_lm", path=str(lm_path), dtype="float32", pad_rows_to=rows,
-                                 pad_width_to=width))  # fmt: skip
+                                 pad_width_to=width, forward_cost_tokens=10**6))  # fmt: skip
     alone = LocalJudge(ModelSpec(kind="causal_lm", path=str(lm_path), dtype="float32", pad_rows_to=1,
                                  pad_width_to=1)).yes_probability(["42"])  # fmt: skip
     batched = judge.yes_probability(["42", "forty-two, as six times seven is " * 20])
