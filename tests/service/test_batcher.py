@@ -156,3 +156,27 @@ def test_a_batch_of_like_lengths_stays_whole_and_mixed_ones_split() -> None:
     budgeted = split_sorted([500] * 100, 32768, 10**6)  # the budget still binds: two forwards of 65 rows at most
     assert len(budgeted) == 2 and all(c.stop - c.start <= 65 for c in budgeted)
     assert split_sorted([], 32768, 64) == []
+
+
+def test_the_cost_of_a_forward_is_measured_on_cpu_and_taken_from_the_spec_when_set() -> None:
+    """On CPU the cost of one more forward is measured from forwards of 1 x 16 and 8 x 64 token rows: here a
+    forward that takes 5 ms plus 10 µs a token (sleeps) is worth about 500 tokens. A spec's value wins, and
+    CUDA has a fixed default."""
+    import time
+
+    from service.models.loading import CUDA_FORWARD_COST, ModelSpec, forward_cost
+
+    shapes: list[tuple[int, int]] = []
+
+    def forward(encoded: dict[str, list[list[int]]]) -> list[float]:
+        rows = encoded["input_ids"]
+        shapes.append((len(rows), len(rows[0])))
+        time.sleep(0.005 + 1e-5 * len(rows) * len(rows[0]))
+        return [0.0] * len(rows)
+
+    spec = ModelSpec(kind="embedding", path="unused")
+    assert 250 <= forward_cost(spec, "cpu", forward) <= 1000
+    assert set(shapes) == {(1, 16), (8, 64)}
+    assert forward_cost(spec, "cuda", forward) == CUDA_FORWARD_COST
+    assert forward_cost(spec.model_copy(update={"forward_cost_tokens": 7}), "cpu", forward) == 7
+    assert len(shapes) == 6  # neither of the last two measured

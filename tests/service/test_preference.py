@@ -153,6 +153,9 @@ def test_a_batch_split_into_forwards_keeps_its_order(models: dict[str, ModelSpec
     np.testing.assert_allclose(vectors, [embedding.encode([text])[0] for text in texts], atol=1e-5)
     assert not np.allclose(vectors[0], vectors[1], atol=1e-2)  # different inputs: a misplaced output shows
     assert embedding.counts.forwards == 3 + 4  # 3 distinct lengths, then each alone
+    measured = EmbeddingModel(models["minilm"])  # no forward_cost_tokens: measured at load on CPU
+    assert measured.counts.forwards == 0  # the measure's forwards are not counted
+    assert 16 <= measured.forward_cost <= 4096 if measured.device.type == "cpu" else measured.forward_cost == 8192
     reward = RewardModel(models["helpful"].model_copy(update=split))
     pairs = [("q", text) for text in texts]
     assert reward.score(pairs) == pytest.approx([reward.score([pair])[0] for pair in pairs], abs=1e-5)
