@@ -202,7 +202,7 @@ def padded(
 
     fill = {"input_ids": tokenizer.pad_token_id, "token_type_ids": tokenizer.pad_token_type_id}
     lengths = np.array([len(encoded["input_ids"][row]) for row in rows])
-    longest = int(lengths.max())
+    longest = max(1, int(lengths.max()))  # a row of no tokens (a decoder's empty text) gets one padding token
     width = max(longest, min(-(-longest // multiples[1]) * multiples[1], max_width or longest))
     height = -(-len(lengths) // multiples[0]) * multiples[0]
     left = tokenizer.padding_side == "left"

@@ -180,3 +180,17 @@ def test_the_cost_of_a_forward_is_measured_on_cpu_and_taken_from_the_spec_when_s
     assert forward_cost(spec, "cuda", forward) == CUDA_FORWARD_COST
     assert forward_cost(spec.model_copy(update={"forward_cost_tokens": 7}), "cpu", forward) == 7
     assert len(shapes) == 6  # neither of the last two measured
+
+
+def test_a_row_of_no_tokens_alone_in_its_forward_is_padded_to_one_token() -> None:
+    """A text that tokenizes to nothing (a decoder's tokenizer on an empty answer) may now be split into a
+    forward of its own: its tensors are one padding token wide, masked out, never zero wide."""
+    from service.models.loading import padded
+    from tests.tiny_models import minilm_vocab_tokenizer
+
+    tokenizer = minilm_vocab_tokenizer()
+    batch = padded(tokenizer, {"input_ids": [[], [101, 102]]}, [0], "cpu")
+    assert tuple(batch["input_ids"].shape) == (1, 1) and batch["attention_mask"].tolist() == [[0]]
+    both = padded(tokenizer, {"input_ids": [[], [101, 102]]}, [0, 1], "cpu")
+    assert both["input_ids"].tolist() == [[tokenizer.pad_token_id] * 2, [101, 102]]
+    assert both["attention_mask"].tolist() == [[0, 0], [1, 1]]
