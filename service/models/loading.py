@@ -94,6 +94,7 @@ def shape_multiples(spec: ModelSpec, device: Any) -> tuple[int, int]:
 
 
 CUDA_FORWARD_COST = 8192  # tokens: on CUDA a forward of a few thousand tokens costs about what a small one does
+CPU_FORWARD_COST = 64  # tokens, on CPU where the measure fails: about MiniLM's
 
 
 def forward_cost(spec: ModelSpec, device: Any, forward: Callable[[dict[str, Any]], Any]) -> int:
@@ -101,8 +102,8 @@ def forward_cost(spec: ModelSpec, device: Any, forward: Callable[[dict[str, Any]
     batch is split only where its padding is large; on CPU measured with ``forward`` (a model's, on token
     rows), as a forward's cost there is its padded tokens plus a cost of its own that depends on the model:
     about 50 tokens' worth for MiniLM, several hundred for a 2-layer BERT whose tokens cost next to nothing.
-    The measure: the quickest of a few forwards of 1 x 16 and of 8 x 64 tokens, about 0.2 s for MiniLM on a
-    2-core CPU."""
+    The measure: the quickest of a few forwards of 1 x 16 and of 8 x 64 tokens (no wider than ``max_length``),
+    about 0.2 s for MiniLM on a 2-core CPU."""
     if spec.forward_cost_tokens is not None:
         return spec.forward_cost_tokens
     if getattr(device, "type", str(device)) == "cuda":
@@ -117,10 +118,16 @@ def forward_cost(spec: ModelSpec, device: Any, forward: Callable[[dict[str, Any]
             best = min(best, time.perf_counter() - started)
         return best
 
-    seconds(1, 16, 1)  # the first forward pays for lazy set-up
-    small, large = seconds(1, 16, 3), seconds(8, 64, 2)
-    per_token = max(large - small, 1e-9) / (8 * 64 - 16)
-    return int(min(4096, max(16, small / per_token - 16)))
+    narrow, wide = min(16, spec.max_length), min(64, spec.max_length)
+    try:
+        seconds(1, narrow, 1)  # the first forward pays for lazy set-up
+        small, large = seconds(1, narrow, 3), seconds(8, wide, 2)
+    except Exception as exc:  # the model serves its real inputs or fails on them, not on this measure
+        logger.warning("could not measure the forward cost of %s (%r): using %d tokens", spec.path, exc,
+                       CPU_FORWARD_COST)  # fmt: skip
+        return CPU_FORWARD_COST
+    per_token = max(large - small, 1e-9) / (8 * wide - narrow)
+    return int(min(4096, max(16, small / per_token - narrow)))
 
 
 class BatchedModel:

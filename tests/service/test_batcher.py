@@ -164,7 +164,7 @@ def test_the_cost_of_a_forward_is_measured_on_cpu_and_taken_from_the_spec_when_s
     CUDA has a fixed default."""
     import time
 
-    from service.models.loading import CUDA_FORWARD_COST, ModelSpec, forward_cost
+    from service.models.loading import CPU_FORWARD_COST, CUDA_FORWARD_COST, ModelSpec, forward_cost
 
     shapes: list[tuple[int, int]] = []
 
@@ -180,6 +180,14 @@ def test_the_cost_of_a_forward_is_measured_on_cpu_and_taken_from_the_spec_when_s
     assert forward_cost(spec, "cuda", forward) == CUDA_FORWARD_COST
     assert forward_cost(spec.model_copy(update={"forward_cost_tokens": 7}), "cpu", forward) == 7
     assert len(shapes) == 6  # neither of the last two measured
+    shapes.clear()
+    forward_cost(spec.model_copy(update={"max_length": 8}), "cpu", forward)
+    assert set(shapes) == {(1, 8), (8, 8)}  # no wider than the model's inputs may be
+
+    def failing(encoded: dict[str, list[list[int]]]) -> list[float]:
+        raise RuntimeError("this model wants other inputs")
+
+    assert forward_cost(spec, "cpu", failing) == CPU_FORWARD_COST  # the model still loads
 
 
 def test_a_row_of_no_tokens_alone_in_its_forward_is_padded_to_one_token() -> None:
