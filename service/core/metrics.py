@@ -207,11 +207,11 @@ class _ScorerCollector(Collector):
             for model, batcher in sorted(getattr(scorer, "batchers", {}).items()):
                 shared = shared or hasattr(batcher, "client")
                 labels = [scorer.name, model]
-                forwards.add_metric(labels, batcher.forwards)
-                items.add_metric(labels, batcher.items)
-                counts = batcher.sizes
+                forward_count, item_count, counts = batcher.counts.snapshot()  # one instant's, all agreeing
+                forwards.add_metric(labels, forward_count)
+                items.add_metric(labels, item_count)
                 buckets = [(str(b), sum(c for s, c in counts.items() if s <= b)) for b in BATCH_BUCKETS]
-                buckets.append(("+Inf", batcher.forwards))
-                sizes.add_metric(labels, buckets, sum_value=batcher.items)
+                buckets.append(("+Inf", forward_count))
+                sizes.add_metric(labels, buckets, sum_value=item_count)
         self.shared = shared
         yield from (workers, queued, spares, executions, failures, verdicts, forwards, items, sizes)

@@ -12,24 +12,38 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
 
 
-@dataclass
 class ForwardCounts:
-    """A model's forwards, the items through them, and forwards by their count of items."""
+    """A model's forwards by their count of items (rows). One thread adds (the forward's); any may read: a
+    reading is one copy of the counts (a C-level dict copy, whole under the GIL), so its forwards, items and
+    sizes always agree, and no reader iterates a dict that the forward's thread is changing."""
 
-    forwards: int = 0
-    items: int = 0
-    sizes: Counter[int] = field(default_factory=Counter)
+    def __init__(self, sizes: Counter[int] | None = None) -> None:
+        self._sizes: Counter[int] = Counter() if sizes is None else sizes
 
     def add(self, size: int) -> None:
-        self.forwards += 1
-        self.items += size
-        self.sizes[size] += 1
+        self._sizes[size] += 1
+
+    def snapshot(self) -> tuple[int, int, Counter[int]]:
+        """(forwards, items, forwards by size), as of one instant."""
+        sizes = Counter(dict(self._sizes))
+        return sum(sizes.values()), sum(size * count for size, count in sizes.items()), sizes
+
+    @property
+    def forwards(self) -> int:
+        return self.snapshot()[0]
+
+    @property
+    def items(self) -> int:
+        return self.snapshot()[1]
+
+    @property
+    def sizes(self) -> Counter[int]:
+        return self.snapshot()[2]
 
 
 class DynamicBatcher(Generic[Item]):

@@ -39,7 +39,7 @@ import numpy as np
 from ..core.errors import Unavailable
 from ..core.turns import TurnBatcher
 from ..scoring.offload import run_math
-from .batcher import DynamicBatcher
+from .batcher import DynamicBatcher, ForwardCounts
 
 logger = logging.getLogger("vpo_rewards.models")
 FRAME = struct.Struct("!II")
@@ -192,8 +192,9 @@ async def _serve(specs: dict[str, Any], path: str, parent: int) -> None:
                 else:
                     batcher = batchers[header["model"]]
                     array = _as_array(await batcher.submit(unpack_rows(header, request)))
-                    reply |= {"dtype": array.dtype.str, "shape": list(array.shape), "forwards": batcher.forwards,
-                              "items": batcher.items, "sizes": sorted(batcher.sizes.items())}  # fmt: skip
+                    forwards, items, sizes = batcher.counts.snapshot()
+                    reply |= {"dtype": array.dtype.str, "shape": list(array.shape), "forwards": forwards,
+                              "items": items, "sizes": sorted(sizes.items())}  # fmt: skip
                     body = array.tobytes()
             except Exception as exc:  # the model's failure goes back to the caller; the process serves on
                 reply = {"id": header.get("id"), "ok": False, "error": f"{type(exc).__name__}: {exc}"}
@@ -338,10 +339,20 @@ class RemoteBatcher:
         self.client = client
         self.model = model
         self.inputs = inputs
-        self.forwards = 0  # the model process's counts (every worker's items), as of its last answer here
-        self.items = 0
-        self.sizes: Counter[int] = Counter()
+        self.counts = ForwardCounts()  # the model process's (every worker's items), as of its last answer here
         self.turns: TurnBatcher[list[Any], list[Any]] = TurnBatcher(self._request)
+
+    @property
+    def forwards(self) -> int:
+        return self.counts.forwards
+
+    @property
+    def items(self) -> int:
+        return self.counts.items
+
+    @property
+    def sizes(self) -> Counter[int]:
+        return self.counts.sizes
 
     @property
     def requests(self) -> int:
@@ -359,8 +370,7 @@ class RemoteBatcher:
         header, body = await self.client.call({"model": self.model, **fields}, request)
         if not header["ok"]:
             raise RuntimeError(header["error"])
-        self.forwards, self.items = header["forwards"], header["items"]
-        self.sizes = Counter({size: count for size, count in header["sizes"]})
+        self.counts = ForwardCounts(Counter({size: count for size, count in header["sizes"]}))
         array = np.frombuffer(body, dtype=np.dtype(header["dtype"])).reshape(header["shape"])
         results = list(array) if array.ndim > 1 else array.tolist()
         ends = list(itertools.accumulate(len(call) for call in calls))

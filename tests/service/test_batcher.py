@@ -202,3 +202,30 @@ def test_a_row_of_no_tokens_alone_in_its_forward_is_padded_to_one_token() -> Non
     both = padded(tokenizer, {"input_ids": [[], [101, 102]]}, [0, 1], "cpu")
     assert both["input_ids"].tolist() == [[tokenizer.pad_token_id] * 2, [101, 102]]
     assert both["attention_mask"].tolist() == [[0, 0], [1, 1]]
+
+
+def test_forward_counts_read_while_the_forward_thread_adds_always_agree() -> None:
+    """The forward's thread adds counts (new sizes too) while ``/metrics`` and ``/readyz`` read them: every
+    reading is whole (its forwards, items and sizes agree) and none fails on a dict changing under it."""
+    import threading
+
+    from service.models.batcher import ForwardCounts
+
+    counts = ForwardCounts()
+    done = threading.Event()
+
+    def forwards() -> None:
+        for size in range(1, 20001):
+            counts.add(size % 5000 + 1)
+        done.set()
+
+    thread = threading.Thread(target=forwards)
+    thread.start()
+    readings = 0
+    while not done.is_set() or readings == 0:
+        forward_count, item_count, sizes = counts.snapshot()
+        assert forward_count == sum(sizes.values())
+        assert item_count == sum(size * n for size, n in sizes.items())
+        readings += 1
+    thread.join()
+    assert counts.forwards == 20000 and counts.items == sum(size % 5000 + 1 for size in range(1, 20001))
