@@ -78,6 +78,14 @@ def client_process(url: str, first: int, requests: int, concurrency: int, work: 
 class Served:
     answers_per_s: float
     cpu_ms_per_request: dict[str, float]  # by role: HTTP workers (together), model process (with shared models)
+    forwards: int = 0  # the model's forwards during the run (a batch may be split into several by length)
+    items: int = 0
+
+
+def model_counts(url: str) -> tuple[int, int]:
+    """(forwards, items) of the model so far, from ``/readyz``."""
+    model = httpx.get(f"{url}/readyz").json()["scorers"]["preference"]["minilm"]
+    return int(model["forwards"]), int(model["items"])
 
 
 def served_rate(
@@ -104,12 +112,14 @@ def served_rate(
         assert service.process is not None
         roles = service_roles(service.process.pid, shared)
         before = {role: sum(cpu_seconds(pid) for pid in pids) for role, pids in roles.items()}
+        forwards, items = model_counts(url)
         spans = list(pool.map(client_process, [url] * processes, [p * share for p in range(processes)],
                               [share] * processes, [CLIENTS // processes] * processes, [work] * processes))  # fmt: skip
         cpu = {role: (sum(cpu_seconds(pid) for pid in pids) - before[role]) * 1e3 / (share * processes)
                for role, pids in roles.items()}  # fmt: skip
+        forwards, items = (now - then for now, then in zip(model_counts(url), (forwards, items), strict=True))
     elapsed = max(end for _, end in spans) - min(start for start, _ in spans)
-    return Served(share * processes * work.answers / elapsed, cpu)
+    return Served(share * processes * work.answers / elapsed, cpu, forwards, items)
 
 
 def tiny_model(directory: Path) -> str:
@@ -130,7 +140,9 @@ def tiny_model(directory: Path) -> str:
 
 def describe(served: Served) -> str:
     cpu = ", ".join(f"{role} {ms:.2f}" for role, ms in served.cpu_ms_per_request.items())
-    return f"{served.answers_per_s:8.1f} answers/s; CPU ms per request: {cpu}"
+    rows = served.items / max(1, served.forwards)
+    forwards = f"{served.forwards} forwards of {rows:.1f} rows"
+    return f"{served.answers_per_s:8.1f} answers/s; CPU ms per request: {cpu}; {forwards}"
 
 
 def offline_rate(work: Workload, requests: int, **shapes: int) -> float:
@@ -174,8 +186,8 @@ def run(args: argparse.Namespace) -> None:
     work = Workload(args.answers, args.length, args.model)
     serving = (work, args.requests, args.client_processes, args.service_workers, args.shared_models)
     batched = served_rate(64, 5, *serving, **shapes)
-    # one request's answers per forward (the personas' vectors are cached)
-    single = served_rate(work.answers, 0, *serving, **shapes)
+    # one request's answers per forward (the personas' vectors are cached), never split by length
+    single = served_rate(work.answers, 0, *serving, **shapes, forward_cost_tokens=10**9)
     ceiling = offline_rate(work, args.requests, **shapes)
     import torch
 
