@@ -84,18 +84,6 @@ class DynamicBatcher(Generic[Item]):
             self._wake.set()  # a full batch goes at once
         return await call.future
 
-    @property
-    def forwards(self) -> int:
-        return self.counts.forwards
-
-    @property
-    def items(self) -> int:
-        return self.counts.items
-
-    @property
-    def sizes(self) -> Counter[int]:
-        return self.counts.sizes
-
     async def close(self) -> None:
         if self._task is not None:
             self._task.cancel()

@@ -51,7 +51,8 @@ INLINE_CHARACTERS = 16384
 
 
 def _item_length(item: Any) -> int:
-    """Characters of a model's item: a text, or a (prompt, answer) pair."""
+    """Characters of a model's item (a text, or a (prompt, answer) pair): the worker's inline-tokenizing
+    budget."""
     return len(item) if isinstance(item, str) else len(item[0]) + len(item[1])
 
 
@@ -82,8 +83,8 @@ def load_batcher(spec: Any) -> DynamicBatcher[Any]:
     def run(items: list[Any]) -> Sequence[Any]:
         return model.forward(model.inputs.prepare(items))  # type: ignore[no-any-return]
 
-    return DynamicBatcher(run, max_batch_size=spec.max_batch_size, max_wait_ms=spec.max_wait_ms, length=_item_length,
-                          counts=model.counts)  # fmt: skip
+    # no sort key: the model sorts each batch by token length itself (``run_batches``)
+    return DynamicBatcher(run, max_batch_size=spec.max_batch_size, max_wait_ms=spec.max_wait_ms, counts=model.counts)
 
 
 def _rows_batcher(spec: Any) -> DynamicBatcher[Any]:
@@ -95,8 +96,7 @@ def _rows_batcher(spec: Any) -> DynamicBatcher[Any]:
     def run(rows: list[dict[str, np.ndarray]]) -> Sequence[Any]:
         return model.forward(join_rows(rows))  # type: ignore[no-any-return]
 
-    return DynamicBatcher(run, max_batch_size=spec.max_batch_size, max_wait_ms=spec.max_wait_ms,
-                          length=lambda row: len(row["input_ids"]), counts=model.counts)  # fmt: skip
+    return DynamicBatcher(run, max_batch_size=spec.max_batch_size, max_wait_ms=spec.max_wait_ms, counts=model.counts)
 
 
 async def open_batcher(name: str, spec: Any, host: str | None) -> Any:
@@ -341,18 +341,6 @@ class RemoteBatcher:
         self.inputs = inputs
         self.counts = ForwardCounts()  # the model process's (every worker's items), as of its last answer here
         self.turns: TurnBatcher[list[Any], list[Any]] = TurnBatcher(self._request)
-
-    @property
-    def forwards(self) -> int:
-        return self.counts.forwards
-
-    @property
-    def items(self) -> int:
-        return self.counts.items
-
-    @property
-    def sizes(self) -> Counter[int]:
-        return self.counts.sizes
 
     @property
     def requests(self) -> int:

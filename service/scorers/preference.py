@@ -104,13 +104,14 @@ class PreferenceScorer(Scorer):
             await batcher.close()
 
     def status(self) -> dict[str, Any]:
-        return {
-            name: {"kind": spec.kind, "loaded": name in self.batchers, "shared": self.host is not None,
-                   "forwards": self.batchers[name].forwards if name in self.batchers else 0,
-                   "items": self.batchers[name].items if name in self.batchers else 0}
-            for name, spec in self.specs.items()
-            if spec.kind != "causal_lm"
-        }  # fmt: skip
+        status = {}
+        for name, spec in self.specs.items():
+            if spec.kind == "causal_lm":
+                continue
+            forwards, items, _ = self.batchers[name].counts.snapshot() if name in self.batchers else (0, 0, None)
+            status[name] = {"kind": spec.kind, "loaded": name in self.batchers, "shared": self.host is not None,
+                            "forwards": forwards, "items": items}  # fmt: skip
+        return status
 
     async def score(self, tasks: Sequence[ScoreTask], *, deadline: float | None = None) -> list[ScoreOutput]:
         return list(await asyncio.gather(*(self._score_task(task) for task in tasks)))

@@ -122,7 +122,7 @@ class RubricScorer(Scorer):
 
     def status(self) -> dict[str, Any]:
         remote = {name: {"backend": "openai", "requests": j.requests} for name, j in self.judges.items()}
-        local = {name: {"backend": "local", "forwards": b.forwards} for name, b in self.batchers.items()}
+        local = {name: {"backend": "local", "forwards": b.counts.forwards} for name, b in self.batchers.items()}
         return {**remote, **local}
 
     async def score(self, tasks: Sequence[ScoreTask], *, deadline: float | None = None) -> list[ScoreOutput]:

@@ -23,7 +23,7 @@ def test_callers_share_forwards_and_get_their_own_results_in_order() -> None:
         results = await asyncio.gather(*(batcher.submit(items) for items in calls))
         await batcher.close()
         assert results == [[item.upper() for item in items] for items in calls]
-        assert batcher.items == sum(len(items) for items in calls) == 12
+        assert batcher.counts.items == sum(len(items) for items in calls) == 12
         return seen
 
     seen = asyncio.run(main())
