@@ -32,9 +32,10 @@ from uvicorn import Config
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import multiprocess
 
+from .core.metrics import MULTIPROCESS_ENV  # prometheus_client's multiprocess mode
+
 logger = logging.getLogger("uvicorn.error")
 MODEL_HOST_ENV = "VPO_MODEL_HOST"
-METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's multiprocess mode
 
 
 def supported() -> bool:
@@ -111,9 +112,9 @@ def run_workers(config: Config, settings: Any = None) -> None:
         OwnSocketWorker.uid_block = settings.sandbox_workers + settings.sandbox_spares()
     # the workers' metrics add up (see service.core.metrics): in a directory of this service's own
     metrics_directory = None
-    if not os.environ.get(METRICS_ENV):
+    if not os.environ.get(MULTIPROCESS_ENV):
         metrics_directory = tempfile.mkdtemp(prefix="vpo-metrics-")
-        os.environ[METRICS_ENV] = metrics_directory
+        os.environ[MULTIPROCESS_ENV] = metrics_directory
     # The supervisor makes (and remakes) its workers through this module-level name.
     original: Any = multiprocess.Process
     multiprocess.Process = OwnSocketWorker  # type: ignore[misc]
@@ -126,7 +127,7 @@ def run_workers(config: Config, settings: Any = None) -> None:
             models.stop()
         if metrics_directory is not None:
             shutil.rmtree(metrics_directory, ignore_errors=True)
-            del os.environ[METRICS_ENV]
+            del os.environ[MULTIPROCESS_ENV]
 
 
 class ModelProcess:

@@ -41,10 +41,6 @@ class ForwardCounts:
     def items(self) -> int:
         return self.snapshot()[1]
 
-    @property
-    def sizes(self) -> Counter[int]:
-        return self.snapshot()[2]
-
 
 class DynamicBatcher(Generic[Item]):
     def __init__(

@@ -230,12 +230,9 @@ class LocalJudge(BatchedModel):
     def __init__(self, spec: Any) -> None:
         from transformers import AutoModelForCausalLM
 
-        from .loading import _device_and_dtype, resolve_path
+        from .loading import resolve_path
 
-        self.spec = spec
-        self.device, dtype = _device_and_dtype(spec)
-        self.inputs = JudgeInputs(spec)
-        self.tokenizer = self.inputs.tokenizer
+        dtype = self._setup(spec, JudgeInputs(spec))
         self.tokenizer.padding_side = "left"  # the next-token logits sit at the last position of every row
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token

@@ -133,14 +133,23 @@ def forward_cost(spec: ModelSpec, device: Any, forward: Callable[[dict[str, Any]
 class BatchedModel:
     """What the model kinds share: forwards of their token rows split by length (``run_batches``), counted
     in ``counts``, at ``forward_cost`` padded tokens a forward (measured once they are loaded, see
-    ``forward_cost``). A kind sets ``spec``, ``device`` and ``tokenizer``, then calls ``_measure``."""
+    ``forward_cost``). A kind calls ``_setup``, loads its weights in the dtype it returns, then calls
+    ``_measure``."""
 
     spec: ModelSpec
     device: Any
+    inputs: Any
     tokenizer: Any
 
     def forward(self, encoded: dict[str, Any]) -> list[Any]:
         raise NotImplementedError
+
+    def _setup(self, spec: ModelSpec, inputs: Any) -> Any:
+        """Sets ``spec``, ``device``, ``inputs`` (the model's tokenizer side) and its ``tokenizer``; the dtype
+        to load the weights in."""
+        self.spec, self.inputs, self.tokenizer = spec, inputs, inputs.tokenizer
+        self.device, dtype = _device_and_dtype(spec)
+        return dtype
 
     def _measure(self) -> None:
         self.counts, self.forward_cost = ForwardCounts(), 10**9
@@ -295,10 +304,7 @@ class EmbeddingModel(BatchedModel):
     def __init__(self, spec: ModelSpec) -> None:
         from transformers import AutoModel
 
-        self.spec = spec
-        self.device, dtype = _device_and_dtype(spec)
-        self.inputs = EmbeddingInputs(spec)
-        self.tokenizer = self.inputs.tokenizer
+        dtype = self._setup(spec, EmbeddingInputs(spec))
         self.model = AutoModel.from_pretrained(resolve_path(spec.path), dtype=dtype).to(self.device).eval()
         self._measure()
 
@@ -344,10 +350,7 @@ class RewardModel(BatchedModel):
     def __init__(self, spec: ModelSpec) -> None:
         from transformers import AutoModelForSequenceClassification
 
-        self.spec = spec
-        self.device, dtype = _device_and_dtype(spec)
-        self.inputs = RewardInputs(spec)
-        self.tokenizer = self.inputs.tokenizer
+        dtype = self._setup(spec, RewardInputs(spec))
         if self.tokenizer.pad_token is None:  # decoder reward models often ship without one
             self.tokenizer.pad_token = self.tokenizer.eos_token
         model = AutoModelForSequenceClassification.from_pretrained(resolve_path(spec.path), dtype=dtype)

@@ -26,7 +26,7 @@ async def readyz(state: StateDep) -> JSONResponse:
     (it is being restarted: this worker's model requests would get 503s meanwhile)."""
     ready = state.ready and state.registry.started
     redis = "off" if state.redis is None else ("ok" if await reachable(state.redis) else "unreachable")
-    host = getattr(state.settings, "model_host", None)
+    host = state.settings.model_host
     models = "off" if host is None or not ready else ("ok" if await HostClient.reachable(host) else "unreachable")
     if not ready:
         status = "starting"
