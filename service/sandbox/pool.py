@@ -171,14 +171,19 @@ class SandboxPool:
 
     async def run(self, unit: dict[str, Any], budget_s: float) -> dict[str, Any]:
         """Queue one unit and wait for its result; ``budget_s`` bounds how long a worker may take on it."""
+        return await self.submit(unit, budget_s)
+
+    def submit(self, unit: dict[str, Any], budget_s: float) -> asyncio.Future[dict[str, Any]]:
+        """Queue one unit; the future of its result. Cancelling the future drops the unit if it has not
+        started."""
         if not self.started:
             raise SandboxFailure("the sandbox pool is not running")
         if self._queue.qsize() >= self.config.queue_limit:
             self.counts["overloaded"] += 1
             raise Overloaded(retry_after=max(1.0, self._queue.qsize() * budget_s / max(1, len(self._workers))))
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        await self._queue.put(({**unit, "id": next(self._ids)}, budget_s, future))
-        return await future
+        self._queue.put_nowait(({**unit, "id": next(self._ids)}, budget_s, future))
+        return future
 
     async def _serve(self, index: int, worker: _Worker) -> None:
         """Feeds one worker, keeping up to ``PIPELINE`` units in its stdin so that it never waits for the event

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -102,6 +104,36 @@ def test_identical_code_and_test_pairs_run_once(api: httpx.Client) -> None:
     # one functions unit (the 3 call / assert tests) and one stdio unit per distinct program: the fenced
     # copy and the one with trailing blank lines are the same program
     assert executions(api) - before == 4
+
+
+def test_identical_units_of_a_batch_or_of_concurrent_requests_run_once(api: httpx.Client) -> None:
+    code = PROGRAM + "# variant for the batch dedupe test\n"
+    other = code.replace("a + b", "b + a")
+    groups = [{"prompt": prompt, "answers": [[answer]], "scorers": [{"name": "tests", "params": PROBLEM}]}
+              for prompt, answer in (("first", code), ("second", code), ("third", other))]  # fmt: skip
+    before = executions(api)
+    response = api.post("/v1/score/batch", json={"groups": groups})
+    assert response.status_code == 200, response.text
+    assert [r["rewards"] for r in response.json()["results"]] == [[[[1.0] * 4]]] * 2 + [[[[1.0, 1.0, 0.0, 1.0]]]]
+    assert executions(api) - before == 4  # two programs (functions unit + stdio unit each), not three
+    # concurrent requests for a slow program share its execution too
+    slow = "import time\ntime.sleep(0.5)\n" + PROGRAM.replace("return a + b", "return a - b")
+    before = executions(api)
+    with ThreadPoolExecutor(3) as pool:
+        results = list(pool.map(lambda prompt: score(api, prompt=prompt, answers=[[slow]]), ("a", "b", "c")))
+    assert [r["rewards"] for r in results] == [[[[0.0, 0.0, 0.0, 0.0]]]] * 3
+    assert executions(api) - before == 2
+
+
+def test_a_request_that_gives_up_leaves_a_shared_execution_to_the_others(api: httpx.Client) -> None:
+    slow = "import time\ntime.sleep(0.6)\n" + PROGRAM + "# shared with a request that gives up\n"
+    with ThreadPoolExecutor(2) as pool:
+        hasty = pool.submit(score, api, answers=[[slow]], deadline_ms=200)
+        time.sleep(0.05)
+        patient = pool.submit(score, api, answers=[[slow]])
+        cut, full = hasty.result(), patient.result()
+    assert cut["rewards"] == [[[None] * 4]] and {e["reason"] for e in cut["errors"]} == {"deadline"}
+    assert full["rewards"] == [[[1.0] * 4]] and full["errors"] == []
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,9 @@
 Work is planned across every task of a call: identical (code, test) pairs run once, the ``call`` and
 ``assert`` tests of one code run in one execution unit (the code loads once, each test then runs in turn),
 and each ``stdio`` test is a unit of its own (the program runs with that stdin). All units go to the worker
-pool at once. A verdict is the answer's doing and scores 0 unless it is ``pass``; only a failure of the
-sandbox itself leaves a value missing.
+pool at once. A unit identical to one already running for another call (another group of the same batch,
+a concurrent request) is not run again: it waits for that execution's result. A verdict is the answer's
+doing and scores 0 unless it is ``pass``; only a failure of the sandbox itself leaves a value missing.
 """
 
 from __future__ import annotations
@@ -47,6 +48,18 @@ class _Unit:
     keys: dict[str, int] = field(default_factory=dict)
     result: dict[str, Any] | None = None
 
+    def key(self) -> tuple[Any, ...]:
+        """What makes two units the same execution."""
+        return (self.mode, self.code, self.stdin, self.timeout_s, self.memory_mb, tuple(self.keys))
+
+
+@dataclass
+class _Execution:
+    """A unit's execution on the pool, shared by every call that needs that unit while it runs."""
+
+    result: asyncio.Future[dict[str, Any]]  # the pool's
+    waiting: int = 0
+
 
 @dataclass(frozen=True)
 class _Slot:
@@ -71,6 +84,7 @@ class TestsScorer(Scorer):
         self.settings = settings
         self.pool: SandboxPool | None = None
         self.verdicts: Counter[str] = Counter()  # exported as vpo_sandbox_verdicts_total
+        self.running: dict[tuple[Any, ...], _Execution] = {}  # unit key -> its execution, while it runs
 
     @classmethod
     def from_settings(cls, settings: Any) -> TestsScorer:
@@ -153,10 +167,24 @@ class TestsScorer(Scorer):
         pool = self.pool
 
         async def run(unit: _Unit) -> None:
-            wire = {"mode": unit.mode, "code": unit.code, "stdin": unit.stdin, "tests": unit.tests,
-                    "limits": self._limits(unit)}  # fmt: skip
-            n = len(unit.tests) + 1
-            unit.result = await pool.run(wire, budget_s=unit.timeout_s * n * (n + 1) + 5)
+            key = unit.key()
+            execution = self.running.get(key)
+            if execution is None:
+                wire = {"mode": unit.mode, "code": unit.code, "stdin": unit.stdin, "tests": unit.tests,
+                        "limits": self._limits(unit)}  # fmt: skip
+                n = len(unit.tests) + 1
+                budget_s = unit.timeout_s * n * (n + 1) + 5
+                execution = _Execution(pool.submit(wire, budget_s=budget_s))
+                self.running[key] = execution
+                execution.result.add_done_callback(lambda _: self._forget(key, execution))
+            execution.waiting += 1
+            try:
+                unit.result = await asyncio.shield(execution.result)
+            finally:
+                execution.waiting -= 1
+                if not execution.waiting:  # nobody waits for it any more (deadline, client gone): drop it
+                    self._forget(key, execution)  # a later call runs it anew
+                    execution.result.cancel()
 
         jobs = [asyncio.ensure_future(run(unit)) for unit in units]
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
@@ -176,6 +204,10 @@ class TestsScorer(Scorer):
                 raise Overloaded(str(error), retry_after=error.retry_after)
             if error is not None:
                 raise error
+
+    def _forget(self, key: tuple[Any, ...], execution: _Execution) -> None:
+        if self.running.get(key) is execution:
+            del self.running[key]
 
     def _limits(self, unit: _Unit) -> dict[str, Any]:
         s = self.settings
