@@ -147,9 +147,22 @@ def fenced_blocks(text: str) -> list[tuple[str, str]]:
     return blocks
 
 
+# fence tags that name the same language (a block tagged ``py`` is Python's)
+LANGUAGE_TAGS: dict[str, tuple[str, ...]] = {
+    "python": ("python", "py", "python3"),
+    "javascript": ("javascript", "js", "node", "nodejs"),
+}
+
+
+def language_tags(language: str) -> tuple[str, ...]:
+    """The fence tags of ``language`` (a name or any of its aliases), or the name itself."""
+    name = language.lower()
+    return next((tags for tags in LANGUAGE_TAGS.values() if name in tags), (name,))
+
+
 def _language_matches(info: str, language: str | None) -> bool:
     words = info.split()
-    return language is None or not words or words[0].lower() == language.lower()
+    return language is None or not words or words[0].lower() in language_tags(language)
 
 
 def _structure_key(answer: str, is_code: bool) -> str:

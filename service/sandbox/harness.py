@@ -15,10 +15,12 @@ code marshalled by the worker) from a pipe, then runs it.
 A unit is some code plus tests. In ``functions`` mode the child runs the code once, then each test in turn
 (``call``: call a function with JSON arguments and send back its return value; ``check``: run rewritten
 assert statements that send back the operands of their comparisons); in ``script`` mode the child runs the
-code with a stdin and the worker returns its stdout. The child never judges a test: values go back to the
-host, which compares them with expected values that never entered the sandbox. A child that ends, crashes
-or is killed before reporting a test leaves that test without a report; the worker then runs the remaining
-tests in a fresh child, so one crash does not take the other tests with it.
+code with a stdin and the worker returns its stdout; in ``command`` mode (a program in another language) the
+child writes the code to a file in its run directory and ``execve``s the unit's command on it, with the
+same stdin, limits and capture, and the program's exit status 0 is its ``done``. The child never judges a
+test: values go back to the host, which compares them with expected values that never entered the sandbox.
+A child that ends, crashes or is killed before reporting a test leaves that test without a report; the
+worker then runs the remaining tests in a fresh child, so one crash does not take the other tests with it.
 
 Each child gets its own session, working directory and resource limits (address space, CPU time, file
 size, open files, processes); after each unit the template kills every process it can signal in the PID
@@ -132,6 +134,8 @@ def child_main(fds):
             (resource.RLIMIT_CORE, 0, 0),
         ):
             resource.setrlimit(name, (soft, hard))
+        if unit["mode"] == "command":
+            _exec_program(job)
         sys.stdin, sys.stdout, sys.stderr = CHILD_STREAMS  # made by the worker: on the fds just set up
     except BaseException:
         os._exit(70)
@@ -169,6 +173,19 @@ def child_main(fds):
     _flush()
     send({"done": True})
     os._exit(0)
+
+
+def _exec_program(job):
+    """A program in another language replaces the child: written to its file in the run directory (under the
+    file-size limit just set), then its command runs on it. The result pipe is closed first: the program's
+    verdict is its exit status and its stdout, read by the worker."""
+    fd = os.open(job["filename"], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    data = job["code"].encode("utf-8")
+    while data:
+        data = data[os.write(fd, data) :]
+    os.close(fd)
+    os.close(3)
+    os.execv(job["command"][0], job["command"])
 
 
 def _cpu_seconds(limits):
@@ -414,7 +431,7 @@ class Compiled:
     def __init__(self, unit):
         self.entries = {}
         self.warnings = ""
-        sources = [(unit["code"], "<answer>")] if "code" in unit else []
+        sources = [(unit["code"], "<answer>")] if "code" in unit and unit["mode"] != "command" else []
         sources += [(test["source"], "<test>") for test in unit.get("tests", []) if "source" in test]
         for key in sources:
             if len(key[0]) <= PRECOMPILE_BYTES and key not in self.entries:
@@ -466,7 +483,7 @@ def run_unit(unit, scratch):
         if outcome["load_error"] is not None:
             result["load_error"] = outcome["load_error"]
             break
-        if unit["mode"] == "script" or not pending:
+        if unit["mode"] in ("script", "command") or not pending:
             result["ended"] = outcome["ended"]
             break
         if not outcome["loaded"]:
@@ -513,6 +530,8 @@ def _job(unit, tests, token, run_dir, stdin_path, compiled):
         "limits": unit["limits"],
         "warnings": compiled.warnings,
         "code": compiled.ref(unit["code"], "<answer>"),
+        "command": unit.get("command"),
+        "filename": unit.get("filename"),
         "tests": [dict(t, source=compiled.ref(t["source"], "<test>")) if "source" in t else t for t in tests],
     }
     return marshal.dumps(job)
@@ -629,6 +648,7 @@ def _execute(unit, tests, token, scratch, limits, outputs, compiled):
         state["ended"] = "signal:" + signal.Signals(os.WTERMSIG(status)).name
     else:
         state["ended"] = "exit:" + str(os.WEXITSTATUS(status))
+        state["done"] = state["done"] or (unit["mode"] == "command" and status == 0)
     return state
 
 

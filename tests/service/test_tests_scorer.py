@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, get_args
 
 import httpx
 import pytest
 
 from service.core.config import Settings
+from service.scorers.tests import params as tests_params
 from service.scorers.tests.asserts import rewrite_asserts
 from service.scorers.tests.compare import check_passes, decode, normalize_stdout, returned_matches, similarity
 from service.scorers.tests.extract import extract_code
+from service.scorers.tests.languages import LANGUAGES
 from service.scorers.tests.params import RETURN_DEPTH
 from tests.conftest import LiveServer, ServerFactory
 from tests.sandbox.conftest import UID_BASE
@@ -221,6 +227,90 @@ def test_partial_credit_for_stdio_tests(api: httpx.Client) -> None:
     assert [v["verdict"] for v in verdicts] == ["fail", "fail", "pass", "error"] and verdicts[0]["similarity"] == 0.75
     strict = {"name": "tests", "params": {"tests": tests}}
     assert api.post("/v1/score", json={**body, "scorers": [strict]}).json()["rewards"][0][0] == [0.0, 0.0, 1.0, 0.0]
+
+
+JS_SUM = "const [a, b] = require('fs').readFileSync(0, 'utf8').trim().split(/\\s+/).map(Number);\nconsole.log(a + b);\n"
+
+
+def test_javascript_programs_on_stdio_tests(api: httpx.Client) -> None:
+    """A second language: the answer's ```js block is written to a file in the sandbox and run by node with
+    each test's stdin; its stdout is compared outside, as for Python."""
+    tests = [{"kind": "stdio", "stdin": "4 5\n", "expected_stdout": "9\n"},
+             {"kind": "stdio", "stdin": "-1 1\n", "expected_stdout": "0"}]  # fmt: skip
+    answers = [
+        "Here is my solution:\n```js\n" + JS_SUM + "```",
+        "```javascript\n" + JS_SUM.replace("a + b", "a * b") + "```",
+        "```js\nthrow new TypeError('no input today');\n```",
+        "```js\nwhile (true) {}\n```",
+        "```js\nconst a = []; for (;;) a.push(new Array(1e6).fill(1.5));\n```",
+        "```js\nprocess.exit(0);\n```",
+    ]
+    params = {"language": "javascript", "timeout_s": 1.0, "memory_mb": 64, "tests": tests}
+    body = {"prompt": "sum", "answers": [[a] for a in answers], "detail": True,
+            "scorers": [{"name": "tests", "params": params}]}  # fmt: skip
+    response = api.post("/v1/score", json=body)
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert [r[0] for r in result["rewards"]] == [[1.0, 1.0], [0.0, 0.0], [0.0] * 2, [0.0] * 2, [0.0] * 2, [0.0] * 2]
+    details = [answer[0] for answer in result["details"]["tests"]]
+    assert [[d["verdict"] for d in answer] for answer in details] == [
+        ["pass", "pass"], ["fail", "fail"], ["error"] * 2, ["timeout"] * 2, ["memory"] * 2,
+        ["fail"] * 2,
+    ]  # fmt: skip
+    assert details[2][0]["error"] == "TypeError" and "no input today" in details[2][0]["message"]
+    assert details[1][0]["stdout"] == "20\n"
+    assert "javascript" in api.get("/v1/scorers").text
+
+
+def test_javascript_programs_are_contained(api: httpx.Client) -> None:
+    """The same sandbox holds a node program: no host loopback, no service environment, no writes outside
+    its directory, no other processes left behind."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        program = f"""
+const fs = require('fs'), net = require('net'), cp = require('child_process');
+const out = [];
+out.push(Object.keys(process.env).some(k => k.startsWith('VPO')) ? 'env-leak' : 'env-ok');
+try {{ fs.writeFileSync('/etc/vpo-js-marker', 'x'); out.push('etc-written'); }} catch (e) {{ out.push('etc-ok'); }}
+try {{ fs.writeFileSync('/tmp/vpo-js-marker', 'x'); }} catch (e) {{}}
+cp.spawn('sleep', ['30'], {{detached: true, stdio: 'ignore'}}).unref();
+const s = net.connect({port}, '127.0.0.1');
+s.on('connect', () => {{ console.log(out.join(' ') + ' net-open'); process.exit(0); }});
+s.on('error', () => {{ console.log(out.join(' ') + ' net-ok'); process.exit(0); }});
+"""
+        test = {"kind": "stdio", "stdin": "", "expected_stdout": "env-ok etc-ok net-ok\n"}
+        params = {"language": "javascript", "timeout_s": 3.0, "tests": [test]}
+        result = score(api, answers=[[f"```js\n{program}```"]], detail=True,
+                       scorers=[{"name": "tests", "params": params}])  # fmt: skip
+        listener.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nothing reached the host's loopback
+    assert result["rewards"] == [[[1.0]]], result["details"]
+    assert not Path("/etc/vpo-js-marker").exists() and not Path("/tmp/vpo-js-marker").exists()
+    leftover = subprocess.run(["pgrep", "-f", "^sleep 30$"], capture_output=True, text=True).stdout.split()
+    assert leftover == []
+
+
+def test_a_language_runs_only_its_kinds_of_test_and_only_where_installed(
+    api: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    call = {"language": "javascript", "tests": [{"kind": "call", "function": "f", "expected": 1}]}
+    response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": call}]})
+    assert response.status_code == 422 and "javascript runs stdio tests, not call" in response.text
+    # a host without node: refused with the reason, and not listed
+    monkeypatch.setitem(LANGUAGES, "javascript", replace(LANGUAGES["javascript"], command=("/nonexistent/node",)))
+    stdio = {"language": "javascript", "tests": [{"kind": "stdio", "expected_stdout": "1"}]}
+    response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": stdio}]})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "invalid_params"
+    assert "/nonexistent/node is not installed" in response.json()["error"]["message"]
+    assert api.get("/readyz").json()["scorers"]["tests"]["languages"] == ["python"]
+
+
+def test_the_params_name_every_language() -> None:
+    assert set(get_args(tests_params.TestsParams.model_fields["language"].annotation)) == set(LANGUAGES)
 
 
 def test_limits_and_bad_params(api: httpx.Client) -> None:

@@ -53,6 +53,14 @@ def test_code_blocks_in_the_papers_format() -> None:
     ]
 
 
+def test_a_language_keeps_the_blocks_tagged_with_its_aliases() -> None:
+    text = "```js\nconsole.log(1)\n```\n---\n```py\nprint(1)\n```\n---\n```NodeJS\nconsole.log(2)\n```"
+    assert answers(text, mode="code_blocks", language="javascript") == ["console.log(1)", "console.log(2)"]
+    assert answers(text, mode="code_blocks", language="Python") == ["print(1)"]
+    assert answers(text, mode="code_blocks", language="js") == ["console.log(1)", "console.log(2)"]
+    assert answers(text, mode="code_blocks", language="cpp") == []
+
+
 def test_delimiter() -> None:
     assert answers("a --- b ---  --- a", mode="delimiter", delimiter="---") == ["a", "b"]
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from ..base import ScorerParams
 from .asserts import rewrite_asserts
-
-LANGUAGES = ("python",)
+from .languages import LANGUAGES
 
 
 class AssertTest(ScorerParams):
@@ -80,7 +79,9 @@ TestCase = Annotated[AssertTest | CallTest | StdioTest, Field(discriminator="kin
 
 
 class TestsParams(ScorerParams):
-    language: Literal["python"] = "python"
+    language: Literal["python", "javascript"] = Field(
+        "python", description="python runs every kind of test; javascript (node) runs stdio tests"
+    )
     timeout_s: float = Field(2.0, gt=0, description="wall-clock (and CPU) seconds per test")
     memory_mb: int | None = Field(None, ge=16, description="address-space limit per execution (server default)")
     tests: list[TestCase] = Field(min_length=1)
@@ -89,3 +90,11 @@ class TestsParams(ScorerParams):
         description="stdio tests whose program ran to its end with other output score the fraction of expected "
         "units (lines, tokens or characters, by compare) printed right at their place, instead of 0",
     )
+
+    @model_validator(mode="after")
+    def _kinds_of_the_language(self) -> TestsParams:
+        kinds = LANGUAGES[self.language].kinds
+        wrong = sorted({test.kind for test in self.tests} - set(kinds))
+        if wrong:
+            raise ValueError(f"{self.language} runs {' and '.join(kinds)} tests, not {', '.join(wrong)}")
+        return self

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ...core.errors import LimitExceeded, Overloaded
+from ...core.errors import InvalidParams, LimitExceeded, Overloaded
 from ...sandbox.jail import JailConfig
 from ...sandbox.pool import Overloaded as PoolOverloaded
 from ...sandbox.pool import PoolConfig, SandboxPool
@@ -28,29 +29,35 @@ from ..base import ComponentFailure, ScoreOutput, Scorer, ScoreTask
 from .asserts import Check, rewrite_asserts
 from .compare import check_passes, decode, normalize_stdout, returned_matches, similarity
 from .extract import extract_code
+from .languages import LANGUAGES, Language
 from .params import AssertTest, CallTest, StdioTest, TestsParams
 
 VERDICTS = ("pass", "fail", "error", "timeout", "memory", "output_limit", "exited_early")
 DETAIL_CHARS = 500
+_RAISED = re.compile(r"^([A-Za-z_$][\w$]*(?:Error|Exception))\b.*$", re.MULTILINE)
 BWRAP_PROCESSES = 3  # bwrap, its init and the worker share the worker's uid
 
 
 @dataclass
 class _Unit:
-    """One execution: code plus the tests it runs (local index -> test key)."""
+    """One execution: code plus the tests it runs (local index -> test key). Modes: ``functions`` (Python code,
+    then its call and assert tests), ``script`` (a Python program with a stdin), ``command`` (a program in
+    another language, run by its command with a stdin)."""
 
     mode: str
     code: str
     timeout_s: float
     memory_mb: int
     stdin: str = ""
+    language: Language = LANGUAGES["python"]
     tests: list[dict[str, Any]] = field(default_factory=list)
     keys: dict[str, int] = field(default_factory=dict)
     result: dict[str, Any] | None = None
 
     def key(self) -> tuple[Any, ...]:
         """What makes two units the same execution."""
-        return (self.mode, self.code, self.stdin, self.timeout_s, self.memory_mb, tuple(self.keys))
+        return (self.mode, self.language.name, self.code, self.stdin, self.timeout_s, self.memory_mb,
+                tuple(self.keys))  # fmt: skip
 
 
 @dataclass
@@ -75,8 +82,8 @@ class _Slot:
 class TestsScorer(Scorer):
     name = "tests"
     description = (
-        "Runs the answer's code against test cases (assert / call / stdio) in a sandbox; 1 pass, 0 else "
-        "(with partial, a failed stdio test scores its output's similarity)."
+        "Runs the answer's code against test cases (assert / call / stdio; JavaScript: stdio) in a sandbox; "
+        "1 pass, 0 else (with partial, a failed stdio test scores its output's similarity)."
     )
     Params = TestsParams
 
@@ -94,6 +101,9 @@ class TestsScorer(Scorer):
         return [f"tests/{i}" for i in range(len(params.tests))]
 
     def validate(self, params: TestsParams, limits: Any) -> None:
+        language = LANGUAGES[params.language]
+        if not language.available():
+            raise InvalidParams(language.unavailable_reason(), {"language": params.language})
         if len(params.tests) > limits.max_tests_per_problem:
             raise LimitExceeded("max_tests_per_problem", len(params.tests), limits.max_tests_per_problem)
         if params.timeout_s > limits.max_seconds_per_test:
@@ -113,13 +123,14 @@ class TestsScorer(Scorer):
             self.pool = None
 
     def status(self) -> dict[str, Any]:
-        return {"sandbox": self.settings.sandbox, **(self.pool.status() if self.pool else {})}
+        languages = [name for name, language in LANGUAGES.items() if language.available()]
+        return {"sandbox": self.settings.sandbox, "languages": languages, **(self.pool.status() if self.pool else {})}
 
     async def score(self, tasks: Sequence[ScoreTask], *, deadline: float | None = None) -> list[ScoreOutput]:
         if self.pool is None:
             raise RuntimeError("the tests scorer is not started")
         units: dict[tuple[Any, ...], _Unit] = {}
-        plans = [[[self._slot(units, extract_code(a), t, task.params) for t in task.params.tests]
+        plans = [[[self._slot(units, extract_code(a, task.params.language), t, task.params) for t in task.params.tests]
                   for a in task.answers] for task in tasks]  # fmt: skip
         await self._run(list(units.values()), deadline)
         outputs = []
@@ -144,9 +155,11 @@ class TestsScorer(Scorer):
 
     def _slot(self, units: dict[tuple[Any, ...], _Unit], code: str, test: Any, params: TestsParams) -> _Slot:
         memory = params.memory_mb or self.settings.sandbox_memory_mb
+        language = LANGUAGES[params.language]
         if isinstance(test, StdioTest):
-            script_key = ("script", code, test.stdin, params.timeout_s, memory)
-            unit = units.setdefault(script_key, _Unit("script", code, params.timeout_s, memory, stdin=test.stdin))
+            mode = "command" if language.command else "script"
+            script_key = (mode, language.name, code, test.stdin, params.timeout_s, memory)
+            unit = units.setdefault(script_key, _Unit(mode, code, params.timeout_s, memory, test.stdin, language))
             return _Slot(unit, None, test, partial=params.partial)
         functions_key = ("functions", code, params.timeout_s, memory)
         unit = units.setdefault(functions_key, _Unit("functions", code, params.timeout_s, memory))
@@ -172,6 +185,8 @@ class TestsScorer(Scorer):
             if execution is None:
                 wire = {"mode": unit.mode, "code": unit.code, "stdin": unit.stdin, "tests": unit.tests,
                         "limits": self._limits(unit)}  # fmt: skip
+                if unit.mode == "command":
+                    wire.update(command=unit.language.argv(unit.memory_mb), filename=unit.language.filename)
                 n = len(unit.tests) + 1
                 budget_s = unit.timeout_s * n * (n + 1) + 5
                 execution = _Execution(pool.submit(wire, budget_s=budget_s))
@@ -215,7 +230,7 @@ class TestsScorer(Scorer):
         return {
             "wall_s": unit.timeout_s,
             "cpu_s": unit.timeout_s,
-            "memory_bytes": unit.memory_mb << 20,
+            "memory_bytes": (unit.memory_mb + unit.language.reserve_mb) << 20,
             "file_bytes": s.sandbox_file_bytes,
             "open_files": 64,
             "processes": s.sandbox_processes + extra,
@@ -242,6 +257,8 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
         if result.get("output_limited"):
             return "output_limit", info
         if not result.get("done"):
+            if slot.unit.mode == "command":
+                return _command_ended(slot.unit.language, result, info)
             return _ended(result.get("ended")), info
         expected = normalize_stdout(slot.test.expected_stdout, slot.test.compare)
         actual = normalize_stdout(result.get("stdout", ""), slot.test.compare)
@@ -278,6 +295,21 @@ def _error_verdict(error: dict[str, Any], info: dict[str, Any]) -> tuple[str, di
     kind = str(error.get("type", ""))
     facts = {**info, "error": kind, "message": str(error.get("message", ""))[:DETAIL_CHARS]}
     return ("memory" if kind == "MemoryError" else "error"), facts
+
+
+def _command_ended(language: Language, result: dict[str, Any], info: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The verdict of a program in another language that did not exit with status 0: its runtime's own
+    failure (out of memory, an uncaught exception) is the answer's error; a timeout or a limit is as for Python."""
+    ended = str(result.get("ended") or "")
+    stderr = result.get("stderr", "")
+    if any(marker in stderr for marker in language.out_of_memory):
+        return "memory", info
+    if ended.startswith("exit:") or ended == "signal:SIGABRT":
+        raised = _RAISED.search(stderr)  # an uncaught exception's "TypeError: message" line
+        if raised:
+            return "error", {**info, "error": raised[1], "message": raised[0][:DETAIL_CHARS]}
+        return "error", {**info, "error": ended, "message": stderr.strip()[-DETAIL_CHARS:]}
+    return _ended(ended), info
 
 
 def _ended(ended: Any) -> str:
