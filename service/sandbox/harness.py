@@ -15,10 +15,11 @@ code marshalled by the worker) from a pipe, then runs it.
 A unit is some code plus tests. In ``functions`` mode the child runs the code once, then each test in turn
 (``call``: call a function with JSON arguments and send back its return value; ``check``: run rewritten
 assert statements that send back the operands of their comparisons); in ``script`` mode the child runs the
-code with a stdin and the worker returns its stdout; in ``command`` mode (a program in another language) the
-child writes the code to a file in its run directory and ``execve``s the unit's command on it, with the
-same stdin, limits and capture, and the program's exit status 0 is its ``done``. The child never judges a
-test: values go back to the host, which compares them with expected values that never entered the sandbox.
+code with a stdin and the worker returns its stdout. A unit in another language carries a ``command``: the
+child writes the code to a file in its run directory and ``execve``s the command, with the same stdin,
+limits and capture; a script's exit status 0 is its ``done``, and ``call`` tests run in the language's
+driver, which reads the tests from a file and sends the same messages as the child does. The child never
+judges a test: values go back to the host, which compares them with expected values that never entered the sandbox.
 A child that ends, crashes or is killed before reporting a test leaves that test without a report; the
 worker then runs the remaining tests in a fresh child, so one crash does not take the other tests with it.
 
@@ -124,17 +125,19 @@ def child_main(fds):
         os.chdir(job["run_dir"])
         limits = unit["limits"]
         cpu = _cpu_seconds(limits)
-        # the hard CPU limit covers the load and every test; the soft one is moved on before each test
+        cpu_total = cpu * (len(tests) + 1) + 1
+        # the hard CPU limit covers the load and every test; the soft one is moved on before each test (another
+        # language's driver cannot do that: it has the whole budget, each test still bounded by its wall time)
         for name, soft, hard in (
             (resource.RLIMIT_AS, limits["memory_bytes"], limits["memory_bytes"]),
-            (resource.RLIMIT_CPU, cpu, cpu * (len(tests) + 1) + 1),
+            (resource.RLIMIT_CPU, cpu_total if job["command"] else cpu, cpu_total),
             (resource.RLIMIT_FSIZE, limits["file_bytes"], limits["file_bytes"]),
             (resource.RLIMIT_NOFILE, limits["open_files"], limits["open_files"]),
             (resource.RLIMIT_NPROC, limits["processes"], limits["processes"]),
             (resource.RLIMIT_CORE, 0, 0),
         ):
             resource.setrlimit(name, (soft, hard))
-        if unit["mode"] == "command":
+        if job["command"]:
             _exec_program(job)
         sys.stdin, sys.stdout, sys.stderr = CHILD_STREAMS  # made by the worker: on the fds just set up
     except BaseException:
@@ -176,15 +179,23 @@ def child_main(fds):
 
 
 def _exec_program(job):
-    """A program in another language replaces the child: written to its file in the run directory (under the
-    file-size limit just set), then its command runs on it. The result pipe is closed first: the program's
-    verdict is its exit status and its stdout, read by the worker."""
-    fd = os.open(job["filename"], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    data = job["code"].encode("utf-8")
-    while data:
-        data = data[os.write(fd, data) :]
-    os.close(fd)
-    os.close(3)
+    """A program in another language replaces the child, written to its file in the run directory (under the
+    file-size limit just set). A script: its command runs on that file with the result pipe closed (its
+    verdict is its exit status and its stdout). Call tests: the command runs the language's driver, written
+    beside it, which reads the token and the tests from job.json (and removes it before the answer's code
+    runs) and reports on the result pipe (fd 3)."""
+    files = {job["filename"]: job["code"]}
+    if job["mode"] == "script":
+        os.close(3)
+    else:
+        files[job["driver"]["filename"]] = job["driver"]["source"]
+        files["job.json"] = json.dumps({"token": job["token"], "filename": job["filename"], "tests": job["tests"]})
+    for name, text in files.items():
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        data = text.encode("utf-8")
+        while data:
+            data = data[os.write(fd, data) :]
+        os.close(fd)
     os.execv(job["command"][0], job["command"])
 
 
@@ -431,8 +442,9 @@ class Compiled:
     def __init__(self, unit):
         self.entries = {}
         self.warnings = ""
-        sources = [(unit["code"], "<answer>")] if "code" in unit and unit["mode"] != "command" else []
-        sources += [(test["source"], "<test>") for test in unit.get("tests", []) if "source" in test]
+        python = "command" not in unit  # another language's sources are not Python's to compile
+        sources = [(unit["code"], "<answer>")] if "code" in unit and python else []
+        sources += [(test["source"], "<test>") for test in unit.get("tests", []) if "source" in test and python]
         for key in sources:
             if len(key[0]) <= PRECOMPILE_BYTES and key not in self.entries:
                 entry = self.cache.pop(key, None) or self._compile(*key)
@@ -483,7 +495,7 @@ def run_unit(unit, scratch):
         if outcome["load_error"] is not None:
             result["load_error"] = outcome["load_error"]
             break
-        if unit["mode"] in ("script", "command") or not pending:
+        if unit["mode"] == "script" or not pending:
             result["ended"] = outcome["ended"]
             break
         if not outcome["loaded"]:
@@ -532,6 +544,7 @@ def _job(unit, tests, token, run_dir, stdin_path, compiled):
         "code": compiled.ref(unit["code"], "<answer>"),
         "command": unit.get("command"),
         "filename": unit.get("filename"),
+        "driver": unit.get("driver"),
         "tests": [dict(t, source=compiled.ref(t["source"], "<test>")) if "source" in t else t for t in tests],
     }
     return marshal.dumps(job)
@@ -648,7 +661,7 @@ def _execute(unit, tests, token, scratch, limits, outputs, compiled):
         state["ended"] = "signal:" + signal.Signals(os.WTERMSIG(status)).name
     else:
         state["ended"] = "exit:" + str(os.WEXITSTATUS(status))
-        state["done"] = state["done"] or (unit["mode"] == "command" and status == 0)
+        state["done"] = state["done"] or ("command" in unit and unit["mode"] == "script" and status == 0)
     return state
 
 

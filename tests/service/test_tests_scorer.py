@@ -262,6 +262,40 @@ def test_javascript_programs_on_stdio_tests(api: httpx.Client) -> None:
     assert "javascript" in api.get("/v1/scorers").text
 
 
+def test_javascript_functions_on_call_tests(api: httpx.Client) -> None:
+    """node's driver loads the answer, calls each test's function and sends the value back as plain data;
+    the expected values never enter the sandbox."""
+    tests = [{"kind": "call", "function": "add", "args": [2, 3], "expected": 5},
+             {"kind": "call", "function": "add", "args": [[1], [2]], "expected": [1, 2]},
+             {"kind": "call", "function": "stats", "args": [[1, 2]], "expected": {"mean": 1.5, "tags": ["x", None]}},
+             {"kind": "call", "function": "ratio", "args": [1, 3], "expected": 0.333, "abs_tol": 0.001},
+             {"kind": "stdio", "stdin": "4 5\n", "expected_stdout": "9\n"},
+             {"kind": "call", "function": "leak", "expected": "gone"}]  # fmt: skip
+    good = (
+        "function add(a, b) { return Array.isArray(a) ? a.concat(b) : a + b; }\n"
+        "const stats = (xs) => ({mean: xs.reduce((s, x) => s + x, 0) / xs.length, tags: ['x', undefined]});\n"
+        "let ratio = (a, b) => a / b;\nvar leak = () => 'gone';\n"
+        "if (require.main === module) {\n" + "  " + JS_SUM.replace("\n", "\n  ").rstrip() + "\n}\n"
+    )
+    hostile = (  # a pass can only come from values the host compares: a forged message has no token
+        "function add(a, b) { require('fs').writeSync(3, JSON.stringify({i: 0, status: 'ok', value: 5}) + '\\n');"
+        " return new Map(); }\nJSON.stringify = () => '{}';\nconst stats = () => { throw new RangeError('no'); };\n"
+        # the job file (with the token) is gone before the answer's code runs
+        "let job = 'gone'; try { job = require('fs').readFileSync('job.json', 'utf8'); } catch (e) {}\n"
+        "function leak() { return job; }\n"
+    )
+    params = {"language": "javascript", "timeout_s": 2.0, "tests": tests}
+    answers = [[f"```js\n{good}```"], [f"```js\n{hostile}```"], ["```js\nfunction add(a, b) {\n```"]]
+    result = score(api, answers=answers, detail=True, scorers=[{"name": "tests", "params": params}])
+    assert result["rewards"][0] == [[1.0] * 6], result["details"]
+    assert result["rewards"][1] == [[0.0] * 5 + [1.0]] and result["rewards"][2] == [[0.0] * 6]
+    hostile_verdicts = result["details"]["tests"][1][0]
+    assert [d["verdict"] for d in hostile_verdicts[:4]] == ["error", "error", "error", "error"]
+    assert [d["error"] for d in hostile_verdicts[:4]] == ["Unencodable", "Unencodable", "RangeError", "ReferenceError"]
+    broken = result["details"]["tests"][2][0][0]
+    assert broken["verdict"] == "error" and broken["error"] == "SyntaxError"
+
+
 def test_javascript_programs_are_contained(api: httpx.Client) -> None:
     """The same sandbox holds a node program: no host loopback, no service environment, no writes outside
     its directory, no other processes left behind."""
@@ -296,9 +330,16 @@ s.on('error', () => {{ console.log(out.join(' ') + ' net-ok'); process.exit(0); 
 def test_a_language_runs_only_its_kinds_of_test_and_only_where_installed(
     api: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    call = {"language": "javascript", "tests": [{"kind": "call", "function": "f", "expected": 1}]}
-    response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": call}]})
-    assert response.status_code == 422 and "javascript runs stdio tests, not call" in response.text
+    for params, message in (
+        (
+            {"tests": [{"kind": "assert", "code": "assert f(1) == 1"}]},
+            "javascript runs call and stdio tests, not assert",
+        ),
+        ({"tests": [{"kind": "call", "function": "f", "kwargs": {"x": 1}}]}, "positional arguments only"),
+    ):
+        body = {"answers": [["x"]], "scorers": [{"name": "tests", "params": {"language": "javascript", **params}}]}
+        response = api.post("/v1/score", json=body)
+        assert response.status_code == 422 and message in response.text, response.text
     # a host without node: refused with the reason, and not listed
     monkeypatch.setitem(LANGUAGES, "javascript", replace(LANGUAGES["javascript"], command=("/nonexistent/node",)))
     stdio = {"language": "javascript", "tests": [{"kind": "stdio", "expected_stdout": "1"}]}

@@ -3,30 +3,36 @@
 Python runs in the sandbox's own interpreter: the worker compiles the answer, a child forked from the
 template runs it and every kind of test (``assert``, ``call``, ``stdio``). Any other language is a program
 file and a command line: the child writes the answer to ``filename`` in its private run directory, then
-``execve``s ``command`` + [``filename``] with the test's stdin, under the same namespaces and limits, and its
-stdout is compared outside the sandbox. Such a language runs ``stdio`` tests; a compiled one would add a
-compile step in the same child (its compiler as the command, then the binary).
+``execve``s ``command`` under the same namespaces and limits. For a ``stdio`` test the command runs the
+answer's file with the test's stdin and its stdout is compared outside the sandbox; for ``call`` tests it runs
+the language's ``driver`` (``service/sandbox/drivers/``), which loads the answer, calls each test's function
+and sends the return values back over the result pipe as the Python harness does. A compiled language would
+add a compile step in the same child (its compiler as the command, then the binary).
 
-Adding a language is an entry here (its command, the address space its runtime reserves), its fence tags
-in ``trainer_client.split.LANGUAGE_TAGS``, and its runtime installed on the host under ``/usr`` (the sandbox
-mounts ``/usr`` read-only); a language whose command is missing is refused with a 422 that says so, and
-``/readyz`` lists the languages this host runs.
+Adding a language is an entry here (its command, a driver for ``call`` tests, the address space its runtime
+reserves), its fence tags in ``trainer_client.split.LANGUAGE_TAGS``, and its runtime installed on the host
+under ``/usr`` (the sandbox mounts ``/usr`` read-only); a language whose command is missing is refused with
+a 422 that says so, and ``/readyz`` lists the languages this host runs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+
+DRIVERS = Path(__file__).resolve().parents[2] / "sandbox" / "drivers"
 
 
 @dataclass(frozen=True)
 class Language:
     name: str
     kinds: tuple[str, ...]  # the test kinds it runs
-    # runs the program file (appended); "{memory_mb}" stands for the test's memory limit. Empty: the sandbox's
-    # own Python
+    # runs a program file (appended: the answer's, or the driver's); "{memory_mb}" stands for the test's
+    # memory limit. Empty: the sandbox's own Python
     command: tuple[str, ...] = ()
-    filename: str = ""  # the program file's name in the run directory
+    filename: str = ""  # the answer's file name in the run directory
+    driver: str = ""  # the program (in DRIVERS) that runs call tests on the answer's file
     reserve_mb: int = 0  # address space the runtime reserves beyond the program's memory (the limit is the sum)
     out_of_memory: tuple[str, ...] = ()  # what the runtime writes to stderr when the program runs out of memory
 
@@ -36,8 +42,16 @@ class Language:
     def unavailable_reason(self) -> str:
         return f"language {self.name!r} is not available on this server: {self.command[0]} is not installed"
 
-    def argv(self, memory_mb: int) -> list[str]:
-        return [part.replace("{memory_mb}", str(memory_mb)) for part in self.command] + [self.filename]
+    def argv(self, memory_mb: int, program: str) -> list[str]:
+        return [part.replace("{memory_mb}", str(memory_mb)) for part in self.command] + [program]
+
+    def driver_source(self) -> str:
+        return _read_driver(self.driver)
+
+
+@cache
+def _read_driver(name: str) -> str:
+    return (DRIVERS / name).read_text(encoding="utf-8")
 
 
 LANGUAGES: dict[str, Language] = {
@@ -45,9 +59,10 @@ LANGUAGES: dict[str, Language] = {
     # node's heap is held to the test's memory; V8 reserves about 1 GB of address space for its cages up front
     "javascript": Language(
         "javascript",
-        ("stdio",),
+        ("call", "stdio"),
         ("/usr/bin/node", "--max-old-space-size={memory_mb}"),
         "main.js",
+        "node_calls.js",
         reserve_mb=1024,
         out_of_memory=("JavaScript heap out of memory", "Array buffer allocation failed"),
     ),

@@ -80,7 +80,7 @@ TestCase = Annotated[AssertTest | CallTest | StdioTest, Field(discriminator="kin
 
 class TestsParams(ScorerParams):
     language: Literal["python", "javascript"] = Field(
-        "python", description="python runs every kind of test; javascript (node) runs stdio tests"
+        "python", description="python runs every kind of test; javascript (node) runs call and stdio tests"
     )
     timeout_s: float = Field(2.0, gt=0, description="wall-clock (and CPU) seconds per test")
     memory_mb: int | None = Field(None, ge=16, description="address-space limit per execution (server default)")
@@ -97,4 +97,6 @@ class TestsParams(ScorerParams):
         wrong = sorted({test.kind for test in self.tests} - set(kinds))
         if wrong:
             raise ValueError(f"{self.language} runs {' and '.join(kinds)} tests, not {', '.join(wrong)}")
+        if LANGUAGES[self.language].command and any(isinstance(t, CallTest) and t.kwargs for t in self.tests):
+            raise ValueError(f"{self.language} functions take positional arguments only: no kwargs")
         return self

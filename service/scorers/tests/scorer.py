@@ -40,9 +40,9 @@ BWRAP_PROCESSES = 3  # bwrap, its init and the worker share the worker's uid
 
 @dataclass
 class _Unit:
-    """One execution: code plus the tests it runs (local index -> test key). Modes: ``functions`` (Python code,
-    then its call and assert tests), ``script`` (a Python program with a stdin), ``command`` (a program in
-    another language, run by its command with a stdin)."""
+    """One execution: code plus the tests it runs (local index -> test key). Modes: ``functions`` (the code
+    loads, then its call and assert tests run in turn) and ``script`` (the code runs as a program with a
+    stdin), in the sandbox's Python or, for another language, under its command."""
 
     mode: str
     code: str
@@ -82,7 +82,7 @@ class _Slot:
 class TestsScorer(Scorer):
     name = "tests"
     description = (
-        "Runs the answer's code against test cases (assert / call / stdio; JavaScript: stdio) in a sandbox; "
+        "Runs the answer's code against test cases (assert / call / stdio; JavaScript: call / stdio) in a sandbox; "
         "1 pass, 0 else (with partial, a failed stdio test scores its output's similarity)."
     )
     Params = TestsParams
@@ -157,12 +157,11 @@ class TestsScorer(Scorer):
         memory = params.memory_mb or self.settings.sandbox_memory_mb
         language = LANGUAGES[params.language]
         if isinstance(test, StdioTest):
-            mode = "command" if language.command else "script"
-            script_key = (mode, language.name, code, test.stdin, params.timeout_s, memory)
-            unit = units.setdefault(script_key, _Unit(mode, code, params.timeout_s, memory, test.stdin, language))
+            script_key = ("script", language.name, code, test.stdin, params.timeout_s, memory)
+            unit = units.setdefault(script_key, _Unit("script", code, params.timeout_s, memory, test.stdin, language))
             return _Slot(unit, None, test, partial=params.partial)
-        functions_key = ("functions", code, params.timeout_s, memory)
-        unit = units.setdefault(functions_key, _Unit("functions", code, params.timeout_s, memory))
+        functions_key = ("functions", language.name, code, params.timeout_s, memory)
+        unit = units.setdefault(functions_key, _Unit("functions", code, params.timeout_s, memory, language=language))
         checks: tuple[Check, ...] = ()
         if isinstance(test, CallTest):
             wire = {"type": "call", "function": test.function, "args": test.args, "kwargs": test.kwargs}
@@ -185,8 +184,7 @@ class TestsScorer(Scorer):
             if execution is None:
                 wire = {"mode": unit.mode, "code": unit.code, "stdin": unit.stdin, "tests": unit.tests,
                         "limits": self._limits(unit)}  # fmt: skip
-                if unit.mode == "command":
-                    wire.update(command=unit.language.argv(unit.memory_mb), filename=unit.language.filename)
+                wire.update(self._command(unit))
                 n = len(unit.tests) + 1
                 budget_s = unit.timeout_s * n * (n + 1) + 5
                 execution = _Execution(pool.submit(wire, budget_s=budget_s))
@@ -220,6 +218,18 @@ class TestsScorer(Scorer):
             if error is not None:
                 raise error
 
+    @staticmethod
+    def _command(unit: _Unit) -> dict[str, Any]:
+        """How the sandbox runs a unit in another language: its command on the answer's file (a script) or on
+        the language's driver (call tests), which it writes to the run directory too. Nothing for Python."""
+        language = unit.language
+        if not language.command:
+            return {}
+        if unit.mode == "script":
+            return {"command": language.argv(unit.memory_mb, language.filename), "filename": language.filename}
+        return {"command": language.argv(unit.memory_mb, language.driver), "filename": language.filename,
+                "driver": {"filename": language.driver, "source": language.driver_source()}}  # fmt: skip
+
     def _forget(self, key: tuple[Any, ...], execution: _Execution) -> None:
         if self.running.get(key) is execution:
             del self.running[key]
@@ -251,15 +261,14 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
     }
     if result.get("worker_died"):
         return "exited_early", {**info, "message": "the program killed its sandbox worker"}
+    language = slot.unit.language
     if result.get("load_error"):
-        return _error_verdict(result["load_error"], info)
+        return _error_verdict(result["load_error"], info, language)
     if slot.local is None:  # stdio
         if result.get("output_limited"):
             return "output_limit", info
         if not result.get("done"):
-            if slot.unit.mode == "command":
-                return _command_ended(slot.unit.language, result, info)
-            return _ended(result.get("ended")), info
+            return _stopped(language, result.get("ended"), result, info)
         expected = normalize_stdout(slot.test.expected_stdout, slot.test.compare)
         actual = normalize_stdout(result.get("stdout", ""), slot.test.compare)
         if actual == expected:
@@ -267,12 +276,12 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
         return "fail", ({**info, "similarity": similarity(actual, expected)} if slot.partial else info)
     report = result.get("reports", {}).get(str(slot.local))
     if report is None:
-        return _ended(result.get("ended")), info
+        return _stopped(language, result.get("ended"), result, info)
     status = report.get("status")
     if status == "killed":
-        return _ended(report.get("ended")), info
+        return _stopped(language, report.get("ended"), result, info)
     if status == "error":
-        return _error_verdict(report, info)
+        return _error_verdict(report, info, language)
     if isinstance(slot.test, CallTest):
         try:
             value = decode(report.get("value"))
@@ -291,16 +300,22 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
     return ("pass" if ok else "fail"), info
 
 
-def _error_verdict(error: dict[str, Any], info: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    kind = str(error.get("type", ""))
-    facts = {**info, "error": kind, "message": str(error.get("message", ""))[:DETAIL_CHARS]}
-    return ("memory" if kind == "MemoryError" else "error"), facts
+def _error_verdict(error: dict[str, Any], info: dict[str, Any], language: Language) -> tuple[str, dict[str, Any]]:
+    kind, message = str(error.get("type", "")), str(error.get("message", ""))
+    facts = {**info, "error": kind, "message": message[:DETAIL_CHARS]}
+    out_of_memory = kind == "MemoryError" or any(marker in message for marker in language.out_of_memory)
+    return ("memory" if out_of_memory else "error"), facts
 
 
-def _command_ended(language: Language, result: dict[str, Any], info: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """The verdict of a program in another language that did not exit with status 0: its runtime's own
-    failure (out of memory, an uncaught exception) is the answer's error; a timeout or a limit is as for Python."""
-    ended = str(result.get("ended") or "")
+def _stopped(
+    language: Language, ended: Any, result: dict[str, Any], info: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The verdict of an execution that stopped before it reported a test (or, a program, before it ended
+    with status 0). In another language the runtime's own failure is the answer's: out of memory, an uncaught
+    exception (with its type); a timeout or a limit is as for Python."""
+    ended = str(ended or "")
+    if not language.command:
+        return _ended(ended), info
     stderr = result.get("stderr", "")
     if any(marker in stderr for marker in language.out_of_memory):
         return "memory", info
