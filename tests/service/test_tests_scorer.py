@@ -296,6 +296,22 @@ def test_javascript_functions_on_call_tests(api: httpx.Client) -> None:
     assert broken["verdict"] == "error" and broken["error"] == "SyntaxError"
 
 
+def test_javascript_async_functions_and_a_test_that_hangs(api: httpx.Client) -> None:
+    """An async function's result is awaited; a call that loops is a timeout, and the tests after it run in a
+    fresh process."""
+    code = (
+        "async function later(x) { await new Promise((done) => setTimeout(done, 10)); return [x, x]; }\n"
+        "function spin() { for (;;) {} }\nfunction after() { return 7; }\n"
+    )
+    tests = [{"kind": "call", "function": "later", "args": ["a"], "expected": ["a", "a"]},
+             {"kind": "call", "function": "spin", "expected": None},
+             {"kind": "call", "function": "after", "expected": 7}]  # fmt: skip
+    params = {"language": "javascript", "timeout_s": 0.5, "tests": tests}
+    result = score(api, answers=[[f"```js\n{code}```"]], detail=True, scorers=[{"name": "tests", "params": params}])
+    assert result["rewards"] == [[[1.0, 0.0, 1.0]]]
+    assert [d["verdict"] for d in result["details"]["tests"][0][0]] == ["pass", "timeout", "pass"]
+
+
 def test_javascript_programs_are_contained(api: httpx.Client) -> None:
     """The same sandbox holds a node program: no host loopback, no service environment, no writes outside
     its directory, no other processes left behind."""

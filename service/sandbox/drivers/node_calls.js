@@ -5,7 +5,8 @@
 // reads the job and removes the file before any of the answer's code runs (the token then lives only in this
 // module's scope, out of the answer's reach), loads the answer as node loads a CommonJS module (its own
 // require, module and exports; `require.main === module` is false, so a guarded main block does not run),
-// then calls each test's function with its JSON arguments and sends the return value back as plain data: the host
+// then calls each test's function with its JSON arguments (awaiting an async function's result) and sends the
+// return value back as plain data: the host
 // compares it with the expected value, which never enters the sandbox. Messages, one JSON line each, as the
 // Python harness sends them: {"loaded": true}, {"i", "status": "ok", "value"} or {"i", "status": "error",
 // "type", "message"}, {"done": true}, each with the token.
@@ -82,27 +83,37 @@ try {
     { filename },
   );
   const module = { exports: {}, filename, id: filename, loaded: false };
-  lookup = wrapper.call(module.exports, module.exports, createRequire(filename), module, filename, path.dirname(filename));
+  const dirname = path.dirname(filename);
+  lookup = wrapper.call(module.exports, module.exports, createRequire(filename), module, filename, dirname);
 } catch (error) {
   const report = failure(error);
   send({ load_error: report.type, message: report.message });
   exit(0);
 }
 send({ loaded: true });
-for (const test of job.tests) {
-  let report;
-  try {
-    const target = typeof lookup === 'function' ? lookup(test.function) : undefined;
-    if (target === undefined) {
-      report = { status: 'error', type: 'ReferenceError', message: `no function ${test.function}` };
-    } else {
-      report = { status: 'ok', value: encode(target(...test.args), 0, { items: MAX_ITEMS }) };
+
+async function run() {
+  for (const test of job.tests) {
+    let report;
+    try {
+      const target = typeof lookup === 'function' ? lookup(test.function) : undefined;
+      if (target === undefined) {
+        report = { status: 'error', type: 'ReferenceError', message: `no function ${test.function}` };
+      } else {
+        let value = target(...test.args);
+        if (value !== null && typeof value === 'object' && typeof value.then === 'function') {
+          value = await value; // an async function's result (one that never settles meets the wall time)
+        }
+        report = { status: 'ok', value: encode(value, 0, { items: MAX_ITEMS }) };
+      }
+    } catch (error) {
+      report = failure(error);
     }
-  } catch (error) {
-    report = failure(error);
+    report.i = test.i;
+    send(report);
   }
-  report.i = test.i;
-  send(report);
+  send({ done: true });
+  exit(0);
 }
-send({ done: true });
-exit(0);
+
+run();
