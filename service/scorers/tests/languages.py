@@ -42,8 +42,12 @@ class Language:
     def unavailable_reason(self) -> str:
         return f"language {self.name!r} is not available on this server: {self.command[0]} is not installed"
 
+    def runtime(self, memory_mb: int) -> list[str]:
+        """The command, without the program file."""
+        return [part.replace("{memory_mb}", str(memory_mb)) for part in self.command]
+
     def argv(self, memory_mb: int, program: str) -> list[str]:
-        return [part.replace("{memory_mb}", str(memory_mb)) for part in self.command] + [program]
+        return [*self.runtime(memory_mb), program]
 
     def driver_source(self) -> str:
         return _read_driver(self.driver)
