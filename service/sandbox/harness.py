@@ -473,6 +473,10 @@ class Compiled:
 
 def run_unit(unit, scratch):
     """Runs a unit to completion (re-running the tests left after a crash) and returns its result."""
+    command = unit.get("command")
+    if command and not os.access(command[0], os.X_OK):  # checked here: a child's failed exec would look
+        # like the answer's doing (and a message saying otherwise could come from the answer)
+        return {"id": unit["id"], "sandbox_error": f"{command[0]} cannot be run in the sandbox"}
     token = os.urandom(16).hex()
     limits = unit["limits"]
     reports = {}
@@ -677,6 +681,7 @@ def _accept(line, token, state):
         state["loaded"] = True
     elif "load_error" in message:
         state["load_error"] = {"type": message["load_error"], "message": message.get("message", "")}
+
     elif message.get("done"):
         state["done"] = True
     elif "i" in message:

@@ -91,25 +91,27 @@ def worker_spec(config: JailConfig, index: int) -> WorkerSpec:
     return WorkerSpec(argv, uid, {}, None)
 
 
+def run_inside(config: JailConfig, argv: list[str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` where worker 0 would run (its namespaces, uid and environment; without any with
+    unsafe-local), for a probe: what the sandbox can see and run."""
+    spec = worker_spec(config, 0)
+    prefix = spec.argv[: spec.argv.index("--") + 1] if config.mode == "bwrap" else []
+    return subprocess.run(
+        [*prefix, *argv], capture_output=True, text=True, timeout=timeout, env=spec.env, preexec_fn=spec.drop_privileges
+    )
+
+
 def probe(config: JailConfig) -> None:
     """Start one sandboxed interpreter and check what it sees; raise SandboxUnavailable with the reason."""
     if not Path(config.python).exists():
         raise SandboxUnavailable(f"the sandbox interpreter {config.python!r} does not exist (set VPO_SANDBOX_PYTHON)")
-    spec = worker_spec(config, 0)
+    worker_spec(config, 0)  # refuses an unknown mode, or bwrap missing
     if config.mode == "unsafe-local":
         return
     # the same command line, with a one-line program in place of the harness
-    command = spec.argv[: spec.argv.index("--") + 1] + [
-        config.python,
-        "-I",
-        "-S",
-        "-c",
-        "import os, socket; print(os.getpid(), [n for _, n in socket.if_nameindex()])",
-    ]
+    program = "import os, socket; print(os.getpid(), [n for _, n in socket.if_nameindex()])"
     try:
-        done = subprocess.run(
-            command, capture_output=True, text=True, timeout=30, env=spec.env, preexec_fn=spec.drop_privileges
-        )
+        done = run_inside(config, [config.python, "-I", "-S", "-c", program])
     except (OSError, subprocess.SubprocessError) as exc:
         raise SandboxUnavailable(f"bubblewrap could not start: {exc}") from exc
     if done.returncode != 0:

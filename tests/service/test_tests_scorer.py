@@ -16,11 +16,12 @@ import httpx
 import pytest
 
 from service.core.config import Settings
+from service.sandbox.jail import JailConfig
 from service.scorers.tests import params as tests_params
 from service.scorers.tests.asserts import rewrite_asserts
 from service.scorers.tests.compare import check_passes, decode, normalize_stdout, returned_matches, similarity
 from service.scorers.tests.extract import extract_code
-from service.scorers.tests.languages import LANGUAGES
+from service.scorers.tests.languages import LANGUAGES, unrunnable
 from service.scorers.tests.params import RETURN_DEPTH
 from tests.conftest import LiveServer, ServerFactory
 from tests.sandbox.conftest import UID_BASE
@@ -364,6 +365,23 @@ def test_a_language_runs_only_its_kinds_of_test_and_only_where_installed(
     assert response.json()["error"]["code"] == "invalid_params"
     assert "/nonexistent/node is not installed" in response.json()["error"]["message"]
     assert api.get("/readyz").json()["scorers"]["tests"]["languages"] == ["python"]
+
+
+def test_a_runtime_the_sandbox_cannot_see_is_not_offered_and_never_a_verdict(
+    api: httpx.Client, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A runtime installed on the host but out of the sandbox's sight (here: under the host's /tmp) is found
+    by the start-up probe; a unit that names it anyway is the sandbox's failure (a null), not the answer's."""
+    node = tmp_path / "node"
+    node.write_text("#!/bin/sh\necho v0\n")
+    node.chmod(0o755)
+    monkeypatch.setitem(LANGUAGES, "javascript", replace(LANGUAGES["javascript"], command=(str(node),)))
+    assert "does not run in the sandbox" in unrunnable(JailConfig(uid_base=UID_BASE + 10))["javascript"]
+    params = {"language": "javascript", "tests": [{"kind": "stdio", "expected_stdout": "1"}]}
+    result = score(api, answers=[["console.log(1)"]], scorers=[{"name": "tests", "params": params}])
+    assert result["rewards"] == [[[None]]]
+    assert [e["reason"] for e in result["errors"]] == ["sandbox_error"]
+    assert "cannot be run in the sandbox" in result["errors"][0]["message"]
 
 
 def test_the_params_name_every_language() -> None:

@@ -11,15 +11,19 @@ add a compile step in the same child (its compiler as the command, then the bina
 
 Adding a language is an entry here (its command, a driver for ``call`` tests, the address space its runtime
 reserves), its fence tags in ``trainer_client.split.LANGUAGE_TAGS``, and its runtime installed on the host
-under ``/usr`` (the sandbox mounts ``/usr`` read-only); a language whose command is missing is refused with
-a 422 that says so, and ``/readyz`` lists the languages this host runs.
+under ``/usr`` (the sandbox mounts ``/usr`` read-only). A language whose command is missing, or does not run
+inside the sandbox (probed at start-up with ``probe``), is refused with a 422 that says so, and ``/readyz``
+lists the languages this host runs.
 """
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from ...sandbox.jail import JailConfig, run_inside
 
 DRIVERS = Path(__file__).resolve().parents[2] / "sandbox" / "drivers"
 
@@ -35,6 +39,7 @@ class Language:
     driver: str = ""  # the program (in DRIVERS) that runs call tests on the answer's file
     reserve_mb: int = 0  # address space the runtime reserves beyond the program's memory (the limit is the sum)
     out_of_memory: tuple[str, ...] = ()  # what the runtime writes to stderr when the program runs out of memory
+    probe: tuple[str, ...] = ("--version",)  # arguments with which the command only says it runs
 
     def available(self) -> bool:
         return not self.command or Path(self.command[0]).is_file()
@@ -51,6 +56,27 @@ class Language:
 
     def driver_source(self) -> str:
         return _read_driver(self.driver)
+
+
+def unrunnable(config: JailConfig) -> dict[str, str]:
+    """Why each language that is not Python cannot run here (installed on the host, but not runnable inside
+    the sandbox: say a link out of ``/usr``); the languages that run are not in it."""
+    reasons = {}
+    for name, language in LANGUAGES.items():
+        if not language.command:
+            continue
+        if not language.available():
+            reasons[name] = language.unavailable_reason()
+            continue
+        try:
+            done = run_inside(config, [language.command[0], *language.probe])
+            failed = "" if done.returncode == 0 else done.stderr.strip()[-300:] or f"exit status {done.returncode}"
+        except (OSError, subprocess.SubprocessError) as exc:
+            failed = str(exc)
+        if failed:
+            reasons[name] = f"language {name!r} is not available on this server: {language.command[0]} does not run "
+            reasons[name] += f"in the sandbox ({failed})"
+    return reasons
 
 
 @cache

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 from collections import Counter
@@ -29,9 +30,10 @@ from ..base import ComponentFailure, ScoreOutput, Scorer, ScoreTask
 from .asserts import Check, rewrite_asserts
 from .compare import check_passes, decode, normalize_stdout, returned_matches, similarity
 from .extract import extract_code
-from .languages import LANGUAGES, Language
+from .languages import LANGUAGES, Language, unrunnable
 from .params import AssertTest, CallTest, StdioTest, TestsParams
 
+logger = logging.getLogger(__name__)
 VERDICTS = ("pass", "fail", "error", "timeout", "memory", "output_limit", "exited_early")
 DETAIL_CHARS = 500
 _RAISED = re.compile(r"^([A-Za-z_$][\w$]*(?:Error|Exception))\b.*$", re.MULTILINE)
@@ -92,6 +94,7 @@ class TestsScorer(Scorer):
         self.pool: SandboxPool | None = None
         self.verdicts: Counter[str] = Counter()  # exported as vpo_sandbox_verdicts_total
         self.running: dict[tuple[Any, ...], _Execution] = {}  # unit key -> its execution, while it runs
+        self.unrunnable: dict[str, str] = {}  # language -> why it does not run in this sandbox (probed at start)
 
     @classmethod
     def from_settings(cls, settings: Any) -> TestsScorer:
@@ -101,9 +104,9 @@ class TestsScorer(Scorer):
         return [f"tests/{i}" for i in range(len(params.tests))]
 
     def validate(self, params: TestsParams, limits: Any) -> None:
-        language = LANGUAGES[params.language]
-        if not language.available():
-            raise InvalidParams(language.unavailable_reason(), {"language": params.language})
+        reason = self._unavailable(params.language)
+        if reason:
+            raise InvalidParams(reason, {"language": params.language})
         if len(params.tests) > limits.max_tests_per_problem:
             raise LimitExceeded("max_tests_per_problem", len(params.tests), limits.max_tests_per_problem)
         if params.timeout_s > limits.max_seconds_per_test:
@@ -116,6 +119,9 @@ class TestsScorer(Scorer):
         self.pool = SandboxPool(PoolConfig(workers=s.sandbox_workers, spare_workers=s.sandbox_spares(),
                                            queue_limit=s.sandbox_queue_limit, jail=jail))  # fmt: skip
         await self.pool.start()
+        self.unrunnable = await asyncio.to_thread(unrunnable, jail)
+        for reason in self.unrunnable.values():
+            logger.warning("tests scorer: %s", reason)
 
     async def close(self) -> None:
         if self.pool is not None:
@@ -123,7 +129,7 @@ class TestsScorer(Scorer):
             self.pool = None
 
     def status(self) -> dict[str, Any]:
-        languages = [name for name, language in LANGUAGES.items() if language.available()]
+        languages = [name for name in LANGUAGES if not self._unavailable(name)]
         return {"sandbox": self.settings.sandbox, "languages": languages, **(self.pool.status() if self.pool else {})}
 
     async def score(self, tasks: Sequence[ScoreTask], *, deadline: float | None = None) -> list[ScoreOutput]:
@@ -217,6 +223,11 @@ class TestsScorer(Scorer):
                 raise Overloaded(str(error), retry_after=error.retry_after)
             if error is not None:
                 raise error
+
+    def _unavailable(self, name: str) -> str | None:
+        """Why ``name`` does not run on this server; None if it does."""
+        language = LANGUAGES[name]
+        return self.unrunnable.get(name) or (None if language.available() else language.unavailable_reason())
 
     @staticmethod
     def _command(unit: _Unit) -> dict[str, Any]:
