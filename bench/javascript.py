@@ -16,7 +16,6 @@ import argparse
 import asyncio
 import json
 import os
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.sandbox.jail import JailConfig, worker_spec  # noqa: E402
+from service.sandbox.jail import JailConfig, run_inside  # noqa: E402
 from service.sandbox.pool import PoolConfig, SandboxPool  # noqa: E402
 from service.scorers.tests.languages import LANGUAGES  # noqa: E402
 
@@ -65,16 +64,13 @@ async def pool_rate(runs: int, workers: int) -> float:
 
 
 def fresh_rate(runs: int, workers: int) -> float:
-    spec = worker_spec(JailConfig(), 0)
-    prefix = spec.argv[: spec.argv.index("--") + 1]
     checks = "".join(f"if (isPalindrome({json.dumps(t)}) !== {json.dumps(v)}) throw new Error('wrong');\n"
                      for t, v in CASES)  # fmt: skip
     program = SOLUTION + checks + "console.log('ok');\n"
-    command = [*prefix, *JS.runtime(MEMORY_MB), "-e", program]
+    command = [*JS.runtime(MEMORY_MB), "-e", program]
 
     def once(_: int) -> None:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60, env={},
-                              preexec_fn=spec.drop_privileges)  # fmt: skip
+        done = run_inside(JailConfig(), command, timeout=60)  # bwrap, its namespaces and uid, each time
         assert done.stdout == "ok\n", done.stderr
 
     once(0)

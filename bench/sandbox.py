@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.sandbox.jail import JailConfig, worker_spec  # noqa: E402
+from service.sandbox.jail import JailConfig, run_inside  # noqa: E402
 from service.sandbox.pool import PoolConfig, SandboxPool  # noqa: E402
 from service.scorers.tests.asserts import rewrite_asserts  # noqa: E402
 
@@ -68,14 +67,11 @@ async def pool_rate(runs: int, workers: int, spares: int = 0, sleeper_every: int
 
 
 def fresh_rate(runs: int, workers: int) -> float:
-    spec = worker_spec(JailConfig(), 0)
-    prefix = spec.argv[: spec.argv.index("--") + 1]
     program = SOLUTION + "\n".join(ASSERTS) + "\nprint('ok')\n"
-    command = [*prefix, "/usr/bin/python3", "-I", "-S", "-c", program]
+    command = ["/usr/bin/python3", "-I", "-S", "-c", program]
 
     def once(_: int) -> None:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=60, env={},
-                              preexec_fn=spec.drop_privileges)  # fmt: skip
+        done = run_inside(JailConfig(), command, timeout=60)  # bwrap, its namespaces and uid, each time
         assert done.stdout == "ok\n", done.stderr
 
     once(0)
