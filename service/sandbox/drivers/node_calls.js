@@ -1,15 +1,15 @@
-// The tests scorer's `call` tests for JavaScript, run by node inside the sandbox (see harness.py, command mode).
+// The tests scorer's `call` tests for JavaScript, run by node inside the sandbox (see harness.py: units with a
+// command).
 //
 // The child forked for the unit wrote the answer to its file and this unit's job (the token, the tests) to
 // job.json in its run directory, then exec'd node on this driver with the result pipe on fd 3. The driver
 // reads the job and removes the file before any of the answer's code runs (the token then lives only in this
-// module's scope, out of the answer's reach), loads the answer as node loads a CommonJS module (its own
+// module's scope, out of the answer's JavaScript), loads the answer as node loads a CommonJS module (its own
 // require, module and exports; `require.main === module` is false, so a guarded main block does not run),
 // then calls each test's function with its JSON arguments (awaiting an async function's result) and sends the
-// return value back as plain data: the host
-// compares it with the expected value, which never enters the sandbox. Messages, one JSON line each, as the
-// Python harness sends them: {"loaded": true}, {"i", "status": "ok", "value"} or {"i", "status": "error",
-// "type", "message"}, {"done": true}, each with the token.
+// return value back as plain data: the host compares it with the expected value, which never enters the
+// sandbox. Messages, one JSON line each, as the Python harness sends them: {"loaded": true}, {"i", "status":
+// "ok", "value"} or {"i", "status": "error", "type", "message"}, {"done": true}, each with the token.
 'use strict';
 const fs = require('fs');
 const path = require('path');
