@@ -1,5 +1,5 @@
-"""Helpers shared by the benchmarks: timing by median of repeats, and a live service on loopback (in a thread
-or in a process of its own)."""
+"""Helpers shared by the benchmarks: timing by median of repeats, a live service on loopback (in a thread or in
+a process of its own), and the common sandbox baseline (a fresh process under bubblewrap per execution)."""
 
 from __future__ import annotations
 
@@ -13,13 +13,32 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from service.sandbox.jail import JailConfig, run_inside
+
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def fresh_rate(command: list[str], runs: int, workers: int) -> float:
+    """Executions per second of ``command`` (which prints ``ok``) started afresh each time under bubblewrap
+    with the sandbox's namespaces and uid, ``workers`` at once: the common approach the pool is measured
+    against."""
+
+    def once(_: int) -> None:
+        done = run_inside(JailConfig(), command, timeout=60)
+        assert done.stdout == "ok\n", done.stderr
+
+    once(0)
+    started = time.perf_counter()
+    with ThreadPoolExecutor(workers) as executor:
+        list(executor.map(once, range(runs)))
+    return runs / (time.perf_counter() - started)
 
 
 def median_seconds(fn: Callable[[], Any], repeats: int = 7, warmup: int = 1) -> float:

@@ -18,12 +18,12 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.sandbox.jail import JailConfig, run_inside  # noqa: E402
+from bench._common import fresh_rate  # noqa: E402
+from service.sandbox.jail import JailConfig  # noqa: E402
 from service.sandbox.pool import PoolConfig, SandboxPool  # noqa: E402
 from service.scorers.tests.languages import LANGUAGES  # noqa: E402
 
@@ -63,21 +63,11 @@ async def pool_rate(runs: int, workers: int) -> float:
     return runs / elapsed
 
 
-def fresh_rate(runs: int, workers: int) -> float:
+def fresh_node(runs: int, workers: int) -> float:
     checks = "".join(f"if (isPalindrome({json.dumps(t)}) !== {json.dumps(v)}) throw new Error('wrong');\n"
                      for t, v in CASES)  # fmt: skip
     program = SOLUTION + checks + "console.log('ok');\n"
-    command = [*JS.runtime(MEMORY_MB), "-e", program]
-
-    def once(_: int) -> None:
-        done = run_inside(JailConfig(), command, timeout=60)  # bwrap, its namespaces and uid, each time
-        assert done.stdout == "ok\n", done.stderr
-
-    once(0)
-    started = time.perf_counter()
-    with ThreadPoolExecutor(workers) as executor:
-        list(executor.map(once, range(runs)))
-    return runs / (time.perf_counter() - started)
+    return fresh_rate([*JS.runtime(MEMORY_MB), "-e", program], runs, workers)
 
 
 def main() -> None:
@@ -92,7 +82,7 @@ def main() -> None:
     print(f"{args.workers} workers, one execution = a JavaScript solution + {len(CASES)} call tests")
     print(f"{'round':>5} {'fresh node under bubblewrap':>28} {'vpo-rewards sandbox pool':>25} {'ratio':>6}")
     for r in range(1, args.rounds + 1):
-        fresh = fresh_rate(args.fresh_runs, args.workers)
+        fresh = fresh_node(args.fresh_runs, args.workers)
         pooled = asyncio.run(pool_rate(args.pool_runs, args.workers))
         print(f"{r:5} {fresh:22.1f} ex/s {pooled:19.1f} ex/s {pooled / fresh:5.2f}x")
 

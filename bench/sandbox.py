@@ -15,12 +15,12 @@ import asyncio
 import os
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from service.sandbox.jail import JailConfig, run_inside  # noqa: E402
+from bench._common import fresh_rate  # noqa: E402
+from service.sandbox.jail import JailConfig  # noqa: E402
 from service.sandbox.pool import PoolConfig, SandboxPool  # noqa: E402
 from service.scorers.tests.asserts import rewrite_asserts  # noqa: E402
 
@@ -66,19 +66,9 @@ async def pool_rate(runs: int, workers: int, spares: int = 0, sleeper_every: int
     return runs / elapsed
 
 
-def fresh_rate(runs: int, workers: int) -> float:
+def fresh_python(runs: int, workers: int) -> float:
     program = SOLUTION + "\n".join(ASSERTS) + "\nprint('ok')\n"
-    command = ["/usr/bin/python3", "-I", "-S", "-c", program]
-
-    def once(_: int) -> None:
-        done = run_inside(JailConfig(), command, timeout=60)  # bwrap, its namespaces and uid, each time
-        assert done.stdout == "ok\n", done.stderr
-
-    once(0)
-    started = time.perf_counter()
-    with ThreadPoolExecutor(workers) as executor:
-        list(executor.map(once, range(runs)))
-    return runs / (time.perf_counter() - started)
+    return fresh_rate(["/usr/bin/python3", "-I", "-S", "-c", program], runs, workers)
 
 
 def main() -> None:
@@ -89,7 +79,7 @@ def main() -> None:
     parser.add_argument("--held-runs", type=int, default=400)
     parser.add_argument("--sleeper-every", type=int, default=20)
     args = parser.parse_args()
-    fresh = fresh_rate(args.fresh_runs, args.workers)
+    fresh = fresh_python(args.fresh_runs, args.workers)
     pooled = asyncio.run(pool_rate(args.pool_runs, args.workers))
     print(f"{args.workers} workers, one execution = a solution + {len(ASSERTS)} asserts")
     print(f"fresh python3 under bubblewrap: {fresh:8.1f} executions/s")
