@@ -681,7 +681,6 @@ def _accept(line, token, state):
         state["loaded"] = True
     elif "load_error" in message:
         state["load_error"] = {"type": message["load_error"], "message": message.get("message", "")}
-
     elif message.get("done"):
         state["done"] = True
     elif "i" in message:

@@ -44,8 +44,9 @@ class Language:
     def available(self) -> bool:
         return not self.command or Path(self.command[0]).is_file()
 
-    def unavailable_reason(self) -> str:
-        return f"language {self.name!r} is not available on this server: {self.command[0]} is not installed"
+    def unavailable_reason(self, why: str = "") -> str:
+        why = why or f"{self.command[0]} is not installed"
+        return f"language {self.name!r} is not available on this server: {why}"
 
     def runtime(self, memory_mb: int) -> list[str]:
         """The command, without the program file."""
@@ -74,8 +75,7 @@ def unrunnable(config: JailConfig) -> dict[str, str]:
         except (OSError, subprocess.SubprocessError) as exc:
             failed = str(exc)
         if failed:
-            reasons[name] = f"language {name!r} is not available on this server: {language.command[0]} does not run "
-            reasons[name] += f"in the sandbox ({failed})"
+            reasons[name] = language.unavailable_reason(f"{language.command[0]} does not run in the sandbox ({failed})")
     return reasons
 
 

@@ -56,10 +56,13 @@ class _Unit:
     keys: dict[str, int] = field(default_factory=dict)
     result: dict[str, Any] | None = None
 
+    def identity(self) -> tuple[Any, ...]:
+        """What makes two units one while a call plans them (their tests are gathered into it)."""
+        return self.mode, self.language.name, self.code, self.stdin, self.timeout_s, self.memory_mb
+
     def key(self) -> tuple[Any, ...]:
-        """What makes two units the same execution."""
-        return (self.mode, self.language.name, self.code, self.stdin, self.timeout_s, self.memory_mb,
-                tuple(self.keys))  # fmt: skip
+        """What makes two planned units the same execution."""
+        return *self.identity(), tuple(self.keys)
 
 
 @dataclass
@@ -163,11 +166,10 @@ class TestsScorer(Scorer):
         memory = params.memory_mb or self.settings.sandbox_memory_mb
         language = LANGUAGES[params.language]
         if isinstance(test, StdioTest):
-            script_key = ("script", language.name, code, test.stdin, params.timeout_s, memory)
-            unit = units.setdefault(script_key, _Unit("script", code, params.timeout_s, memory, test.stdin, language))
-            return _Slot(unit, None, test, partial=params.partial)
-        functions_key = ("functions", language.name, code, params.timeout_s, memory)
-        unit = units.setdefault(functions_key, _Unit("functions", code, params.timeout_s, memory, language=language))
+            script = _Unit("script", code, params.timeout_s, memory, test.stdin, language)
+            return _Slot(units.setdefault(script.identity(), script), None, test, partial=params.partial)
+        functions = _Unit("functions", code, params.timeout_s, memory, language=language)
+        unit = units.setdefault(functions.identity(), functions)
         checks: tuple[Check, ...] = ()
         if isinstance(test, CallTest):
             wire = {"type": "call", "function": test.function, "args": test.args, "kwargs": test.kwargs}
