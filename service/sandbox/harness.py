@@ -259,10 +259,24 @@ def _code(code, filename):
     return code if not isinstance(code, str) else compile(code, filename, "exec", dont_inherit=True)
 
 
+def _target(name, globals_):
+    """What a call test calls: the answer's function ``f``; for ``Cls.m``, the method ``m`` of a fresh ``Cls()``;
+    for a bare ``m`` that is no function of the answer's, the method of a fresh ``Solution()`` if the answer
+    has that class (the convention of LeetCode, LiveCodeBench and APPS). None when there is none."""
+    owner, _, method = name.rpartition(".")
+    if not owner:
+        function = globals_.get(method)
+        if callable(function) or not isinstance(globals_.get("Solution"), type):
+            return function
+        owner = "Solution"
+    cls = globals_.get(owner)
+    return getattr(cls(), method, None) if isinstance(cls, type) else None
+
+
 def _run_test(test, globals_):
     try:
         if test["type"] == "call":
-            function = globals_.get(test["function"])
+            function = _target(test["function"], globals_)
             if not callable(function):
                 return {"status": "error", "type": "NameError", "message": "no function {!r}".format(test["function"])}
             value = function(*test["args"], **test["kwargs"])

@@ -233,6 +233,71 @@ def test_partial_credit_for_stdio_tests(api: httpx.Client) -> None:
 JS_SUM = "const [a, b] = require('fs').readFileSync(0, 'utf8').trim().split(/\\s+/).map(Number);\nconsole.log(a + b);\n"
 
 
+CLASS_TESTS = [
+    {"kind": "call", "function": "twoSum", "args": [[2, 7, 11], 9], "expected": [0, 1]},  # Solution's method
+    {"kind": "call", "function": "Solution.twoSum", "args": [[3, 3], 6], "expected": [0, 1]},
+    {"kind": "call", "function": "Tally.bump", "args": [2], "expected": 2},  # a fresh instance per test:
+    {"kind": "call", "function": "Tally.bump", "args": [3], "expected": 3},  # no count left from the last
+    {"kind": "call", "function": "helper", "args": [], "expected": "top level"},  # a function comes first
+    {"kind": "call", "function": "missing", "args": [], "expected": None},
+    {"kind": "call", "function": "Nowhere.twoSum", "args": [], "expected": None},
+]
+
+
+PY_CLASSES = """class Solution:
+    def twoSum(self, nums, target):
+        seen = {}
+        for i, n in enumerate(nums):
+            if target - n in seen:
+                return [seen[target - n], i]
+            seen[n] = i
+
+    def helper(self):
+        return "method"
+
+class Tally:
+    def __init__(self):
+        self.count = 0
+
+    def bump(self, by):
+        self.count += by
+        return self.count
+
+def helper():
+    return "top level"
+"""
+JS_CLASSES = """class Solution {
+  twoSum(nums, target) {
+    const seen = new Map();
+    for (let i = 0; i < nums.length; i++) {
+      if (seen.has(target - nums[i])) return [seen.get(target - nums[i]), i];
+      seen.set(nums[i], i);
+    }
+  }
+  helper() { return 'method'; }
+}
+class Tally {
+  constructor() { this.count = 0; }
+  bump(by) { this.count += by; return this.count; }
+}
+function helper() { return 'top level'; }
+"""
+
+
+@pytest.mark.parametrize(
+    ("language", "answer", "missing"),
+    [("python", PY_CLASSES, "NameError"), ("javascript", JS_CLASSES, "ReferenceError")],
+)
+def test_call_tests_on_methods_of_a_class(api: httpx.Client, language: str, answer: str, missing: str) -> None:
+    """LeetCode-style answers: ``Cls.m`` calls the method of a fresh instance, and a bare name that is no
+    function of the answer's is the method of a fresh ``Solution()``."""
+    params = {"language": language, "tests": CLASS_TESTS}
+    result = score(api, answers=[[answer]], detail=True, scorers=[{"name": "tests", "params": params}])
+    assert result["rewards"] == [[[1.0] * 5 + [0.0] * 2]], result["details"]
+    details = result["details"]["tests"][0][0]
+    assert [(d["verdict"], d.get("error")) for d in details[5:]] == [("error", missing)] * 2
+
+
 def test_javascript_programs_on_stdio_tests(api: httpx.Client) -> None:
     """A second language: the answer's ```js block is written to a file in the sandbox and run by node with
     each test's stdin; its stdout is compared outside, as for Python."""
@@ -400,7 +465,8 @@ def test_limits_and_bad_params(api: httpx.Client) -> None:
         {"tests": [{"kind": "shell", "code": "ls"}]},
         {"tests": []},
         {"language": "cobol", "tests": [{"kind": "assert", "code": "1"}]},
-        {"tests": [{"kind": "call", "function": "os.system", "expected": 0}]},
+        {"tests": [{"kind": "call", "function": "os.path.join", "expected": 0}]},
+        {"tests": [{"kind": "call", "function": "f()", "expected": 0}]},
         {"tests": [{"kind": "call", "function": "f", "expected": nested(RETURN_DEPTH + 1)}]},
     ):
         response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": bad}]})

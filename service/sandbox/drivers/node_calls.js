@@ -26,6 +26,8 @@ const bufferFrom = Buffer.from;
 const writeSync = fs.writeSync;
 const runInThisContext = vm.runInThisContext;
 const exit = process.exit.bind(process);
+const apply = Reflect.apply;
+const construct = Reflect.construct;
 
 function send(message) {
   message.token = job.token;
@@ -92,15 +94,35 @@ try {
 }
 send({ loaded: true });
 
+// What a call test calls, as [function, this]: the answer's function `f`; for `C.m`, the method m of a fresh
+// `new C()`; for a bare `m` that is no function of the answer's, the method of a fresh `new Solution()` if the
+// answer has that class (LeetCode's convention). Undefined when there is none.
+function target(name) {
+  if (typeof lookup !== 'function') return undefined;
+  const dot = name.indexOf('.');
+  let owner = dot < 0 ? '' : name.slice(0, dot);
+  const method = dot < 0 ? name : name.slice(dot + 1);
+  if (!owner) {
+    const fn = lookup(method);
+    if (fn !== undefined || lookup('Solution') === undefined) return fn === undefined ? undefined : [fn, undefined];
+    owner = 'Solution';
+  }
+  const cls = lookup(owner);
+  if (cls === undefined) return undefined;
+  const instance = construct(cls, []);
+  const fn = instance[method];
+  return typeof fn === 'function' ? [fn, instance] : undefined;
+}
+
 async function run() {
   for (const test of job.tests) {
     let report;
     try {
-      const target = typeof lookup === 'function' ? lookup(test.function) : undefined;
-      if (target === undefined) {
+      const called = target(test.function);
+      if (called === undefined) {
         report = { status: 'error', type: 'ReferenceError', message: `no function ${test.function}` };
       } else {
-        let value = target(...test.args);
+        let value = apply(called[0], called[1], test.args);
         if (value !== null && typeof value === 'object' && typeof value.then === 'function') {
           value = await value; // an async function's result (one that never settles meets the wall time)
         }

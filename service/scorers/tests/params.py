@@ -49,7 +49,12 @@ class CallTest(ScorerParams):
     """Call ``function(*args, **kwargs)``; the return value is compared with ``expected`` outside the sandbox."""
 
     kind: Literal["call"]
-    function: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=128)
+    function: str = Field(
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$",
+        max_length=128,
+        description="the answer's function f; Cls.m calls method m of a fresh Cls(); a bare m that is no function "
+        "of the answer's calls the method of a fresh Solution() when the answer has that class (LeetCode's way)",
+    )
     args: list[Any] = Field(default_factory=list)
     kwargs: dict[str, Any] = Field(default_factory=dict)
     expected: Any = Field(None, description=f"JSON value, nested at most {RETURN_DEPTH} deep")
