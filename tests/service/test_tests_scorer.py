@@ -19,7 +19,15 @@ from service.core.config import Settings
 from service.sandbox.jail import JailConfig
 from service.scorers.tests import params as tests_params
 from service.scorers.tests.asserts import rewrite_asserts
-from service.scorers.tests.compare import check_passes, decode, normalize_stdout, returned_matches, similarity
+from service.scorers.tests.compare import (
+    check_passes,
+    decode,
+    normalize_stdout,
+    returned_matches,
+    similarity,
+    stdout_matches,
+    unit_equal,
+)
 from service.scorers.tests.extract import extract_code
 from service.scorers.tests.languages import LANGUAGES, unrunnable
 from service.scorers.tests.params import RETURN_DEPTH
@@ -228,6 +236,23 @@ def test_partial_credit_for_stdio_tests(api: httpx.Client) -> None:
     assert [v["verdict"] for v in verdicts] == ["fail", "fail", "pass", "error"] and verdicts[0]["similarity"] == 0.75
     strict = {"name": "tests", "params": {"tests": tests}}
     assert api.post("/v1/score", json={**body, "scorers": [strict]}).json()["rewards"][0][0] == [0.0, 0.0, 1.0, 0.0]
+
+
+def test_stdio_numbers_within_a_tolerance(api: httpx.Client) -> None:
+    """With abs_tol / rel_tol, decimal numbers in the output match within them (a checker's 1e-6), in lines
+    or tokens; without, the text must be the same."""
+    program = "a, b = map(int, input().split())\nprint(a / b, 'ok')\nprint(round(a / b, 3), b)\n"
+    expected = "0.333333333 ok\n0.333 3\n"
+    tests = [{"kind": "stdio", "stdin": "1 3\n", "expected_stdout": expected},
+             {"kind": "stdio", "stdin": "1 3\n", "expected_stdout": expected, "abs_tol": 1e-6},
+             {"kind": "stdio", "stdin": "1 3\n", "expected_stdout": expected, "compare": "tokens", "rel_tol": 1e-6},
+             {"kind": "stdio", "stdin": "1 3\n", "expected_stdout": "0.3334 ok\n0.333 3", "abs_tol": 1e-6}]  # fmt: skip
+    params = {"partial": True, "tests": tests}
+    result = score(api, answers=[[program]], scorers=[{"name": "tests", "params": params}])
+    assert result["rewards"] == [[[0.5, 1.0, 1.0, 0.5]]]
+    exact = {"tests": [{"kind": "stdio", "expected_stdout": "1", "compare": "exact", "abs_tol": 0.1}]}
+    response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": exact}]})
+    assert response.status_code == 422 and 'not with compare "exact"' in str(response.json()["error"]["details"])
 
 
 JS_SUM = "const [a, b] = require('fs').readFileSync(0, 'utf8').trim().split(/\\s+/).map(Number);\nconsole.log(a + b);\n"
@@ -568,3 +593,9 @@ def test_decode_and_compare() -> None:
     assert similarity(["1", "2", "x"], ["1", "2", "3", "4"]) == 0.5  # 2 in place, of the longer 4
     assert similarity(["2", "3", "4"], ["1", "2", "3"]) == 0.0 and similarity([], []) == 1.0
     assert similarity("abd", "abc") == pytest.approx(2 / 3)  # exact: characters
+    lines, tokens = unit_equal("lines", abs_tol=1e-6), unit_equal("tokens", rel_tol=1e-3)
+    assert lines("0.3333333 2", "0.333333 2.0") and lines("1e-7 x", "0 x") and not lines("0.334 2", "0.333 2")
+    assert not lines("0.3333333", "0.333333 2") and not lines("nan", "0") and not lines("1_0", "10")
+    assert tokens("1000", "1000.5") and not tokens("1000", "1002") and not tokens("inf", "1e999")
+    assert stdout_matches(["1.0", "x"], ["1", "x"], tokens) and not stdout_matches(["1.0", "x"], ["1", "x"])
+    assert similarity(["1.0", "y"], ["1", "x"], tokens) == 0.5

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .asserts import Check
@@ -95,11 +97,48 @@ def normalize_stdout(text: str, mode: str) -> Any:
     return lines
 
 
-def similarity(actual: Any, expected: Any) -> float:
+NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+Equal = Callable[[str, str], bool]
+
+
+def unit_equal(mode: str, abs_tol: float = 0.0, rel_tol: float = 0.0) -> Equal:
+    """How two units of ``normalize_stdout`` (lines, tokens) compare: as strings; with a tolerance, tokens
+    that are both decimal numbers (``3``, ``-0.5``, ``1e-9``) also match within it (as checkers of
+    competitive programming problems accept ``0.333333`` for ``1/3``), and a line matches when its tokens do."""
+    if not (abs_tol or rel_tol):
+        return str.__eq__
+
+    def token(actual: str, expected: str) -> bool:
+        if actual == expected:
+            return True
+        if not (NUMBER.fullmatch(actual) and NUMBER.fullmatch(expected)):
+            return False
+        return math.isclose(float(actual), float(expected), abs_tol=abs_tol, rel_tol=rel_tol)
+
+    if mode == "tokens":
+        return token
+
+    def line(actual: str, expected: str) -> bool:
+        if actual == expected:
+            return True
+        a, e = actual.split(), expected.split()
+        return len(a) == len(e) and all(map(token, a, e))
+
+    return line
+
+
+def stdout_matches(actual: Sequence[str], expected: Sequence[str], equal: Equal = str.__eq__) -> bool:
+    """Whether a program's normalised output is the expected one, unit by unit."""
+    if equal is str.__eq__:
+        return actual == expected
+    return len(actual) == len(expected) and all(map(equal, actual, expected))
+
+
+def similarity(actual: Sequence[str], expected: Sequence[str], equal: Equal = str.__eq__) -> float:
     """Partial credit of a stdio test: the units (of ``normalize_stdout``) equal at the same position, over
     the longer of the two; 1.0 only when they are equal. Linear in the output's size."""
     longest: int = max(len(actual), len(expected))
     if longest == 0:
         return 1.0
-    matching = sum(1 for a, e in zip(actual, expected, strict=False) if a == e)
+    matching = sum(1 for a, e in zip(actual, expected, strict=False) if equal(a, e))
     return matching / longest

@@ -78,6 +78,14 @@ class StdioTest(ScorerParams):
     compare: Literal["lines", "exact", "tokens"] = Field(
         "lines", description="lines: trailing whitespace of each line and trailing blank lines ignored"
     )
+    abs_tol: float = Field(0.0, ge=0, description="lines or tokens: decimal numbers in the output match within it")
+    rel_tol: float = Field(0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _tolerance_needs_units(self) -> StdioTest:
+        if self.compare == "exact" and (self.abs_tol or self.rel_tol):
+            raise ValueError('abs_tol and rel_tol compare numbers in lines or tokens, not with compare "exact"')
+        return self
 
 
 TestCase = Annotated[AssertTest | CallTest | StdioTest, Field(discriminator="kind")]

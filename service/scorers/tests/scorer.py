@@ -28,7 +28,7 @@ from ...sandbox.pool import Overloaded as PoolOverloaded
 from ...sandbox.pool import PoolConfig, SandboxPool
 from ..base import ComponentFailure, ScoreOutput, Scorer, ScoreTask
 from .asserts import Check, rewrite_asserts
-from .compare import check_passes, decode, normalize_stdout, returned_matches, similarity
+from .compare import check_passes, decode, normalize_stdout, returned_matches, similarity, stdout_matches, unit_equal
 from .extract import extract_code
 from .languages import LANGUAGES, Language, unrunnable
 from .params import AssertTest, CallTest, StdioTest, TestsParams
@@ -282,11 +282,13 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
             return "output_limit", info
         if not result.get("done"):
             return _stopped(language, result.get("ended"), result, info)
-        expected = normalize_stdout(slot.test.expected_stdout, slot.test.compare)
-        actual = normalize_stdout(result.get("stdout", ""), slot.test.compare)
-        if actual == expected:
+        test = slot.test
+        expected = normalize_stdout(test.expected_stdout, test.compare)
+        actual = normalize_stdout(result.get("stdout", ""), test.compare)
+        equal = unit_equal(test.compare, test.abs_tol, test.rel_tol)
+        if stdout_matches(actual, expected, equal):
             return "pass", info
-        return "fail", ({**info, "similarity": similarity(actual, expected)} if slot.partial else info)
+        return "fail", ({**info, "similarity": similarity(actual, expected, equal)} if slot.partial else info)
     report = result.get("reports", {}).get(str(slot.local))
     if report is None:
         return _stopped(language, result.get("ended"), result, info)
