@@ -16,6 +16,8 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
+from ..core.text import dump_json
+
 
 class FastJSONRequest(Request):
     async def json(self) -> Any:
@@ -41,4 +43,4 @@ class FastJSONRoute(APIRoute):
 
 def json_response(model: BaseModel, status_code: int = 200) -> Response:
     """A JSON response encoded by the model itself (no second validation pass)."""
-    return Response(model.model_dump_json(), status_code=status_code, media_type="application/json")
+    return Response(dump_json(model), status_code=status_code, media_type="application/json")

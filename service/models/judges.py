@@ -18,6 +18,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from ..core.text import valid_text
 from ..store.constants import JUDGE_PREFIX
 from ..store.windows import WINDOW_S, WindowCounters, current_window
 from .loading import BatchedModel, ModelInputs
@@ -202,7 +203,8 @@ class OpenAIJudge:
                     raise JudgeFailure("parse_error", f"not a chat completion: {response.text[:200]!r}") from exc
                 if self.spec.verdict == "yes_no":
                     return yes_probability(choice)
-                return parse_score(str((choice.get("message") or {}).get("content") or ""))
+                # JSON escapes may carry lone surrogates, which no response could encode
+                return parse_score(valid_text(str((choice.get("message") or {}).get("content") or "")))
         raise JudgeFailure("judge_error", "no attempt left")  # pragma: no cover
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from .. import __version__
 from ..core.appender import Appender, Recorded, Sink
+from ..core.text import dump_json
 
 FORMAT_VERSION = 1
 
@@ -71,7 +72,7 @@ def entry_line(recorded: Recorded) -> str:
     head = json.dumps(
         {"v": FORMAT_VERSION, "time": round(recorded.at, 3), "request_id": recorded.request_id, "version": __version__}
     )
-    request, response = recorded.group.request.model_dump_json(), recorded.response.model_dump_json()
+    request, response = dump_json(recorded.group.request), dump_json(recorded.response)
     return f'{head[:-1]}, "request": {request}, "response": {response}}}'
 
 

@@ -27,6 +27,7 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.text import load_json_text
 from .jail import JailConfig, WorkerSpec, probe, worker_spec
 
 logger = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class _Worker:
             line = await process.stdout.readline()
         if not line:
             raise ConnectionError("worker exited")
-        result: dict[str, Any] = json.loads(line)
+        result: dict[str, Any] = load_json_text(line)  # the answer's errors and output: any text at all
         return result
 
     async def stop(self) -> None:

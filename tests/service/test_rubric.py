@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from service.core.config import Settings
@@ -47,6 +47,10 @@ def judge_server() -> tuple[FastAPI, list[dict[str, Any]]]:
                 return JSONResponse({"error": "busy"}, status_code=503)
         if model == "broken":
             return {"choices": [{"message": {"role": "assistant", "content": "I think it is rather good!"}}]}
+        if model == "odd":  # a lone surrogate, escaped in the reply's JSON
+            verdict = json.dumps({"rationale": "\ud800 odd", "score": 1.0}, ensure_ascii=False)
+            reply = {"choices": [{"message": {"role": "assistant", "content": verdict}}]}
+            return Response(json.dumps(reply), media_type="application/json")
         if model == "yesno":
             probability = 0.8 if "please" in text else 0.3
             top = [
@@ -107,6 +111,7 @@ def live(upstream: tuple[LiveServer, list[dict[str, Any]]], lm_path: Path) -> It
         "broken": JudgeSpec(base_url=base, model="broken"),
         "flaky": JudgeSpec(base_url=base, model="flaky", max_retries=2),
         "yesno": JudgeSpec(base_url=base, model="yesno", verdict="yes_no"),
+        "odd": JudgeSpec(base_url=base, model="odd"),
     }
     models = {"tiny": ModelSpec(kind="causal_lm", path=str(lm_path),
                                 max_wait_ms=20)}  # fmt: skip
@@ -140,6 +145,14 @@ def test_failures_are_nulls_with_reasons(live: LiveServer) -> None:
     broken = score(live.url, ["42"], {"judge": "broken"})
     assert broken["rewards"] == [[[None, None]]] and {e["reason"] for e in broken["errors"]} == {"parse_error"}
     assert broken["valid"] == [False]
+
+
+def test_a_reply_that_is_not_valid_unicode_is_made_so(live: LiveServer) -> None:
+    """A lone surrogate (legal as a JSON escape, not encodable as UTF-8) in a judge's rationale: U+FFFD in
+    the response instead of a failed request."""
+    result = score(live.url, ["42"], {"judge": "odd"}, detail=True)
+    assert result["rewards"] == [[[1.0, 1.0]]]
+    assert result["details"]["rubric"][0][0]["correct"]["rationale"] == "\ufffd odd"
 
 
 def test_retries_and_logprob_verdicts(live: LiveServer) -> None:

@@ -35,6 +35,8 @@ from tests.conftest import LiveServer, ServerFactory
 from tests.sandbox.conftest import UID_BASE
 from tests.service.test_metrics import samples
 
+NDJSON = "application/x-ndjson"
+
 PROBLEM = {
     "timeout_s": 1.0,
     "tests": [
@@ -167,6 +169,28 @@ def test_typed_verdicts(api: httpx.Client, answer: str, expected: dict[str, str]
     first = result["details"]["tests"][0][0][0]
     assert {k: first.get(k) for k in expected} == expected
     assert result["rewards"][0][0][0] == 0.0
+
+
+def test_text_that_is_not_valid_unicode_is_made_so(api: httpx.Client) -> None:
+    """An answer's error message and exception name may hold lone surrogates (JSON escapes carry them, UTF-8
+    cannot): they come back as U+FFFD, in JSON and in NDJSON, not as a failed request."""
+    python = "def add(a, b):\n    raise ValueError('\\ud800 odd')\n"
+    node = "class E extends Error {}\nfunction add(a, b) { const e = new E('\\ud800 odd'); e.name = '\\udfff';"
+    node += " throw e; }\n"
+    call = [{"kind": "call", "function": "add", "args": [1, 2], "expected": 3}]
+    groups = [{"answers": [[python]], "detail": True, "scorers": [{"name": "tests", "params": {"tests": call}}]},
+              {"answers": [[node]], "detail": True,
+               "scorers": [{"name": "tests", "params": {"language": "javascript", "tests": call}}]}]  # fmt: skip
+    results = [api.post("/v1/score", json=group).json() for group in groups]
+    with api.stream("POST", "/v1/score/batch", json={"groups": groups}, headers={"accept": NDJSON}) as response:
+        streamed = sorted((json.loads(line) for line in response.iter_lines()), key=lambda line: line["index"])
+    for result in (*results, *streamed):
+        assert "rewards" in result, result
+    details = [result["details"]["tests"][0][0][0] for result in (*results, *streamed)]
+    assert [(d["verdict"], d["error"], d["message"]) for d in details] == [
+        ("error", "ValueError", "\ufffd odd"),
+        ("error", "\ufffd", "\ufffd odd"),
+    ] * 2
 
 
 def test_stdout_and_stderr_heads_in_details(api: httpx.Client) -> None:

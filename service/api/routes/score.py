@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
+from ...core.text import dump_json
 from ...scoring.prepare import count_answers, prepare_batch, prepare_group
 from ..deps import GuardDep, bearer_token, state_of
 from ..protocol import BatchRequest, BatchResponse, ScoreRequest, ScoreResponse, StreamedResult
@@ -41,7 +42,7 @@ async def score_batch(body: BatchRequest, request: Request) -> Response:
         async def lines() -> AsyncIterator[str]:
             async for index, result in state.pipeline.stream_batch(prepared):
                 # {"index": i, ...the group's result...}: splice rather than copy the result model
-                yield f'{{"index":{index},{result.model_dump_json()[1:]}\n'
+                yield f'{{"index":{index},{dump_json(result)[1:]}\n'
 
         return StreamingResponse(lines(), media_type=NDJSON)
     return json_response(BatchResponse(results=await state.pipeline.score_batch(prepared)))
