@@ -48,8 +48,7 @@ async def pool_rate(runs: int, workers: int) -> float:
     tests = [{"i": i, "type": "call", "function": "isPalindrome", "args": [text], "kwargs": {}}
              for i, (text, _) in enumerate(CASES)]  # fmt: skip
     unit = {"mode": "functions", "code": SOLUTION, "stdin": "", "tests": tests, "limits": LIMITS,
-            "command": JS.argv(MEMORY_MB, JS.driver), "filename": JS.filename,
-            "driver": {"filename": JS.driver, "source": JS.driver_source()}}  # fmt: skip
+            **JS.unit_fields("functions", MEMORY_MB)}  # fmt: skip
     expected = {str(i): value for i, (_, value) in enumerate(CASES)}
     try:
         warm = await pool.run(unit, 60)

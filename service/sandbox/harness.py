@@ -180,15 +180,14 @@ def child_main(fds):
 
 def _exec_program(job):
     """A program in another language replaces the child, written to its file in the run directory (under the
-    file-size limit just set). A script: its command runs on that file with the result pipe closed (its
-    verdict is its exit status and its stdout). Call tests: the command runs the language's driver, written
-    beside it, which reads the token and the tests from job.json (and removes it before the answer's code
-    runs) and reports on the result pipe (fd 3)."""
-    files = {job["filename"]: job["code"]}
+    file-size limit just set) with the language's support files. A script: its command runs on that file
+    with the result pipe closed (its verdict is its exit status and its stdout). Call tests: the command runs
+    the language's driver, written beside it, which reads the token and the tests from job.json (and removes
+    it before the answer's code runs) and reports on the result pipe (fd 3)."""
+    files = {job["filename"]: job["code"], **job["files"]}
     if job["mode"] == "script":
         os.close(3)
     else:
-        files[job["driver"]["filename"]] = job["driver"]["source"]
         files["job.json"] = json.dumps({"token": job["token"], "filename": job["filename"], "tests": job["tests"]})
     for name, text in files.items():
         fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -562,7 +561,7 @@ def _job(unit, tests, token, run_dir, stdin_path, compiled):
         "code": compiled.ref(unit["code"], "<answer>"),
         "command": unit.get("command"),
         "filename": unit.get("filename"),
-        "driver": unit.get("driver"),
+        "files": unit.get("files"),
         "tests": [dict(t, source=compiled.ref(t["source"], "<test>")) if "source" in t else t for t in tests],
     }
     return marshal.dumps(job)

@@ -377,6 +377,21 @@ def test_javascript_programs_on_stdio_tests(api: httpx.Client) -> None:
     assert "javascript" in api.get("/v1/scorers").text
 
 
+def test_javascript_output_is_written_before_the_program_ends(api: httpx.Client) -> None:
+    """node writes to a pipe asynchronously; the sandbox makes it write synchronously, so output printed just
+    before process.exit() is all there, and output printed before a call test's report counts against the
+    output limit as Python's does."""
+    exits = "const n = Number(require('fs').readFileSync(0, 'utf8'));\nprocess.stdout.write('x'.repeat(n) + '\\n');\n"
+    exits += "process.exit(0);\n"
+    stdio = {"language": "javascript", "tests": [{"kind": "stdio", "stdin": "300000", "expected_stdout": "x" * 300000}]}
+    result = score(api, answers=[[exits]], scorers=[{"name": "tests", "params": stdio}])
+    assert result["rewards"] == [[[1.0]]]
+    loud = "process.stdout.write('y'.repeat(3000000));\nfunction f() { return 2; }\n"
+    call = {"language": "javascript", "tests": [{"kind": "call", "function": "f", "expected": 2}]}
+    result = score(api, answers=[[loud]], detail=True, scorers=[{"name": "tests", "params": call}])
+    assert result["rewards"] == [[[0.0]]] and result["details"]["tests"][0][0][0]["verdict"] == "output_limit"
+
+
 def test_javascript_functions_on_call_tests(api: httpx.Client) -> None:
     """node's driver loads the answer, calls each test's function and sends the value back as plain data;
     the expected values never enter the sandbox."""

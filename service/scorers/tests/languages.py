@@ -22,6 +22,7 @@ import subprocess
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from ...sandbox.jail import JailConfig, run_inside
 
@@ -37,6 +38,8 @@ class Language:
     command: tuple[str, ...] = ()
     filename: str = ""  # the answer's file name in the run directory
     driver: str = ""  # the program (in DRIVERS) that runs call tests on the answer's file
+    support: tuple[str, ...] = ()  # programs (in DRIVERS) written beside the answer for every unit ...
+    setup: tuple[str, ...] = ()  # ... and the arguments, before the program file, that load them
     reserve_mb: int = 0  # address space the runtime reserves beyond the program's memory (the limit is the sum)
     out_of_memory: tuple[str, ...] = ()  # what the runtime writes to stderr when the program runs out of memory
     probe: tuple[str, ...] = ("--version",)  # arguments with which the command only says it runs
@@ -52,11 +55,16 @@ class Language:
         """The command, without the program file."""
         return [part.replace("{memory_mb}", str(memory_mb)) for part in self.command]
 
-    def argv(self, memory_mb: int, program: str) -> list[str]:
-        return [*self.runtime(memory_mb), program]
-
-    def driver_source(self) -> str:
-        return _read_driver(self.driver)
+    def unit_fields(self, mode: str, memory_mb: int) -> dict[str, Any]:
+        """How the sandbox runs a unit in this language: the command on the answer's file (``script``) or on
+        the driver (call tests), the answer's file name, and the files the child writes beside it. Nothing
+        for Python."""
+        if not self.command:
+            return {}
+        program = self.filename if mode == "script" else self.driver
+        names = self.support if mode == "script" else (*self.support, self.driver)
+        return {"command": [*self.runtime(memory_mb), *self.setup, program], "filename": self.filename,
+                "files": {name: _read_driver(name) for name in names}}  # fmt: skip
 
 
 def unrunnable(config: JailConfig) -> dict[str, str]:
@@ -93,6 +101,8 @@ LANGUAGES: dict[str, Language] = {
         ("/usr/bin/node", "--max-old-space-size={memory_mb}"),
         "main.js",
         "node_calls.js",
+        support=("node_stdio.js",),  # stdout and stderr written synchronously (see it)
+        setup=("--require", "./node_stdio.js"),
         reserve_mb=1024,
         out_of_memory=("JavaScript heap out of memory", "Array buffer allocation failed"),
     ),

@@ -192,7 +192,7 @@ class TestsScorer(Scorer):
             if execution is None:
                 wire = {"mode": unit.mode, "code": unit.code, "stdin": unit.stdin, "tests": unit.tests,
                         "limits": self._limits(unit)}  # fmt: skip
-                wire.update(self._command(unit))
+                wire.update(unit.language.unit_fields(unit.mode, unit.memory_mb))
                 n = len(unit.tests) + 1
                 budget_s = unit.timeout_s * n * (n + 1) + 5
                 execution = _Execution(pool.submit(wire, budget_s=budget_s))
@@ -230,18 +230,6 @@ class TestsScorer(Scorer):
         """Why ``name`` does not run on this server; None if it does."""
         language = LANGUAGES[name]
         return self.unrunnable.get(name) or (None if language.available() else language.unavailable_reason())
-
-    @staticmethod
-    def _command(unit: _Unit) -> dict[str, Any]:
-        """How the sandbox runs a unit in another language: its command on the answer's file (a script) or on
-        the language's driver (call tests), which it writes to the run directory too. Nothing for Python."""
-        language = unit.language
-        if not language.command:
-            return {}
-        if unit.mode == "script":
-            return {"command": language.argv(unit.memory_mb, language.filename), "filename": language.filename}
-        return {"command": language.argv(unit.memory_mb, language.driver), "filename": language.filename,
-                "driver": {"filename": language.driver, "source": language.driver_source()}}  # fmt: skip
 
     def _forget(self, key: tuple[Any, ...], execution: _Execution) -> None:
         if self.running.get(key) is execution:
