@@ -162,6 +162,7 @@ def test_a_request_that_gives_up_leaves_a_shared_execution_to_the_others(api: ht
         ("def add(a, b):\n    return bytearray(2 ** 34)\n", {"verdict": "memory"}),
         ("def add(a, b)\n    return a\n", {"verdict": "error", "error": "SyntaxError"}),
         ("def add(a, b):\n    print('x' * 5_000_000)\n", {"verdict": "output_limit"}),
+        ("E = type('E' * 100_000, (Exception,), {})\ndef add(a, b):\n    raise E()\n", {"error": "E" * 100}),
     ],
 )
 def test_typed_verdicts(api: httpx.Client, answer: str, expected: dict[str, str]) -> None:

@@ -36,6 +36,7 @@ from .params import AssertTest, CallTest, StdioTest, TestsParams
 logger = logging.getLogger(__name__)
 VERDICTS = ("pass", "fail", "error", "timeout", "memory", "output_limit", "exited_early")
 DETAIL_CHARS = 500
+ERROR_TYPE_CHARS = 100  # an exception type's name, as the answer may have made it
 _RAISED = re.compile(r"^([A-Za-z_$][\w$]*(?:Error|Exception))\b.*$", re.MULTILINE)
 BWRAP_PROCESSES = 3  # bwrap, its init and the worker share the worker's uid
 
@@ -305,7 +306,7 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
 
 def _error_verdict(error: dict[str, Any], info: dict[str, Any], language: Language) -> tuple[str, dict[str, Any]]:
     kind, message = str(error.get("type", "")), str(error.get("message", ""))
-    facts = {**info, "error": kind, "message": message[:DETAIL_CHARS]}
+    facts = {**info, "error": kind[:ERROR_TYPE_CHARS], "message": message[:DETAIL_CHARS]}
     out_of_memory = kind == "MemoryError" or any(marker in message for marker in language.out_of_memory)
     return ("memory" if out_of_memory else "error"), facts
 
@@ -325,7 +326,7 @@ def _stopped(
     if ended.startswith("exit:") or ended == "signal:SIGABRT":
         raised = _RAISED.search(stderr)  # an uncaught exception's "TypeError: message" line
         if raised:
-            return "error", {**info, "error": raised[1], "message": raised[0][:DETAIL_CHARS]}
+            return "error", {**info, "error": raised[1][:ERROR_TYPE_CHARS], "message": raised[0][:DETAIL_CHARS]}
         return "error", {**info, "error": ended, "message": stderr.strip()[-DETAIL_CHARS:]}
     return _ended(ended), info
 
