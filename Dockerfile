@@ -26,10 +26,10 @@ RUN python -m venv /opt/vpo \
  && /opt/vpo/bin/pip install --no-cache-dir --extra-index-url "${TORCH_INDEX}" ".[${EXTRAS}]"
 
 FROM ${PYTHON_IMAGE}
-# bubblewrap for the sandbox; python3 (Debian's, /usr/bin/python3) is the interpreter answer code runs in, and
-# nodejs (/usr/bin/node) runs the tests scorer's javascript answers
+# bubblewrap for the sandbox; python3 (Debian's, /usr/bin/python3) is the interpreter answer code runs in,
+# nodejs (/usr/bin/node) runs the tests scorer's javascript answers and g++ compiles its cpp answers
 RUN apt-get update \
- && apt-get install -y --no-install-recommends bubblewrap python3 nodejs tini \
+ && apt-get install -y --no-install-recommends bubblewrap python3 nodejs g++ tini \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --uid 10001 --create-home --shell /usr/sbin/nologin vpo
 COPY --from=build /opt/vpo /opt/vpo

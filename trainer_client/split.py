@@ -151,6 +151,7 @@ def fenced_blocks(text: str) -> list[tuple[str, str]]:
 LANGUAGE_TAGS: dict[str, tuple[str, ...]] = {
     "python": ("python", "py", "python3"),
     "javascript": ("javascript", "js", "node", "nodejs"),
+    "cpp": ("cpp", "c++", "cxx", "cc"),
 }
 
 

@@ -18,8 +18,10 @@ assert statements that send back the operands of their comparisons); in ``script
 code with a stdin and the worker returns its stdout. A unit in another language carries a ``command``: the
 child writes the code to a file in its run directory and ``execve``s the command, with the same stdin,
 limits and capture; a script's exit status 0 is its ``done``, and ``call`` tests run in the language's
-driver, which reads the tests from a file and sends the same messages as the child does. The child never
-judges a test: values go back to the host, which compares them with expected values that never entered the sandbox.
+driver, which reads the tests from a file and sends the same messages as the child does. In ``compile`` mode
+the command is a compiler, and the worker sends back the program it left (a later unit brings it along).
+The child never judges a test: values go back to the host, which compares them with expected values that
+never entered the sandbox.
 A child that ends, crashes or is killed before reporting a test leaves that test without a report; the
 worker then runs the remaining tests in a fresh child, so one crash does not take the other tests with it.
 
@@ -184,14 +186,17 @@ def _exec_program(job):
     with the result pipe closed (its verdict is its exit status and its stdout). Call tests: the command runs
     the language's driver, written beside it, which reads the token and the tests from job.json (and removes
     it before the answer's code runs) and reports on the result pipe (fd 3)."""
-    files = {job["filename"]: job["code"], **job["files"]}
-    if job["mode"] == "script":
+    files = dict(job["files"])  # text, or a compiled program (bytes, executable)
+    if job["filename"]:
+        files[job["filename"]] = job["code"]
+    if job["mode"] in ("script", "compile"):
         os.close(3)
     else:
         files["job.json"] = json.dumps({"token": job["token"], "filename": job["filename"], "tests": job["tests"]})
-    for name, text in files.items():
-        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        data = text.encode("utf-8")
+    for name, content in files.items():
+        binary = isinstance(content, bytes)
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700 if binary else 0o600)
+        data = content if binary else content.encode("utf-8")
         while data:
             data = data[os.write(fd, data) :]
         os.close(fd)
@@ -487,7 +492,8 @@ class Compiled:
 def run_unit(unit, scratch):
     """Runs a unit to completion (re-running the tests left after a crash) and returns its result."""
     command = unit.get("command")
-    if command and not os.access(command[0], os.X_OK):  # checked here: a child's failed exec would look
+    if command and not command[0].startswith("./") and not os.access(command[0], os.X_OK):  # checked here:
+        # (a program the unit brings is written to the run directory) a child's failed exec would look
         # like the answer's doing (and a message saying otherwise could come from the answer)
         return {"id": unit["id"], "sandbox_error": f"{command[0]} cannot be run in the sandbox"}
     token = os.urandom(16).hex()
@@ -528,10 +534,33 @@ def run_unit(unit, scratch):
             break
         if not pending:
             break
+    if unit["mode"] == "compile" and result.get("done"):
+        result["program"] = _program(os.path.join(scratch, "run", unit["output"]), limits["file_bytes"])
     result["stdout"] = outputs["stdout"].decode("utf-8", "replace")
     result["stderr"] = outputs["stderr"].decode("utf-8", "replace")
     result["output_limited"] = outputs.get("limited", False)
     return result
+
+
+def _program(path, limit):
+    """The program a compilation left (base64), or None: not a regular file (never followed), or too big."""
+    import binascii
+    import stat
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    try:
+        size = os.fstat(fd)
+        if not stat.S_ISREG(size.st_mode) or size.st_size > limit:
+            return None
+        chunks = []
+        while chunk := os.read(fd, 1 << 20):
+            chunks.append(chunk)
+        return binascii.b2a_base64(b"".join(chunks), newline=False).decode("ascii")
+    finally:
+        os.close(fd)
 
 
 def _fresh_dir(path):
@@ -561,10 +590,19 @@ def _job(unit, tests, token, run_dir, stdin_path, compiled):
         "code": compiled.ref(unit["code"], "<answer>"),
         "command": unit.get("command"),
         "filename": unit.get("filename"),
-        "files": unit.get("files"),
+        "files": {**unit.get("files", {}), **_programs(unit)},
         "tests": [dict(t, source=compiled.ref(t["source"], "<test>")) if "source" in t else t for t in tests],
     }
     return marshal.dumps(job)
+
+
+def _programs(unit):
+    """The compiled programs a unit brings (base64 in the unit), as bytes for the child to write."""
+    if not unit.get("programs"):
+        return {}
+    import binascii
+
+    return {name: binascii.a2b_base64(data) for name, data in unit["programs"].items()}
 
 
 def _start_child():
@@ -678,7 +716,7 @@ def _execute(unit, tests, token, scratch, limits, outputs, compiled):
         state["ended"] = "signal:" + signal.Signals(os.WTERMSIG(status)).name
     else:
         state["ended"] = "exit:" + str(os.WEXITSTATUS(status))
-        state["done"] = state["done"] or ("command" in unit and unit["mode"] == "script" and status == 0)
+        state["done"] = state["done"] or ("command" in unit and unit["mode"] in ("script", "compile") and status == 0)
     return state
 
 

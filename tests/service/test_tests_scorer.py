@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import subprocess
@@ -28,6 +29,7 @@ from service.scorers.tests.compare import (
     stdout_matches,
     unit_equal,
 )
+from service.scorers.tests.compiled import Programs
 from service.scorers.tests.extract import extract_code
 from service.scorers.tests.languages import LANGUAGES, unrunnable
 from service.scorers.tests.params import RETURN_DEPTH
@@ -474,6 +476,107 @@ s.on('error', () => {{ console.log(out.join(' ') + ' net-ok'); process.exit(0); 
     assert leftover == []
 
 
+CPP_SUM = "#include <iostream>\nint main() { long long a, b; std::cin >> a >> b; std::cout << a + b << '\\n'; }\n"
+
+
+def test_cpp_programs_compile_once_and_run_on_stdio_tests(api: httpx.Client) -> None:
+    """A compiled language: each answer compiles once (g++, in the sandbox), then its program runs for each
+    test; a compile error, a crash, a loop, a memory bomb and an exit status are the answer's verdicts."""
+    answers = [
+        CPP_SUM,
+        CPP_SUM.replace("a + b", "a * b"),
+        "int main() { return }\n",
+        "int main() { volatile int *p = nullptr; return *p; }\n",
+        "int main() { for (volatile int i = 0; ; ) {} }\n",
+        "#include <vector>\nint main() { std::vector<std::vector<char>> v; for (;;) v.emplace_back(1 << 20, 1); }\n",
+        "int main() { return 3; }\n",
+    ]
+    tests = [{"kind": "stdio", "stdin": "4 5\n", "expected_stdout": "9\n"},
+             {"kind": "stdio", "stdin": "-1 1\n", "expected_stdout": "0"}]  # fmt: skip
+    params = {"language": "cpp", "timeout_s": 1.0, "memory_mb": 128, "tests": tests}
+    before = executions(api)
+    result = score(api, answers=[[f"```cpp\n{a}```"] for a in answers], detail=True,
+                   scorers=[{"name": "tests", "params": params}])  # fmt: skip
+    assert [r[0] for r in result["rewards"]] == [[1.0, 1.0]] + [[0.0, 0.0]] * 6 and result["errors"] == []
+    details = [answer[0] for answer in result["details"]["tests"]]
+    assert [[(d["verdict"], d.get("error")) for d in answer] for answer in details] == [
+        [("pass", None)] * 2, [("fail", None)] * 2, [("error", "CompileError")] * 2, [("error", "SIGSEGV")] * 2,
+        [("timeout", None)] * 2, [("memory", None)] * 2, [("error", "exit:3")] * 2,
+    ]  # fmt: skip
+    assert "expected primary-expression" in details[2][0]["message"]  # the compiler's diagnostics
+    assert executions(api) - before == 7 + 6 * 2  # one compilation per answer, then one run per test
+    # the programs are kept: new tests for the same answers run them without compiling again
+    before = executions(api)
+    again = {**params, "tests": [{"kind": "stdio", "stdin": "2 2\n", "expected_stdout": "4\n"}]}
+    result = score(
+        api, answers=[[f"```c++\n{a}```"] for a in answers[:2]], scorers=[{"name": "tests", "params": again}]
+    )
+    assert result["rewards"] == [[[1.0]], [[1.0]]] and executions(api) - before == 2
+
+
+def test_kept_programs_are_bounded_by_their_size() -> None:
+    """The oldest programs go first once the kept ones pass the bound; a compile error is kept (the same
+    source fails again), the sandbox's own failure is not."""
+
+    async def settle() -> Programs:
+        programs = Programs(max_bytes=10)
+        outcomes = [{"program": "aaaa"}, {"program": "bbbb"}, {"compile_error": {"message": "x"}},
+                    {"sandbox_error": "down"}, {"program": "cccc"}]  # fmt: skip
+        for i, outcome in enumerate(outcomes):
+            future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            future.set_result(outcome)
+            programs._settle(("cpp", str(i)), future)
+        return programs
+
+    programs = asyncio.run(settle())
+    assert list(programs.kept) == [("cpp", "1"), ("cpp", "2"), ("cpp", "4")] and programs.size == 8
+
+
+def test_cpp_programs_are_contained(api: httpx.Client) -> None:
+    """A native program makes its own system calls; the same sandbox holds it: no host loopback, no service
+    environment, no writes outside its directory, no other processes left behind."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        program = f"""#include <arpa/inet.h>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+extern char **environ;
+int main() {{
+    bool leak = false;
+    for (char **e = environ; *e; ++e) leak = leak || std::strncmp(*e, "VPO", 3) == 0;
+    std::FILE *etc = std::fopen("/etc/vpo-cpp-marker", "w");
+    std::FILE *tmp = std::fopen("/tmp/vpo-cpp-marker", "w");
+    if (fork() == 0) {{ setsid(); execl("/bin/sleep", "sleep", "31", (char *) nullptr); _exit(0); }}
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{{}};
+    address.sin_family = AF_INET;
+    address.sin_port = htons({port});
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+    bool open = connect(s, (sockaddr *) &address, sizeof address) == 0;
+    std::printf("%s %s ", leak ? "env-leak" : "env-ok", etc ? "etc-written" : "etc-ok");
+    std::printf("%s\\n", open ? "net-open" : "net-ok");
+    (void) tmp;
+}}
+"""
+        test = {"kind": "stdio", "stdin": "", "expected_stdout": "env-ok etc-ok net-ok\n"}
+        params = {"language": "cpp", "timeout_s": 3.0, "tests": [test]}
+        result = score(api, answers=[[f"```cpp\n{program}```"]], detail=True,
+                       scorers=[{"name": "tests", "params": params}])  # fmt: skip
+        listener.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nothing reached the host's loopback
+    assert result["rewards"] == [[[1.0]]], result["details"]
+    assert not Path("/etc/vpo-cpp-marker").exists() and not Path("/tmp/vpo-cpp-marker").exists()
+    leftover = subprocess.run(["pgrep", "-f", "^sleep 31$"], capture_output=True, text=True).stdout.split()
+    assert leftover == []
+
+
 def test_a_language_runs_only_its_kinds_of_test_and_only_where_installed(
     api: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -487,6 +590,9 @@ def test_a_language_runs_only_its_kinds_of_test_and_only_where_installed(
         body = {"answers": [["x"]], "scorers": [{"name": "tests", "params": {"language": "javascript", **params}}]}
         response = api.post("/v1/score", json=body)
         assert response.status_code == 422 and message in response.text, response.text
+    call = {"language": "cpp", "tests": [{"kind": "call", "function": "f", "expected": 1}]}
+    response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": call}]})
+    assert response.status_code == 422 and "cpp runs stdio tests, not call" in response.text
     # a host without node: refused with the reason, and not listed
     monkeypatch.setitem(LANGUAGES, "javascript", replace(LANGUAGES["javascript"], command=("/nonexistent/node",)))
     stdio = {"language": "javascript", "tests": [{"kind": "stdio", "expected_stdout": "1"}]}
@@ -494,6 +600,12 @@ def test_a_language_runs_only_its_kinds_of_test_and_only_where_installed(
     assert response.status_code == 422, response.text
     assert response.json()["error"]["code"] == "invalid_params"
     assert "/nonexistent/node is not installed" in response.json()["error"]["message"]
+    # a host without a compiler: the same
+    compiler = ("/nonexistent/g++", *LANGUAGES["cpp"].compile[1:])
+    monkeypatch.setitem(LANGUAGES, "cpp", replace(LANGUAGES["cpp"], compile=compiler))
+    stdio["language"] = "cpp"
+    response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": stdio}]})
+    assert response.status_code == 422 and "/nonexistent/g++ is not installed" in response.json()["error"]["message"]
     assert api.get("/readyz").json()["scorers"]["tests"]["languages"] == ["python"]
 
 

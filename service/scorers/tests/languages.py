@@ -6,8 +6,9 @@ file and a command line: the child writes the answer to ``filename`` in its priv
 ``execve``s ``command`` under the same namespaces and limits. For a ``stdio`` test the command runs the
 answer's file with the test's stdin and its stdout is compared outside the sandbox; for ``call`` tests it runs
 the language's ``driver`` (``service/sandbox/drivers/``), which loads the answer, calls each test's function
-and sends the return values back over the result pipe as the Python harness does. A compiled language would
-add a compile step in the same child (its compiler as the command, then the binary).
+and sends the return values back over the result pipe as the Python harness does. A compiled language (C++)
+has a ``compile`` command: each answer compiles once, in an execution of its own, and its program then runs
+for each test (see ``compiled.py``).
 
 Adding a language is an entry here (its command, a driver for ``call`` tests, the address space its runtime
 reserves), its fence tags in ``trainer_client.split.LANGUAGE_TAGS``, and its runtime installed on the host
@@ -43,12 +44,23 @@ class Language:
     reserve_mb: int = 0  # address space the runtime reserves beyond the program's memory (the limit is the sum)
     out_of_memory: tuple[str, ...] = ()  # what the runtime writes to stderr when the program runs out of memory
     probe: tuple[str, ...] = ("--version",)  # arguments with which the command only says it runs
+    # A compiled language: ``compile`` turns the answer, written to ``source``, into the program ``filename``
+    # (in an execution of its own, once per answer), which ``command`` then runs for each test
+    compile: tuple[str, ...] = ()
+    source: str = ""
+    compile_s: float = 10.0  # wall and CPU seconds for one compilation
+    compile_mb: int = 1024  # its address space
+
+    @property
+    def executable(self) -> str:
+        """The host's program this language needs: its compiler, or its runtime."""
+        return (self.compile or self.command)[0]
 
     def available(self) -> bool:
-        return not self.command or Path(self.command[0]).is_file()
+        return not self.command or Path(self.executable).is_file()
 
     def unavailable_reason(self, why: str = "") -> str:
-        why = why or f"{self.command[0]} is not installed"
+        why = why or f"{self.executable} is not installed"
         return f"language {self.name!r} is not available on this server: {why}"
 
     def runtime(self, memory_mb: int) -> list[str]:
@@ -61,10 +73,17 @@ class Language:
         for Python."""
         if not self.command:
             return {}
+        if self.compile:  # the program comes with the unit (see compile_fields); nothing else to write
+            return {"command": list(self.command), "filename": "", "files": {}}
         program = self.filename if mode == "script" else self.driver
         names = self.support if mode == "script" else (*self.support, self.driver)
         return {"command": [*self.runtime(memory_mb), *self.setup, program], "filename": self.filename,
                 "files": {name: _read_driver(name) for name in names}}  # fmt: skip
+
+    def compile_fields(self) -> dict[str, Any]:
+        """How the sandbox compiles an answer: the compiler on the source file; the worker sends back the
+        program it leaves (``output``)."""
+        return {"command": list(self.compile), "filename": self.source, "files": {}, "output": self.filename}
 
 
 def unrunnable(config: JailConfig) -> dict[str, str]:
@@ -78,12 +97,12 @@ def unrunnable(config: JailConfig) -> dict[str, str]:
             reasons[name] = language.unavailable_reason()
             continue
         try:
-            done = run_inside(config, [language.command[0], *language.probe])
+            done = run_inside(config, [language.executable, *language.probe])
             failed = "" if done.returncode == 0 else done.stderr.strip()[-300:] or f"exit status {done.returncode}"
         except (OSError, subprocess.SubprocessError) as exc:
             failed = str(exc)
         if failed:
-            reasons[name] = language.unavailable_reason(f"{language.command[0]} does not run in the sandbox ({failed})")
+            reasons[name] = language.unavailable_reason(f"{language.executable} does not run in the sandbox ({failed})")
     return reasons
 
 
@@ -105,5 +124,15 @@ LANGUAGES: dict[str, Language] = {
         setup=("--require", "./node_stdio.js"),
         reserve_mb=1024,
         out_of_memory=("JavaScript heap out of memory", "Array buffer allocation failed"),
+    ),
+    # compiled once per answer (g++, C++17, -O2), then run for each stdio test
+    "cpp": Language(
+        "cpp",
+        ("stdio",),
+        ("./main",),
+        "main",
+        out_of_memory=("std::bad_alloc",),
+        compile=("/usr/bin/g++", "-std=c++17", "-O2", "-pipe", "-o", "main", "main.cpp"),
+        source="main.cpp",
     ),
 }

@@ -92,8 +92,10 @@ TestCase = Annotated[AssertTest | CallTest | StdioTest, Field(discriminator="kin
 
 
 class TestsParams(ScorerParams):
-    language: Literal["python", "javascript"] = Field(
-        "python", description="python runs every kind of test; javascript (node) runs call and stdio tests"
+    language: Literal["python", "javascript", "cpp"] = Field(
+        "python",
+        description="python runs every kind of test; javascript (node) runs call and stdio tests; cpp (g++, "
+        "C++17) runs stdio tests",
     )
     timeout_s: float = Field(2.0, gt=0, description="wall-clock (and CPU) seconds per test")
     memory_mb: int | None = Field(None, ge=16, description="address-space limit per execution (server default)")

@@ -29,6 +29,7 @@ from ...sandbox.pool import PoolConfig, SandboxPool
 from ..base import ComponentFailure, ScoreOutput, Scorer, ScoreTask
 from .asserts import Check, rewrite_asserts
 from .compare import check_passes, decode, normalize_stdout, returned_matches, similarity, stdout_matches, unit_equal
+from .compiled import Programs
 from .extract import extract_code
 from .languages import LANGUAGES, Language, unrunnable
 from .params import AssertTest, CallTest, StdioTest, TestsParams
@@ -38,6 +39,7 @@ VERDICTS = ("pass", "fail", "error", "timeout", "memory", "output_limit", "exite
 DETAIL_CHARS = 500
 ERROR_TYPE_CHARS = 100  # an exception type's name, as the answer may have made it
 _RAISED = re.compile(r"^([A-Za-z_$][\w$]*(?:Error|Exception))\b.*$", re.MULTILINE)
+_LIMIT_SIGNALS = ("signal:SIGKILL", "signal:SIGXCPU", "signal:SIGXFSZ")  # a limit's (or a program killed itself)
 BWRAP_PROCESSES = 3  # bwrap, its init and the worker share the worker's uid
 
 
@@ -88,7 +90,8 @@ class _Slot:
 class TestsScorer(Scorer):
     name = "tests"
     description = (
-        "Runs the answer's code against test cases (assert / call / stdio; JavaScript: call / stdio) in a sandbox; "
+        "Runs the answer's code against test cases (assert / call / stdio; JavaScript: call / stdio; C++: stdio) "
+        "in a sandbox; "
         "1 pass, 0 else (with partial, a failed stdio test scores its output's similarity)."
     )
     Params = TestsParams
@@ -99,6 +102,7 @@ class TestsScorer(Scorer):
         self.verdicts: Counter[str] = Counter()  # exported as vpo_sandbox_verdicts_total
         self.running: dict[tuple[Any, ...], _Execution] = {}  # unit key -> its execution, while it runs
         self.unrunnable: dict[str, str] = {}  # language -> why it does not run in this sandbox (probed at start)
+        self.programs = Programs()  # compiled languages: each answer's program
 
     @classmethod
     def from_settings(cls, settings: Any) -> TestsScorer:
@@ -134,7 +138,9 @@ class TestsScorer(Scorer):
 
     def status(self) -> dict[str, Any]:
         languages = [name for name in LANGUAGES if not self._unavailable(name)]
-        return {"sandbox": self.settings.sandbox, "languages": languages, **(self.pool.status() if self.pool else {})}
+        compiled = {"compilations": self.programs.compilations, "programs_kept": len(self.programs.kept)}
+        return {"sandbox": self.settings.sandbox, "languages": languages, **compiled,
+                **(self.pool.status() if self.pool else {})}  # fmt: skip
 
     async def score(self, tasks: Sequence[ScoreTask], *, deadline: float | None = None) -> list[ScoreOutput]:
         if self.pool is None:
@@ -188,12 +194,19 @@ class TestsScorer(Scorer):
         pool = self.pool
 
         async def run(unit: _Unit) -> None:
+            programs = {}
+            if unit.language.compile:  # a compiled language: its program first (compiled once per answer)
+                built = await self.programs.get(pool, unit.language, unit.code, self._compile_limits(unit.language))
+                if "program" not in built:
+                    unit.result = built  # a compile error (every test's verdict) or the sandbox's failure
+                    return
+                programs = {unit.language.filename: built["program"]}
             key = unit.key()
             execution = self.running.get(key)
             if execution is None:
-                wire = {"mode": unit.mode, "code": unit.code, "stdin": unit.stdin, "tests": unit.tests,
-                        "limits": self._limits(unit)}  # fmt: skip
-                wire.update(unit.language.unit_fields(unit.mode, unit.memory_mb))
+                wire = {"mode": unit.mode, "code": "" if programs else unit.code, "stdin": unit.stdin,
+                        "tests": unit.tests, "limits": self._limits(unit), "programs": programs,
+                        **unit.language.unit_fields(unit.mode, unit.memory_mb)}  # fmt: skip
                 n = len(unit.tests) + 1
                 budget_s = unit.timeout_s * n * (n + 1) + 5
                 execution = _Execution(pool.submit(wire, budget_s=budget_s))
@@ -237,12 +250,18 @@ class TestsScorer(Scorer):
             del self.running[key]
 
     def _limits(self, unit: _Unit) -> dict[str, Any]:
+        return self._limits_of(unit.timeout_s, (unit.memory_mb + unit.language.reserve_mb) << 20)
+
+    def _compile_limits(self, language: Language) -> dict[str, Any]:
+        return self._limits_of(language.compile_s, language.compile_mb << 20)
+
+    def _limits_of(self, seconds: float, memory_bytes: int) -> dict[str, Any]:
         s = self.settings
         extra = BWRAP_PROCESSES if s.sandbox == "bwrap" else 0
         return {
-            "wall_s": unit.timeout_s,
-            "cpu_s": unit.timeout_s,
-            "memory_bytes": (unit.memory_mb + unit.language.reserve_mb) << 20,
+            "wall_s": seconds,
+            "cpu_s": seconds,
+            "memory_bytes": memory_bytes,
             "file_bytes": s.sandbox_file_bytes,
             "open_files": 64,
             "processes": s.sandbox_processes + extra,
@@ -266,6 +285,8 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
     language = slot.unit.language
     if result.get("load_error"):
         return _error_verdict(result["load_error"], info, language)
+    if result.get("compile_error"):
+        return "error", {**info, "error": "CompileError", "message": result["compile_error"]["message"][-DETAIL_CHARS:]}
     if slot.local is None:  # stdio
         if result.get("output_limited"):
             return "output_limit", info
@@ -323,6 +344,9 @@ def _stopped(
     stderr = result.get("stderr", "")
     if any(marker in stderr for marker in language.out_of_memory):
         return "memory", info
+    if language.compile and ended.startswith("signal:") and ended not in _LIMIT_SIGNALS:
+        # a native program's runtime error (SIGSEGV, SIGFPE, SIGABRT...): the answer's, as judges have it
+        return "error", {**info, "error": ended.removeprefix("signal:"), "message": stderr.strip()[-DETAIL_CHARS:]}
     if ended.startswith("exit:") or ended == "signal:SIGABRT":
         raised = _RAISED.search(stderr)  # an uncaught exception's "TypeError: message" line
         if raised:
