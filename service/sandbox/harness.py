@@ -137,6 +137,12 @@ def child_main(fds):
             (resource.RLIMIT_NOFILE, limits["open_files"], limits["open_files"]),
             (resource.RLIMIT_NPROC, limits["processes"], limits["processes"]),
             (resource.RLIMIT_CORE, 0, 0),
+            # a native program's stack may take its whole memory, as judges allow deep recursion
+            *(
+                [(resource.RLIMIT_STACK, limits["stack_bytes"], limits["stack_bytes"])]
+                if "stack_bytes" in limits
+                else []
+            ),
         ):
             resource.setrlimit(name, (soft, hard))
         if job["command"]:

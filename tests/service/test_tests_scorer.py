@@ -505,6 +505,16 @@ def test_cpp_programs_compile_once_and_run_on_stdio_tests(api: httpx.Client) -> 
     ]  # fmt: skip
     assert "expected primary-expression" in details[2][0]["message"]  # the compiler's diagnostics
     assert executions(api) - before == 7 + 6 * 2  # one compilation per answer, then one run per test
+    # a native program's stack may take its memory: a search 1,000,000 calls deep (tens of MB) is no crash
+    deep = (
+        "#include <cstdio>\n#include <vector>\nstd::vector<int> parent;\n"
+        "long dfs(int v) { if (v < 0) return 0; long r = dfs(parent[v]); return r * 3 % 1000000007 + v; }\n"
+        "int main() { parent.resize(1000000); for (int i = 0; i < 1000000; i++) parent[i] = i - 1;"
+        ' std::printf("%ld\\n", dfs(999999)); }\n'
+    )
+    recursion = {**params, "tests": [{"kind": "stdio", "stdin": "", "expected_stdout": "265733855\n"}]}
+    result = score(api, answers=[[deep]], detail=True, scorers=[{"name": "tests", "params": recursion}])
+    assert result["rewards"] == [[[1.0]]], result["details"]
     # the programs are kept: new tests for the same answers run them without compiling again
     before = executions(api)
     again = {**params, "tests": [{"kind": "stdio", "stdin": "2 2\n", "expected_stdout": "4\n"}]}

@@ -250,7 +250,10 @@ class TestsScorer(Scorer):
             del self.running[key]
 
     def _limits(self, unit: _Unit) -> dict[str, Any]:
-        return self._limits_of(unit.timeout_s, (unit.memory_mb + unit.language.reserve_mb) << 20)
+        limits = self._limits_of(unit.timeout_s, (unit.memory_mb + unit.language.reserve_mb) << 20)
+        if unit.language.compile:  # a native program's stack may take its whole memory (deep recursion)
+            limits["stack_bytes"] = limits["memory_bytes"]
+        return limits
 
     def _compile_limits(self, language: Language) -> dict[str, Any]:
         return self._limits_of(language.compile_s, language.compile_mb << 20)
