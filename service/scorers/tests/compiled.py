@@ -66,7 +66,7 @@ class Programs:
         elif result.get("done") or result.get("worker_died"):
             message = "the compiler left no program"
         else:
-            message = stderr.strip()[-HEAD_CHARS:] or f"the compiler failed ({ended})"
+            message = stderr.strip()[:HEAD_CHARS] or f"the compiler failed ({ended})"
         return {"compile_error": {"type": "CompileError", "message": message}, "stdout": "", "stderr": stderr}
 
     def _settle(self, key: tuple[str, str], future: asyncio.Future[dict[str, Any]]) -> None:

@@ -289,7 +289,7 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
     if result.get("load_error"):
         return _error_verdict(result["load_error"], info, language)
     if result.get("compile_error"):
-        return "error", {**info, "error": "CompileError", "message": result["compile_error"]["message"][-DETAIL_CHARS:]}
+        return "error", {**info, "error": "CompileError", "message": result["compile_error"]["message"][:DETAIL_CHARS]}
     if slot.local is None:  # stdio
         if result.get("output_limited"):
             return "output_limit", info
