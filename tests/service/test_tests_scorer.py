@@ -21,6 +21,7 @@ from service.sandbox.jail import JailConfig
 from service.scorers.tests import params as tests_params
 from service.scorers.tests.asserts import rewrite_asserts
 from service.scorers.tests.compare import (
+    Undecodable,
     check_passes,
     decode,
     normalize_stdout,
@@ -194,6 +195,31 @@ def test_text_that_is_not_valid_unicode_is_made_so(api: httpx.Client) -> None:
         ("error", "ValueError", "\ufffd odd"),
         ("error", "\ufffd", "\ufffd odd"),
     ] * 2
+
+
+FORGER = """import json, os, sys
+token = sys._getframe(1).f_locals.get("token")  # the harness's, found by looking
+def add(a, b):
+    os.write(3, (json.dumps({"i": 0, "status": "ok", "token": token, **FORGED}) + "\\n").encode())
+    os._exit(0)
+"""
+
+
+@pytest.mark.parametrize(
+    ("kind", "forged"),
+    [("call", {"value": {"dict": [[[1], 1]]}}), ("call", {"value": {"tuple": 5}}), ("call", {"value": {"set": [[1]]}}),
+     ("assert", {"checks": 7}), ("assert", {"checks": [["x", [5]]]})],
+)  # fmt: skip
+def test_a_forged_report_of_any_shape_fails_only_its_own_test(
+    api: httpx.Client, kind: str, forged: dict[str, Any]
+) -> None:
+    """An answer can find its token and send a report the harness never would; judging it fails that test
+    (the expected values never entered the sandbox, so it cannot pass), and the other answers are scored."""
+    forger = FORGER.replace("FORGED", json.dumps(forged))
+    tests = [PROBLEM["tests"][0] if kind == "assert" else PROBLEM["tests"][1]]
+    params = {**PROBLEM, "tests": tests}
+    result = score(api, answers=[[forger], [PROGRAM]], scorers=[{"name": "tests", "params": params}])
+    assert result["rewards"] == [[[0.0]], [[1.0]]] and result["errors"] == []
 
 
 def test_stdout_and_stderr_heads_in_details(api: httpx.Client) -> None:
@@ -746,6 +772,9 @@ def test_decode_and_compare() -> None:
     assert decode({"tuple": [1, {"float": "nan"}]})[0] == 1
     assert decode({"dict": [[{"tuple": [1, 2]}, "v"]]}) == {(1, 2): "v"}
     assert decode({"set": [1, 2]}) == {1, 2} and decode({"bytes": "6869"}) == b"hi"
+    for forged in ({"dict": [[[1], 1]]}, {"tuple": 5}, {"complex": ["a", "b"]}, {"float": "x"}, {"a": 1, "b": 2}):
+        with pytest.raises(Undecodable):
+            decode(forged)
     assert returned_matches((1, [2, 3]), [1, [2, 3]])
     assert returned_matches(0.1 + 0.2, 0.3, abs_tol=1e-9) and not returned_matches(0.1 + 0.2, 0.3)
     assert not returned_matches({"a": 1}, {"a": 1, "b": 2})

@@ -15,9 +15,17 @@ class Undecodable(ValueError):
 
 
 def decode(value: Any) -> Any:
-    """The inverse of the harness's ``encode``: tagged JSON back to Python values."""
+    """The inverse of the harness's ``encode``: tagged JSON back to Python values. Anything else (a value an
+    answer forged, having found its token) raises :class:`Undecodable`."""
+    try:
+        return _decode(value)
+    except (TypeError, ValueError, OverflowError, RecursionError) as error:
+        raise Undecodable(f"not a value the harness encodes: {error}") from None
+
+
+def _decode(value: Any) -> Any:
     if isinstance(value, list):
-        return [decode(item) for item in value]
+        return [_decode(item) for item in value]
     if not isinstance(value, dict):
         return value
     if len(value) != 1:
@@ -26,15 +34,15 @@ def decode(value: Any) -> Any:
     if tag == "float":
         return float(body)
     if tag == "tuple":
-        return tuple(decode(item) for item in body)
+        return tuple(_decode(item) for item in body)
     if tag == "dict":
-        return {_hashable(decode(k)): decode(v) for k, v in body}
+        return {_hashable(_decode(k)): _decode(v) for k, v in body}
     if tag == "set":
-        return {_hashable(decode(item)) for item in body}
+        return {_hashable(_decode(item)) for item in body}
     if tag == "frozenset":
-        return frozenset(_hashable(decode(item)) for item in body)
+        return frozenset(_hashable(_decode(item)) for item in body)
     if tag == "complex":
-        return complex(decode(body[0]), decode(body[1]))
+        return complex(_decode(body[0]), _decode(body[1]))
     if tag == "bytes":
         return bytes.fromhex(body)
     raise Undecodable(f"unknown tag {tag!r}")

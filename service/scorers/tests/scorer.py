@@ -157,7 +157,7 @@ class TestsScorer(Scorer):
             for a, slots in enumerate(plan):
                 answer_details = []
                 for j, slot in enumerate(slots):
-                    verdict, info = _verdict(slot)
+                    verdict, info = _judged(slot)
                     self.verdicts[verdict or info["reason"]] += 1
                     if verdict is None:
                         values[a, j] = np.nan
@@ -270,6 +270,16 @@ class TestsScorer(Scorer):
             "processes": s.sandbox_processes + extra,
             "output_bytes": s.sandbox_output_bytes,
         }
+
+
+def _judged(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
+    """The verdict of one test, whatever its execution sent: an answer can find its token and forge a report
+    of any shape, which fails its own test and no other."""
+    try:
+        return _verdict(slot)
+    except Exception as error:  # noqa: BLE001 (any shape: nothing forged may fail the other answers' scoring)
+        logger.warning("tests scorer: a malformed report (forged by the answer?) scores its test 0: %r", error)
+        return "fail", {"message": "the test's report was malformed"}
 
 
 def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
