@@ -1,4 +1,4 @@
-"""The ``vpo-rewards`` command: ``serve`` the API, or ``score`` a JSONL file of groups.
+"""The ``vpo-rewards`` command: ``serve`` the API, or ``score`` a JSONL file of groups (and more: ``--help``).
 
 ``score`` talks to a running service (``--url``) or runs the service in this process (``--in-process``);
 it needs only the client's dependencies in the first case.
@@ -88,6 +88,12 @@ def _parser() -> argparse.ArgumentParser:
 
     openapi = commands.add_parser("openapi", help="print the OpenAPI document")
     openapi.set_defaults(run=_openapi)
+
+    headers = commands.add_parser(
+        "precompile-headers", help="precompile the headers compiled languages' answers include (run as root)"
+    )
+    headers.add_argument("--directory", type=Path, default=None, help="where to (default: under /usr/local)")
+    headers.set_defaults(run=_precompile_headers)
     return parser
 
 
@@ -188,6 +194,20 @@ def _openapi(args: argparse.Namespace) -> int:
     from .main import create_app
 
     print(json.dumps(create_app(Settings()).openapi(), indent=2, sort_keys=True))
+    return 0
+
+
+def _precompile_headers(args: argparse.Namespace) -> int:
+    from .scorers.tests.headers import PrecompileFailed, precompile_headers
+    from .scorers.tests.languages import HEADERS
+
+    try:
+        built = precompile_headers(args.directory or HEADERS)
+    except (OSError, PrecompileFailed) as exc:
+        print(f"vpo-rewards precompile-headers: {exc}", file=sys.stderr)
+        return 1
+    for path in built:
+        print(path)
     return 0
 
 

@@ -63,6 +63,7 @@ class _Worker:
         self.spec = spec
         self.process: asyncio.subprocess.Process | None = None
         self.busy_since: float | None = None  # when the unit it is running began (monotonic); None: idle
+        self.compiling = False  # the unit it is running is a compilation: long, but bounded and productive
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
@@ -160,9 +161,14 @@ class SandboxPool:
                 self._spares_running, "queued": self._queue.qsize(), **dict(self.counts)}  # fmt: skip
 
     def _held(self) -> int:
-        """Workers (spares too) on one unit for longer than HELD_S."""
+        """Workers (spares too) on one unit for longer than HELD_S; not those compiling (a compilation is long
+        CPU work with its own bound, not a program stuck until its timeout: a spare beside it only slows both)."""
         now = time.monotonic()
-        return sum(1 for worker in self._workers if worker.busy_since is not None and now - worker.busy_since > HELD_S)
+        return sum(
+            1
+            for worker in self._workers
+            if worker.busy_since is not None and not worker.compiling and now - worker.busy_since > HELD_S
+        )
 
     async def _spare_turn(self) -> None:
         """Wait until a spare may take a unit: work is queued and fewer spares run than workers are held (a
@@ -210,6 +216,7 @@ class SandboxPool:
                 in_flight.append(item)
                 if len(in_flight) == 1:
                     worker.busy_since = time.monotonic()
+                    worker.compiling = item[0].get("mode") == "compile"
                     self._spares_running += spare
                 try:
                     await worker.send(item[0])
@@ -239,6 +246,7 @@ class SandboxPool:
             in_flight.popleft()
             # the next unit (already in its stdin) starts now
             worker.busy_since = time.monotonic() if in_flight else None
+            worker.compiling = bool(in_flight) and in_flight[0][0].get("mode") == "compile"
             if not in_flight:
                 self._spares_running -= spare
             if not future.done():

@@ -112,3 +112,19 @@ def test_no_command_prints_help() -> None:
 @pytest.mark.parametrize("args", [["score", "x.jsonl", "--batch-size", "0"]])
 def test_bad_arguments(args: list[str], tmp_path: Path) -> None:
     assert run(*args).returncode == 2
+
+
+def test_precompile_headers_builds_what_the_compile_command_takes(tmp_path: Path) -> None:
+    """The precompiled <bits/stdc++.h> is one g++ takes under the cpp compile command's own flags (``-H``
+    marks a precompiled header it used with ``!``)."""
+    from service.scorers.tests.languages import HEADERS, LANGUAGES
+
+    done = run("precompile-headers", "--directory", str(tmp_path / "include"))
+    assert done.returncode == 0, done.stderr
+    built = tmp_path / "include" / "bits" / "stdc++.h.gch"
+    assert done.stdout.split() == [str(built)] and built.stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "include" / "bits").stat().st_mode & 0o777 == 0o755  # the sandbox's uids read it
+    command = [part.replace(str(HEADERS), str(tmp_path / "include")) for part in LANGUAGES["cpp"].compile]
+    (tmp_path / "main.cpp").write_text("#include <bits/stdc++.h>\nint main() { std::cout << 1; }\n")
+    compiled = subprocess.run([*command, "-H"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert compiled.returncode == 0 and f"! {built}" in compiled.stderr.splitlines()[0], compiled.stderr[:500]

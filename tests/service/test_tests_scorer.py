@@ -18,6 +18,7 @@ import pytest
 
 from service.core.config import Settings
 from service.sandbox.jail import JailConfig
+from service.sandbox.pool import HELD_S, SPARE_POLL_S, PoolConfig, SandboxPool
 from service.scorers.tests import params as tests_params
 from service.scorers.tests.asserts import rewrite_asserts
 from service.scorers.tests.compare import (
@@ -713,6 +714,33 @@ def test_spare_workers_keep_the_queue_moving_while_a_worker_is_held(make_server:
     assert order.index(0) >= 4, order  # at most the unit queued on the held worker comes after the sleeper
     status = httpx.get(f"{server.url}/readyz").json()["scorers"]["tests"]
     assert status["workers"] == 1 and status["spare_workers"] == 1 and status["spares_running"] == 0
+
+
+def test_a_compilation_does_not_call_a_spare() -> None:
+    """A compilation is long but bounded CPU work, not a program stuck until its timeout: the worker it runs on
+    does not count as held, so no spare starts beside it (on the same cores it would only slow both)."""
+    slow = "#include <regex>\n#include <iostream>\n#include <map>\n"
+    slow += "int main() { std::map<int, int> m; std::cout << m[1]; }\n"
+    cpp = LANGUAGES["cpp"]
+    limits = {"wall_s": 30.0, "cpu_s": 30.0, "memory_bytes": cpp.compile_mb << 20, "file_bytes": 16 << 20,
+              "open_files": 64, "processes": 19, "output_bytes": 1 << 20}  # fmt: skip
+    unit = {"mode": "compile", "code": slow, "stdin": "", "tests": [], "limits": limits, **cpp.compile_fields()}
+
+    async def watch() -> tuple[bool, int, int, dict[str, Any]]:
+        pool = SandboxPool(PoolConfig(workers=1, spare_workers=1, jail=JailConfig(uid_base=UID_BASE + 40)))
+        await pool.start()
+        try:
+            compiling = pool.submit(unit, budget_s=60)
+            await asyncio.sleep(HELD_S + 4 * SPARE_POLL_S)
+            state = (compiling.done(), pool._held(), pool.status()["spares_running"])
+            return (*state, await compiling)
+        finally:
+            await pool.close()
+
+    done_early, held, spares_running, result = asyncio.run(watch())
+    assert not done_early, "the compilation ended too soon to tell (it takes g++ about a second)"
+    assert held == 0 and spares_running == 0
+    assert result.get("program"), result
 
 
 def test_no_sandbox_means_no_tests_scorer_unless_unsafe_local(make_server: ServerFactory) -> None:
