@@ -95,11 +95,7 @@ def main() -> None:
     args = parser.parse_args()
     if not CPP.available():
         raise SystemExit(CPP.unavailable_reason())
-    env = {
-        "VPO_CACHE_SIZE": "0",
-        "VPO_SANDBOX_WORKERS": str(args.workers),
-        **({"VPO_SANDBOX_SPARE_WORKERS": os.environ["SPARES"]} if "SPARES" in os.environ else {}),
-    }
+    env = {"VPO_CACHE_SIZE": "0", "VPO_SANDBOX_WORKERS": str(args.workers)}
     precompiled = (HEADERS / "bits" / "stdc++.h.gch").is_file()
     print(f"{args.workers} workers, one answer = a C++ solution + {len(CASES)} stdio tests, each answer distinct; "
           f"<bits/stdc++.h> {'precompiled' if precompiled else 'not precompiled'}")  # fmt: skip
