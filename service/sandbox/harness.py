@@ -498,9 +498,9 @@ class Compiled:
 def run_unit(unit, scratch):
     """Runs a unit to completion (re-running the tests left after a crash) and returns its result."""
     command = unit.get("command")
-    if command and not command[0].startswith("./") and not os.access(command[0], os.X_OK):  # checked here:
-        # (a program the unit brings is written to the run directory) a child's failed exec would look
-        # like the answer's doing (and a message saying otherwise could come from the answer)
+    # checked here, not in the child: its failed exec would look like the answer's doing (and a message saying
+    # otherwise could come from the answer). A program the unit brings ("./main") is the child's to write.
+    if command and not command[0].startswith("./") and not os.access(command[0], os.X_OK):
         return {"id": unit["id"], "sandbox_error": f"{command[0]} cannot be run in the sandbox"}
     token = os.urandom(16).hex()
     limits = unit["limits"]
