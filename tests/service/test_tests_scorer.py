@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
+import pickle
 import socket
 import subprocess
 import time
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -38,6 +41,7 @@ from service.scorers.tests.params import RETURN_DEPTH
 from tests.conftest import LiveServer, ServerFactory
 from tests.sandbox.conftest import UID_BASE
 from tests.service.test_metrics import samples
+from trainer_client.problems import apps_tests, humaneval_tests, livecodebench_tests, mbpp_tests, scorer_params
 
 NDJSON = "application/x-ndjson"
 
@@ -504,6 +508,29 @@ s.on('error', () => {{ console.log(out.join(' ') + ' net-ok'); process.exit(0); 
 
 
 CPP_SUM = "#include <iostream>\nint main() { long long a, b; std::cin >> a >> b; std::cout << a + b << '\\n'; }\n"
+
+
+def test_public_datasets_test_cases_through_the_client_helpers(api: httpx.Client) -> None:
+    """trainer_client.problems turns LiveCodeBench's, APPS's, HumanEval's and MBPP's test cases into params the
+    scorer runs as those datasets' harnesses do."""
+    two_sum = PY_CLASSES.split("class Tally")[0]  # LiveCodeBench's functional answers: class Solution
+    lcb = livecodebench_tests(
+        json.dumps([{"input": "[2, 7, 11]\n9", "output": "[0, 1]", "testtype": "functional"}]),
+        base64.b64encode(zlib.compress(pickle.dumps(json.dumps(
+            [{"input": "[3, 3]\n6", "output": "[0, 1]", "testtype": "functional"}])))).decode(),
+        {"func_name": "twoSum"},
+    )  # fmt: skip
+    summing = "print(sum(map(int, input().split())))\n"
+    apps = apps_tests({"inputs": ["1 2\n", ["3 4"]], "outputs": ["3\n", ["7"]]})
+    apps_calls = apps_tests({"fn_name": "add", "inputs": [[1, 2]], "outputs": [[3]]})
+    mbpp = mbpp_tests(["assert add(1, 2) == 3", "assert add(0, 0) == 1"], "import math")
+    human = humaneval_tests("def check(candidate):\n    assert candidate(2, 2) == 4\n", "add")
+    cases = [(two_sum, lcb, [1.0, 1.0]), (summing, apps, [1.0, 1.0]), (PROGRAM, apps_calls, [1.0]),
+             (PROGRAM, mbpp, [1.0, 0.0]), (PROGRAM, human, [1.0])]  # fmt: skip
+    for answer, tests, expected in cases:
+        params = scorer_params(tests, timeout_s=2.0)
+        result = score(api, answers=[[answer]], scorers=[{"name": "tests", "params": params}])
+        assert result["rewards"] == [[expected]], (tests, result)
 
 
 def test_cpp_programs_compile_once_and_run_on_stdio_tests(api: httpx.Client) -> None:

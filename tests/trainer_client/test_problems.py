@@ -1,0 +1,70 @@
+"""Public code datasets' test cases as the tests scorer's params (the service runs them in
+tests/service/test_tests_scorer.py)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import pickle
+import zlib
+from pathlib import Path
+
+import pytest
+
+from trainer_client.problems import apps_tests, humaneval_tests, livecodebench_tests, mbpp_tests, scorer_params
+
+
+def compressed(value: object) -> str:
+    """LiveCodeBench's private test cases: base64 of zlib of a pickled JSON string."""
+    return base64.b64encode(zlib.compress(pickle.dumps(json.dumps(value)))).decode()
+
+
+def test_livecodebench_public_private_stdin_and_functional() -> None:
+    public = json.dumps([{"input": "1 2\n", "output": "3\n", "testtype": "stdin"}])
+    private = compressed([{"input": "[2, 7, 11]\n9", "output": "[0, 1]", "testtype": "functional"}])
+    tests = livecodebench_tests(public, private, json.dumps({"func_name": "twoSum"}), compare="tokens")
+    assert tests == [
+        {"kind": "stdio", "stdin": "1 2\n", "expected_stdout": "3\n", "compare": "tokens"},
+        {"kind": "call", "function": "twoSum", "args": [[2, 7, 11], 9], "expected": [0, 1]},
+    ]
+    with pytest.raises(ValueError, match="func_name"):
+        livecodebench_tests([{"input": "1", "output": "1", "testtype": "functional"}])
+
+
+def test_a_pickle_that_names_anything_is_refused(tmp_path: Path) -> None:
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return os.system, (f"touch {marker}",)
+
+    hostile = base64.b64encode(zlib.compress(pickle.dumps(Payload()))).decode()
+    with pytest.raises(pickle.UnpicklingError, match="refused"):
+        livecodebench_tests([], hostile)
+    assert not marker.exists()
+
+
+def test_apps_and_taco() -> None:
+    stdio = apps_tests(json.dumps({"inputs": ["2\n", ["1", "2"]], "outputs": ["4\n", ["3", "x"]]}))
+    assert [(t["stdin"], t["expected_stdout"]) for t in stdio] == [("2\n", "4\n"), ("1\n2", "3\nx")]
+    calls = apps_tests({"fn_name": "f", "inputs": [[1, 2], [[1, 2]]], "outputs": [[3], [[2, 1]]]})
+    assert [(t["function"], t["args"], t["expected"]) for t in calls] == [("f", [1, 2], 3), ("f", [[1, 2]], [2, 1])]
+    with pytest.raises(ValueError, match="2 inputs but 1 outputs"):
+        apps_tests({"inputs": ["1", "2"], "outputs": ["1"]})
+
+
+def test_humaneval_mbpp_and_the_params() -> None:
+    assert humaneval_tests("def check(c):\n    assert c(1) == 2\n", "f") == [
+        {"kind": "assert", "code": "def check(c):\n    assert c(1) == 2\n\ncheck(f)\n"}
+    ]
+    assert mbpp_tests(["assert f(1) == 2", "assert f(2) == 3"], "import math") == [
+        {"kind": "assert", "code": "import math\nassert f(1) == 2\n"},
+        {"kind": "assert", "code": "import math\nassert f(2) == 3\n"},
+    ]
+    tests = mbpp_tests([f"assert f({i}) == {i + 1}" for i in range(20)])
+    params = scorer_params(tests, timeout_s=3.0)
+    assert params["timeout_s"] == 3.0 and len(params["tests"]) == 16 and params["tests"][0] == tests[0]
+    assert len(scorer_params(tests, max_tests=None)["tests"]) == 20
+    with pytest.raises(ValueError, match="no test cases"):
+        scorer_params([])

@@ -1,0 +1,118 @@
+"""Test cases of public code datasets as the ``tests`` scorer's params.
+
+Each function takes a dataset row's fields as the dataset ships them and returns the ``tests`` list of the
+scorer's params, in the dataset's order; :func:`scorer_params` wraps such a list with the other params and
+keeps the first ``max_tests`` (the service refuses more than its ``max_tests_per_problem``, 16 by default)::
+
+    from trainer_client.problems import livecodebench_tests, scorer_params
+
+    tests = livecodebench_tests(row["public_test_cases"], row["private_test_cases"], row["metadata"])
+    scorer = {"name": "tests", "params": scorer_params(tests, timeout_s=6.0)}
+
+- LiveCodeBench (``livecodebench/code_generation_lite``): stdin tests become ``stdio`` tests; functional
+  tests become ``call`` tests of ``metadata["func_name"]`` (the method of the answer's ``class Solution``,
+  which the scorer calls on a fresh instance), with one JSON argument per input line.
+- APPS and TACO (``input_output``): without ``fn_name``, ``stdio`` tests (an expected output given as a
+  list of lines is joined); with it, ``call`` tests whose expected value is unwrapped from the one-element
+  list those datasets put it in (their own harness accepts it either way).
+- HumanEval (``test``, ``entry_point``): one ``assert`` test, ``check(entry_point)``.
+- MBPP (``test_list``, ``test_setup_code``): one ``assert`` test per assert, after the setup code.
+
+Private LiveCodeBench tests come compressed (base64 of zlib of a pickled JSON string). They are unpickled by
+an unpickler that builds strings and nothing else: a pickle that asks for any class or function is refused,
+so a tampered dataset cannot run code here.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import pickle
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+Test = dict[str, Any]
+
+
+def scorer_params(tests: Sequence[Test], max_tests: int | None = 16, **params: Any) -> dict[str, Any]:
+    """The ``tests`` scorer's params: the first ``max_tests`` of ``tests`` (all with None) and ``params``
+    (``language``, ``timeout_s``, ``memory_mb``, ``partial``)."""
+    if not tests:
+        raise ValueError("no test cases")
+    return {**params, "tests": list(tests[:max_tests] if max_tests is not None else tests)}
+
+
+def livecodebench_tests(
+    public_test_cases: str | Sequence[dict[str, Any]],
+    private_test_cases: str | Sequence[dict[str, Any]] | None = None,
+    metadata: str | dict[str, Any] | None = None,
+    **stdio: Any,
+) -> list[Test]:
+    """LiveCodeBench's public then private test cases; ``stdio`` (``compare``, ``abs_tol``, ``rel_tol``) goes
+    into every stdio test."""
+    cases = [*_cases(public_test_cases), *(_cases(private_test_cases) if private_test_cases else [])]
+    meta = json.loads(metadata) if isinstance(metadata, str) and metadata else dict(metadata or {})
+    tests = []
+    for case in cases:
+        if case.get("testtype") == "functional":
+            function = meta.get("func_name")
+            if not function:
+                raise ValueError("a functional test case needs metadata with func_name")
+            args = [json.loads(line) for line in str(case["input"]).split("\n") if line.strip()]
+            tests.append({"kind": "call", "function": function, "args": args, "expected": json.loads(case["output"])})
+        else:
+            tests.append({"kind": "stdio", "stdin": case["input"], "expected_stdout": case["output"], **stdio})
+    return tests
+
+
+def apps_tests(input_output: str | dict[str, Any], **stdio: Any) -> list[Test]:
+    """APPS's or TACO's ``input_output``."""
+    spec = json.loads(input_output) if isinstance(input_output, str) else input_output
+    inputs, outputs, function = spec.get("inputs", []), spec.get("outputs", []), spec.get("fn_name")
+    if len(inputs) != len(outputs):
+        raise ValueError(f"{len(inputs)} inputs but {len(outputs)} outputs")
+    tests = []
+    for given, wanted in zip(inputs, outputs, strict=True):
+        if function:
+            expected = wanted[0] if isinstance(wanted, list) and len(wanted) == 1 else wanted
+            args = given if isinstance(given, list) else [given]
+            tests.append({"kind": "call", "function": function, "args": args, "expected": expected})
+        else:
+            stdin = "\n".join(map(str, given)) if isinstance(given, list) else str(given)
+            stdout = "\n".join(map(str, wanted)) if isinstance(wanted, list) else str(wanted)
+            tests.append({"kind": "stdio", "stdin": stdin, "expected_stdout": stdout, **stdio})
+    return tests
+
+
+def humaneval_tests(test: str, entry_point: str) -> list[Test]:
+    """HumanEval's ``check`` function, called on the entry point."""
+    return [{"kind": "assert", "code": f"{test}\ncheck({entry_point})\n"}]
+
+
+def mbpp_tests(test_list: Sequence[str], test_setup_code: str = "") -> list[Test]:
+    """MBPP's asserts, one test each, after the setup code."""
+    setup = f"{test_setup_code.rstrip()}\n" if test_setup_code.strip() else ""
+    return [{"kind": "assert", "code": f"{setup}{line}\n"} for line in test_list]
+
+
+def _cases(cases: str | Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """LiveCodeBench's test cases: a list, its JSON, or its compressed form."""
+    if not isinstance(cases, str):
+        return list(cases)
+    try:
+        decoded = json.loads(cases)
+    except json.JSONDecodeError:
+        decoded = _StringsOnly(io.BytesIO(zlib.decompress(base64.b64decode(cases)))).load()
+        decoded = json.loads(decoded) if isinstance(decoded, str) else decoded
+    if not isinstance(decoded, list):
+        raise ValueError("test cases are a list")
+    return decoded
+
+
+class _StringsOnly(pickle.Unpickler):
+    """Unpickles plain data only: any class or function a pickle names is refused."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        raise pickle.UnpicklingError(f"refused: the pickle names {module}.{name}")
