@@ -749,7 +749,7 @@ def test_a_compilation_does_not_call_a_spare() -> None:
     slow = "#include <regex>\n#include <iostream>\n#include <map>\n"
     slow += "int main() { std::map<int, int> m; std::cout << m[1]; }\n"
     cpp = LANGUAGES["cpp"]
-    limits = {"wall_s": 30.0, "cpu_s": 30.0, "memory_bytes": cpp.compile_mb << 20, "file_bytes": 16 << 20,
+    limits = {"wall_s": 30.0, "cpu_s": 30.0, "memory_bytes": 1 << 30, "file_bytes": 16 << 20,
               "open_files": 64, "processes": 19, "output_bytes": 1 << 20}  # fmt: skip
     unit = {"mode": "compile", "code": slow, "stdin": "", "tests": [], "limits": limits, **cpp.compile_fields()}
 
@@ -768,6 +768,17 @@ def test_a_compilation_does_not_call_a_spare() -> None:
     assert not done_early, "the compilation ended too soon to tell (it takes g++ about a second)"
     assert held == 0 and spares_running == 0
     assert result.get("program"), result
+
+
+def test_a_compilation_over_its_time_is_a_compile_error(make_server: ServerFactory) -> None:
+    server = make_server(Settings(sandbox_workers=1, sandbox_compile_seconds=0.2, sandbox_uid_base=UID_BASE + 50))
+    slow = "#include <regex>\n#include <map>\nint main() { std::map<int, int> m; return m[1]; }\n"
+    params = {"language": "cpp", "tests": [{"kind": "stdio", "expected_stdout": ""}]}
+    body = {"answers": [[slow]], "detail": True, "scorers": [{"name": "tests", "params": params}]}
+    result = httpx.post(f"{server.url}/v1/score", json=body, timeout=60).json()
+    detail = result["details"]["tests"][0][0][0]
+    assert result["rewards"] == [[[0.0]]] and detail["error"] == "CompileError", detail
+    assert detail["message"] == "the compilation took longer than 0.2 s"
 
 
 def test_no_sandbox_means_no_tests_scorer_unless_unsafe_local(make_server: ServerFactory) -> None:

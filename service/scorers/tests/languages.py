@@ -51,8 +51,6 @@ class Language:
     # (in an execution of its own, once per answer), which ``command`` then runs for each test
     compile: tuple[str, ...] = ()
     source: str = ""
-    compile_s: float = 10.0  # wall and CPU seconds for one compilation
-    compile_mb: int = 1024  # its address space
     # headers worth precompiling (see headers.py), and the compiler's arguments that precompile one: the
     # compile command's own flags, so that the compiler takes the precompiled header for the real one
     precompiled: tuple[str, ...] = ()

@@ -196,7 +196,7 @@ class TestsScorer(Scorer):
         async def run(unit: _Unit) -> None:
             programs = {}
             if unit.language.compile:  # a compiled language: its program first (compiled once per answer)
-                built = await self.programs.get(pool, unit.language, unit.code, self._compile_limits(unit.language))
+                built = await self.programs.get(pool, unit.language, unit.code, self._compile_limits())
                 if "program" not in built:
                     unit.result = built  # a compile error (every test's verdict) or the sandbox's failure
                     return
@@ -255,8 +255,9 @@ class TestsScorer(Scorer):
             limits["stack_bytes"] = limits["memory_bytes"]
         return limits
 
-    def _compile_limits(self, language: Language) -> dict[str, Any]:
-        return self._limits_of(language.compile_s, language.compile_mb << 20)
+    def _compile_limits(self) -> dict[str, Any]:
+        s = self.settings
+        return self._limits_of(s.sandbox_compile_seconds, s.sandbox_compile_memory_mb << 20)
 
     def _limits_of(self, seconds: float, memory_bytes: int) -> dict[str, Any]:
         s = self.settings
