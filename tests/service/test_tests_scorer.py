@@ -856,3 +856,7 @@ def test_decode_and_compare() -> None:
     assert tokens("1000", "1000.5") and not tokens("1000", "1002") and not tokens("inf", "1e999")
     assert stdout_matches(["1.0", "x"], ["1", "x"], tokens) and not stdout_matches(["1.0", "x"], ["1", "x"])
     assert similarity(["1.0", "y"], ["1", "x"], tokens) == 0.5
+    # numbers past a float's range, or longer than a number needs, compare as text (two different 400-digit
+    # integers are not "close"); a program's 100,000-digit token is judged at once
+    assert not tokens("1" * 400, "2" * 400) and not tokens("1e400", "2e400") and tokens("7" * 400, "7" * 400)
+    assert not lines("1" * 100_000 + "x", "1") and not tokens("9" * 100_000, "9" * 99_999 + "8")
