@@ -22,8 +22,6 @@ from ._exceptions import SplitError
 
 MODES: tuple[str, ...] = ("none", "tags", "code_blocks", "delimiter")
 _TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
-# A fence line: up to 3 spaces, 3+ backticks or tildes, then an info string (opening) or nothing (closing).
-_FENCE_LINE = re.compile(r"^ {0,3}(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^`]*?)[ \t]*$")
 
 
 @dataclass(frozen=True)
@@ -130,21 +128,29 @@ def fenced_blocks(text: str) -> list[tuple[str, str]]:
     opening: tuple[str, str] | None = None
     body: list[str] = []
     for line in text.splitlines():
-        fence = _FENCE_LINE.match(line)
+        fence = _fence_line(line)
         if opening is None:
             if fence:
-                opening, body = (fence.group("fence"), fence.group("info")), []
-        elif (
-            fence
-            and not fence.group("info")
-            and fence.group("fence")[0] == opening[0][0]
-            and len(fence.group("fence")) >= len(opening[0])
-        ):
+                opening, body = fence, []
+        elif fence and not fence[1] and fence[0][0] == opening[0][0] and len(fence[0]) >= len(opening[0]):
             blocks.append((opening[1], "\n".join(body)))
             opening = None
         else:
             body.append(line)
     return blocks
+
+
+def _fence_line(line: str) -> tuple[str, str] | None:
+    """(fence, info) of a fence line: up to 3 spaces, 3 or more backticks or tildes, then an info string
+    without backticks (opening) or nothing (closing); None for any other line. By hand, in one pass: a
+    regular expression for it backtracked quadratically on a long line of blanks, which a completion can hold."""
+    indent = len(line) - len(line.lstrip(" "))
+    rest = line[indent:]
+    if indent > 3 or rest[:3] not in ("```", "~~~"):
+        return None
+    run = len(rest) - len(rest.lstrip(rest[0]))
+    info = rest[run:].strip(" \t")
+    return None if "`" in info else (rest[:run], info)
 
 
 # fence tags that name the same language (a block tagged ``py`` is Python's)

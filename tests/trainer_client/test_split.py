@@ -83,8 +83,9 @@ def test_bad_options() -> None:
         ("tags", "<answer>" * 50_000, []),
         ("tags", "</answer>" * 50_000 + "<answer_1>" * 40_000 + "<answer>x</answer>", ["x"]),
         ("code_blocks", "```\n" + "x\n" * 100_000, []),
+        ("code_blocks", "```" + " " * 200_000 + "x" + " " * 200_000 + "y\nbody\n```", ["body"]),
     ],
-    ids=["unclosed-tags", "stray-closings", "unclosed-fence"],
+    ids=["unclosed-tags", "stray-closings", "unclosed-fence", "blank-fence-line"],
 )
 def test_hostile_completions_are_split(mode: str, text: str, expected: list[str]) -> None:
     """Inputs on which a backtracking regex would run for minutes (the timeout guards the linear scan)."""
