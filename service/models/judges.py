@@ -11,7 +11,6 @@ import asyncio
 import inspect
 import json
 import math
-import re
 import time
 from typing import Any, Literal
 
@@ -72,8 +71,7 @@ class JudgeSpec(BaseModel):
 def parse_score(text: str) -> tuple[float, str]:
     """(score, rationale) from a judge's reply: a JSON object (possibly fenced or inside prose) with a numeric
     ``score`` in [0, 1], or a bare number; anything else is a ``parse_error``."""
-    candidates = [text.strip()]
-    candidates += re.findall(r"\{.*?\}", text, re.DOTALL)
+    candidates = [text.strip(), *_braced(text)]
     for candidate in candidates:
         try:
             value = json.loads(candidate)
@@ -90,6 +88,20 @@ def parse_score(text: str) -> tuple[float, str]:
         elif isinstance(value, int | float) and not isinstance(value, bool) and 0.0 <= value <= 1.0:
             return float(value), ""
     raise JudgeFailure("parse_error", f"no score in [0, 1] in the judge's reply: {text[:200]!r}")
+
+
+def _braced(text: str) -> list[str]:
+    """Each ``{`` up to the next ``}``, left to right (what a lazy regular expression from brace to brace finds),
+    in one pass: the regular expression took quadratic time on a reply of unclosed braces (3.5 s for 20,000)."""
+    found = []
+    start = text.find("{")
+    while start != -1:
+        end = text.find("}", start + 1)
+        if end == -1:
+            break
+        found.append(text[start : end + 1])
+        start = text.find("{", end + 1)
+    return found
 
 
 def yes_probability(choice: dict[str, Any]) -> tuple[float, str]:
