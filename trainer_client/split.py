@@ -66,10 +66,15 @@ def select_answers(parsed: Sequence[str], config: SplitConfig) -> SplitResult:
     """Cap, dedupe and pad answers already parsed (or sent as answers by the caller)."""
     kept = list(parsed if config.max_answers is None else parsed[: config.max_answers])
     if config.dedupe:
+        # code compares by its Python syntax tree only when it is Python: in C++ a `#include` line is a
+        # comment to Python's parser, so two different programs could have one tree
+        python = config.mode == "code_blocks" and (
+            config.language is None or "python" in language_tags(config.language)
+        )
         seen: set[str] = set()
         unique = []
         for answer in kept:
-            key = _structure_key(answer, config.mode == "code_blocks")
+            key = _structure_key(answer, python)
             if key not in seen:
                 seen.add(key)
                 unique.append(answer)

@@ -61,6 +61,13 @@ def test_a_language_keeps_the_blocks_tagged_with_its_aliases() -> None:
     assert answers(text, mode="code_blocks", language="cpp") == []
 
 
+def test_code_of_another_language_is_not_deduped_by_pythons_syntax_tree() -> None:
+    """To Python's parser a C++ ``#include`` is a comment: two different programs would share one tree."""
+    text = "```cpp\n#include <cstdio>\nx = 1\n```\n---\n```cpp\n#include <vector>\nx = 1\n```"
+    assert len(answers(text, mode="code_blocks", language="cpp")) == 2
+    assert len(answers(text.replace("cpp", "python"), mode="code_blocks", language="python")) == 1
+
+
 def test_delimiter() -> None:
     assert answers("a --- b ---  --- a", mode="delimiter", delimiter="---") == ["a", "b"]
 
