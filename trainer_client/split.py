@@ -177,10 +177,15 @@ def _language_matches(info: str, language: str | None) -> bool:
     return language is None or not words or words[0].lower() in language_tags(language)
 
 
+# Python's parser holds about 200 bytes per character of a long expression (850 MB for a 4 MB answer): code
+# longer than this dedupes as text
+SYNTAX_TREE_CHARS = 100_000
+
+
 def _structure_key(answer: str, is_code: bool) -> str:
     """Answers with the same key are structurally identical: same text up to whitespace, or for code the
     same Python syntax tree (comments and formatting ignored) when it parses."""
-    if is_code:
+    if is_code and len(answer) <= SYNTAX_TREE_CHARS:
         try:
             return "ast:" + ast.dump(ast.parse(answer))
         except (SyntaxError, ValueError, RecursionError, MemoryError):

@@ -68,6 +68,14 @@ def test_code_of_another_language_is_not_deduped_by_pythons_syntax_tree() -> Non
     assert len(answers(text.replace("cpp", "python"), mode="code_blocks", language="python")) == 1
 
 
+def test_long_code_dedupes_as_text() -> None:
+    """Python's parser would hold about 200 bytes per character of a long expression: past 100,000 characters,
+    code compares as text (the same program twice is still one answer)."""
+    long = "a" + "+a" * 60_000
+    text = f"```\n{long}\n```\n---\n```\n{long}\n```\n---\n```\n{long}  # note\n```"
+    assert len(answers(text, mode="code_blocks")) == 2  # the comment makes a different text
+
+
 def test_delimiter() -> None:
     assert answers("a --- b ---  --- a", mode="delimiter", delimiter="---") == ["a", "b"]
 
