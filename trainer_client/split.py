@@ -89,7 +89,7 @@ def _parse(completion: str, config: SplitConfig) -> list[str]:
     if config.mode == "tags":
         found = _tag_blocks(completion, config.tag)
     elif config.mode == "code_blocks":
-        found = [body for info, body in fenced_blocks(completion) if _language_matches(info, config.language)]
+        found = [body for info, body in fenced_blocks(completion) if in_language(info, config.language)]
     else:
         assert config.delimiter is not None
         found = completion.split(config.delimiter)
@@ -172,7 +172,9 @@ def language_tags(language: str) -> tuple[str, ...]:
     return next((tags for tags in LANGUAGE_TAGS.values() if name in tags), (name,))
 
 
-def _language_matches(info: str, language: str | None) -> bool:
+def in_language(info: str, language: str | None) -> bool:
+    """Whether a fenced block with this info string is code in ``language`` (any language when None): it
+    is tagged with one of the language's aliases, or untagged."""
     words = info.split()
     return language is None or not words or words[0].lower() in language_tags(language)
 

@@ -4,13 +4,12 @@ so the same program fenced or raw is one program (and runs once)."""
 
 from __future__ import annotations
 
-from trainer_client.split import fenced_blocks, language_tags
+from trainer_client.split import fenced_blocks, in_language
 
 
 def extract_code(answer: str, language: str = "python") -> str:
     blocks = fenced_blocks(answer)
     if not blocks:
         return answer.rstrip() + "\n"
-    tags = language_tags(language)
-    matching = [body for info, body in blocks if not info.split() or info.split()[0].lower() in tags]
+    matching = [body for info, body in blocks if in_language(info, language)]
     return (matching or [body for _, body in blocks])[-1].rstrip() + "\n"
