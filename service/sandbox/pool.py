@@ -65,6 +65,11 @@ class _Worker:
         self.busy_since: float | None = None  # when the unit it is running began (monotonic); None: idle
         self.compiling = False  # the unit it is running is a compilation: long, but bounded and productive
 
+    def begin(self, unit: dict[str, Any] | None) -> None:
+        """The unit it now runs (None: it is idle)."""
+        self.busy_since = None if unit is None else time.monotonic()
+        self.compiling = unit is not None and unit.get("mode") == "compile"
+
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
             *self.spec.argv,
@@ -215,8 +220,7 @@ class SandboxPool:
                         continue
                 in_flight.append(item)
                 if len(in_flight) == 1:
-                    worker.busy_since = time.monotonic()
-                    worker.compiling = item[0].get("mode") == "compile"
+                    worker.begin(item[0])
                     self._spares_running += spare
                 try:
                     await worker.send(item[0])
@@ -245,8 +249,7 @@ class SandboxPool:
                     result = {"id": unit["id"], "sandbox_error": "the sandbox worker could not restart"}
             in_flight.popleft()
             # the next unit (already in its stdin) starts now
-            worker.busy_since = time.monotonic() if in_flight else None
-            worker.compiling = bool(in_flight) and in_flight[0][0].get("mode") == "compile"
+            worker.begin(in_flight[0][0] if in_flight else None)
             if not in_flight:
                 self._spares_running -= spare
             if not future.done():
