@@ -39,7 +39,7 @@ def precompile_headers(directory: Path = HEADERS, languages: tuple[Language, ...
                     break
                 folder = folder.parent
             partial = target.with_name(f".{target.name}.{os.getpid()}")
-            command = [*language.precompile, str(_locate(language, header)), "-o", str(partial)]
+            command = [*language.precompile, "-x", "c++-header", str(_locate(language, header)), "-o", str(partial)]
             done = subprocess.run(command, capture_output=True, text=True, timeout=600)
             if done.returncode != 0:
                 partial.unlink(missing_ok=True)
@@ -52,11 +52,9 @@ def precompile_headers(directory: Path = HEADERS, languages: tuple[Language, ...
 
 def _locate(language: Language, header: str) -> Path:
     """Where the compiler finds ``header`` (its first line of ``-H``), without the precompiled directory."""
-    compiler, *flags = language.precompile
-    flags = [flag for flag in flags if flag not in ("-x", "c++-header")]
-    command = [compiler, *flags, "-x", "c++", "-fsyntax-only", "-H", "-"]
+    command = [*language.precompile, "-x", "c++", "-fsyntax-only", "-H", "-"]
     done = subprocess.run(command, input=f"#include <{header}>\n", capture_output=True, text=True, timeout=120)
     for line in done.stderr.splitlines():
         if line.startswith(". "):
             return Path(line[2:].strip())
-    raise PrecompileFailed(f"{language.compile[0]} does not find <{header}>: {done.stderr.strip()[-500:]}")
+    raise PrecompileFailed(f"{language.precompile[0]} does not find <{header}>: {done.stderr.strip()[-500:]}")

@@ -51,8 +51,8 @@ class Language:
     # (in an execution of its own, once per answer), which ``command`` then runs for each test
     compile: tuple[str, ...] = ()
     source: str = ""
-    # headers worth precompiling (see headers.py), and the compiler's arguments that precompile one: the
-    # compile command's own flags, so that the compiler takes the precompiled header for the real one
+    # headers worth precompiling (see headers.py), and the compiler with the compile command's own flags (so
+    # that it takes the precompiled header for the real one)
     precompiled: tuple[str, ...] = ()
     precompile: tuple[str, ...] = ()
 
@@ -140,6 +140,6 @@ LANGUAGES: dict[str, Language] = {
         compile=("/usr/bin/g++", *CPP_FLAGS, f"-I{HEADERS}", "-o", "main", "main.cpp"),
         source="main.cpp",
         precompiled=("bits/stdc++.h",),  # what competitive programmers include: 2 s of g++'s time, 0.3 s precompiled
-        precompile=("/usr/bin/g++", *CPP_FLAGS, "-x", "c++-header"),
+        precompile=("/usr/bin/g++", *CPP_FLAGS),
     ),
 }
