@@ -10,7 +10,7 @@ import socket
 import subprocess
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -476,14 +476,35 @@ def test_javascript_async_functions_and_a_test_that_hangs(api: httpx.Client) -> 
     assert [d["verdict"] for d in result["details"]["tests"][0][0]] == ["pass", "timeout", "pass"]
 
 
-def test_javascript_programs_are_contained(api: httpx.Client) -> None:
-    """The same sandbox holds a node program: no host loopback, no service environment, no writes outside
-    its directory, no other processes left behind."""
+def assert_contained(
+    api: httpx.Client, language: str, program: Callable[[int], str], marker: str, sleeper: str
+) -> None:
+    """Runs ``program(port)``, a program in ``language`` that prints "env-ok etc-ok net-ok" when it finds no
+    ``VPO`` variable, cannot write ``/etc/<marker>`` and cannot reach ``port`` (a listener on the host's
+    loopback), and that tries to write ``/tmp/<marker>`` and to leave ``sleeper`` running: none of it may
+    happen on the host."""
     with socket.socket() as listener:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
-        port = listener.getsockname()[1]
-        program = f"""
+        test = {"kind": "stdio", "stdin": "", "expected_stdout": "env-ok etc-ok net-ok\n"}
+        params = {"language": language, "timeout_s": 3.0, "tests": [test]}
+        answer = f"```{language}\n{program(listener.getsockname()[1])}```"
+        result = score(api, answers=[[answer]], detail=True, scorers=[{"name": "tests", "params": params}])
+        listener.settimeout(0.2)
+        with pytest.raises(TimeoutError):
+            listener.accept()  # nothing reached the host's loopback
+    assert result["rewards"] == [[[1.0]]], result["details"]
+    assert not Path(f"/etc/{marker}").exists() and not Path(f"/tmp/{marker}").exists()
+    leftover = subprocess.run(["pgrep", "-f", f"^{sleeper}$"], capture_output=True, text=True).stdout.split()
+    assert leftover == []
+
+
+def test_javascript_programs_are_contained(api: httpx.Client) -> None:
+    """The same sandbox holds a node program: no host loopback, no service environment, no writes outside
+    its directory, no other processes left behind."""
+
+    def program(port: int) -> str:
+        return f"""
 const fs = require('fs'), net = require('net'), cp = require('child_process');
 const out = [];
 out.push(Object.keys(process.env).some(k => k.startsWith('VPO')) ? 'env-leak' : 'env-ok');
@@ -494,17 +515,8 @@ const s = net.connect({port}, '127.0.0.1');
 s.on('connect', () => {{ console.log(out.join(' ') + ' net-open'); process.exit(0); }});
 s.on('error', () => {{ console.log(out.join(' ') + ' net-ok'); process.exit(0); }});
 """
-        test = {"kind": "stdio", "stdin": "", "expected_stdout": "env-ok etc-ok net-ok\n"}
-        params = {"language": "javascript", "timeout_s": 3.0, "tests": [test]}
-        result = score(api, answers=[[f"```js\n{program}```"]], detail=True,
-                       scorers=[{"name": "tests", "params": params}])  # fmt: skip
-        listener.settimeout(0.2)
-        with pytest.raises(TimeoutError):
-            listener.accept()  # nothing reached the host's loopback
-    assert result["rewards"] == [[[1.0]]], result["details"]
-    assert not Path("/etc/vpo-js-marker").exists() and not Path("/tmp/vpo-js-marker").exists()
-    leftover = subprocess.run(["pgrep", "-f", "^sleep 30$"], capture_output=True, text=True).stdout.split()
-    assert leftover == []
+
+    assert_contained(api, "javascript", program, marker="vpo-js-marker", sleeper="sleep 30")
 
 
 CPP_SUM = "#include <iostream>\nint main() { long long a, b; std::cin >> a >> b; std::cout << a + b << '\\n'; }\n"
@@ -599,11 +611,9 @@ def test_kept_programs_are_bounded_by_their_size() -> None:
 def test_cpp_programs_are_contained(api: httpx.Client) -> None:
     """A native program makes its own system calls; the same sandbox holds it: no host loopback, no service
     environment, no writes outside its directory, no other processes left behind."""
-    with socket.socket() as listener:
-        listener.bind(("127.0.0.1", 0))
-        listener.listen()
-        port = listener.getsockname()[1]
-        program = f"""#include <arpa/inet.h>
+
+    def program(port: int) -> str:
+        return f"""#include <arpa/inet.h>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -628,17 +638,8 @@ int main() {{
     (void) tmp;
 }}
 """
-        test = {"kind": "stdio", "stdin": "", "expected_stdout": "env-ok etc-ok net-ok\n"}
-        params = {"language": "cpp", "timeout_s": 3.0, "tests": [test]}
-        result = score(api, answers=[[f"```cpp\n{program}```"]], detail=True,
-                       scorers=[{"name": "tests", "params": params}])  # fmt: skip
-        listener.settimeout(0.2)
-        with pytest.raises(TimeoutError):
-            listener.accept()  # nothing reached the host's loopback
-    assert result["rewards"] == [[[1.0]]], result["details"]
-    assert not Path("/etc/vpo-cpp-marker").exists() and not Path("/tmp/vpo-cpp-marker").exists()
-    leftover = subprocess.run(["pgrep", "-f", "^sleep 31$"], capture_output=True, text=True).stdout.split()
-    assert leftover == []
+
+    assert_contained(api, "cpp", program, marker="vpo-cpp-marker", sleeper="sleep 31")
 
 
 def test_a_language_runs_only_its_kinds_of_test_and_only_where_installed(
