@@ -200,7 +200,7 @@ class _ScorerCollector(Collector):
                 queued.add_metric([], status.get("queued", 0))
                 spares.add_metric([], status.get("spares_running", 0))
                 executions.add_metric([], status.get("executions", 0))
-                for reason in ("worker_restarts", "failures", "overloaded"):
+                for reason in ("worker_restarts", "worker_recycles", "failures", "overloaded"):
                     failures.add_metric([reason], status.get(reason, 0))
             for verdict, count in sorted(getattr(scorer, "verdicts", {}).items()):
                 verdicts.add_metric([verdict], count)

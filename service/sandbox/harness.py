@@ -62,6 +62,13 @@ PRELOAD = ("typing", "collections", "itertools", "functools", "math", "heapq", "
            "operator", "copy")  # fmt: skip
 WARM_UP = "from typing import List\nclass _A:\n    pass\ndef _f(xs: List[int]) -> int:\n    return sum(x for x in xs)\n"
 PID_NAMESPACE = "--pid-namespace" in sys.argv
+# The places besides the scratch directory where an execution can write (``--wipe=DIR``; bwrap mounts all else
+# read-only): emptied after every unit with the scratch directory, so that nothing one answer leaves there
+# (files, and the memory they hold) reaches the next unit, another request's perhaps.
+WIPED = tuple(a.split("=", 1)[1] for a in sys.argv if a.startswith("--wipe="))
+# A unit that leaves more entries than this (or anything the worker cannot remove) costs its worker: the
+# worker asks to be replaced (a fresh sandbox, fresh mounts) rather than spend long removing them.
+WIPE_ENTRIES = 10000
 MAX_MESSAGE = 1 << 20
 # Sources up to this size are compiled by the worker (the child gets the code objects): the compiler's first
 # touches of its memory in a fresh child cost more copy-on-write faults than compiling does (about 1 ms per
@@ -540,6 +547,13 @@ def run_unit(unit, scratch):
             break
         if not pending:
             break
+        try:  # the tests left run in a fresh child, and in a sandbox as the unit found it
+            _wipe(scratch)
+        except Unremovable:  # the worker is replaced after this unit: they share the crashed test's fate
+            for test in pending:
+                reports[str(test["i"])] = {"i": test["i"], "status": "killed", "ended": outcome["ended"]}
+            result["ended"] = outcome["ended"]
+            break
     if unit["mode"] == "compile" and result.get("done"):
         result["program"] = _program(os.path.join(scratch, "run", unit["output"]), limits["file_bytes"])
     result["stdout"] = outputs["stdout"].decode("utf-8", "replace")
@@ -569,18 +583,75 @@ def _program(path, limit):
         os.close(fd)
 
 
-def _fresh_dir(path):
-    """An empty private directory at ``path``; the last one is reused when the execution left it untouched."""
-    import shutil
+class Unremovable(Exception):
+    """What an execution left cannot be removed (or not cheaply): the worker is to be replaced."""
 
+
+def _wipe(scratch):
+    """The sandbox's writable places as a new execution needs them: nothing in the ``WIPED`` directories but
+    the scratch directory, and nothing in that but an empty private run directory (the last one is reused when
+    untouched). Raises Unremovable when that cannot be had."""
+    budget = [WIPE_ENTRIES]
     try:
-        info = os.lstat(path)
-        if info.st_mode == 0o40700 and info.st_nlink == 2 and not os.listdir(path):
-            return
-    except OSError:
-        pass
-    shutil.rmtree(path, ignore_errors=True)
-    os.mkdir(path, 0o700)
+        for directory in WIPED:
+            _empty(directory, os.path.basename(scratch) if os.path.dirname(scratch) == directory else None, budget)
+        info = os.lstat(scratch)
+        if info.st_mode != 0o40700:  # the answer changed its mode, or put something else in its place
+            _remove(scratch, budget)
+            os.mkdir(scratch, 0o700)
+        _empty(scratch, "run", budget)
+        run_dir = os.path.join(scratch, "run")
+        try:
+            info = os.lstat(run_dir)
+            if info.st_mode == 0o40700 and info.st_nlink == 2 and not os.listdir(run_dir):
+                return
+            _remove(run_dir, budget)
+        except FileNotFoundError:
+            pass
+        os.mkdir(run_dir, 0o700)
+    except (OSError, RecursionError) as error:
+        raise Unremovable(f"{type(error).__name__}: {error}") from None
+
+
+def _empty(directory, keep, budget):
+    """Remove everything in ``directory`` but the entry ``keep``."""
+    os.chmod(directory, 0o755 if directory in WIPED else 0o700)  # the answer may have changed it: ours to set
+    for name in os.listdir(directory):
+        if name != keep:
+            _remove(os.path.join(directory, name), budget)
+
+
+def _spend(budget):
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise Unremovable(f"more than {WIPE_ENTRIES} entries left behind")
+
+
+def _remove(path, budget):
+    """Remove ``path``, whatever it is: a directory tree however its modes were set too, without recursion."""
+    import stat
+
+    _spend(budget)
+    if not stat.S_ISDIR(os.lstat(path).st_mode):
+        os.unlink(path)
+        return
+    stack = [path]
+    while stack:  # a directory stays on the stack until its subdirectories are gone, then goes (listed twice)
+        directory = stack[-1]
+        os.chmod(directory, 0o700)
+        subdirectories = []
+        for name in os.listdir(directory):
+            _spend(budget)
+            entry = os.path.join(directory, name)
+            if stat.S_ISDIR(os.lstat(entry).st_mode):
+                subdirectories.append(entry)
+            else:
+                os.unlink(entry)
+        if subdirectories:
+            stack += subdirectories
+        else:
+            os.rmdir(directory)
+            stack.pop()
 
 
 def _job(unit, tests, token, run_dir, stdin_path, compiled):
@@ -636,11 +707,11 @@ def _start_child():
 
 def _execute(unit, tests, token, scratch, limits, outputs, compiled):
     run_dir = os.path.join(scratch, "run")
-    _fresh_dir(run_dir)
     stdin_path = os.devnull
     if unit.get("stdin"):
         stdin_path = os.path.join(scratch, "stdin")
-        with open(stdin_path, "w", encoding="utf-8") as handle:
+        with open(os.open(stdin_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), "w",
+                  encoding="utf-8") as handle:  # fmt: skip
             handle.write(unit["stdin"])
     job = memoryview(_job(unit, tests, token, run_dir, stdin_path, compiled))
     state = {"messages": [], "loaded": False, "done": False, "load_error": None, "ended": None, "lost": False}
@@ -774,7 +845,9 @@ def main():
     gc.freeze()  # the worker's objects stay out of the children's collections: fewer copy-on-write faults
     arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
     scratch = arguments[0] if arguments else "/tmp"
-    os.makedirs(scratch, exist_ok=True)
+    os.makedirs(scratch, 0o700, exist_ok=True)
+    os.chmod(scratch, 0o700)
+    _wipe(scratch)
     TEMPLATE = Template()
     reader = os.fdopen(0, "rb", buffering=0)
     pending = b""
@@ -795,8 +868,15 @@ def main():
             result = run_unit(unit, scratch)
         except Exception as error:  # a fault of the sandbox itself, not of the answer
             result = {"id": unit.get("id"), "sandbox_error": f"{type(error).__name__}: {error}"}
+        try:
+            _wipe(scratch)
+        except Unremovable as error:  # this worker ends after answering; the host starts a fresh one
+            result["recycle"] = str(error)
         sys.stdout.write(json.dumps(result) + "\n")
         sys.stdout.flush()
+        if "recycle" in result:
+            TEMPLATE.stop()
+            return
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """How a sandbox worker process is started: bubblewrap namespaces, an unprivileged uid, no environment.
 
 ``bwrap`` mode (the default): each worker runs the harness under bubblewrap with new user, PID, network
-(loopback only), IPC, UTS and cgroup namespaces, a read-only ``/usr``, a private size-capped ``/tmp``, a
-fresh ``/proc`` and ``/dev``, no capabilities, no further user namespaces, an empty environment, and, when
-the service runs as root, a host uid of its own (``sandbox_uid_base + i``) so that process limits count
-only that worker's processes. ``unsafe-local`` runs the same harness without any of that (resource limits
-only): for development on hosts without user namespaces, never for untrusted code.
+(loopback only), IPC, UTS and cgroup namespaces, a read-only ``/usr``, a private size-capped ``/tmp`` and
+``/dev/shm`` (the only places it can write: ``/`` and ``/dev`` are read-only, so that what an answer writes is
+bounded and the worker can remove it after each unit), a fresh ``/proc`` and ``/dev``, no capabilities, no
+further user namespaces, an empty environment, and, when the service runs as root, a host uid of its own
+(``sandbox_uid_base + i``) so that process limits count only that worker's processes. ``unsafe-local`` runs
+the same harness without any of that (resource limits only): for development on hosts without user
+namespaces, never for untrusted code.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 
 HARNESS = Path(__file__).with_name("harness.py")
 SANDBOX_MODES = ("bwrap", "unsafe-local")
+WRITABLE = ("/tmp", "/dev/shm")  # where an execution can write under bwrap; the worker empties them after each unit
 
 
 class SandboxUnavailable(RuntimeError):
@@ -31,6 +34,7 @@ class JailConfig:
     python: str = "/usr/bin/python3"
     uid_base: int = 61000
     tmp_bytes: int = 256 * 1024 * 1024
+    shm_bytes: int = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -85,8 +89,11 @@ def worker_spec(config: JailConfig, index: int) -> WorkerSpec:
             argv += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             argv += ["--ro-bind", str(path), str(path)]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(config.tmp_bytes), "--tmpfs", "/tmp", "--chdir", "/tmp"]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(config.shm_bytes), "--tmpfs", "/dev/shm",
+             "--remount-ro", "/dev", "--size", str(config.tmp_bytes), "--tmpfs", "/tmp", "--remount-ro", "/",
+             "--chdir", "/tmp"]  # fmt: skip
     argv += ["--as-pid-1", "--", config.python, *python_args, "/tmp/scratch", "--pid-namespace"]
+    argv += [f"--wipe={directory}" for directory in WRITABLE]
     uid = config.uid_base + index if os.geteuid() == 0 else None
     return WorkerSpec(argv, uid, {}, None)
 

@@ -248,6 +248,14 @@ class SandboxPool:
                 if worker.process is None:
                     result = {"id": unit["id"], "sandbox_error": "the sandbox worker could not restart"}
             in_flight.popleft()
+            if "recycle" in result:  # it could not clean up after the unit, and ends: a fresh sandbox instead
+                reason = result.pop("recycle")
+                logger.warning("sandbox worker %d is replaced after unit %s: %s", index, unit["id"], reason)
+                self.counts["worker_recycles"] += 1
+                for waiting in in_flight:  # sent to it, never started
+                    self._queue.put_nowait(waiting)
+                in_flight.clear()
+                worker = await self._restart(index, worker)
             # the next unit (already in its stdin) starts now
             worker.begin(in_flight[0][0] if in_flight else None)
             if not in_flight:

@@ -334,3 +334,81 @@ def test_no_way_into_the_worker_or_its_channel_to_the_host(sandbox: Sandbox) -> 
     assert detail["stdout"].count("PermissionError") == 6, detail["stdout"]
     assert sandbox.verdicts(forge, ADD) == ["fail", "fail"]
     assert_pool_healthy(sandbox)
+
+
+# Where an answer can write in the sandbox, and what it leaves there for the next unit to find.
+LEAVE_AND_LOOK = code("""
+    import os, sys
+    found = {}
+    for where in ("/tmp", "/tmp/scratch", "/dev/shm", "."):
+        try:
+            found[where] = sorted(os.listdir(where))
+        except OSError as error:
+            found[where] = type(error).__name__
+    expected = {"/tmp": ["scratch"], "/tmp/scratch": ["run"], "/dev/shm": [], ".": []}
+    print("clean" if found == expected else found)
+    tag = sys.argv[0] + str(os.getpid())
+    for path in ("/tmp/left", "/tmp/scratch/left", "/dev/shm/left", "left"):
+        with open(path, "w") as handle:
+            handle.write(tag)
+    os.makedirs("locked/inner")
+    open("locked/inner/file", "w").close()
+    os.chmod("locked/inner", 0)
+    os.chmod("locked", 0o500)
+    os.symlink("/tmp", "/tmp/scratch/run-link")
+    os.mkfifo("/tmp/fifo")
+    os.chmod(".", 0o500)
+    os.chmod("/tmp/scratch", 0o500)
+    os.chmod("/tmp", 0o500)
+""")
+
+
+def test_nothing_one_unit_writes_reaches_the_next(sandbox: Sandbox) -> None:
+    """Every answer first looks for what others left in the places it can write, then leaves files (some behind
+    modes the worker has to undo) in each. More answers than workers: some run after others on one worker."""
+    answers = [LEAVE_AND_LOOK + f"# answer {i}\n" for i in range(3 * (WORKERS + SPARES) + 3)]
+    result = sandbox.score(answers, [{"kind": "stdio", "stdin": "", "expected_stdout": "clean\n"}])
+    outputs = [answer[0][0]["stdout"] for answer in result["details"]["tests"]]
+    assert outputs == ["clean\n"] * len(answers)
+    assert_pool_healthy(sandbox)
+
+
+def test_only_tmp_and_dev_shm_are_writable_and_both_are_capped(sandbox: Sandbox) -> None:
+    probe = code("""
+        import os
+        for path in ("/left", "/dev/left", "/usr/left", "/tmp/left", "/dev/shm/left"):
+            try:
+                open(path, "w").close()
+                print(path, "written")
+            except OSError as error:
+                print(path, type(error).__name__)
+        print(os.statvfs("/tmp").f_blocks * os.statvfs("/tmp").f_frsize)
+        print(os.statvfs("/dev/shm").f_blocks * os.statvfs("/dev/shm").f_frsize)
+    """)
+    lines = sandbox.run_script(probe)["stdout"].splitlines()
+    assert lines[:5] == ["/left OSError", "/dev/left OSError", "/usr/left OSError", "/tmp/left written",
+                         "/dev/shm/left written"]  # fmt: skip
+    assert [int(size) for size in lines[5:]] == [256 << 20, 64 << 20]
+
+
+def recycles(sandbox: Sandbox) -> int:
+    return int(sandbox.client.get("/readyz").json()["scorers"]["tests"].get("worker_recycles", 0))
+
+
+@pytest.mark.parametrize(
+    "mess",
+    [
+        # deeper than any path the worker can name: it cannot remove the tree
+        "import os\nfor _ in range(2100):\n    os.mkdir('d')\n    os.chdir('d')\n",
+        # more entries than the worker removes before it would rather start afresh
+        "for i in range(12000):\n    open(f'/tmp/f{i}', 'w').close()\n",
+    ],
+)
+def test_a_mess_too_big_to_clean_gets_a_fresh_worker(sandbox: Sandbox, mess: str) -> None:
+    before = recycles(sandbox)
+    assert sandbox.verdicts(mess + GOOD, ADD, timeout_s=5) == ["pass", "pass"]
+    assert recycles(sandbox) == before + 1
+    answers = [LEAVE_AND_LOOK + f"# after a mess {i}\n" for i in range(2 * (WORKERS + SPARES))]
+    result = sandbox.score(answers, [{"kind": "stdio", "stdin": "", "expected_stdout": "clean\n"}])
+    assert [answer[0][0]["stdout"] for answer in result["details"]["tests"]] == ["clean\n"] * len(answers)
+    assert_pool_healthy(sandbox)
