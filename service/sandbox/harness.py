@@ -393,6 +393,68 @@ def _reap_children():
             return
 
 
+# Syscalls refused (EPERM) to everything the worker starts, by a seccomp filter it installs on itself first:
+# those whose effects outlive the process (SysV shared memory, semaphores and message queues, POSIX message
+# queues and kernel keys stay in the worker's namespaces, for the next unit to find, holding memory that no
+# limit of the answer's counts) and the kernel's riskiest surfaces no answer needs (perf events, bpf,
+# userfaultfd, io_uring; Docker's default profile refuses them too). Numbers per architecture (AUDIT_ARCH_*):
+# shmget, semget, msgget, mq_open, add_key, request_key, keyctl, perf_event_open, bpf, userfaultfd,
+# io_uring_setup. Any other architecture's syscalls (x86_64's x32 and i386 ABIs) are refused outright.
+DENIED_SYSCALLS = {
+    "x86_64": (0xC000003E, (29, 64, 68, 240, 248, 249, 250, 298, 321, 323, 425)),
+    "aarch64": (0xC00000B7, (194, 190, 186, 180, 217, 218, 219, 241, 280, 282, 425)),
+}
+
+
+def deny_syscalls():
+    """Install the filter (see DENIED_SYSCALLS) on this process and all it starts; None, or why it could not."""
+    import ctypes
+
+    machine = os.uname().machine
+    if machine not in DENIED_SYSCALLS:
+        return f"no seccomp filter for the {machine} architecture"
+    arch, numbers = DENIED_SYSCALLS[machine]
+    allow, deny = 0x7FFF0000, 0x00050000 | 1  # SECCOMP_RET_ALLOW; SECCOMP_RET_ERRNO | EPERM
+    load, equal, at_least, ret = 0x20, 0x15, 0x35, 0x06  # BPF_LD|W|ABS, BPF_JMP|JEQ|K, BPF_JMP|JGE|K, BPF_RET|K
+    refused = 5 + len(numbers)  # the index of the last instruction; jumps count from the next one
+    program = [
+        (load, 0, 0, 4),  # seccomp_data.arch
+        (equal, 0, refused - 2, arch),
+        (load, 0, 0, 0),  # seccomp_data.nr
+        (at_least, refused - 4, 0, 0x40000000),  # x32 syscalls on x86_64
+        *((equal, refused - index - 5, 0, number) for index, number in enumerate(numbers)),
+        (ret, 0, 0, allow),
+        (ret, 0, 0, deny),
+    ]
+
+    class Instruction(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte), ("k", ctypes.c_uint)]
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Instruction))]
+
+    instructions = (Instruction * len(program))(*program)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
+    filter_program = Program(len(program), instructions)
+    # PR_SET_NO_NEW_PRIVS = 38 (required to install a filter unprivileged); PR_SET_SECCOMP = 22, mode FILTER = 2
+    if libc.prctl(38, 1, None, 0, 0) != 0 or libc.prctl(22, 2, ctypes.addressof(filter_program), 0, 0) != 0:
+        return f"the seccomp filter could not be installed: {os.strerror(ctypes.get_errno())}"
+    return None
+
+
+def check_filter():
+    """``--check-filter``: install the filter, then see that it refuses shmget; prints ``filter ok`` or why not."""
+    import ctypes
+
+    reason = deny_syscalls()
+    if reason is None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.shmget(0, 4096, 0o1000 | 0o600) != -1 or ctypes.get_errno() != 1:  # IPC_CREAT; EPERM
+            reason = "the seccomp filter is installed but shmget is not refused"
+    print(reason or "filter ok")
+
+
 class TemplateLost(Exception):
     """The template died (the answer's code may kill it: it runs as the same uid) or stopped answering."""
 
@@ -818,8 +880,14 @@ def _accept(line, token, state):
 
 def main():
     global CHILD_STREAMS, TEMPLATE
+    if "--check-filter" in sys.argv:
+        check_filter()
+        return
     if PID_NAMESPACE and os.getpid() != 1:  # the template's kill(-1) would reach the worker
         sys.exit("the worker must be the PID namespace's init (bwrap --as-pid-1)")
+    reason = deny_syscalls()
+    if reason is not None and PID_NAMESPACE:  # the host's probe checked it: this should not happen
+        sys.exit(reason)
     try:  # no ptrace or /proc/<pid>/mem access to the worker from what it runs
         import ctypes
 

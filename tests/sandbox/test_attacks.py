@@ -412,3 +412,37 @@ def test_a_mess_too_big_to_clean_gets_a_fresh_worker(sandbox: Sandbox, mess: str
     result = sandbox.score(answers, [{"kind": "stdio", "stdin": "", "expected_stdout": "clean\n"}])
     assert [answer[0][0]["stdout"] for answer in result["details"]["tests"]] == ["clean\n"] * len(answers)
     assert_pool_healthy(sandbox)
+
+
+def test_state_that_outlives_a_process_is_refused(sandbox: Sandbox) -> None:
+    """SysV IPC objects, POSIX message queues and kernel keys would stay in the worker's namespaces after the
+    answer's processes are gone: for the next unit to read, in memory no limit of the answer's counts. The
+    worker's seccomp filter refuses them (and io_uring), and the host's shared memory does not grow."""
+    probe = code("""
+        import ctypes, os
+        libc = ctypes.CDLL(None, use_errno=True)
+        calls = {
+            "shmget": lambda: libc.shmget(4242, 64 << 20, 0o1000 | 0o600),
+            "semget": lambda: libc.semget(4242, 1, 0o1000 | 0o600),
+            "msgget": lambda: libc.msgget(4242, 0o1000 | 0o600),
+            "mq_open": lambda: libc.mq_open(b"/vpo-queue", os.O_CREAT | os.O_RDWR, 0o600, None),
+        }
+        if os.uname().machine == "x86_64":  # no glibc wrappers: add_key(2), io_uring_setup(2)
+            calls["add_key"] = lambda: libc.syscall(248, b"user", b"vpo-key", b"secret", 6, -4)
+            calls["io_uring_setup"] = lambda: libc.syscall(425, 8, ctypes.create_string_buffer(120))
+        for name, call in calls.items():
+            ctypes.set_errno(0)
+            print(name, call(), os.strerror(ctypes.get_errno()))
+    """)
+    shared_before = host_shared_memory_kb()
+    lines = sandbox.run_script(probe)["stdout"].splitlines()
+    expected = ["shmget", "semget", "msgget", "mq_open"] + (["add_key", "io_uring_setup"] if os.uname().machine ==
+                                                            "x86_64" else [])  # fmt: skip
+    assert lines == [f"{name} -1 Operation not permitted" for name in expected]
+    assert host_shared_memory_kb() < shared_before + 32 * 1024
+    assert_pool_healthy(sandbox)
+
+
+def host_shared_memory_kb() -> int:
+    with open("/proc/meminfo") as meminfo:
+        return next(int(line.split()[1]) for line in meminfo if line.startswith("Shmem:"))
