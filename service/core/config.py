@@ -42,6 +42,7 @@ class Limits(BaseModel):
     max_deadline_ms: int = Field(3_600_000, ge=1, description="largest accepted deadline_ms")
     max_tests_per_problem: int = Field(16, ge=1, description="test cases of one tests-scorer spec (d)")
     max_seconds_per_test: float = Field(10.0, gt=0, description="largest tests-scorer timeout_s")
+    max_memory_mb_per_test: int = Field(4096, ge=16, description="largest tests-scorer memory_mb")
 
 
 class Settings(BaseSettings):

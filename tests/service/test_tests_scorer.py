@@ -702,6 +702,10 @@ def test_limits_and_bad_params(api: httpx.Client) -> None:
     slow = {"timeout_s": 60, "tests": [{"kind": "assert", "code": "assert True"}]}
     response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": slow}]})
     assert response.status_code == 413 and response.json()["error"]["details"]["limit"] == "max_seconds_per_test"
+    # an answer could otherwise take the host's memory: the address space a request may grant is capped
+    big = {"memory_mb": 1 << 20, "tests": [{"kind": "assert", "code": "assert True"}]}
+    response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": big}]})
+    assert response.status_code == 413 and response.json()["error"]["details"]["limit"] == "max_memory_mb_per_test"
     for bad in (
         {"tests": [{"kind": "assert", "code": "assert ("}]},
         {"tests": [{"kind": "shell", "code": "ls"}]},

@@ -119,6 +119,8 @@ class TestsScorer(Scorer):
             raise LimitExceeded("max_tests_per_problem", len(params.tests), limits.max_tests_per_problem)
         if params.timeout_s > limits.max_seconds_per_test:
             raise LimitExceeded("max_seconds_per_test", params.timeout_s, limits.max_seconds_per_test)
+        if params.memory_mb is not None and params.memory_mb > limits.max_memory_mb_per_test:
+            raise LimitExceeded("max_memory_mb_per_test", params.memory_mb, limits.max_memory_mb_per_test)
 
     async def start(self) -> None:
         s = self.settings
