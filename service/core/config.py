@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     sandbox_file_bytes: int = Field(16 << 20, ge=1024, description="size of any file an execution writes")
     sandbox_tmp_bytes: int = Field(256 << 20, ge=1 << 20, description="size of a worker's private /tmp")
     sandbox_shm_bytes: int = Field(64 << 20, ge=1 << 20, description="size of a worker's private /dev/shm")
+    sandbox_memory_cgroup: bool = Field(
+        True, description="a memory cgroup per sandbox worker, where the host allows one (root, cgroupfs)"
+    )
     sandbox_compile_seconds: float = Field(10.0, gt=0, description="wall and CPU time of one compilation (cpp)")
     sandbox_compile_memory_mb: int = Field(1024, ge=64, description="address space of one compilation (cpp)")
     limits: Limits = Field(default_factory=Limits)

@@ -343,6 +343,11 @@ def template_main(sock):
         except Exception:
             pass
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # the children get SIGPIPE like any program
+    try:  # the executions (forked from here) are what an OOM killer takes first, in the worker's cgroup or not
+        with open("/proc/self/oom_score_adj", "w") as adjust:
+            adjust.write("1000")
+    except OSError:
+        pass
     null = os.open(os.devnull, os.O_RDWR)  # the channel to the host (fds 0 and 1) stays with the worker alone
     os.dup2(null, 0)
     os.dup2(null, 1)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..core.text import load_json_text
+from .cgroups import MemoryCgroup, create_memory_cgroups
 from .jail import JailConfig, WorkerSpec, probe, worker_spec
 
 logger = logging.getLogger(__name__)
@@ -56,11 +57,16 @@ class PoolConfig:
     queue_limit: int = 4096
     jail: JailConfig = JailConfig()
     spare_workers: int = 0
+    # a memory cgroup per worker (see cgroups.py), bounding each unit's processes together to the unit's memory
+    # plus this (the worker's own files in /tmp and /dev/shm, the harness); when the host allows one
+    memory_cgroups: bool = False
+    cgroup_reserve_bytes: int = 0
 
 
 class _Worker:
-    def __init__(self, spec: WorkerSpec) -> None:
+    def __init__(self, spec: WorkerSpec, cgroup: MemoryCgroup | None = None) -> None:
         self.spec = spec
+        self.cgroup = cgroup
         self.process: asyncio.subprocess.Process | None = None
         self.busy_since: float | None = None  # when the unit it is running began (monotonic); None: idle
         self.compiling = False  # the unit it is running is a compilation: long, but bounded and productive
@@ -77,10 +83,16 @@ class _Worker:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
             env=self.spec.env,
-            preexec_fn=self.spec.drop_privileges,  # uvloop has no user=/group= arguments
+            preexec_fn=self._prepare,  # uvloop has no user=/group= arguments
             start_new_session=True,
             limit=STREAM_LIMIT,
         )
+
+    def _prepare(self) -> None:
+        """In the worker's process, before it execs: into its cgroup (while still root), then its own uid."""
+        if self.cgroup is not None:
+            self.cgroup.join()
+        self.spec.drop_privileges()
 
     async def send(self, unit: dict[str, Any]) -> None:
         process = self.process
@@ -137,12 +149,20 @@ class SandboxPool:
         self._ids = itertools.count()
         self.counts: Counter[str] = Counter()
         self.started = False
+        self.cgroups: list[MemoryCgroup] | None = None  # one per worker, when config.memory_cgroups and allowed
         self._spares_running = 0  # spares on a unit now
 
     async def start(self) -> None:
         await asyncio.to_thread(probe, self.config.jail)
-        for index in range(self.config.workers + self.config.spare_workers):
-            worker = _Worker(worker_spec(self.config.jail, index))
+        count = self.config.workers + self.config.spare_workers
+        if self.config.memory_cgroups:
+            made = create_memory_cgroups([f"{os.getpid()}-{id(self):x}-{index}" for index in range(count)])
+            if isinstance(made, str):
+                logger.warning("sandbox: %s; an execution's processes are bounded one by one only", made)
+            else:
+                self.cgroups = made
+        for index in range(count):
+            worker = _Worker(worker_spec(self.config.jail, index), self._cgroup(index))
             await worker.start()
             self._workers.append(worker)
             self._tasks.append(asyncio.create_task(self._serve(index, worker)))
@@ -159,11 +179,22 @@ class SandboxPool:
             await worker.stop()
         self._tasks.clear()
         self._workers.clear()
+        for cgroup in self.cgroups or []:
+            await asyncio.to_thread(cgroup.remove)
+        self.cgroups = None
 
     def status(self) -> dict[str, Any]:
         regular = min(len(self._workers), self.config.workers)
         return {"workers": regular, "spare_workers": len(self._workers) - regular, "spares_running":
-                self._spares_running, "queued": self._queue.qsize(), **dict(self.counts)}  # fmt: skip
+                self._spares_running, "queued": self._queue.qsize(), "memory_cgroup": self.cgroups is not None,
+                **dict(self.counts)}  # fmt: skip
+
+    def _cgroup(self, index: int) -> MemoryCgroup | None:
+        return None if self.cgroups is None else self.cgroups[index]
+
+    def _need(self, unit: dict[str, Any]) -> int:
+        """What a unit's cgroup must allow: its address space, plus the reserve."""
+        return int(unit.get("limits", {}).get("memory_bytes", 0)) + self.config.cgroup_reserve_bytes
 
     def _held(self) -> int:
         """Workers (spares too) on one unit for longer than HELD_S; not those compiling (a compilation is long
@@ -219,6 +250,9 @@ class SandboxPool:
                         item[2].set_result({"id": item[0]["id"], "sandbox_error": "the sandbox worker is down"})
                         continue
                 in_flight.append(item)
+                if worker.cgroup is not None:  # raised before the worker reads the unit; lowered only when idle
+                    need = self._need(item[0])
+                    worker.cgroup.set_limit(need if len(in_flight) == 1 else max(need, worker.cgroup.limit))
                 if len(in_flight) == 1:
                     worker.begin(item[0])
                     self._spares_running += spare
@@ -232,6 +266,8 @@ class SandboxPool:
                 if result.get("id") != unit["id"]:
                     raise ValueError(f"answer for unit {result.get('id')} while waiting for unit {unit['id']}")
                 self.counts["executions"] += 1
+                if worker.cgroup is not None and worker.cgroup.new_oom_kills():
+                    result["oom_killed"] = True  # the cgroup's bound: the unit's processes together
             except (ConnectionError, TimeoutError, OSError, ValueError) as exc:
                 # The answer's code may kill its worker or wedge it: that unit ends as the answer's fault; the
                 # units queued behind it on that worker had not started and go back to the queue.
@@ -244,6 +280,8 @@ class SandboxPool:
                     self._queue.put_nowait(waiting)
                 in_flight.clear()
                 in_flight.append((unit, budget_s, future))
+                if worker.cgroup is not None and worker.cgroup.new_oom_kills():
+                    result["oom_killed"] = True  # the OOM killer took the worker or its template
                 worker = await self._restart(index, worker)
                 if worker.process is None:
                     result = {"id": unit["id"], "sandbox_error": "the sandbox worker could not restart"}
@@ -265,7 +303,7 @@ class SandboxPool:
 
     async def _restart(self, index: int, worker: _Worker) -> _Worker:
         await worker.stop()
-        worker = _Worker(worker_spec(self.config.jail, index))
+        worker = _Worker(worker_spec(self.config.jail, index), self._cgroup(index))
         self._workers[index] = worker
         try:
             await worker.start()

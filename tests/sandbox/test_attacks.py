@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import textwrap
+import threading
 import uuid
 from pathlib import Path
 
@@ -446,3 +447,46 @@ def test_state_that_outlives_a_process_is_refused(sandbox: Sandbox) -> None:
 def host_shared_memory_kb() -> int:
     with open("/proc/meminfo") as meminfo:
         return next(int(line.split()[1]) for line in meminfo if line.startswith("Shmem:"))
+
+
+def test_the_processes_of_an_execution_share_its_memory(sandbox: Sandbox) -> None:
+    """Each process's address space is limited on its own (512 MB here): six forked children of 300 MB each
+    would hold 1.8 GB of the host's memory. The worker's memory cgroup holds them together to the unit's
+    memory (plus the sandbox's /tmp, /dev/shm and harness): the OOM killer ends them, and the verdict is
+    memory."""
+    status = sandbox.client.get("/readyz").json()["scorers"]["tests"]
+    if not status["memory_cgroup"]:
+        pytest.skip("no memory cgroup on this host (not root, or no writable cgroup filesystem)")
+    bomb = code("""
+        import os, time
+        for _ in range(6):
+            if os.fork() == 0:
+                block = bytearray(300 << 20)
+                for offset in range(0, len(block), 4096):
+                    block[offset] = 1
+                time.sleep(30)
+                os._exit(0)
+        time.sleep(30)
+    """)
+    lowest, stop = [available_mb()], threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.05):
+            lowest[0] = min(lowest[0], available_mb())
+
+    before = lowest[0]
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        verdict = sandbox.run_script(bomb, timeout_s=4)["verdict"]
+    finally:
+        stop.set()
+        watcher.join()
+    assert verdict == "memory"
+    assert before - lowest[0] < 1200  # the unit's 512 MB and the 448 MB reserve, not 1.8 GB
+    assert_pool_healthy(sandbox)
+
+
+def available_mb() -> int:
+    with open("/proc/meminfo") as meminfo:
+        return next(int(line.split()[1]) >> 10 for line in meminfo if line.startswith("MemAvailable:"))

@@ -41,6 +41,7 @@ ERROR_TYPE_CHARS = 100  # an exception type's name, as the answer may have made 
 _RAISED = re.compile(r"^([A-Za-z_$][\w$]*(?:Error|Exception))\b.*$", re.MULTILINE)
 _LIMIT_SIGNALS = ("signal:SIGKILL", "signal:SIGXCPU", "signal:SIGXFSZ")  # a limit's (or a program killed itself)
 BWRAP_PROCESSES = 3  # bwrap, its init and the worker share the worker's uid
+HARNESS_RESERVE_BYTES = 128 << 20  # a worker's cgroup holds the harness and its template beside the execution
 
 
 @dataclass
@@ -126,8 +127,11 @@ class TestsScorer(Scorer):
         s = self.settings
         jail = JailConfig(mode=s.sandbox, python=s.sandbox_python, uid_base=s.sandbox_uid_base,
                           tmp_bytes=s.sandbox_tmp_bytes, shm_bytes=s.sandbox_shm_bytes)  # fmt: skip
-        self.pool = SandboxPool(PoolConfig(workers=s.sandbox_workers, spare_workers=s.sandbox_spares(),
-                                           queue_limit=s.sandbox_queue_limit, jail=jail))  # fmt: skip
+        reserve = s.sandbox_tmp_bytes + s.sandbox_shm_bytes + HARNESS_RESERVE_BYTES
+        config = PoolConfig(workers=s.sandbox_workers, spare_workers=s.sandbox_spares(),
+                            queue_limit=s.sandbox_queue_limit, jail=jail, memory_cgroups=s.sandbox_memory_cgroup,
+                            cgroup_reserve_bytes=reserve)  # fmt: skip
+        self.pool = SandboxPool(config)
         await self.pool.start()
         self.unrunnable = await asyncio.to_thread(unrunnable, jail)
         for reason in self.unrunnable.values():
@@ -297,6 +301,8 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
         "stderr": result.get("stderr", "")[:DETAIL_CHARS],
     }
     if result.get("worker_died"):
+        if result.get("oom_killed"):
+            return "memory", {**info, "message": "the execution's processes together ran out of memory"}
         return "exited_early", {**info, "message": "the program killed its sandbox worker"}
     language = slot.unit.language
     if result.get("load_error"):
@@ -355,6 +361,8 @@ def _stopped(
     with status 0). In another language the runtime's own failure is the answer's: out of memory, an uncaught
     exception (with its type); a timeout or a limit is as for Python."""
     ended = str(ended or "")
+    if result.get("oom_killed"):  # the worker's cgroup: its processes together past the unit's memory
+        return "memory", {**info, "message": "the execution's processes together ran out of memory"}
     if not language.command:
         return _ended(ended), info
     stderr = result.get("stderr", "")
