@@ -85,6 +85,9 @@ TEMPLATE_REPLY_S = 5.0  # the template answers at once; one that does not within
 
 
 # ------------------------------------------------------------------------------------------- values
+BIG_INT_BITS = 4096  # ints past this go as hexadecimal (1,233 decimal digits and more)
+
+
 class Unencodable(Exception):
     pass
 
@@ -97,6 +100,10 @@ def encode(value, depth=0, budget=None):
     if budget[0] < 0 or depth > 100:
         raise Unencodable("value too large or too deep")
     kind = type(value)
+    if kind is int and value.bit_length() > BIG_INT_BITS:
+        # JSON's decimal digits are past Python's int/str conversion limit (4300 digits) for such an int, and
+        # quadratic in its size: hexadecimal converts in linear time, without a limit, both ways
+        return {"bigint": format(value, "x")}
     if value is None or kind is bool or kind is int or kind is str:
         return value
     if kind is float:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 import pickle
 import socket
 import subprocess
@@ -231,6 +232,30 @@ def test_stdout_and_stderr_heads_in_details(api: httpx.Client) -> None:
     answer = "import sys\nprint('hello')\nprint('warn', file=sys.stderr)\ndef add(a, b):\n    return a + b\n"
     detail = score(api, answers=[[answer]], detail=True)["details"]["tests"][0][0][1]
     assert detail["stdout"].startswith("hello") and "warn" in detail["stderr"]
+
+
+def test_a_failed_test_shows_what_the_answer_returned_or_compared(api: httpx.Client) -> None:
+    tests = [
+        {"kind": "call", "function": "f", "args": [3], "expected": 4},
+        {"kind": "call", "function": "g", "args": [], "expected": 0},
+        {"kind": "assert", "code": "assert f(1) == 2\nassert f(2) in (5, 6)\nassert f(3) == 7"},
+        {"kind": "call", "function": "big", "args": [], "expected": 0},
+        {"kind": "assert", "code": "assert f(0) is None"},
+        # ints past JSON's (and Python's str) 4300 digits still compare exactly, and a long one still passes
+        {"kind": "assert", "code": "import math\nassert big() == 10 ** 5000 and fact() == math.factorial(1000)"},
+        {"kind": "call", "function": "fact", "args": [], "expected": math.factorial(1000)},
+    ]
+    answer = "import math\ndef f(x):\n    return x * 2\ndef g():\n    return list(range(1000))\n" \
+             "def big():\n    return 10 ** 5000\ndef fact():\n    return math.factorial(1000)\n"  # fmt: skip
+    params = {"tests": tests}
+    details = score(api, answers=[[answer]], scorers=[{"name": "tests", "params": params}], detail=True)
+    call, long, asserts, huge, identity, big_assert, big_call = details["details"]["tests"][0][0]
+    assert big_assert["verdict"] == "pass" and big_call["verdict"] == "pass"
+    assert call["verdict"] == "fail" and call["returned"] == "6"
+    assert long["returned"] == "[" + ", ".join(str(i) for i in range(20)) + ", ...]"
+    assert asserts["verdict"] == "fail" and asserts["message"] == "assert 2 of the test failed; it compared [4, (5, 6)]"
+    assert huge["verdict"] == "fail" and huge["returned"] == "<a value too large to show>"
+    assert identity["message"] == "assert 1 of the test failed; it compared [0, None]"
 
 
 def test_compile_warnings_reach_the_answers_stderr(api: httpx.Client) -> None:

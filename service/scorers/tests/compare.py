@@ -45,6 +45,10 @@ def _decode(value: Any) -> Any:
         return complex(_decode(body[0]), _decode(body[1]))
     if tag == "bytes":
         return bytes.fromhex(body)
+    if tag == "bigint":
+        if not isinstance(body, str):
+            raise Undecodable("a bigint is a hexadecimal string")
+        return int(body, 16)  # linear in its length, whatever the size
     raise Undecodable(f"unknown tag {tag!r}")
 
 
@@ -58,13 +62,19 @@ def check_passes(check: Check, reported: list[Any] | None) -> bool:
     if reported is None:
         return False
     try:
-        slots = [decode(v) for v in reported]
-        values = [slots[ref] if kind == "slot" else ref for kind, ref in check.operands]
+        values = check_operands(check, reported)
         if not check.ops:
             return bool(values[0])
         return all(bool(op(values[i], values[i + 1])) for i, op in enumerate(check.ops))
     except (Undecodable, IndexError, TypeError, ValueError, KeyError, OverflowError):
         return False
+
+
+def check_operands(check: Check, reported: list[Any]) -> list[Any]:
+    """The values one rewritten assert compares: the sandbox's (decoded) in their slots, the constants the host
+    kept in theirs. Raises Undecodable or IndexError on a report the harness would not send."""
+    slots = [decode(v) for v in reported]
+    return [slots[ref] if kind == "slot" else ref for kind, ref in check.operands]
 
 
 def returned_matches(value: Any, expected: Any, abs_tol: float = 0.0, rel_tol: float = 0.0) -> bool:

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import re
+import reprlib
 import time
 from collections import Counter
 from collections.abc import Sequence
@@ -28,7 +29,17 @@ from ...sandbox.pool import Overloaded as PoolOverloaded
 from ...sandbox.pool import PoolConfig, SandboxPool
 from ..base import ComponentFailure, ScoreOutput, Scorer, ScoreTask
 from .asserts import Check, rewrite_asserts
-from .compare import check_passes, decode, normalize_stdout, returned_matches, similarity, stdout_matches, unit_equal
+from .compare import (
+    Undecodable,
+    check_operands,
+    check_passes,
+    decode,
+    normalize_stdout,
+    returned_matches,
+    similarity,
+    stdout_matches,
+    unit_equal,
+)
 from .compiled import Programs
 from .extract import extract_code
 from .languages import LANGUAGES, Language, unrunnable
@@ -37,6 +48,11 @@ from .params import AssertTest, CallTest, StdioTest, TestsParams
 logger = logging.getLogger(__name__)
 VERDICTS = ("pass", "fail", "error", "timeout", "memory", "output_limit", "exited_early")
 DETAIL_CHARS = 500
+# How a value the answer's code made is shown in a detail (a call test's return value, a failed assert's
+# operands): Python's repr, with long containers, strings and numbers shortened.
+SHOWN = reprlib.Repr()
+SHOWN.maxlevel, SHOWN.maxstring, SHOWN.maxlong, SHOWN.maxother = 4, 200, 100, 100
+SHOWN.maxlist = SHOWN.maxtuple = SHOWN.maxset = SHOWN.maxfrozenset = SHOWN.maxdict = 20
 ERROR_TYPE_CHARS = 100  # an exception type's name, as the answer may have made it
 _RAISED = re.compile(r"^([A-Za-z_$][\w$]*(?:Error|Exception))\b.*$", re.MULTILINE)
 _LIMIT_SIGNALS = ("signal:SIGKILL", "signal:SIGXCPU", "signal:SIGXFSZ")  # a limit's (or a program killed itself)
@@ -334,17 +350,39 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
             value = decode(report.get("value"))
         except ValueError:
             return "fail", info
-        passed = returned_matches(value, slot.test.expected, slot.test.abs_tol, slot.test.rel_tol)
-        return ("pass" if passed else "fail"), info
+        if returned_matches(value, slot.test.expected, slot.test.abs_tol, slot.test.rel_tol):
+            return "pass", info
+        return "fail", {**info, "returned": _shown(value)}
     assert isinstance(slot.test, AssertTest)
     reported = {entry[0]: (entry[1] if len(entry) > 1 else None) for entry in report.get("checks", [])}
     if slot.checks and not reported:
         return "fail", {**info, "message": "no assertion ran"}
-    ok = all(
-        0 <= check_id < len(slot.checks) and check_passes(slot.checks[check_id], values)
-        for check_id, values in reported.items()
-    )
-    return ("pass" if ok else "fail"), info
+    for check_id in sorted(reported):
+        values = reported[check_id]
+        if not (0 <= check_id < len(slot.checks) and check_passes(slot.checks[check_id], values)):
+            return "fail", {**info, "message": _failed_check(slot.checks, check_id, values)}
+    return "pass", info
+
+
+def _failed_check(checks: tuple[Check, ...], check_id: int, values: list[Any] | None) -> str:
+    """What a detail says of a failed assert: which one (in the test's order) and the values it compared."""
+    if not 0 <= check_id < len(checks):
+        return "a report for an assert the test does not have"
+    if values is None:
+        return f"assert {check_id + 1} of the test: a value it compares is not plain data"
+    try:
+        operands = check_operands(checks[check_id], values)
+    except (Undecodable, IndexError):
+        return f"assert {check_id + 1} of the test failed"
+    return f"assert {check_id + 1} of the test failed; it compared {_shown(operands)}"
+
+
+def _shown(value: Any) -> str:
+    """A value the answer's code made, for a detail."""
+    try:
+        return SHOWN.repr(value)[:DETAIL_CHARS]
+    except Exception:  # an int past str()'s digit limit, a recursion too deep...
+        return "<a value too large to show>"
 
 
 def _error_verdict(error: dict[str, Any], info: dict[str, Any], language: Language) -> tuple[str, dict[str, Any]]:
