@@ -669,9 +669,11 @@ def _wipe(scratch):
     try:
         for directory in WIPED:
             _empty(directory, os.path.basename(scratch) if os.path.dirname(scratch) == directory else None, budget)
-        info = os.lstat(scratch)
-        if info.st_mode != 0o40700:  # the answer changed its mode, or put something else in its place
-            _remove(scratch, budget)
+        try:
+            if os.lstat(scratch).st_mode != 0o40700:  # the answer changed its mode, or put something in its place
+                _remove(scratch, budget)
+                os.mkdir(scratch, 0o700)
+        except FileNotFoundError:  # removed or moved away (moved: emptied above with the rest of /tmp)
             os.mkdir(scratch, 0o700)
         _empty(scratch, "run", budget)
         run_dir = os.path.join(scratch, "run")

@@ -490,3 +490,28 @@ def test_the_processes_of_an_execution_share_its_memory(sandbox: Sandbox) -> Non
 def available_mb() -> int:
     with open("/proc/meminfo") as meminfo:
         return next(int(line.split()[1]) >> 10 for line in meminfo if line.startswith("MemAvailable:"))
+
+
+@pytest.mark.parametrize(
+    "move",
+    [
+        "import shutil\nshutil.rmtree('/tmp/scratch')\n",
+        "import os\nos.rename('/tmp/scratch', '/tmp/elsewhere')\n",
+        "import os, shutil\nshutil.rmtree('/tmp/scratch')\nos.symlink('/dev/shm', '/tmp/scratch')\n",
+        "import os\nos.rename('/tmp/scratch/run', '/tmp/moved')\nos.symlink('/tmp/moved', '/tmp/scratch/run')\n",
+    ],
+)
+def test_the_worker_takes_back_its_directories(sandbox: Sandbox, move: str) -> None:
+    """An answer that removes, moves or replaces the worker's scratch or run directory costs nobody anything:
+    the worker makes them anew (no fresh worker needed), and the next units see nothing of it."""
+    before = recycles(sandbox)
+    answers = [move + GOOD + f"# answer {i}\n" for i in range(2 * (WORKERS + SPARES))]
+    result = sandbox.score(answers, ADD)
+    assert [[d["verdict"] for d in answer[0]] for answer in result["details"]["tests"]] == [["pass", "pass"]] * len(
+        answers
+    )
+    looks = [LEAVE_AND_LOOK + f"# after a move {i}\n" for i in range(2 * (WORKERS + SPARES))]
+    result = sandbox.score(looks, [{"kind": "stdio", "stdin": "", "expected_stdout": "clean\n"}])
+    assert [answer[0][0]["stdout"] for answer in result["details"]["tests"]] == ["clean\n"] * len(looks)
+    assert recycles(sandbox) == before
+    assert_pool_healthy(sandbox)
