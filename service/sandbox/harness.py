@@ -70,6 +70,7 @@ WIPED = tuple(a.split("=", 1)[1] for a in sys.argv if a.startswith("--wipe="))
 # worker asks to be replaced (a fresh sandbox, fresh mounts) rather than spend long removing them.
 WIPE_ENTRIES = 10000
 MAX_MESSAGE = 1 << 20
+MAX_REPORTS = 32 << 20  # the reports of one execution, together (the host reads a unit's result as one line)
 # Sources up to this size are compiled by the worker (the child gets the code objects): the compiler's first
 # touches of its memory in a fresh child cost more copy-on-write faults than compiling does (about 1 ms per
 # source). Python's compiler runs no code and bounds its constant folding; bigger sources compile in the child,
@@ -597,9 +598,7 @@ def run_unit(unit, scratch):
         if outcome["lost"]:  # the program killed the template: its doing, whatever it reported
             result["worker_died"] = True
             break
-        for message in outcome["messages"]:
-            if "i" in message:
-                reports[str(message["i"])] = message
+        reports.update(outcome["reports"])
         pending = [test for test in pending if str(test["i"]) not in reports]
         result.update({"loaded": result.get("loaded", False) or outcome["loaded"], "done": outcome["done"]})
         if outcome["load_error"] is not None:
@@ -790,7 +789,8 @@ def _execute(unit, tests, token, scratch, limits, outputs, compiled):
                   encoding="utf-8") as handle:  # fmt: skip
             handle.write(unit["stdin"])
     job = memoryview(_job(unit, tests, token, run_dir, stdin_path, compiled))
-    state = {"messages": [], "loaded": False, "done": False, "load_error": None, "ended": None, "lost": False}
+    state = {"reports": {}, "wanted": {str(test["i"]) for test in tests}, "report_bytes": 0, "loaded": False,
+             "done": False, "load_error": None, "ended": None, "lost": False}  # fmt: skip
     pid, job_w, result_r, out_r, err_r = _start_child()
     os.set_blocking(job_w, False)
     writing = [job_w]
@@ -828,6 +828,10 @@ def _execute(unit, tests, token, scratch, limits, outputs, compiled):
                     killed = "output_limit"
                     break
                 *lines, buffers[fd] = buffers[fd].split(b"\n")
+                state["report_bytes"] += sum(map(len, lines))
+                if state["report_bytes"] > MAX_REPORTS:  # what the host is sent stays within its line limit
+                    killed = "output_limit"
+                    break
                 for line in lines:
                     if _accept(line, token, state):
                         # every test (and the load) gets the full wall time
@@ -887,8 +891,8 @@ def _accept(line, token, state):
         state["load_error"] = {"type": message["load_error"], "message": message.get("message", "")}
     elif message.get("done"):
         state["done"] = True
-    elif "i" in message:
-        state["messages"].append(message)
+    elif str(message.get("i")) in state["wanted"]:  # the last report of each test counts (one, from the harness)
+        state["reports"][str(message["i"])] = message
     return True
 
 

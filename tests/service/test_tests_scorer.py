@@ -228,6 +228,41 @@ def test_a_forged_report_of_any_shape_fails_only_its_own_test(
     assert result["rewards"] == [[[0.0]], [[1.0]]] and result["errors"] == []
 
 
+def test_every_run_of_an_assert_in_a_loop_must_hold(api: httpx.Client) -> None:
+    tests = [
+        {"kind": "assert", "code": "for x in range(5):\n    assert f(x) == x * 2"},
+        {"kind": "assert", "code": "for x in range(100_001):\n    assert f(x) == x * 2"},
+        {"kind": "assert", "code": "for x in range(1000):\n    assert f(x) == x * 2"},
+    ]
+    right_at_the_end = "def f(x):\n    return 8 if x == 4 else 0\n"  # the last pass's values alone would pass
+    right = "def f(x):\n    return 2 * x\n"
+    params = {"tests": tests}
+    result = score(api, answers=[[right_at_the_end], [right]], scorers=[{"name": "tests", "params": params}],
+                   detail=True)  # fmt: skip
+    assert result["rewards"] == [[[0.0, 0.0, 0.0]], [[1.0, 0.0, 1.0]]]
+    looped = result["details"]["tests"][0][0][0]
+    assert looped["message"] == "assert 1 of the test failed; it compared [0, 2]"
+    assert result["details"]["tests"][1][0][1]["message"] == "its asserts ran more than 100000 times"
+
+
+def test_a_flood_of_forged_reports_is_an_output_limit(api: httpx.Client) -> None:
+    """Reports for tests the unit does not have are dropped, and the reports of one execution are bounded
+    together: 72 MB of them would be past the line the host reads a unit's result in (a lost worker)."""
+    flood = FORGER.replace(
+        'os.write(3, (json.dumps({"i": 0, "status": "ok", "token": token, **FORGED}) + "\\n").encode())',
+        "for i in range(80):\n"
+        '        os.write(3, (json.dumps({"i": 1000 + i, "status": "ok", "token": token, "value": "x" * 900_000})'
+        ' + "\\n").encode())',
+    )
+    assert "range(80)" in flood
+    restarts = api.get("/readyz").json()["scorers"]["tests"].get("worker_restarts", 0)
+    params = {**PROBLEM, "tests": [PROBLEM["tests"][1]]}
+    result = score(api, answers=[[flood], [PROGRAM]], scorers=[{"name": "tests", "params": params}], detail=True)
+    assert result["rewards"] == [[[0.0]], [[1.0]]]
+    assert result["details"]["tests"][0][0][0]["verdict"] == "output_limit"
+    assert api.get("/readyz").json()["scorers"]["tests"].get("worker_restarts", 0) == restarts
+
+
 def test_stdout_and_stderr_heads_in_details(api: httpx.Client) -> None:
     answer = "import sys\nprint('hello')\nprint('warn', file=sys.stderr)\ndef add(a, b):\n    return a + b\n"
     detail = score(api, answers=[[answer]], detail=True)["details"]["tests"][0][0][1]

@@ -48,6 +48,7 @@ from .params import AssertTest, CallTest, StdioTest, TestsParams
 logger = logging.getLogger(__name__)
 VERDICTS = ("pass", "fail", "error", "timeout", "memory", "output_limit", "exited_early")
 DETAIL_CHARS = 500
+MAX_ASSERT_RUNS = 100_000  # an assert test's asserts, counted each time one runs (in a loop, once per pass)
 # How a value the answer's code made is shown in a detail (a call test's return value, a failed assert's
 # operands): Python's repr, with long containers, strings and numbers shortened.
 SHOWN = reprlib.Repr()
@@ -171,24 +172,10 @@ class TestsScorer(Scorer):
         plans = [[[self._slot(units, extract_code(a, task.params.language), t, task.params) for t in task.params.tests]
                   for a in task.answers] for task in tasks]  # fmt: skip
         await self._run(list(units.values()), deadline)
-        outputs = []
-        for task, plan in zip(tasks, plans, strict=True):
-            values = np.zeros((len(task.answers), len(task.params.tests)))
-            failures: list[ComponentFailure] = []
-            details = []
-            for a, slots in enumerate(plan):
-                answer_details = []
-                for j, slot in enumerate(slots):
-                    verdict, info = _judged(slot)
-                    self.verdicts[verdict or info["reason"]] += 1
-                    if verdict is None:
-                        values[a, j] = np.nan
-                        failures.append(ComponentFailure(info["reason"], info["message"], answer=a, component=j))
-                    else:
-                        values[a, j] = 1.0 if verdict == "pass" else info.get("similarity", 0.0)
-                    answer_details.append({"verdict": verdict, **info})
-                details.append(answer_details)
-            outputs.append(ScoreOutput(values, _merge(failures, values.shape), details))
+        # off the event loop: what the executions sent is judged in time linear in its size, but that size is
+        # the answers' to choose (within MAX_REPORTS a unit), so other requests are not held up meanwhile
+        outputs, verdicts = await asyncio.to_thread(_judge_all, tasks, plans)
+        self.verdicts.update(verdicts)
         return outputs
 
     def _slot(self, units: dict[tuple[Any, ...], _Unit], code: str, test: Any, params: TestsParams) -> _Slot:
@@ -295,6 +282,29 @@ class TestsScorer(Scorer):
         }
 
 
+def _judge_all(tasks: Sequence[ScoreTask], plans: list[list[list[_Slot]]]) -> tuple[list[ScoreOutput], Counter[str]]:
+    """Every task's values, failures and details from its slots, and how many of each verdict."""
+    outputs, verdicts = [], Counter[str]()
+    for task, plan in zip(tasks, plans, strict=True):
+        values = np.zeros((len(task.answers), len(task.params.tests)))
+        failures: list[ComponentFailure] = []
+        details = []
+        for a, slots in enumerate(plan):
+            answer_details = []
+            for j, slot in enumerate(slots):
+                verdict, info = _judged(slot)
+                verdicts[verdict or info["reason"]] += 1
+                if verdict is None:
+                    values[a, j] = np.nan
+                    failures.append(ComponentFailure(info["reason"], info["message"], answer=a, component=j))
+                else:
+                    values[a, j] = 1.0 if verdict == "pass" else info.get("similarity", 0.0)
+                answer_details.append({"verdict": verdict, **info})
+            details.append(answer_details)
+        outputs.append(ScoreOutput(values, _merge(failures, values.shape), details))
+    return outputs, verdicts
+
+
 def _judged(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
     """The verdict of one test, whatever its execution sent: an answer can find its token and forge a report
     of any shape, which fails its own test and no other."""
@@ -354,11 +364,14 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
             return "pass", info
         return "fail", {**info, "returned": _shown(value)}
     assert isinstance(slot.test, AssertTest)
-    reported = {entry[0]: (entry[1] if len(entry) > 1 else None) for entry in report.get("checks", [])}
-    if slot.checks and not reported:
+    # every time an assert ran (once per pass of a loop around it), in the order they ran: each must hold
+    entries = report.get("checks", [])
+    if slot.checks and not entries:
         return "fail", {**info, "message": "no assertion ran"}
-    for check_id in sorted(reported):
-        values = reported[check_id]
+    if len(entries) > MAX_ASSERT_RUNS:
+        return "fail", {**info, "message": f"its asserts ran more than {MAX_ASSERT_RUNS} times"}
+    for entry in entries:
+        check_id, values = entry[0], (entry[1] if len(entry) > 1 else None)
         if not (0 <= check_id < len(slot.checks) and check_passes(slot.checks[check_id], values)):
             return "fail", {**info, "message": _failed_check(slot.checks, check_id, values)}
     return "pass", info
