@@ -269,6 +269,39 @@ def test_abs_patch_cannot_fake_a_tolerance_assert(sandbox: Sandbox) -> None:
     assert sandbox.verdicts(honest, tolerance) == ["pass"]
 
 
+# Tolerance and truth asserts as datasets write them: the host does the arithmetic, abs, round and math's
+# functions, so whatever the answer patches in its process, only the values of its own calls count.
+TOLERANCE = [
+    {"kind": "assert", "code": "import math\nassert math.isclose(area(2), 12.566, rel_tol=1e-3)"},
+    {"kind": "assert", "code": "assert abs(area(1) - 3.14159) < 1e-3"},
+    {"kind": "assert", "code": "from math import isclose as close\nassert close(area(3), 28.274, rel_tol=1e-3)"},
+    {"kind": "assert", "code": "assert not area(0)"},
+    {"kind": "assert", "code": "import math\nassert math.floor(area(1)) == 3 and round(area(1), 2) == 3.14"},
+]
+WRONG_AREA = "def area(r):\n    return 1.0\n"
+
+
+@pytest.mark.parametrize(
+    "patch",
+    [
+        "import math\nmath.isclose = lambda *a, **k: True\nmath.floor = lambda x: 3\n",
+        "abs = lambda x: 0\nround = lambda x, n=0: 3.14\n",  # the answer's own globals, seen by the test
+        # the builtins the test runs with, reached from the test's frame while it calls the answer
+        "import sys\ndef area(r):\n    b = sys._getframe(1).f_globals['__builtins__']\n"
+        "    b['abs'] = lambda x: 0\n    b['round'] = lambda x, n=0: 3.14\n    return 1.0\n",
+        # the checks the rewritten asserts call, replaced from the test's frame (a truth check is judged outside)
+        "import sys\ndef area(r):\n    g = sys._getframe(1).f_globals\n    g['__vpo_truth__'] = lambda i, v: None\n"
+        "    return 1.0\n",
+    ],
+    ids=["patched-math", "shadowed-builtins", "patched-test-builtins", "patched-truth"],
+)
+def test_patched_functions_cannot_fake_tolerance_or_truth_asserts(sandbox: Sandbox, patch: str) -> None:
+    hack = patch + WRONG_AREA if "def area" not in patch else patch
+    assert sandbox.score([hack], TOLERANCE)["rewards"][0][0] == [0.0] * len(TOLERANCE)
+    honest = "import math\ndef area(r):\n    return math.pi * r * r\n"
+    assert sandbox.score([honest], TOLERANCE)["rewards"][0][0] == [1.0] * len(TOLERANCE)
+
+
 def test_many_concurrent_executions_leave_no_stray_processes(sandbox: Sandbox) -> None:
     spawner = code("""
         import subprocess, sys

@@ -899,6 +899,30 @@ def test_rewrite_keeps_literals_outside() -> None:
     assert not check_passes(checks[0], None)  # the value was not plain data
 
 
+def test_rewrite_lifts_arithmetic_and_pure_functions() -> None:
+    source, checks = rewrite_asserts(
+        "import math\nassert abs(f(2.5) - 0.5) < 1e-6\nassert math.isclose(f(2), 3.14, rel_tol=1e-3)\n"
+        "assert not f(3)\nassert 2 ** f(4) == 8\nassert f(5) * 'ab' == 'abab'\nassert f(6)\n"
+    )
+    # only the answer's calls run in the sandbox; the tolerances and expected values stay on the host
+    sent = [line.split(", (")[1] for line in source.splitlines()[1:6]]
+    assert sent == ["(f(2.5)), ))", "(f(2)), ))", "(f(3)), ))", "(f(4)), ))", "(f(5)), ))"]
+    assert "0.5" not in source and "3.14" not in source and "1e-06" not in source
+    assert "__vpo_truth__(5, (f(6)))" in source  # a bare value: its truth is judged inside, as before
+    assert check_passes(checks[0], [0.5]) and not check_passes(checks[0], [0.6])
+    assert check_passes(checks[1], [3.1405]) and not check_passes(checks[1], [3.0])
+    assert check_passes(checks[2], [0]) and not check_passes(checks[2], [[1]])
+    assert check_passes(checks[3], [3]) and not check_passes(checks[3], [4])
+    assert check_passes(checks[4], [2]) and not check_passes(checks[4], [3])
+    assert not check_passes(checks[3], [10**7])  # 2 ** 10 ** 7 is not made on the host: the check fails
+    assert not check_passes(checks[4], [10**9])  # nor a string of two billion characters
+    assert not check_passes(checks[0], ["x"])  # the host's work raised (TypeError): the check fails
+    # a name the test binds is the test's: its own abs, a module it calls math, runs inside as written
+    own, _ = rewrite_asserts("def abs(x):\n    return 0\nassert abs(f(1)) < 1\n")
+    renamed, _ = rewrite_asserts("import numpy as math\nassert math.isclose(f(1), 2)\n")
+    assert "(abs(f(1)))" in own and "__vpo_truth__(0, (math.isclose(f(1), 2)))" in renamed
+
+
 def test_decode_and_compare() -> None:
     assert decode({"tuple": [1, {"float": "nan"}]})[0] == 1
     assert decode({"dict": [[{"tuple": [1, 2]}, "v"]]}) == {(1, 2): "v"}

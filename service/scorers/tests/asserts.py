@@ -6,6 +6,14 @@ neither an object with a forged ``__eq__`` nor a patched builtin can turn a wron
 Assertions that are not such comparisons become ``__vpo_truth__(i, expr)``: the value must be plain data
 and truthy. Asserts nested in functions (HumanEval's ``check(candidate)``) are rewritten too.
 
+The arithmetic around the values goes out too: in ``assert abs(candidate(2.5) - 0.5) < 1e-6`` or ``assert
+math.isclose(candidate(2), 3.14, rel_tol=1e-3)`` or ``assert not candidate(3)``, only ``candidate(...)`` is
+evaluated in the sandbox; the host applies the operators (``+ - * / // % **``, unary ``-``, ``+``, ``not``)
+and the numeric functions (``abs``, ``round`` and ``math``'s ``isclose``, ``fabs``, ``floor``, ``ceil``,
+``trunc``, ``sqrt``, ``isnan``, ``isinf``, ``isfinite``) itself. An answer can reach anything in its process
+(the builtins the test sees, the ``math`` module) and patch it; what the host applies it cannot. A name the
+test itself binds (an assignment, a parameter, an import of something else) is the test's, not lifted.
+
 The rewrite splices the original source (each assert statement's span replaced, its operands' text kept)
 rather than unparsing the tree, and is cached per test source: a training run scores the same tests for
 every answer of every step.
@@ -14,6 +22,7 @@ every answer of every step.
 from __future__ import annotations
 
 import ast
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,15 +43,60 @@ OPERATORS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
 }
 _SINGLETONS = (None, True, False)
 _NOT_LITERAL = object()
+BIG_RESULT = 1 << 20  # the host makes no sequence longer than this, and no int wider (in bits), for a test
+
+
+def _multiply(a: Any, b: Any) -> Any:
+    for sequence, count in ((a, b), (b, a)):
+        if isinstance(sequence, str | bytes | list | tuple) and isinstance(count, int):
+            if len(sequence) * count > BIG_RESULT:
+                raise OverflowError("a sequence too long to make")
+    return a * b
+
+
+def _power(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1 and b * a.bit_length() > BIG_RESULT:
+        raise OverflowError("an int too wide to make")
+    return a**b
+
+
+BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: _multiply, ast.Div: operator.truediv,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: _power,
+}  # fmt: skip
+UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos,
+                                                        ast.Not: operator.not_}  # fmt: skip
+PURE_BUILTINS: dict[str, Callable[..., Any]] = {"abs": abs, "round": round}
+PURE_MATH: dict[str, Callable[..., Any]] = {
+    name: getattr(math, name)
+    for name in ("isclose", "fabs", "floor", "ceil", "trunc", "sqrt", "isnan", "isinf", "isfinite")
+}
+LIFT_DEPTH = 32  # deeper expressions go to the sandbox whole
 
 
 @dataclass(frozen=True)
 class Check:
-    """One rewritten assert: ``operands`` are ("const", value) kept here or ("slot", k), the k-th value the
-    sandbox sends; no ``ops`` means a truth check of slot 0."""
+    """One rewritten assert: each operand is ("const", value) kept here, ("slot", k) the k-th value the sandbox
+    sends, or the host's own work on such operands: ("binary", function, left, right), ("unary", function,
+    operand), ("call", function, args, keyword pairs). No ``ops`` means a truth check of the one operand."""
 
     ops: tuple[Callable[[Any, Any], Any], ...]
-    operands: tuple[tuple[str, Any], ...]
+    operands: tuple[tuple[Any, ...], ...]
+
+
+def evaluate(node: tuple[Any, ...], slots: list[Any]) -> Any:
+    """An operand's value, from the values the sandbox sent (its work on them done here)."""
+    kind = node[0]
+    if kind == "const":
+        return node[1]
+    if kind == "slot":
+        return slots[node[1]]
+    if kind == "binary":
+        return node[1](evaluate(node[2], slots), evaluate(node[3], slots))
+    if kind == "unary":
+        return node[1](evaluate(node[2], slots))
+    args = [evaluate(arg, slots) for arg in node[2]]
+    return node[1](*args, **{name: evaluate(value, slots) for name, value in node[3]})
 
 
 @lru_cache(maxsize=4096)
@@ -62,22 +116,21 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
 
     checks: list[Check] = []
     edits: list[tuple[int, int, bytes]] = []
-    asserts = sorted((n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Assert)),
+    tree = ast.parse(source)
+    bindings = _bindings(tree)
+    asserts = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Assert)),
                      key=lambda n: (n.lineno, n.col_offset))  # fmt: skip
     for node in asserts:
         check_id = len(checks)
         test = node.test
+        lift = _Lifter(bindings, text)
+        sent = lift.sent
         if isinstance(test, ast.Compare) and _outside_comparable(test):
-            operands: list[tuple[str, Any]] = []
-            sent: list[bytes] = []
-            for expr in (test.left, *test.comparators):
-                literal = _literal(expr)
-                if literal is not _NOT_LITERAL:
-                    operands.append(("const", literal))
-                else:
-                    operands.append(("slot", len(sent)))
-                    sent.append(text(expr))
-            checks.append(Check(tuple(OPERATORS[type(op)] for op in test.ops), tuple(operands)))
+            operands = tuple(lift(expr) for expr in (test.left, *test.comparators))
+            checks.append(Check(tuple(OPERATORS[type(op)] for op in test.ops), operands))
+            call = b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent))
+        elif (isinstance(test, ast.UnaryOp) and type(test.op) in UNARY) or _pure_function(test, bindings):
+            checks.append(Check((), (lift(test),)))  # the truth of the host's work on the values
             call = b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent))
         else:
             checks.append(Check((), (("slot", 0),)))
@@ -90,6 +143,88 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
         position = end
     pieces.append(data[position:])
     return b"".join(pieces).decode("utf-8"), tuple(checks)
+
+
+class _Lifter:
+    """Splits an assert's operand into the host's part (literals, operators, pure functions) and what it needs
+    of the sandbox: the text of each such expression goes in ``sent``, and the operand refers to it as a slot."""
+
+    def __init__(self, bindings: dict[str, set[tuple[str, ...]]], text: Callable[[ast.expr], bytes]) -> None:
+        self.bindings, self.text = bindings, text
+        self.sent: list[bytes] = []
+
+    def __call__(self, expr: ast.expr, depth: int = 0) -> tuple[Any, ...]:
+        literal = _literal(expr)
+        if literal is not _NOT_LITERAL:
+            return ("const", literal)
+        if depth < LIFT_DEPTH:
+            if isinstance(expr, ast.BinOp) and type(expr.op) in BINARY:
+                return ("binary", BINARY[type(expr.op)], self(expr.left, depth + 1), self(expr.right, depth + 1))
+            if isinstance(expr, ast.UnaryOp) and type(expr.op) in UNARY:
+                return ("unary", UNARY[type(expr.op)], self(expr.operand, depth + 1))
+            function = _pure_function(expr, self.bindings)
+            if function is not None:
+                assert isinstance(expr, ast.Call)
+                args = tuple(self(arg, depth + 1) for arg in expr.args)
+                keywords = tuple((k.arg, self(k.value, depth + 1)) for k in expr.keywords)
+                return ("call", function, args, keywords)
+        self.sent.append(self.text(expr))
+        return ("slot", len(self.sent) - 1)
+
+
+def _bindings(tree: ast.AST) -> dict[str, set[tuple[str, ...]]]:
+    """How the test binds each name it binds: ("module", name) for ``import name [as alias]``, ("from",
+    module, name) for ``from module import name [as alias]``, ("other",) for anything else."""
+    found: dict[str, set[tuple[str, ...]]] = {}
+    for node in ast.walk(tree):
+        names: list[tuple[str, tuple[str, ...]]] = []
+        if isinstance(node, ast.Import):
+            names = [(a.asname or a.name.partition(".")[0], ("module", a.name) if a.asname or "." not in a.name
+                      else ("other",)) for a in node.names]  # fmt: skip
+        elif isinstance(node, ast.ImportFrom):
+            names = [(a.asname or a.name, ("from", node.module or "", a.name)) for a in node.names]
+        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            names = [(node.id, ("other",))]
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names = [(node.name, ("other",))]
+        elif isinstance(node, ast.arg):
+            names = [(node.arg, ("other",))]
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names = [(node.name, ("other",))]
+        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+            names = [(node.name, ("other",))]
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names = [(node.rest, ("other",))]
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            names = [(name, ("other",)) for name in node.names]
+        for name, how in names:
+            found.setdefault(name, set()).add(how)
+    return found
+
+
+def _pure_function(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -> Callable[..., Any] | None:
+    """The function the host applies for a call to ``abs``, ``round`` or one of ``math``'s (see PURE_MATH),
+    as the test names them; None for any other expression (or a call with ``*args`` or ``**kwargs``)."""
+    if not isinstance(expr, ast.Call) or any(isinstance(a, ast.Starred) for a in expr.args):
+        return None
+    if any(k.arg is None for k in expr.keywords):
+        return None
+    func = expr.func
+    if isinstance(func, ast.Name):
+        if func.id in PURE_BUILTINS and func.id not in bindings:
+            return PURE_BUILTINS[func.id]
+        imported = bindings.get(func.id, set())
+        if len(imported) == 1:
+            [how] = imported
+            if how[:2] == ("from", "math") and how[2] in PURE_MATH:
+                return PURE_MATH[how[2]]
+        return None
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.attr in PURE_MATH:
+        module = bindings.get(func.value.id)
+        # ``math`` the test imports, or (unbound in the test) the one the answer's code imported for it
+        if module == {("module", "math")} or (module is None and func.value.id == "math"):
+            return PURE_MATH[func.attr]
+    return None
 
 
 def _literal(expr: ast.expr) -> Any:

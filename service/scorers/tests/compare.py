@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .asserts import Check
+from .asserts import Check, evaluate
 
 
 class Undecodable(ValueError):
@@ -66,15 +66,16 @@ def check_passes(check: Check, reported: list[Any] | None) -> bool:
         if not check.ops:
             return bool(values[0])
         return all(bool(op(values[i], values[i + 1])) for i, op in enumerate(check.ops))
-    except (Undecodable, IndexError, TypeError, ValueError, KeyError, OverflowError):
+    except (Undecodable, IndexError, TypeError, ValueError, KeyError, OverflowError, ZeroDivisionError):
         return False
 
 
 def check_operands(check: Check, reported: list[Any]) -> list[Any]:
     """The values one rewritten assert compares: the sandbox's (decoded) in their slots, the constants the host
-    kept in theirs. Raises Undecodable or IndexError on a report the harness would not send."""
+    kept in theirs, and the host's work on them. Raises Undecodable or IndexError on a report the harness
+    would not send, or what that work raised (a TypeError, a ZeroDivisionError...)."""
     slots = [decode(v) for v in reported]
-    return [slots[ref] if kind == "slot" else ref for kind, ref in check.operands]
+    return [evaluate(operand, slots) for operand in check.operands]
 
 
 def returned_matches(value: Any, expected: Any, abs_tol: float = 0.0, rel_tol: float = 0.0) -> bool:
