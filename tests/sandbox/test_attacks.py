@@ -302,6 +302,19 @@ def test_patched_functions_cannot_fake_tolerance_or_truth_asserts(sandbox: Sandb
     assert sandbox.score([honest], TOLERANCE)["rewards"][0][0] == [1.0] * len(TOLERANCE)
 
 
+def test_patched_sorted_cannot_fake_an_order_free_assert(sandbox: Sandbox) -> None:
+    """``sorted`` and ``set`` on both sides: patched to return one list, they would make any two lists equal.
+    The host applies them to the items the sandbox sends (a generator's too)."""
+    order_free = "assert set(digits(3113)) == set([3, 1]) and len(digits(40)) == 2"  # an ``and``: each part counts
+    tests = [{"kind": "assert", "code": "assert sorted(digits(321)) == sorted([3, 2, 1])"},
+             {"kind": "assert", "code": order_free}]  # fmt: skip
+    patch = "import sys\ndef digits(n):\n    b = sys._getframe(1).f_globals['__builtins__']\n" \
+            "    b['sorted'] = b['set'] = lambda x: []\n    b['len'] = lambda x: 2\n    return [0]\n"  # fmt: skip
+    assert sandbox.score([patch], tests)["rewards"][0][0] == [0.0, 0.0]
+    honest = "def digits(n):\n    return (int(c) for c in str(n))\n"  # a generator: its items count
+    assert sandbox.score([honest], tests)["rewards"][0][0] == [1.0, 1.0]
+
+
 def test_many_concurrent_executions_leave_no_stray_processes(sandbox: Sandbox) -> None:
     spawner = code("""
         import subprocess, sys

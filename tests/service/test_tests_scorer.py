@@ -921,6 +921,13 @@ def test_rewrite_lifts_arithmetic_and_pure_functions() -> None:
     own, _ = rewrite_asserts("def abs(x):\n    return 0\nassert abs(f(1)) < 1\n")
     renamed, _ = rewrite_asserts("import numpy as math\nassert math.isclose(f(1), 2)\n")
     assert "(abs(f(1)))" in own and "__vpo_truth__(0, (math.isclose(f(1), 2)))" in renamed
+    # an iterable goes as the tuple of its items; the parts of an ``and`` are checks of their own
+    order_free, parts = rewrite_asserts("if x: assert sorted(f(1)) == [1, 2] and max(f(2), 3) == 3 and g(); y = 1\n")
+    assert (
+        order_free
+        == "if x: __vpo_check__(0, ((*(f(1)),), )); __vpo_check__(1, ((f(2)), )); __vpo_truth__(2, (g())); y = 1\n"
+    )
+    assert check_passes(parts[0], [(2, 1)]) and not check_passes(parts[0], [(2, 2)]) and check_passes(parts[1], [1])
 
 
 def test_decode_and_compare() -> None:

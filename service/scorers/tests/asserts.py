@@ -13,6 +13,9 @@ and the numeric functions (``abs``, ``round`` and ``math``'s ``isclose``, ``fabs
 ``trunc``, ``sqrt``, ``isnan``, ``isinf``, ``isfinite``) itself. An answer can reach anything in its process
 (the builtins the test sees, the ``math`` module) and patch it; what the host applies it cannot. A name the
 test itself binds (an assignment, a parameter, an import of something else) is the test's, not lifted.
+So are ``sorted``, ``set``, ``len``, ``sum``, ``min``, ``max``... (see ITERABLE_BUILTINS) on an answer's
+value, which the sandbox sends as the tuple of its items: else ``assert sorted(candidate(x)) == sorted([3, 1,
+2])`` would pass for an answer that patched ``sorted`` to return one list for both.
 
 The rewrite splices the original source (each assert statement's span replaced, its operands' text kept)
 rather than unparsing the tree, and is cached per test source: a training run scores the same tests for
@@ -66,7 +69,13 @@ BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
 }  # fmt: skip
 UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos,
                                                         ast.Not: operator.not_}  # fmt: skip
-PURE_BUILTINS: dict[str, Callable[..., Any]] = {"abs": abs, "round": round}
+# the builtins whose first argument is any iterable: the sandbox sends it as a tuple of its items (``(*x,)``,
+# syntax no answer can patch), which these functions treat as they treat the iterable itself
+ITERABLE_BUILTINS: dict[str, Callable[..., Any]] = {
+    "sorted": sorted, "set": set, "frozenset": frozenset, "list": list, "tuple": tuple, "len": len, "sum": sum,
+    "min": min, "max": max, "all": all, "any": any,
+}  # fmt: skip
+PURE_BUILTINS: dict[str, Callable[..., Any]] = {"abs": abs, "round": round, **ITERABLE_BUILTINS}
 PURE_MATH: dict[str, Callable[..., Any]] = {
     name: getattr(math, name)
     for name in ("isclose", "fabs", "floor", "ceil", "trunc", "sqrt", "isnan", "isinf", "isfinite")
@@ -121,22 +130,29 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
     asserts = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Assert)),
                      key=lambda n: (n.lineno, n.col_offset))  # fmt: skip
     for node in asserts:
-        check_id = len(checks)
-        test = node.test
-        lift = _Lifter(bindings, text)
-        sent = lift.sent
-        if isinstance(test, ast.Compare) and _outside_comparable(test):
-            operands = tuple(lift(expr) for expr in (test.left, *test.comparators))
-            checks.append(Check(tuple(OPERATORS[type(op)] for op in test.ops), operands))
-            call = b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent))
-        elif (isinstance(test, ast.UnaryOp) and type(test.op) in UNARY) or _pure_function(test, bindings):
-            checks.append(Check((), (lift(test),)))  # the truth of the host's work on the values
-            call = b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent))
-        else:
-            checks.append(Check((), (("slot", 0),)))
-            call = b"__vpo_truth__(%d, %s)" % (check_id, text(test))
+        # ``assert A and B`` is judged as ``assert A`` then ``assert B``: each part a check of its own (B is then
+        # evaluated even when A is false, which can only make a failing assert an error, both scoring 0)
+        parts = (
+            node.test.values if isinstance(node.test, ast.BoolOp) and isinstance(node.test.op, ast.And) else [node.test]
+        )
+        calls = []
+        for test in parts:
+            check_id = len(checks)
+            lift = _Lifter(bindings, text)
+            sent = lift.sent
+            if isinstance(test, ast.Compare) and _outside_comparable(test):
+                operands = tuple(lift(expr) for expr in (test.left, *test.comparators))
+                checks.append(Check(tuple(OPERATORS[type(op)] for op in test.ops), operands))
+                calls.append(b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent)))
+            elif (isinstance(test, ast.UnaryOp) and type(test.op) in UNARY) or _pure_function(test, bindings):
+                checks.append(Check((), (lift(test),)))  # the truth of the host's work on the values
+                calls.append(b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent)))
+            else:
+                checks.append(Check((), (("slot", 0),)))
+                calls.append(b"__vpo_truth__(%d, %s)" % (check_id, text(test)))
         assert node.end_lineno is not None and node.end_col_offset is not None
-        edits.append((offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset), call))
+        edits.append((offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset),
+                      b"; ".join(calls)))  # fmt: skip
     pieces, position = [], 0
     for start, end, call in edits:
         pieces += [data[position:start], call]
@@ -153,7 +169,8 @@ class _Lifter:
         self.bindings, self.text = bindings, text
         self.sent: list[bytes] = []
 
-    def __call__(self, expr: ast.expr, depth: int = 0) -> tuple[Any, ...]:
+    def __call__(self, expr: ast.expr, depth: int = 0, items: bool = False) -> tuple[Any, ...]:
+        """The host's part of ``expr``; ``items``: it is an iterable, and only its items matter."""
         literal = _literal(expr)
         if literal is not _NOT_LITERAL:
             return ("const", literal)
@@ -165,10 +182,12 @@ class _Lifter:
             function = _pure_function(expr, self.bindings)
             if function is not None:
                 assert isinstance(expr, ast.Call)
-                args = tuple(self(arg, depth + 1) for arg in expr.args)
+                # min(a, b) and max(a, b) compare their arguments; with one argument, it is the iterable
+                iterable = function in ITERABLE_BUILTINS.values() and (len(expr.args) == 1 or function is sum)
+                args = tuple(self(arg, depth + 1, items=iterable and i == 0) for i, arg in enumerate(expr.args))
                 keywords = tuple((k.arg, self(k.value, depth + 1)) for k in expr.keywords)
                 return ("call", function, args, keywords)
-        self.sent.append(self.text(expr))
+        self.sent.append(b"(*%s,)" % self.text(expr) if items else self.text(expr))
         return ("slot", len(self.sent) - 1)
 
 
@@ -207,8 +226,8 @@ def _pure_function(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) ->
     as the test names them; None for any other expression (or a call with ``*args`` or ``**kwargs``)."""
     if not isinstance(expr, ast.Call) or any(isinstance(a, ast.Starred) for a in expr.args):
         return None
-    if any(k.arg is None for k in expr.keywords):
-        return None
+    if any(k.arg is None or _literal(k.value) is _NOT_LITERAL for k in expr.keywords):
+        return None  # ``**kwargs``, or ``key=len``: a function is not a value the sandbox can send
     func = expr.func
     if isinstance(func, ast.Name):
         if func.id in PURE_BUILTINS and func.id not in bindings:
