@@ -111,6 +111,8 @@ class _Worker:
         if not line:
             raise ConnectionError("worker exited")
         result: dict[str, Any] = load_json_text(line)  # the answer's errors and output: any text at all
+        if isinstance(result, dict):
+            result["bytes"] = len(line)  # what judging it may cost (the scorer judges big ones off the loop)
         return result
 
     async def stop(self) -> None:

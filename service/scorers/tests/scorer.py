@@ -47,6 +47,7 @@ from .params import AssertTest, CallTest, StdioTest, TestsParams
 logger = logging.getLogger(__name__)
 VERDICTS = ("pass", "fail", "error", "timeout", "memory", "output_limit", "exited_early")
 DETAIL_CHARS = 500
+JUDGE_INLINE_BYTES = 256 * 1024
 MAX_ASSERT_RUNS = 100_000  # an assert test's asserts, counted each time one runs (in a loop, once per pass)
 # How a value the answer's code made is shown in a detail (a call test's return value, a failed assert's
 # operands): Python's repr, with long containers, strings and numbers shortened.
@@ -171,9 +172,14 @@ class TestsScorer(Scorer):
         plans = [[[self._slot(units, extract_code(a, task.params.language), t, task.params) for t in task.params.tests]
                   for a in task.answers] for task in tasks]  # fmt: skip
         await self._run(list(units.values()), deadline)
-        # off the event loop: what the executions sent is judged in time linear in its size, but that size is
-        # the answers' to choose (within MAX_REPORTS a unit), so other requests are not held up meanwhile
-        outputs, verdicts = await asyncio.to_thread(_judge_all, tasks, plans)
+        # what the executions sent is judged in time linear in its size, but that size is the answers' to choose
+        # (within MAX_REPORTS a unit): past JUDGE_INLINE_BYTES, off the event loop, so that other requests are
+        # not held up meanwhile (a thread per call would cost the common small call more than judging it)
+        size = sum(int(unit.result.get("bytes", 0)) for unit in units.values() if isinstance(unit.result, dict))
+        if size > JUDGE_INLINE_BYTES:
+            outputs, verdicts = await asyncio.to_thread(_judge_all, tasks, plans)
+        else:
+            outputs, verdicts = _judge_all(tasks, plans)
         self.verdicts.update(verdicts)
         return outputs
 
