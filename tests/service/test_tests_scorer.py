@@ -228,6 +228,23 @@ def test_a_forged_report_of_any_shape_fails_only_its_own_test(
     assert result["rewards"] == [[[0.0]], [[1.0]]] and result["errors"] == []
 
 
+def test_a_forged_report_that_leaves_out_asserts_fails(api: httpx.Client) -> None:
+    """HumanEval's checks end with ``assert True``: a report of that one alone held, and passed the test. A
+    test that ended normally ran every assert of its module and of each function it entered."""
+    humaneval = "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert candidate(2, 2) == 4\n" \
+                "    assert True\ncheck(add)\n"  # fmt: skip
+    forger = FORGER.replace("FORGED", repr({"checks": [[2, [True]]]}))
+    params = {"tests": [{"kind": "assert", "code": humaneval}]}
+    result = score(api, answers=[[forger], [PROGRAM]], scorers=[{"name": "tests", "params": params}], detail=True)
+    assert result["rewards"] == [[[0.0]], [[1.0]]]
+    assert result["details"]["tests"][0][0][0]["message"] == "assert 1 of the test never ran"
+    # asserts in a loop or a branch may rightly run any number of times, none included
+    branches = "for x in []:\n    assert add(x, 0) == -1\nif add(1, 1) == 2:\n    pass\nelse:\n    assert False\n" \
+               "assert add(2, 2) == 4\n"  # fmt: skip
+    params = {"tests": [{"kind": "assert", "code": branches}]}
+    assert score(api, answers=[[PROGRAM]], scorers=[{"name": "tests", "params": params}])["rewards"] == [[[1.0]]]
+
+
 def test_every_run_of_an_assert_in_a_loop_must_hold(api: httpx.Client) -> None:
     tests = [
         {"kind": "assert", "code": "for x in range(5):\n    assert f(x) == x * 2"},

@@ -91,6 +91,10 @@ class Check:
 
     ops: tuple[Callable[[Any, Any], Any], ...]
     operands: tuple[tuple[Any, ...], ...]
+    # The straight-line block (a function's or the module's own statements, not a loop's or a branch's) the
+    # assert stands in, if any: ("module", 0) or ("function", k). A test that ends normally has run every
+    # assert of its module block, and of each function block it entered (any of whose asserts ran).
+    block: tuple[str, int] | None = None
 
 
 def evaluate(node: tuple[Any, ...], slots: list[Any]) -> Any:
@@ -127,9 +131,11 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
     edits: list[tuple[int, int, bytes]] = []
     tree = ast.parse(source)
     bindings = _bindings(tree)
+    blocks = _blocks(tree)
     asserts = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Assert)),
                      key=lambda n: (n.lineno, n.col_offset))  # fmt: skip
     for node in asserts:
+        block = blocks.get(id(node))
         # ``assert A and B`` is judged as ``assert A`` then ``assert B``: each part a check of its own (B is then
         # evaluated even when A is false, which can only make a failing assert an error, both scoring 0)
         parts = (
@@ -142,13 +148,13 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
             sent = lift.sent
             if isinstance(test, ast.Compare) and _outside_comparable(test):
                 operands = tuple(lift(expr) for expr in (test.left, *test.comparators))
-                checks.append(Check(tuple(OPERATORS[type(op)] for op in test.ops), operands))
+                checks.append(Check(tuple(OPERATORS[type(op)] for op in test.ops), operands, block))
                 calls.append(b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent)))
             elif (isinstance(test, ast.UnaryOp) and type(test.op) in UNARY) or _pure_function(test, bindings):
-                checks.append(Check((), (lift(test),)))  # the truth of the host's work on the values
+                checks.append(Check((), (lift(test),), block))  # the truth of the host's work on the values
                 calls.append(b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent)))
             else:
-                checks.append(Check((), (("slot", 0),)))
+                checks.append(Check((), (("slot", 0),), block))
                 calls.append(b"__vpo_truth__(%d, %s)" % (check_id, text(test)))
         assert node.end_lineno is not None and node.end_col_offset is not None
         edits.append((offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset),
@@ -189,6 +195,19 @@ class _Lifter:
                 return ("call", function, args, keywords)
         self.sent.append(b"(*%s,)" % self.text(expr) if items else self.text(expr))
         return ("slot", len(self.sent) - 1)
+
+
+def _blocks(tree: ast.Module) -> dict[int, tuple[str, int]]:
+    """The straight-line block of each assert that stands directly in the module's or a function's body."""
+    found: dict[int, tuple[str, int]] = {}
+    bodies: list[tuple[tuple[str, int], list[ast.stmt]]] = [(("module", 0), tree.body)]
+    functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    bodies += [(("function", k), function.body) for k, function in enumerate(functions)]
+    for block, body in bodies:
+        for statement in body:
+            if isinstance(statement, ast.Assert):
+                found[id(statement)] = block
+    return found
 
 
 def _bindings(tree: ast.AST) -> dict[str, set[tuple[str, ...]]]:

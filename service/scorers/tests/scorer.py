@@ -379,7 +379,19 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
         check_id, values = entry[0], (entry[1] if len(entry) > 1 else None)
         if not (0 <= check_id < len(slot.checks) and check_passes(slot.checks[check_id], values)):
             return "fail", {**info, "message": _failed_check(slot.checks, check_id, values)}
+    missing = _never_ran(slot.checks, {entry[0] for entry in entries})
+    if missing is not None:  # a report that leaves out asserts the test must have run (forged, then)
+        return "fail", {**info, "message": f"assert {missing + 1} of the test never ran"}
     return "pass", info
+
+
+def _never_ran(checks: tuple[Check, ...], ran: set[int]) -> int | None:
+    """The first assert that a test which ended normally must have run and did not, or None: every assert of
+    its module block, and of each function block it entered (see Check.block). A report lists the asserts
+    that ran, and an answer that finds its token could send one that leaves out those it fails."""
+    entered = {checks[i].block for i in ran if 0 <= i < len(checks)} | {("module", 0)}
+    entered.discard(None)  # asserts in loops and branches may run any number of times, none included
+    return next((i for i, check in enumerate(checks) if check.block in entered and i not in ran), None)
 
 
 def _failed_check(checks: tuple[Check, ...], check_id: int, values: list[Any] | None) -> str:
