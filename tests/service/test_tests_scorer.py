@@ -238,6 +238,13 @@ def test_a_forged_report_that_leaves_out_asserts_fails(api: httpx.Client) -> Non
     result = score(api, answers=[[forger], [PROGRAM]], scorers=[{"name": "tests", "params": params}], detail=True)
     assert result["rewards"] == [[[0.0]], [[1.0]]]
     assert result["details"]["tests"][0][0][0]["message"] == "assert 1 of the test never ran"
+    # nor may a report leave out the asserts of a loop that surely runs (HumanEval's random-input checks)
+    looped = "def check(candidate):\n    for x in range(10):\n        assert candidate(x, 1) == x + 1\n" \
+             "    assert True\ncheck(add)\n"  # fmt: skip
+    forger = FORGER.replace("FORGED", repr({"checks": [[1, [True]]]}))
+    params = {"tests": [{"kind": "assert", "code": looped}]}
+    result = score(api, answers=[[forger], [PROGRAM]], scorers=[{"name": "tests", "params": params}])
+    assert result["rewards"] == [[[0.0]], [[1.0]]]
     # asserts in a loop or a branch may rightly run any number of times, none included
     branches = "for x in []:\n    assert add(x, 0) == -1\nif add(1, 1) == 2:\n    pass\nelse:\n    assert False\n" \
                "assert add(2, 2) == 4\n"  # fmt: skip

@@ -198,16 +198,36 @@ class _Lifter:
 
 
 def _blocks(tree: ast.Module) -> dict[int, tuple[str, int]]:
-    """The straight-line block of each assert that stands directly in the module's or a function's body."""
+    """The straight-line block of each assert that stands directly in the module's or a function's body, or
+    directly in the body of a loop there that surely runs (``for ... in range(3)`` or over a non-empty
+    literal, with no ``break``, ``continue`` or ``return`` in it): such an assert runs whenever its block does."""
     found: dict[int, tuple[str, int]] = {}
     bodies: list[tuple[tuple[str, int], list[ast.stmt]]] = [(("module", 0), tree.body)]
     functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
     bodies += [(("function", k), function.body) for k, function in enumerate(functions)]
     for block, body in bodies:
-        for statement in body:
+        statements = list(body)
+        for statement in statements:
             if isinstance(statement, ast.Assert):
                 found[id(statement)] = block
+            elif isinstance(statement, ast.For) and _surely_runs(statement):
+                statements += statement.body  # its own asserts, and those of a surely running loop in it
     return found
+
+
+def _surely_runs(loop: ast.For) -> bool:
+    """Whether a ``for`` loop surely runs its body (at least once, to its end)."""
+    jumps = (ast.Break, ast.Continue, ast.Return, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+    if any(isinstance(node, jumps) for statement in loop.body for node in ast.walk(statement)) or loop.orelse:
+        return False
+    iterable = loop.iter
+    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) and iterable.func.id == "range":
+        bounds = [_literal(arg) for arg in iterable.args]
+        if iterable.keywords or not all(type(b) is int for b in bounds) or not 1 <= len(bounds) <= 2:
+            return False
+        return len(range(*bounds)) > 0
+    literal = _literal(iterable)
+    return isinstance(literal, list | tuple | str) and len(literal) > 0
 
 
 def _bindings(tree: ast.AST) -> dict[str, set[tuple[str, ...]]]:
