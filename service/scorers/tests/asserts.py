@@ -204,7 +204,10 @@ def _blocks(tree: ast.Module) -> dict[int, tuple[str, int]]:
     found: dict[int, tuple[str, int]] = {}
     bodies: list[tuple[tuple[str, int], list[ast.stmt]]] = [(("module", 0), tree.body)]
     functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
-    bodies += [(("function", k), function.body) for k, function in enumerate(functions)]
+    # a function that may leave early (return, raise, yield) has no straight line to hold its calls to
+    leaves = (ast.Return, ast.Raise, ast.Yield, ast.YieldFrom)
+    bodies += [(("function", k), function.body) for k, function in enumerate(functions)
+               if not any(isinstance(node, leaves) for node in ast.walk(function))]  # fmt: skip
     for block, body in bodies:
         statements = list(body)
         for statement in statements:
