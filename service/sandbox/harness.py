@@ -86,6 +86,7 @@ TEMPLATE_REPLY_S = 5.0  # the template answers at once; one that does not within
 
 
 # ------------------------------------------------------------------------------------------- values
+FALSE_ASSERT = "assert %d of the test is false"  # a truth check's own failure: the host scores it fail
 BIG_INT_BITS = 4096  # ints past this go as hexadecimal (1,233 decimal digits and more)
 
 
@@ -322,7 +323,7 @@ def _run_test(test, globals_):
                 raise AssertionError(str(error)) from None
             checks.append([check_id, [encoded]])
             if not (type(value) in (bool, int, float, str, list, tuple, dict, set, frozenset, type(None)) and value):
-                raise AssertionError("assertion failed")
+                raise AssertionError(FALSE_ASSERT % (check_id + 1))
 
         test_globals = dict(globals_)
         test_globals["__builtins__"] = PRISTINE_BUILTINS

@@ -303,12 +303,14 @@ def test_a_failed_test_shows_what_the_answer_returned_or_compared(api: httpx.Cli
         # ints past JSON's (and Python's str) 4300 digits still compare exactly, and a long one still passes
         {"kind": "assert", "code": "import math\nassert big() == 10 ** 5000 and fact() == math.factorial(1000)"},
         {"kind": "call", "function": "fact", "args": [], "expected": math.factorial(1000)},
+        {"kind": "assert", "code": "assert f(1) == 2\nassert f(0)"},  # a bare value judged inside: false
     ]
     answer = "import math\ndef f(x):\n    return x * 2\ndef g():\n    return list(range(1000))\n" \
              "def big():\n    return 10 ** 5000\ndef fact():\n    return math.factorial(1000)\n"  # fmt: skip
     params = {"tests": tests}
     details = score(api, answers=[[answer]], scorers=[{"name": "tests", "params": params}], detail=True)
-    call, long, asserts, huge, identity, big_assert, big_call = details["details"]["tests"][0][0]
+    call, long, asserts, huge, identity, big_assert, big_call, bare = details["details"]["tests"][0][0]
+    assert bare["verdict"] == "fail" and bare["message"] == "assert 2 of the test is false"
     assert big_assert["verdict"] == "pass" and big_call["verdict"] == "pass"
     assert call["verdict"] == "fail" and call["returned"] == "6"
     assert long["returned"] == "[" + ", ".join(str(i) for i in range(20)) + ", ...]"

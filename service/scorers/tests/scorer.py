@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 VERDICTS = ("pass", "fail", "error", "timeout", "memory", "output_limit", "exited_early")
 DETAIL_CHARS = 500
 JUDGE_INLINE_BYTES = 256 * 1024
+FALSE_ASSERT = re.compile(r"assert \d{1,6} of the test is false")  # harness.FALSE_ASSERT
 MAX_ASSERT_RUNS = 100_000  # an assert test's asserts, counted each time one runs (in a loop, once per pass)
 # How a value the answer's code made is shown in a detail (a call test's return value, a failed assert's
 # operands): Python's repr, with long containers, strings and numbers shortened.
@@ -359,6 +360,9 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
     if status == "killed":
         return _stopped(language, report.get("ended"), result, info)
     if status == "error":
+        if report.get("type") == "AssertionError" and FALSE_ASSERT.fullmatch(str(report.get("message", ""))):
+            # an assert judged inside (the truth of a bare value) that was false: the test failed, no error
+            return "fail", {**info, "message": str(report["message"])}
         return _error_verdict(report, info, language)
     if isinstance(slot.test, CallTest):
         try:
