@@ -268,8 +268,6 @@ class SandboxPool:
                 if result.get("id") != unit["id"]:
                     raise ValueError(f"answer for unit {result.get('id')} while waiting for unit {unit['id']}")
                 self.counts["executions"] += 1
-                if worker.cgroup is not None and worker.cgroup.new_oom_kills():
-                    result["oom_killed"] = True  # the cgroup's bound: the unit's processes together
             except (ConnectionError, TimeoutError, OSError, ValueError) as exc:
                 # The answer's code may kill its worker or wedge it: that unit ends as the answer's fault; the
                 # units queued behind it on that worker had not started and go back to the queue.
@@ -282,11 +280,12 @@ class SandboxPool:
                     self._queue.put_nowait(waiting)
                 in_flight.clear()
                 in_flight.append((unit, budget_s, future))
-                if worker.cgroup is not None and worker.cgroup.new_oom_kills():
-                    result["oom_killed"] = True  # the OOM killer took the worker or its template
                 worker = await self._restart(index, worker)
                 if worker.process is None:
                     result = {"id": unit["id"], "sandbox_error": "the sandbox worker could not restart"}
+            # the cgroup's bound (it outlives a restart): the unit's processes, or its worker, killed by the OOM killer
+            if worker.cgroup is not None and worker.cgroup.new_oom_kills():
+                result["oom_killed"] = True
             in_flight.popleft()
             if "recycle" in result:  # it could not clean up after the unit, and ends: a fresh sandbox instead
                 reason = result.pop("recycle")

@@ -59,6 +59,7 @@ ERROR_TYPE_CHARS = 100  # an exception type's name, as the answer may have made 
 _RAISED = re.compile(r"^([A-Za-z_$][\w$]*(?:Error|Exception))\b.*$", re.MULTILINE)
 _LIMIT_SIGNALS = ("signal:SIGKILL", "signal:SIGXCPU", "signal:SIGXFSZ")  # a limit's (or a program killed itself)
 BWRAP_PROCESSES = 3  # bwrap, its init and the worker share the worker's uid
+OUT_OF_MEMORY_TOGETHER = "the execution's processes together ran out of memory"  # past the worker's cgroup
 HARNESS_RESERVE_BYTES = 128 << 20  # a worker's cgroup holds the harness and its template beside the execution
 
 
@@ -334,7 +335,7 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
     }
     if result.get("worker_died"):
         if result.get("oom_killed"):
-            return "memory", {**info, "message": "the execution's processes together ran out of memory"}
+            return "memory", {**info, "message": OUT_OF_MEMORY_TOGETHER}
         return "exited_early", {**info, "message": "the program killed its sandbox worker"}
     language = slot.unit.language
     if result.get("load_error"):
@@ -434,7 +435,7 @@ def _stopped(
     exception (with its type); a timeout or a limit is as for Python."""
     ended = str(ended or "")
     if result.get("oom_killed"):  # the worker's cgroup: its processes together past the unit's memory
-        return "memory", {**info, "message": "the execution's processes together ran out of memory"}
+        return "memory", {**info, "message": OUT_OF_MEMORY_TOGETHER}
     if not language.command:
         return _ended(ended), info
     stderr = result.get("stderr", "")
