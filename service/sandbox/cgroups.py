@@ -7,15 +7,18 @@ own need. The kernel's OOM killer then ends the execution's largest process insi
 marks the executions as the first to go), and the pool reads the cgroup's OOM kill counter after each unit,
 so the verdict says ``memory``.
 
-cgroup v1's memory controller, or v2's where this process's cgroup can delegate it (the v2 rule that a cgroup
-with processes has no controllers for its children usually rules that out inside a container). Either needs
-write access to the cgroup filesystem: root on a host or in a privileged container. Without it there is no
-such bound (``/readyz`` says ``memory_cgroup: false``; see README: a pod's own memory limit then protects the
-node).
+cgroup v1's memory controller, or v2's where this process's cgroup has it. v2 gives a cgroup's children
+controllers only while the cgroup itself holds no process, so the processes of the service's cgroup (in a
+container: the container's own) first move into a leaf below it, ``vpo-processes``, as a delegated cgroup
+must (systemd's ``Delegate=``, docker-in-docker); they stay under the same parent and the same limits. Either
+version needs write access to the cgroup filesystem: root on a host or in a privileged container. Without it
+there is no such bound (``/readyz`` says ``memory_cgroup: false``; see README: a pod's own memory limit then
+protects the node).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import time
@@ -105,6 +108,38 @@ def own_memory_cgroup(root: Path = CGROUP_ROOT) -> tuple[Path, int] | None:
 
 
 PREFIX = "vpo-sandbox-"  # then the pid of the service process that made it
+LEAF = "vpo-processes"  # cgroup v2: where the processes of the service's cgroup move, so that it can delegate
+MOVE_PASSES = 20  # processes may fork while they are moved: a bounded number of passes over cgroup.procs
+
+
+def delegate_memory(directory: Path, root: Path = CGROUP_ROOT) -> Path:
+    """cgroup v2: the cgroup whose children get the memory controller, with it enabled for them. That is
+    ``directory`` (this process's cgroup), or its parent when this process already lives in the leaf that an
+    earlier call (another worker of the same service) moved it to. A cgroup that holds processes cannot enable
+    controllers for its children (EBUSY): its processes move into the leaf first, the root's never."""
+    if directory.name == LEAF:
+        return directory.parent
+    control = directory / "cgroup.subtree_control"
+    try:
+        control.write_text("+memory")
+        return directory
+    except OSError as error:
+        if error.errno != errno.EBUSY or directory == root:
+            raise
+    leaf = directory / LEAF
+    leaf.mkdir(exist_ok=True)
+    for _ in range(MOVE_PASSES):
+        pids = (directory / "cgroup.procs").read_text().split()
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                (leaf / "cgroup.procs").write_text(pid)
+            except ProcessLookupError:  # it ended meanwhile
+                pass
+    logger.info("cgroup v2: moved the processes of %s into %s, so that its children can have memory", directory, leaf)
+    control.write_text("+memory")
+    return directory
 
 
 def create_memory_cgroups(names: list[str], root: Path = CGROUP_ROOT) -> list[MemoryCgroup] | str:
@@ -124,7 +159,7 @@ def create_memory_cgroups(names: list[str], root: Path = CGROUP_ROOT) -> list[Me
     made: list[MemoryCgroup] = []
     try:
         if version == 2:
-            (parent / "cgroup.subtree_control").write_text("+memory")
+            parent = delegate_memory(parent, root)
         for name in names:
             path = parent / (PREFIX + name)
             path.mkdir(exist_ok=True)
