@@ -252,6 +252,52 @@ def test_a_forged_report_that_leaves_out_asserts_fails(api: httpx.Client) -> Non
     assert score(api, answers=[[PROGRAM]], scorers=[{"name": "tests", "params": params}])["rewards"] == [[[1.0]]]
 
 
+def test_a_forged_empty_report_fails_where_the_module_calls_the_check(api: httpx.Client) -> None:
+    """The module's own ``check(add)`` enters ``check``: a test that ended normally ran its asserts, so an
+    empty report (which a found token can send) fails, naming the first of them."""
+    humaneval = "def check(candidate):\n    assert candidate(1, 2) == 3\n    assert True\ncheck(add)\n"
+    forger = FORGER.replace("FORGED", repr({"checks": []}))
+    params = {"tests": [{"kind": "assert", "code": humaneval}]}
+    result = score(api, answers=[[forger], [PROGRAM]], scorers=[{"name": "tests", "params": params}], detail=True)
+    assert result["rewards"] == [[[0.0]], [[1.0]]]
+    assert result["details"]["tests"][0][0][0]["message"] == "assert 1 of the test never ran"
+
+
+EXPECTS_AN_EXCEPTION = [
+    {"kind": "assert", "code": "try:\n    root(-1)\n    assert False\nexcept ValueError:\n    pass\n"},
+    {
+        "kind": "assert",
+        "code": "try:\n    root(-4)\nexcept ValueError:\n    pass\nelse:\n    assert False, 'no error'\n",
+    },
+    {
+        "kind": "assert",
+        "code": "assert root(4) == 2\ntry:\n    root(-1)\n    assert False\nexcept ValueError:\n    pass\n",
+    },
+    {"kind": "assert", "code": "squares = [1, 4, 9]\nfor x in squares:\n    assert root(x) ** 2 == x\n"},
+]
+
+
+def test_a_test_that_expects_an_exception_may_end_with_no_assert_run(api: httpx.Client) -> None:
+    """``assert False`` after a call that must raise (or in the ``else`` of its ``try``) rightly never runs
+    when the answer is right; such a test passes when it ends normally. Where no ``try`` could skip them, a
+    test that ran none of its asserts still fails."""
+    right = "def root(x):\n    if x < 0:\n        raise ValueError(x)\n    return int(x ** 0.5)\n"
+    no_check = "def root(x):\n    return int(abs(x) ** 0.5)\n"
+    wrong_error = "def root(x):\n    if x < 0:\n        raise TypeError(x)\n    return int(x ** 0.5)\n"
+    params = {"tests": EXPECTS_AN_EXCEPTION}
+    result = score(api, answers=[[right], [no_check], [wrong_error]], scorers=[{"name": "tests", "params": params}],
+                   detail=True)  # fmt: skip
+    assert result["rewards"] == [[[1.0, 1.0, 1.0, 1.0]], [[0.0, 0.0, 0.0, 1.0]], [[0.0, 0.0, 0.0, 1.0]]]
+    verdicts = [[d["verdict"] for d in answer[0]] for answer in result["details"]["tests"]]
+    assert verdicts[1][:3] == ["fail"] * 3 and verdicts[2][:3] == ["error"] * 3
+    # no try could skip the asserts of a loop over a list (which no rule makes sure is not empty): a report of
+    # none of them fails
+    forger = FORGER.replace("FORGED", repr({"checks": []})).replace("def add(a, b)", "def root(x)")
+    params = {"tests": EXPECTS_AN_EXCEPTION[3:]}
+    result = score(api, answers=[[forger]], scorers=[{"name": "tests", "params": params}], detail=True)
+    assert result["details"]["tests"][0][0][0]["message"] == "no assertion ran"
+
+
 def test_every_run_of_an_assert_in_a_loop_must_hold(api: httpx.Client) -> None:
     tests = [
         {"kind": "assert", "code": "for x in range(5):\n    assert f(x) == x * 2"},
@@ -923,6 +969,22 @@ def test_rewrite_keeps_literals_outside() -> None:
     assert check_passes(checks[3], [[1]]) and not check_passes(checks[3], [[]])
     assert check_passes(checks[4], [1, 10]) and not check_passes(checks[4], [1, 11])
     assert not check_passes(checks[0], None)  # the value was not plain data
+
+
+def test_rewrite_marks_the_asserts_a_test_must_run() -> None:
+    """Check.block: the module's asserts, and those of a function the module calls by its one name, run
+    whenever the test ends normally; Check.guarded: an assert in a try may be skipped by an exception."""
+    blocks = [c.block for c in rewrite_asserts("def check(c):\n    assert c(1)\n    if c(2):\n        assert c(3)\n"
+                                                "check(f)\nassert f(4)\n")[1]]  # fmt: skip
+    assert blocks == [("module", 0), None, ("module", 0)]
+    rebound = "def check(c):\n    assert c(1)\ncheck = print\ncheck(f)\n"  # which check runs is not known
+    early = "def check(c):\n    assert c(1)\n    return\ncheck(f)\n"  # a return: not a straight line
+    inner = "def outer():\n    def check(c):\n        assert c(1)\n    check(f)\nouter()\n"
+    assert [c.block for c in rewrite_asserts(rebound)[1]] == [("function", 0)]
+    assert [c.block for c in rewrite_asserts(early)[1]] == [None]
+    assert [c.block for c in rewrite_asserts(inner)[1]] == [("function", 1)]
+    guarded = "assert f(0)\ntry:\n    f(-1)\n    assert False\nexcept ValueError:\n    assert True\n"
+    assert [c.guarded for c in rewrite_asserts(guarded)[1]] == [False, True, True]
 
 
 def test_rewrite_lifts_arithmetic_and_pure_functions() -> None:

@@ -27,7 +27,8 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -95,6 +96,9 @@ class Check:
     # assert stands in, if any: ("module", 0) or ("function", k). A test that ends normally has run every
     # assert of its module block, and of each function block it entered (any of whose asserts ran).
     block: tuple[str, int] | None = None
+    # It stands in a ``try`` statement: an exception the test expects may rightly skip it (``try: f(-1)`` /
+    # ``assert False`` / ``except ValueError: pass``), so a test of such asserts may end with none of them run.
+    guarded: bool = False
 
 
 def evaluate(node: tuple[Any, ...], slots: list[Any]) -> Any:
@@ -132,10 +136,12 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
     tree = ast.parse(source)
     bindings = _bindings(tree)
     blocks = _blocks(tree)
+    tries = (ast.Try, ast.TryStar)
+    guarded = {id(n) for t in ast.walk(tree) if isinstance(t, tries) for n in ast.walk(t) if isinstance(n, ast.Assert)}
     asserts = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Assert)),
                      key=lambda n: (n.lineno, n.col_offset))  # fmt: skip
     for node in asserts:
-        block = blocks.get(id(node))
+        block, in_try = blocks.get(id(node)), id(node) in guarded
         # ``assert A and B`` is judged as ``assert A`` then ``assert B``: each part a check of its own (B is then
         # evaluated even when A is false, which can only make a failing assert an error, both scoring 0)
         parts = (
@@ -148,13 +154,13 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
             sent = lift.sent
             if isinstance(test, ast.Compare) and _outside_comparable(test):
                 operands = tuple(lift(expr) for expr in (test.left, *test.comparators))
-                checks.append(Check(tuple(OPERATORS[type(op)] for op in test.ops), operands, block))
+                checks.append(Check(tuple(OPERATORS[type(op)] for op in test.ops), operands, block, in_try))
                 calls.append(b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent)))
             elif (isinstance(test, ast.UnaryOp) and type(test.op) in UNARY) or _pure_function(test, bindings):
-                checks.append(Check((), (lift(test),), block))  # the truth of the host's work on the values
+                checks.append(Check((), (lift(test),), block, in_try))  # the truth of the host's work on the values
                 calls.append(b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent)))
             else:
-                checks.append(Check((), (("slot", 0),), block))
+                checks.append(Check((), (("slot", 0),), block, in_try))
                 calls.append(b"__vpo_truth__(%d, %s)" % (check_id, text(test)))
         assert node.end_lineno is not None and node.end_col_offset is not None
         edits.append((offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset),
@@ -200,19 +206,25 @@ class _Lifter:
 def _blocks(tree: ast.Module) -> dict[int, tuple[str, int]]:
     """The straight-line block of each assert that stands directly in the module's or a function's body, or
     directly in the body of a loop there that surely runs (``for ... in range(3)`` or over a non-empty
-    literal, with no ``break``, ``continue`` or ``return`` in it): such an assert runs whenever its block does."""
+    literal, with no ``break``, ``continue`` or ``return`` in it): such an assert runs whenever its block does.
+    A function's body is part of the module's block where the module's own statements call it by the name its
+    one ``def`` gave it (HumanEval's ``check(candidate)``): a test that ended normally made that call."""
     found: dict[int, tuple[str, int]] = {}
-    bodies: list[tuple[tuple[str, int], list[ast.stmt]]] = [(("module", 0), tree.body)]
-    functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
     # a function that may leave early (return, raise, yield) has no straight line to hold its calls to
     leaves = (ast.Return, ast.Raise, ast.Yield, ast.YieldFrom)
-    bodies += [(("function", k), function.body) for k, function in enumerate(functions)
-               if not any(isinstance(node, leaves) for node in ast.walk(function))]  # fmt: skip
+    straight = [(k, f) for k, f in enumerate(functions) if not any(isinstance(n, leaves) for n in ast.walk(f))]
+    bound = Counter(name for name, _ in _binding_sites(tree))
+    called = {s.value.func.id for s in tree.body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
+              and isinstance(s.value.func, ast.Name) and bound[s.value.func.id] == 1}  # fmt: skip
+    module = list(tree.body) + [statement for k, f in straight if f.name in called and f in tree.body
+                                for statement in f.body]  # fmt: skip
+    bodies = [(("module", 0), module)] + [(("function", k), f.body) for k, f in straight]
     for block, body in bodies:
         statements = list(body)
         for statement in statements:
             if isinstance(statement, ast.Assert):
-                found[id(statement)] = block
+                found.setdefault(id(statement), block)
             elif isinstance(statement, ast.For) and _surely_runs(statement):
                 statements += statement.body  # its own asserts, and those of a surely running loop in it
     return found
@@ -237,6 +249,13 @@ def _bindings(tree: ast.AST) -> dict[str, set[tuple[str, ...]]]:
     """How the test binds each name it binds: ("module", name) for ``import name [as alias]``, ("from",
     module, name) for ``from module import name [as alias]``, ("other",) for anything else."""
     found: dict[str, set[tuple[str, ...]]] = {}
+    for name, how in _binding_sites(tree):
+        found.setdefault(name, set()).add(how)
+    return found
+
+
+def _binding_sites(tree: ast.AST) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Each place the test binds a name: the name, and how (see _bindings)."""
     for node in ast.walk(tree):
         names: list[tuple[str, tuple[str, ...]]] = []
         if isinstance(node, ast.Import):
@@ -258,9 +277,7 @@ def _bindings(tree: ast.AST) -> dict[str, set[tuple[str, ...]]]:
             names = [(node.rest, ("other",))]
         elif isinstance(node, ast.Global | ast.Nonlocal):
             names = [(name, ("other",)) for name in node.names]
-        for name, how in names:
-            found.setdefault(name, set()).add(how)
-    return found
+        yield from names
 
 
 def _pure_function(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -> Callable[..., Any] | None:
