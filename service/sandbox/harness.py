@@ -94,13 +94,43 @@ class Unencodable(Exception):
     pass
 
 
+# A subclass of a plain type (a Counter, an OrderedDict, a namedtuple, an IntEnum) goes as the plain value it
+# holds, read with the base type's own C methods, which no subclass overrides: Python compares it so too
+# (``Counter("aab") == {"a": 2, "b": 1}``), and the host compares data, never the subclass's ``__eq__``.
+PLAIN_BASES = (
+    (int, int.__index__),
+    (float, float.__float__),
+    (str, str.__str__),
+    (bytes, lambda value: bytes.__getitem__(value, slice(None))),
+    (list, list.copy),
+    (tuple, lambda value: tuple.__getitem__(value, slice(None))),
+    (dict, lambda value: dict(dict.items(value))),
+    (set, lambda value: set(set.__iter__(value))),
+    (frozenset, lambda value: frozenset(frozenset.__iter__(value))),
+)
+EXACT = frozenset((type(None), bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset))
+
+
+def plain(value):
+    """``value`` if its type is an exact built-in one; the plain value of a subclass of one (see PLAIN_BASES);
+    else Unencodable (an object of the answer's own class, with its own ``__eq__``)."""
+    kind = type(value)
+    if kind in EXACT:
+        return value
+    for base, read in PLAIN_BASES:
+        if issubclass(kind, base):
+            return read(value)
+    raise Unencodable(f"a value of type {kind.__name__} is not plain data")
+
+
 def encode(value, depth=0, budget=None):
-    """Plain data of exact built-in types as tagged JSON; anything else (a subclass, an object with its own
-    __eq__) is refused, so a comparison made by the host cannot be steered by the answer's code."""
+    """Plain data (see plain) as tagged JSON; anything else (an object with its own __eq__) is refused, so a
+    comparison made by the host cannot be steered by the answer's code."""
     budget = budget if budget is not None else [100_000]
     budget[0] -= 1
     if budget[0] < 0 or depth > 100:
         raise Unencodable("value too large or too deep")
+    value = plain(value)
     kind = type(value)
     if kind is int and value.bit_length() > BIG_INT_BITS:
         # JSON's decimal digits are past Python's int/str conversion limit (4300 digits) for such an int, and
@@ -120,9 +150,7 @@ def encode(value, depth=0, budget=None):
         return {kind.__name__: [encode(item, depth + 1, budget) for item in value]}
     if kind is complex:
         return {"complex": [encode(value.real), encode(value.imag)]}
-    if kind is bytes:
-        return {"bytes": value.hex()}
-    raise Unencodable(f"a value of type {kind.__name__} is not plain data")
+    return {"bytes": value.hex()}  # the last of EXACT's types
 
 
 # ------------------------------------------------------------------------------------------- child
@@ -322,7 +350,7 @@ def _run_test(test, globals_):
                 checks.append([check_id, None, str(error)])
                 raise AssertionError(str(error)) from None
             checks.append([check_id, [encoded]])
-            if not (type(value) in (bool, int, float, str, list, tuple, dict, set, frozenset, type(None)) and value):
+            if not plain(value):  # the truth of an exact built-in value, never the answer's own __bool__
                 raise AssertionError(FALSE_ASSERT % (check_id + 1))
 
         test_globals = dict(globals_)

@@ -298,6 +298,53 @@ def test_a_test_that_expects_an_exception_may_end_with_no_assert_run(api: httpx.
     assert result["details"]["tests"][0][0][0]["message"] == "no assertion ran"
 
 
+SUBCLASSES = """import collections, enum
+class Color(enum.IntEnum):
+    RED = 1
+class Name(str):
+    pass
+Point = collections.namedtuple("Point", "x y")
+def freq(xs):
+    return collections.Counter(xs)
+def ordered(xs):
+    return collections.OrderedDict((x, len(x)) for x in xs)
+def point():
+    return Point(1, 2)
+def color():
+    return Color.RED
+def name():
+    return Name("ada")
+def groups():
+    found = collections.defaultdict(list)
+    found["a"].append(1)
+    return [found]
+"""
+
+
+def test_subclasses_of_plain_types_compare_as_the_values_they_hold(api: httpx.Client) -> None:
+    """A Counter, OrderedDict, defaultdict, namedtuple, IntEnum or str subclass goes out as the plain value it
+    holds, read with the base type's own methods (MBPP's freq_count returns a Counter), as Python compares it;
+    a subclass's own __eq__ or __bool__ plays no part."""
+    tests = [
+        {"kind": "assert", "code": "assert freq([10, 10, 20]) == {10: 2, 20: 1}"},
+        {"kind": "call", "function": "freq", "args": [[10, 10, 20]], "expected": {"10": 2, "20": 1}},
+        {"kind": "assert", "code": "assert ordered(['ab', 'c']) == {'ab': 2, 'c': 1}"},
+        {"kind": "assert", "code": "assert point() == (1, 2) and color() == 1 and name() == 'ada'"},
+        {"kind": "call", "function": "groups", "args": [], "expected": [{"a": [1]}]},
+        {"kind": "assert", "code": "assert freq('aab')"},
+    ]
+    params = {"tests": tests}
+    result = score(api, answers=[[SUBCLASSES]], scorers=[{"name": "tests", "params": params}], detail=True)
+    assert result["rewards"] == [[[1.0] * 6]], result["details"]
+    liar = (
+        "class Always(dict):\n    def __eq__(self, other):\n        return True\n    __hash__ = None\n"
+        "    def __bool__(self):\n        return True\n"
+        "def freq(xs):\n    return Always()\n"
+    )  # fmt: skip
+    result = score(api, answers=[[liar]], scorers=[{"name": "tests", "params": {"tests": tests[:2] + tests[5:]}}])
+    assert result["rewards"] == [[[0.0, 0.0, 0.0]]]
+
+
 def test_every_run_of_an_assert_in_a_loop_must_hold(api: httpx.Client) -> None:
     tests = [
         {"kind": "assert", "code": "for x in range(5):\n    assert f(x) == x * 2"},
@@ -1028,6 +1075,10 @@ def test_decode_and_compare() -> None:
     assert returned_matches((1, [2, 3]), [1, [2, 3]])
     assert returned_matches(0.1 + 0.2, 0.3, abs_tol=1e-9) and not returned_matches(0.1 + 0.2, 0.3)
     assert not returned_matches({"a": 1}, {"a": 1, "b": 2})
+    # JSON's keys are strings: a returned dict's keys compare as JSON writes them
+    assert returned_matches({2: "a", None: [2], True: 0, 1.5: 1}, {"2": "a", "null": [2], "true": 0, "1.5": 1})
+    assert not returned_matches({1: "a", "1": "b"}, {"1": "a"})  # two keys that JSON would make one
+    assert not returned_matches({(1, 2): 3}, {"(1, 2)": 3}) and not returned_matches({1: "a"}, {"2": "a"})
     assert normalize_stdout("1 \r\n2\n\n", "lines") == normalize_stdout("1\n2", "lines")
     assert normalize_stdout("1  2\n3", "tokens") == ["1", "2", "3"]
     assert normalize_stdout("1\n", "exact") != normalize_stdout("1", "exact")

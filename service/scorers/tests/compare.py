@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Sequence
@@ -79,8 +80,9 @@ def check_operands(check: Check, reported: list[Any]) -> list[Any]:
 
 
 def returned_matches(value: Any, expected: Any, abs_tol: float = 0.0, rel_tol: float = 0.0) -> bool:
-    """A call test's return value against its JSON ``expected``: tuples compare as lists (JSON has no
-    tuples), floats within the tolerances, everything else with Python's ``==``."""
+    """A call test's return value against its JSON ``expected``: tuples compare as lists and dict keys as
+    JSON writes them (JSON has no tuples, and only strings for keys: ``{1: "a"}`` matches ``{"1": "a"}``),
+    floats within the tolerances, everything else with Python's ``==``."""
     if isinstance(value, tuple):
         value = list(value)
     if isinstance(expected, list) and isinstance(value, list):
@@ -88,6 +90,11 @@ def returned_matches(value: Any, expected: Any, abs_tol: float = 0.0, rel_tol: f
             returned_matches(v, e, abs_tol, rel_tol) for v, e in zip(value, expected, strict=True)
         )
     if isinstance(expected, dict) and isinstance(value, dict):
+        if not all(isinstance(k, str) for k in value):
+            keyed = _json_keys(value)
+            if keyed is None:
+                return False
+            value = keyed
         return value.keys() == expected.keys() and all(
             returned_matches(value[k], expected[k], abs_tol, rel_tol) for k in expected
         )
@@ -97,6 +104,24 @@ def returned_matches(value: Any, expected: Any, abs_tol: float = 0.0, rel_tol: f
         return bool(value == expected)
     except (TypeError, ValueError):
         return False
+
+
+def _json_keys(value: dict[Any, Any]) -> dict[str, Any] | None:
+    """``value`` with its keys as JSON writes them (``1`` -> ``"1"``, ``True`` -> ``"true"``, ``None`` ->
+    ``"null"``); None if a key has no JSON form (a tuple) or two keys would be one (``1`` and ``"1"``)."""
+    keyed: dict[str, Any] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            if key is not None and not isinstance(key, int | float):
+                return None
+            try:
+                key = json.dumps(key)
+            except ValueError:  # an int past Python's int/str digit limit
+                return None
+        if key in keyed:
+            return None
+        keyed[key] = item
+    return keyed
 
 
 def _is_number(value: Any) -> bool:
