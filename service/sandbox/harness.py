@@ -354,6 +354,7 @@ def _run_test(test, globals_):
                 raise AssertionError(FALSE_ASSERT % (check_id + 1))
 
         test_globals = dict(globals_)
+        test_globals["__name__"] = "__main__"  # the test runs as a script would (the answer's code is "solution")
         test_globals["__builtins__"] = PRISTINE_BUILTINS
         test_globals["__vpo_check__"] = check
         test_globals["__vpo_truth__"] = truth

@@ -345,6 +345,20 @@ def test_subclasses_of_plain_types_compare_as_the_values_they_hold(api: httpx.Cl
     assert result["rewards"] == [[[0.0, 0.0, 0.0]]]
 
 
+def test_type_checks_and_main_blocks_in_assert_tests(api: httpx.Client) -> None:
+    """``type(x) == int`` and ``isinstance(x, int)`` are judged on the host (an object that claims to be an
+    int through ``__class__`` is no int there), and a test runs as a script: its ``__main__`` block runs."""
+    tests = [
+        {"kind": "assert", "code": "assert type(f(2)) == int"},
+        {"kind": "assert", "code": "assert isinstance(f(2), int)"},
+        {"kind": "assert", "code": "if __name__ == '__main__':\n    assert f(5) == 25\n"},
+    ]
+    right = "def f(x):\n    return x * x\n"
+    claims = "class Claims:\n    __class__ = int\ndef f(x):\n    return Claims()\n"
+    result = score(api, answers=[[right], [claims]], scorers=[{"name": "tests", "params": {"tests": tests}}])
+    assert result["rewards"] == [[[1.0, 1.0, 1.0]], [[0.0, 0.0, 0.0]]]
+
+
 def test_every_run_of_an_assert_in_a_loop_must_hold(api: httpx.Client) -> None:
     tests = [
         {"kind": "assert", "code": "for x in range(5):\n    assert f(x) == x * 2"},
@@ -1032,6 +1046,21 @@ def test_rewrite_marks_the_asserts_a_test_must_run() -> None:
     assert [c.block for c in rewrite_asserts(inner)[1]] == [("function", 1)]
     guarded = "assert f(0)\ntry:\n    f(-1)\n    assert False\nexcept ValueError:\n    assert True\n"
     assert [c.guarded for c in rewrite_asserts(guarded)[1]] == [False, True, True]
+
+
+def test_rewrite_lifts_type_checks_against_built_in_types() -> None:
+    source, checks = rewrite_asserts(
+        "assert type(f(2)) == int\nassert isinstance(f(3), (int, float))\nassert type(f(4)) is not str\n"
+        "assert isinstance(f(5), Point)\n"
+    )
+    sent = [line.split(", (")[1] for line in source.splitlines()[:3]]
+    assert sent == ["(f(2)), ))", "(f(3)), ))", "(f(4)), ))"]
+    assert "__vpo_truth__(3, (isinstance(f(5), Point)))" in source  # a class of the test's: judged inside
+    assert check_passes(checks[0], [2]) and not check_passes(checks[0], [2.0]) and not check_passes(checks[0], [True])
+    assert check_passes(checks[1], [1.5]) and check_passes(checks[1], [True]) and not check_passes(checks[1], ["x"])
+    assert check_passes(checks[2], [1]) and not check_passes(checks[2], ["s"])
+    rebound, _ = rewrite_asserts("int = str\nassert type(f(1)) == int\n")  # the test's own int
+    assert "__vpo_check__(0, ((f(1)), (int), ))" in rebound  # int is a value of the sandbox's, type the host's
 
 
 def test_rewrite_lifts_arithmetic_and_pure_functions() -> None:

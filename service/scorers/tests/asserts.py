@@ -81,6 +81,11 @@ PURE_MATH: dict[str, Callable[..., Any]] = {
     name: getattr(math, name)
     for name in ("isclose", "fabs", "floor", "ceil", "trunc", "sqrt", "isnan", "isinf", "isfinite")
 }
+# the built-in types, by the names a test gives them where it binds them to nothing else: constants on the host
+# (``type(f(2)) == int``, ``isinstance(f(2), (int, float))``), as the answer's values arrive as plain data
+BUILTIN_TYPES: dict[str, type] = {
+    kind.__name__: kind for kind in (bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
+}
 LIFT_DEPTH = 32  # deeper expressions go to the sandbox whole
 
 
@@ -152,7 +157,7 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
             check_id = len(checks)
             lift = _Lifter(bindings, text)
             sent = lift.sent
-            if isinstance(test, ast.Compare) and _outside_comparable(test):
+            if isinstance(test, ast.Compare) and _outside_comparable(test, bindings):
                 operands = tuple(lift(expr) for expr in (test.left, *test.comparators))
                 checks.append(Check(tuple(OPERATORS[type(op)] for op in test.ops), operands, block, in_try))
                 calls.append(b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent)))
@@ -186,6 +191,9 @@ class _Lifter:
         literal = _literal(expr)
         if literal is not _NOT_LITERAL:
             return ("const", literal)
+        types = _builtin_types(expr, self.bindings)
+        if types is not None:
+            return ("const", types)
         if depth < LIFT_DEPTH:
             if isinstance(expr, ast.BinOp) and type(expr.op) in BINARY:
                 return ("binary", BINARY[type(expr.op)], self(expr.left, depth + 1), self(expr.right, depth + 1))
@@ -291,6 +299,11 @@ def _pure_function(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) ->
     if isinstance(func, ast.Name):
         if func.id in PURE_BUILTINS and func.id not in bindings:
             return PURE_BUILTINS[func.id]
+        if func.id in ("type", "isinstance") and func.id not in bindings and not expr.keywords:
+            if func.id == "type" and len(expr.args) == 1:  # a value's type (type(name, bases, dict) makes one)
+                return type
+            if func.id == "isinstance" and len(expr.args) == 2 and _builtin_types(expr.args[1], bindings):
+                return isinstance  # against built-in types (a class of the test's or the answer's is inside)
         imported = bindings.get(func.id, set())
         if len(imported) == 1:
             [how] = imported
@@ -305,6 +318,16 @@ def _pure_function(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) ->
     return None
 
 
+def _builtin_types(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -> type | tuple[type, ...] | None:
+    """The built-in type (``int``) or non-empty tuple of them (``(int, float)``) that ``expr`` names, or None."""
+    if isinstance(expr, ast.Tuple) and expr.elts:
+        kinds = [_builtin_types(element, bindings) for element in expr.elts]
+        return tuple(k for k in kinds if isinstance(k, type)) if all(isinstance(k, type) for k in kinds) else None
+    if isinstance(expr, ast.Name) and expr.id in BUILTIN_TYPES and expr.id not in bindings:
+        return BUILTIN_TYPES[expr.id]
+    return None
+
+
 def _literal(expr: ast.expr) -> Any:
     try:
         return ast.literal_eval(expr)
@@ -312,14 +335,16 @@ def _literal(expr: ast.expr) -> Any:
         return _NOT_LITERAL
 
 
-def _outside_comparable(test: ast.Compare) -> bool:
-    """Identity survives the trip out of the sandbox only for None, True and False."""
+def _outside_comparable(test: ast.Compare, bindings: dict[str, set[tuple[str, ...]]]) -> bool:
+    """Identity survives the trip out of the sandbox only for None, True and False, and the built-in types
+    (``type(f(2)) is int``)."""
     if not all(type(op) in OPERATORS for op in test.ops):
         return False
     operands = [test.left, *test.comparators]
     for index, op in enumerate(test.ops):
         if isinstance(op, ast.Is | ast.IsNot):
             pair = (operands[index], operands[index + 1])
-            if not any(isinstance(e, ast.Constant) and e.value in _SINGLETONS for e in pair):
+            if not any((isinstance(e, ast.Constant) and e.value in _SINGLETONS) or
+                       isinstance(_builtin_types(e, bindings), type) for e in pair):  # fmt: skip
                 return False
     return True
