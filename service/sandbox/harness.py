@@ -130,8 +130,10 @@ def encode(value, depth=0, budget=None):
     budget[0] -= 1
     if budget[0] < 0 or depth > 100:
         raise Unencodable("value too large or too deep")
-    value = plain(value)
     kind = type(value)
+    if kind not in EXACT:
+        value = plain(value)
+        kind = type(value)
     if kind is int and value.bit_length() > BIG_INT_BITS:
         # JSON's decimal digits are past Python's int/str conversion limit (4300 digits) for such an int, and
         # quadratic in its size: hexadecimal converts in linear time, without a limit, both ways
