@@ -10,7 +10,8 @@ The arithmetic around the values goes out too: in ``assert abs(candidate(2.5) - 
 math.isclose(candidate(2), 3.14, rel_tol=1e-3)`` or ``assert not candidate(3)``, only ``candidate(...)`` is
 evaluated in the sandbox; the host applies the operators (``+ - * / // % **``, unary ``-``, ``+``, ``not``)
 and the numeric functions (``abs``, ``round`` and ``math``'s ``isclose``, ``fabs``, ``floor``, ``ceil``,
-``trunc``, ``sqrt``, ``isnan``, ``isinf``, ``isfinite``) itself. An answer can reach anything in its process
+``trunc``, ``sqrt``, ``isnan``, ``isinf``, ``isfinite``) itself, and ``type(x)`` and ``isinstance(x, T)``
+against the built-in types (see BUILTIN_TYPES). An answer can reach anything in its process
 (the builtins the test sees, the ``math`` module) and patch it; what the host applies it cannot. A name the
 test itself binds (an assignment, a parameter, an import of something else) is the test's, not lifted.
 So are ``sorted``, ``set``, ``len``, ``sum``, ``min``, ``max``... (see ITERABLE_BUILTINS) on an answer's
@@ -160,13 +161,13 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
             if isinstance(test, ast.Compare) and _outside_comparable(test, bindings):
                 operands = tuple(lift(expr) for expr in (test.left, *test.comparators))
                 checks.append(Check(tuple(OPERATORS[type(op)] for op in test.ops), operands, block, in_try))
-                calls.append(b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent)))
             elif (isinstance(test, ast.UnaryOp) and type(test.op) in UNARY) or _pure_function(test, bindings):
                 checks.append(Check((), (lift(test),), block, in_try))  # the truth of the host's work on the values
-                calls.append(b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent)))
-            else:
+            else:  # the truth of a value judged inside
                 checks.append(Check((), (("slot", 0),), block, in_try))
                 calls.append(b"__vpo_truth__(%d, %s)" % (check_id, text(test)))
+                continue
+            calls.append(b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent)))
         assert node.end_lineno is not None and node.end_col_offset is not None
         edits.append((offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset),
                       b"; ".join(calls)))  # fmt: skip
@@ -289,8 +290,9 @@ def _binding_sites(tree: ast.AST) -> Iterator[tuple[str, tuple[str, ...]]]:
 
 
 def _pure_function(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -> Callable[..., Any] | None:
-    """The function the host applies for a call to ``abs``, ``round`` or one of ``math``'s (see PURE_MATH),
-    as the test names them; None for any other expression (or a call with ``*args`` or ``**kwargs``)."""
+    """The function the host applies for a call to one of PURE_BUILTINS, one of ``math``'s (see PURE_MATH),
+    ``type`` of one value or ``isinstance`` against built-in types, as the test names them; None for any other
+    expression (or a call with ``*args`` or ``**kwargs``)."""
     if not isinstance(expr, ast.Call) or any(isinstance(a, ast.Starred) for a in expr.args):
         return None
     if any(k.arg is None or _literal(k.value) is _NOT_LITERAL for k in expr.keywords):
