@@ -12,7 +12,8 @@ none of its memory, so a fork costs it (and the worker, which no longer forks) n
 the largest cost of an execution on a virtual machine. The *child* reads its job (the unit, the compiled
 code marshalled by the worker) from a pipe, then runs it.
 
-A unit is some code plus tests. In ``functions`` mode the child runs the code once, then each test in turn
+A unit is some code plus tests. In ``functions`` mode the child runs the code once (as the module
+``solution``, which a test may import), then each test in turn
 (``call``: call a function with JSON arguments and send back its return value; ``check``: run rewritten
 assert statements that send back the operands of their comparisons); in ``script`` mode the child runs the
 code with a stdin and the worker returns its stdout. A unit in another language carries a ``command``: the
@@ -66,6 +67,8 @@ PID_NAMESPACE = "--pid-namespace" in sys.argv
 # read-only): emptied after every unit with the scratch directory, so that nothing one answer leaves there
 # (files, and the memory they hold) reaches the next unit, another request's perhaps.
 WIPED = tuple(a.split("=", 1)[1] for a in sys.argv if a.startswith("--wipe="))
+# The source of what the executions import as ``pytest`` (pytest_stand_in.py beside this file, sent by the host)
+PYTEST_SOURCE = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--pytest=")), None)
 # A unit that leaves more entries than this (or anything the worker cannot remove) costs its worker: the
 # worker asks to be replaced (a fresh sandbox, fresh mounts) rather than spend long removing them.
 WIPE_ENTRIES = 10000
@@ -199,7 +202,13 @@ def child_main(fds):
     send = _sender(token)
     gc.disable()  # a collection now would touch (and copy) the parent's pages; back on for the tests
     script = unit["mode"] == "script"
-    globals_ = {"__name__": "__main__" if script else "solution", "__builtins__": builtins}
+    if script:
+        globals_ = {"__name__": "__main__", "__builtins__": builtins}
+    else:  # the answer is the module ``solution``, which a test may import (``from solution import f``)
+        module = type(sys)("solution")
+        globals_ = module.__dict__
+        globals_["__builtins__"] = builtins
+        sys.modules["solution"] = module
     try:
         if job["warnings"]:
             sys.stderr.write(job["warnings"])
@@ -950,6 +959,10 @@ def main():
         except ImportError:
             pass
     exec(compile(WARM_UP, "<warm-up>", "exec"), {})  # lazy parser and compiler state, set up once
+    if PYTEST_SOURCE is not None:  # made once here, like the preloaded modules
+        stand_in = type(sys)("pytest")
+        exec(compile(PYTEST_SOURCE, "<pytest>", "exec"), stand_in.__dict__)
+        sys.modules["pytest"] = stand_in
     # what every child needs, set once here and inherited: default signal dispositions (the answer's code gets
     # SIGXFSZ like any program; the worker's parent ends it by closing stdin; init ignores them all anyway)
     for number in (signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM):
@@ -963,6 +976,10 @@ def main():
     gc.freeze()  # the worker's objects stay out of the children's collections: fewer copy-on-write faults
     arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
     scratch = arguments[0] if arguments else "/tmp"
+    # what the executions see of the command line: a program run as ``python3 solution.py`` (one that reads
+    # its arguments, or unittest.main(), would otherwise find the worker's options there)
+    sys.argv = ["solution.py"]
+    sys.orig_argv = [sys.executable, "solution.py"]
     os.makedirs(scratch, 0o700, exist_ok=True)
     os.chmod(scratch, 0o700)
     _wipe(scratch)

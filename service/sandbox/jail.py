@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HARNESS = Path(__file__).with_name("harness.py")
+PYTEST_STAND_IN = Path(__file__).with_name("pytest_stand_in.py")  # what the executions import as pytest
 SANDBOX_MODES = ("bwrap", "unsafe-local")
 WRITABLE = ("/tmp", "/dev/shm")  # where an execution can write under bwrap; the worker empties them after each unit
 
@@ -57,9 +58,10 @@ class WorkerSpec:
 def worker_spec(config: JailConfig, index: int) -> WorkerSpec:
     source = HARNESS.read_text(encoding="utf-8")
     python_args = ["-I", "-S", "-B", "-c", source]
+    pytest = "--pytest=" + PYTEST_STAND_IN.read_text(encoding="utf-8")
     if config.mode == "unsafe-local":
         scratch = tempfile.mkdtemp(prefix="vpo-sandbox-")
-        return WorkerSpec([config.python, *python_args, scratch], None, {"PATH": "/usr/bin:/bin"}, scratch)
+        return WorkerSpec([config.python, *python_args, scratch, pytest], None, {"PATH": "/usr/bin:/bin"}, scratch)
     if config.mode != "bwrap":
         raise SandboxUnavailable(f"unknown sandbox mode {config.mode!r}; use one of {', '.join(SANDBOX_MODES)}")
     bwrap = shutil.which("bwrap")
@@ -92,7 +94,7 @@ def worker_spec(config: JailConfig, index: int) -> WorkerSpec:
     argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(config.shm_bytes), "--tmpfs", "/dev/shm",
              "--remount-ro", "/dev", "--size", str(config.tmp_bytes), "--tmpfs", "/tmp", "--remount-ro", "/",
              "--chdir", "/tmp"]  # fmt: skip
-    argv += ["--as-pid-1", "--", config.python, *python_args, "/tmp/scratch", "--pid-namespace"]
+    argv += ["--as-pid-1", "--", config.python, *python_args, "/tmp/scratch", "--pid-namespace", pytest]
     argv += [f"--wipe={directory}" for directory in WRITABLE]
     uid = config.uid_base + index if os.geteuid() == 0 else None
     return WorkerSpec(argv, uid, {}, None)

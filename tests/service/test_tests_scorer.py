@@ -359,6 +359,92 @@ def test_type_checks_and_main_blocks_in_assert_tests(api: httpx.Client) -> None:
     assert result["rewards"] == [[[1.0, 1.0, 1.0]], [[0.0, 0.0, 0.0]]]
 
 
+SQUARE = "def f(x):\n    return x * x\n"
+WRONG_AT_2 = "def f(x):\n    return 5 if x == 2 else x * x\n"
+PYTEST_FILE = """import pytest
+from solution import f
+
+
+def test_two():
+    assert f(2) == 4
+
+
+@pytest.mark.parametrize("x, y", [(1, 1), (3, 9), pytest.param(0.1, 0.01, id="float")])
+def test_cases(x, y):
+    assert f(x) == pytest.approx(y)
+
+
+def test_bad_input():
+    with pytest.raises(TypeError, match="unsupported|can't multiply"):
+        f("x")
+
+
+@pytest.mark.skip(reason="not this one")
+def test_skipped():
+    assert f(2) == 5
+
+
+def test_needs_a_fixture(tmp_path):
+    assert f(2) == 5
+
+
+class TestSquares:
+    def setup_method(self, method):
+        self.x = 2
+
+    def test_method(self):
+        assert [f(self.x), f(0.5)] == pytest.approx([4, 0.25])
+"""
+UNITTEST_FILE = """import unittest
+from solution import f
+
+
+class TestSquare(unittest.TestCase):
+    def setUp(self):
+        self.x = 2
+
+    def test_equal(self):
+        self.assertEqual(f(self.x), 4)
+        self.assertAlmostEqual(f(0.1), 0.01)
+        self.assertIn(f(3), [9, 10])
+        with self.assertRaises(TypeError):
+            f("x")
+
+    def test_loop(self):
+        for i in range(4):
+            with self.subTest(i=i):
+                self.assertTrue(f(i) == i * i)
+
+
+if __name__ == "__main__":
+    unittest.main()
+"""
+
+
+@pytest.mark.parametrize("test_file", [PYTEST_FILE, UNITTEST_FILE], ids=["pytest", "unittest"])
+def test_test_files_written_for_pytest_or_unittest(api: httpx.Client, test_file: str) -> None:
+    """A file of pytest test functions (parametrize, approx, raises, a Test class; skipped tests and those that
+    need a fixture left out) or a unittest file ending in ``unittest.main()`` runs its tests; the answer is
+    the module ``solution`` it imports from. A wrong answer fails, as does one that ends the test early."""
+    exits = "import sys\ndef f(x):\n    sys.exit(0)\n"
+    tests = [{"kind": "assert", "code": test_file}]
+    scorers = [{"name": "tests", "params": {"tests": tests}}]
+    result = score(api, answers=[[SQUARE], [WRONG_AT_2], [exits]], scorers=scorers, detail=True)
+    assert result["rewards"] == [[[1.0]], [[0.0]], [[0.0]]], result["details"]
+    assert result["details"]["tests"][1][0][0]["verdict"] == "fail"
+
+
+def test_the_command_line_an_execution_sees(api: httpx.Client) -> None:
+    """A program sees the command line of ``python3 solution.py`` (the worker's own options were there, where
+    a program that reads its arguments, or unittest.main(), found them)."""
+    reads = "import sys\nprint(sys.argv[1:], sys.argv[0])\n"
+    stdio = {"tests": [{"kind": "stdio", "stdin": "", "expected_stdout": "[] solution.py\n"}]}
+    asserts = {"tests": [{"kind": "assert", "code": "import sys\nassert sys.argv == ['solution.py']\n"}]}
+    result = score(api, answers=[[reads]], scorers=[{"name": "tests", "params": stdio}])
+    assert result["rewards"] == [[[1.0]]]
+    assert score(api, answers=[[SQUARE]], scorers=[{"name": "tests", "params": asserts}])["rewards"] == [[[1.0]]]
+
+
 def test_every_run_of_an_assert_in_a_loop_must_hold(api: httpx.Client) -> None:
     tests = [
         {"kind": "assert", "code": "for x in range(5):\n    assert f(x) == x * 2"},
@@ -1046,6 +1132,31 @@ def test_rewrite_marks_the_asserts_a_test_must_run() -> None:
     assert [c.block for c in rewrite_asserts(inner)[1]] == [("function", 1)]
     guarded = "assert f(0)\ntry:\n    f(-1)\n    assert False\nexcept ValueError:\n    assert True\n"
     assert [c.guarded for c in rewrite_asserts(guarded)[1]] == [False, True, True]
+
+
+def test_rewrite_runs_pytest_and_unittest_files_as_scripts() -> None:
+    """The calls pytest or unittest would make are appended; unittest.main() goes; the unittest assertion
+    methods that compare become asserts judged on the host, and pytest.approx is the host's."""
+    source, checks = rewrite_asserts(PYTEST_FILE)
+    assert source.rsplit("\n\n", 1)[1].splitlines() == [
+        "test_two()", "test_cases(x=1, y=1)", "test_cases(x=3, y=9)", "test_cases(x=0.1, y=0.01)",
+        "test_bad_input()", "__vpo_case__ = TestSquares()", "__vpo_case__.setup_method(__vpo_case__.test_method)",
+        "__vpo_case__.test_method()",
+    ]  # fmt: skip
+    compile(source, "<rewritten>", "exec")
+    assert checks[0].block == ("module", 0)  # test_two(): called by the module, by its one name
+    approx_check = checks[1]  # f(x) == pytest.approx(y): y a parameter (a slot), approx applied on the host
+    assert check_passes(approx_check, [0.010000001, 0.01]) and not check_passes(approx_check, [0.0101, 0.01])
+    raises = "import pytest\ndef test_x():\n    with pytest.raises(ValueError):\n        assert f(-1)\n"
+    assert [c.guarded for c in rewrite_asserts(raises)[1]] == [True]  # may rightly not run
+    source, checks = rewrite_asserts(UNITTEST_FILE)
+    assert "unittest.main()" not in source and '__main__":\n    pass\n' in source
+    assert "__vpo_case__ = TestSquare('test_equal')" in source and "TestSquare.tearDownClass()" in source
+    assert "assertRaises" in source  # run inside, as unittest has it
+    assert len(checks) == 4 and check_passes(checks[1], [0.0100000001]) and not check_passes(checks[1], [0.0102])
+    assert check_passes(checks[2], [9]) and not check_passes(checks[2], [8])
+    plain = "def test_x():\n    assert f(1) == 1\ntest_x()\n"  # calls its own test: left as it is
+    assert rewrite_asserts(plain)[0].count("test_x()") == 2
 
 
 def test_rewrite_lifts_type_checks_against_built_in_types() -> None:

@@ -10,8 +10,8 @@ The arithmetic around the values goes out too: in ``assert abs(candidate(2.5) - 
 math.isclose(candidate(2), 3.14, rel_tol=1e-3)`` or ``assert not candidate(3)``, only ``candidate(...)`` is
 evaluated in the sandbox; the host applies the operators (``+ - * / // % **``, unary ``-``, ``+``, ``not``)
 and the numeric functions (``abs``, ``round`` and ``math``'s ``isclose``, ``fabs``, ``floor``, ``ceil``,
-``trunc``, ``sqrt``, ``isnan``, ``isinf``, ``isfinite``) itself, and ``type(x)`` and ``isinstance(x, T)``
-against the built-in types (see BUILTIN_TYPES). An answer can reach anything in its process
+``trunc``, ``sqrt``, ``isnan``, ``isinf``, ``isfinite``) itself, ``type(x)`` and ``isinstance(x, T)``
+against the built-in types (see BUILTIN_TYPES), and ``pytest.approx`` (the sandbox's stand-in's, run here). An answer can reach anything in its process
 (the builtins the test sees, the ``math`` module) and patch it; what the host applies it cannot. A name the
 test itself binds (an assignment, a parameter, an import of something else) is the test's, not lifted.
 So are ``sorted``, ``set``, ``len``, ``sum``, ``min``, ``max``... (see ITERABLE_BUILTINS) on an answer's
@@ -33,6 +33,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from service.sandbox.pytest_stand_in import approx
+
+from .collect import runnable
+from .spans import Spans
 
 OPERATORS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Eq: operator.eq,
@@ -124,26 +129,19 @@ def evaluate(node: tuple[Any, ...], slots: list[Any]) -> Any:
 
 @lru_cache(maxsize=4096)
 def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
-    """The test source with every assert rewritten, and the checks the host evaluates."""
-    data = source.encode("utf-8")
-    line_starts = [0]
-    for line in data.splitlines(keepends=True):
-        line_starts.append(line_starts[-1] + len(line))
-
-    def offset(line: int, column: int) -> int:  # ast columns are UTF-8 byte offsets
-        return line_starts[line - 1] + column
-
-    def text(node: ast.expr) -> bytes:
-        assert node.end_lineno is not None and node.end_col_offset is not None
-        return b"(" + data[offset(node.lineno, node.col_offset) : offset(node.end_lineno, node.end_col_offset)] + b")"
-
+    """The test source with every assert rewritten, and the checks the host evaluates. A test file written
+    for pytest or unittest is first made to run its tests as a script (see collect.runnable)."""
+    tree = ast.parse(source)
+    collected = runnable(source, tree)
+    if collected is not None:
+        source, tree = collected, ast.parse(collected)
+    spans = Spans(source)
+    text = spans.text
     checks: list[Check] = []
     edits: list[tuple[int, int, bytes]] = []
-    tree = ast.parse(source)
     bindings = _bindings(tree)
     blocks = _blocks(tree)
-    tries = (ast.Try, ast.TryStar)
-    guarded = {id(n) for t in ast.walk(tree) if isinstance(t, tries) for n in ast.walk(t) if isinstance(n, ast.Assert)}
+    guarded = {id(n) for t in ast.walk(tree) if _may_swallow(t) for n in ast.walk(t) if isinstance(n, ast.Assert)}
     asserts = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Assert)),
                      key=lambda n: (n.lineno, n.col_offset))  # fmt: skip
     for node in asserts:
@@ -168,15 +166,8 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
                 calls.append(b"__vpo_truth__(%d, %s)" % (check_id, text(test)))
                 continue
             calls.append(b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent)))
-        assert node.end_lineno is not None and node.end_col_offset is not None
-        edits.append((offset(node.lineno, node.col_offset), offset(node.end_lineno, node.end_col_offset),
-                      b"; ".join(calls)))  # fmt: skip
-    pieces, position = [], 0
-    for start, end, call in edits:
-        pieces += [data[position:start], call]
-        position = end
-    pieces.append(data[position:])
-    return b"".join(pieces).decode("utf-8"), tuple(checks)
+        edits.append((*spans.span(node), b"; ".join(calls)))
+    return spans.splice(edits), tuple(checks)
 
 
 class _Lifter:
@@ -210,6 +201,26 @@ class _Lifter:
                 return ("call", function, args, keywords)
         self.sent.append(b"(*%s,)" % self.text(expr) if items else self.text(expr))
         return ("slot", len(self.sent) - 1)
+
+
+# context managers that may end their block early and swallow the exception: ``with pytest.raises(E):``
+SWALLOWING = {"raises", "assertRaises", "assertRaisesRegex", "assertRaisesRegexp", "suppress"}
+
+
+def _may_swallow(statement: ast.AST) -> bool:
+    """A try statement, or a with statement of a context manager that expects an exception: an assert in it
+    may rightly not run."""
+    if isinstance(statement, ast.Try | ast.TryStar):
+        return True
+    if not isinstance(statement, ast.With):
+        return False
+    for item in statement.items:
+        call = item.context_expr
+        func = call.func if isinstance(call, ast.Call) else None
+        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+        if name in SWALLOWING:
+            return True
+    return False
 
 
 def _blocks(tree: ast.Module) -> dict[int, tuple[str, int]]:
@@ -291,8 +302,8 @@ def _binding_sites(tree: ast.AST) -> Iterator[tuple[str, tuple[str, ...]]]:
 
 def _pure_function(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -> Callable[..., Any] | None:
     """The function the host applies for a call to one of PURE_BUILTINS, one of ``math``'s (see PURE_MATH),
-    ``type`` of one value or ``isinstance`` against built-in types, as the test names them; None for any other
-    expression (or a call with ``*args`` or ``**kwargs``)."""
+    ``type`` of one value, ``isinstance`` against built-in types or ``pytest.approx``, as the test names them;
+    None for any other expression (or a call with ``*args`` or ``**kwargs``)."""
     if not isinstance(expr, ast.Call) or any(isinstance(a, ast.Starred) for a in expr.args):
         return None
     if any(k.arg is None or _literal(k.value) is _NOT_LITERAL for k in expr.keywords):
@@ -311,12 +322,16 @@ def _pure_function(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) ->
             [how] = imported
             if how[:2] == ("from", "math") and how[2] in PURE_MATH:
                 return PURE_MATH[how[2]]
+            if how == ("from", "pytest", "approx"):
+                return approx
         return None
-    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.attr in PURE_MATH:
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
         module = bindings.get(func.value.id)
         # ``math`` the test imports, or (unbound in the test) the one the answer's code imported for it
-        if module == {("module", "math")} or (module is None and func.value.id == "math"):
+        if func.attr in PURE_MATH and (module == {("module", "math")} or (module is None and func.value.id == "math")):
             return PURE_MATH[func.attr]
+        if func.attr == "approx" and module == {("module", "pytest")}:
+            return approx  # ``f(x) == pytest.approx(y)``: the host's approx (that of the sandbox's stand-in)
     return None
 
 

@@ -1,0 +1,282 @@
+"""Test files written for pytest or unittest, made into tests that run as a script.
+
+A pytest file defines ``test*`` functions (and ``Test*`` classes of ``test*`` methods) and leaves calling them
+to pytest; a unittest file defines ``unittest.TestCase`` classes and calls ``unittest.main()``, which ends the
+process. Run as a script, the first would run no test and the second would end in SystemExit. So
+:func:`runnable` appends the calls pytest or unittest would make, in the order of the file:
+
+- a ``test*`` function of the module that the module does not refer to itself, once, or once per case of its
+  ``pytest.mark.parametrize`` decorators; not one marked ``skip``, ``skipif``, ``xfail`` or
+  ``usefixtures``, nor one with a parameter that neither a parametrize nor a default gives a value (a
+  fixture's);
+- each ``test*`` method of a ``Test*`` class without ``__init__``, on a fresh instance, between the class's
+  ``setup_method``/``teardown_method`` (and ``setup_class``/``teardown_class``) where it has them;
+- each ``test*`` method of a ``TestCase`` class (its own and those of its TestCase bases in the file), on
+  ``Class("test_name")`` between ``setUp`` and ``tearDown`` (``setUpClass``/``tearDownClass`` around them).
+
+A ``unittest.main(...)`` statement becomes ``pass``, and in TestCase classes the assertion methods that compare
+values (``self.assertEqual(a, b)``, ``assertTrue``, ``assertIn``, ``assertIsNone``, ``assertAlmostEqual``...,
+see ASSERT_METHODS) become the assert statements they stand for, so that the host judges them as any other
+assert (see asserts). Others (``assertRaises``, ``assertCountEqual``...) run in the sandbox as unittest has
+them. The sandbox's ``pytest`` is a stand-in (service/sandbox/pytest_stand_in.py): ``raises``, ``approx``,
+``fail``, ``skip``, ``param``, ``mark``, ``fixture``.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+from collections.abc import Iterator
+
+from .spans import Spans
+
+# unittest's assertion methods that are a comparison: the assert each stands for, from its arguments' text
+ASSERT_METHODS: dict[str, tuple[int, str]] = {
+    **dict.fromkeys(("assertEqual", "assertEquals", "assertListEqual", "assertTupleEqual", "assertDictEqual",
+                     "assertSetEqual", "assertSequenceEqual", "assertMultiLineEqual"), (2, "{0} == {1}")),
+    **dict.fromkeys(("assertNotEqual", "assertNotEquals"), (2, "{0} != {1}")),
+    **dict.fromkeys(("assertTrue", "assert_"), (1, "{0}")),
+    "assertFalse": (1, "not {0}"),
+    "assertIs": (2, "{0} is {1}"),
+    "assertIsNot": (2, "{0} is not {1}"),
+    "assertIsNone": (1, "{0} is None"),
+    "assertIsNotNone": (1, "{0} is not None"),
+    "assertIn": (2, "{0} in {1}"),
+    "assertNotIn": (2, "{0} not in {1}"),
+    "assertIsInstance": (2, "isinstance({0}, {1})"),
+    "assertNotIsInstance": (2, "not isinstance({0}, {1})"),
+    "assertGreater": (2, "{0} > {1}"),
+    "assertGreaterEqual": (2, "{0} >= {1}"),
+    "assertLess": (2, "{0} < {1}"),
+    "assertLessEqual": (2, "{0} <= {1}"),
+}  # fmt: skip
+ALMOST_EQUAL = {"assertAlmostEqual": "==", "assertAlmostEquals": "==", "assertNotAlmostEqual": "!=",
+                "assertNotAlmostEquals": "!="}  # fmt: skip
+SKIPPING_MARKS = {"skip", "skipif", "xfail", "usefixtures"}
+CASE = "__vpo_case__"  # the instance the appended calls run a test method on
+
+
+def runnable(source: str, tree: ast.Module) -> str | None:
+    """``source`` made to run its pytest or unittest tests as a script (see the module's docstring); None
+    when it has none (a test of plain asserts: nothing to change)."""
+    imports = _imports(tree)
+    referred = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    cases = _test_cases(tree, imports)
+    calls: list[str] = []
+    for statement in tree.body:
+        if isinstance(statement, ast.FunctionDef) and statement.name.startswith("test"):
+            if statement.name not in referred:
+                calls += (f"{statement.name}({args})" for args in _cases_of(statement, imports, 0))
+        elif isinstance(statement, ast.ClassDef) and statement.name in cases:
+            calls += _unittest_calls(statement, cases)
+        elif isinstance(statement, ast.ClassDef) and statement.name.startswith("Test") and not statement.bases:
+            calls += _pytest_class_calls(statement, imports)
+    spans = Spans(source)
+    edits = [
+        (*spans.span(s), b"pass") for s in ast.walk(tree) if isinstance(s, ast.Expr) and _is_unittest_main(s, imports)
+    ]
+    for case in cases.values():
+        edits += _assert_statements(case, spans)
+    if not calls and not edits:
+        return None
+    edits.sort()
+    tail = "".join(f"\n{call}" for call in calls) + "\n"
+    return spans.splice(edits, b"\n" + tail.encode("utf-8"))
+
+
+def _imports(tree: ast.Module) -> dict[str, str]:
+    """The qualified name each imported name stands for: ``pytest``, ``unittest.TestCase``, ``pytest.mark``."""
+    found: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.asname or "." not in alias.name:
+                    found[alias.asname or alias.name] = alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                found[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return found
+
+
+def _qualified(expr: ast.expr, imports: dict[str, str]) -> str | None:
+    """``pytest.mark.parametrize`` for ``mark.parametrize`` where the test did ``from pytest import mark``."""
+    if isinstance(expr, ast.Name):
+        return imports.get(expr.id)
+    if isinstance(expr, ast.Attribute):
+        owner = _qualified(expr.value, imports)
+        return None if owner is None else f"{owner}.{expr.attr}"
+    return None
+
+
+def _is_unittest_main(statement: ast.Expr, imports: dict[str, str]) -> bool:
+    return isinstance(statement.value, ast.Call) and _qualified(statement.value.func, imports) == "unittest.main"
+
+
+def _cases_of(function: ast.FunctionDef, imports: dict[str, str], skip: int) -> Iterator[str]:
+    """The argument lists (text) of each call pytest would make of ``function`` (its first ``skip``
+    parameters given otherwise: ``self``): one per combination of its parametrize cases; none if it is
+    skipped or needs a fixture."""
+    parametrized: list[list[dict[str, str]]] = []
+    for decorator in function.decorator_list:
+        call = decorator if isinstance(decorator, ast.Call) else None
+        name = _qualified(call.func if call else decorator, imports) or ""
+        if name == "pytest.fixture":
+            return  # a fixture, not a test
+        if not name.startswith("pytest.mark."):
+            continue  # another decorator: what it returns is called as pytest would
+        mark = name.removeprefix("pytest.mark.")
+        if mark in SKIPPING_MARKS:
+            return
+        if mark == "parametrize":
+            cases = _parametrize(call)
+            if cases is None:
+                return
+            parametrized.append(cases)
+    arguments = function.args
+    positional = [*arguments.posonlyargs, *arguments.args][skip:]
+    first_default = len(positional) - len(arguments.defaults)
+    defaulted = {a.arg for a in positional[first_default:]} if arguments.defaults else set()
+    defaulted |= {a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if d is not None}
+    for combination in itertools.product(*parametrized):
+        given = {name: value for case in combination for name, value in case.items()}
+        needed = {a.arg for a in [*positional, *arguments.kwonlyargs]} - defaulted
+        if not needed <= given.keys() or any(a.arg in given for a in arguments.posonlyargs):
+            return  # a fixture (or a parameter only a position can give): pytest's to provide, not ours
+        yield ", ".join(f"{name}={value}" for name, value in given.items())
+
+
+def _parametrize(call: ast.Call | None) -> list[dict[str, str]] | None:
+    """The cases of ``@pytest.mark.parametrize("a, b", [(1, 2), (3, 4)])``: the text of each argument, by
+    name; None for a form this does not expand (argument values that are not a list or tuple display)."""
+    if call is None:
+        return None
+    arguments = {**dict(zip(("argnames", "argvalues"), call.args, strict=False)),
+                 **{k.arg: k.value for k in call.keywords if k.arg}}  # fmt: skip
+    names_node, values_node = arguments.get("argnames"), arguments.get("argvalues")
+    try:
+        names = ast.literal_eval(names_node) if names_node is not None else None
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if isinstance(names, str):
+        names = [name.strip() for name in names.split(",") if name.strip()]
+    if not isinstance(names, list | tuple) or not names or not all(isinstance(n, str) for n in names):
+        return None
+    if not isinstance(values_node, ast.List | ast.Tuple):
+        return None
+    cases = []
+    for value in values_node.elts:
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "param":
+            items = list(value.args)  # pytest.param(1, 2, id="...")
+        elif len(names) == 1:
+            items = [value]
+        elif isinstance(value, ast.Tuple | ast.List):
+            items = list(value.elts)
+        else:
+            return None
+        if len(items) != len(names) or any(isinstance(item, ast.Starred) for item in items):
+            return None
+        cases.append({name: ast.unparse(item) for name, item in zip(names, items, strict=True)})
+    return cases
+
+
+def _pytest_class_calls(cls: ast.ClassDef, imports: dict[str, str]) -> list[str]:
+    """A fresh instance per test method, between the class's setup and teardown methods where it has them."""
+    methods = {m.name: m for m in cls.body if isinstance(m, ast.FunctionDef)}
+    if "__init__" in methods:
+        return []  # pytest does not collect such a class
+    tests = [(name, args) for name, m in methods.items() if name.startswith("test")
+             for args in _cases_of(m, imports, 1)]  # fmt: skip
+    if not tests:
+        return []
+
+    def hook(name: str, method: str) -> list[str]:
+        if name not in methods:
+            return []
+        takes_method = len(methods[name].args.args) > 1
+        return [f"{CASE}.{name}({CASE}.{method})" if takes_method else f"{CASE}.{name}()"]
+
+    calls = [f"{cls.name}.setup_class()"] if "setup_class" in methods else []
+    for name, args in tests:
+        calls += [f"{CASE} = {cls.name}()", *hook("setup_method", name), f"{CASE}.{name}({args})",
+                  *hook("teardown_method", name)]  # fmt: skip
+    return calls + ([f"{cls.name}.teardown_class()"] if "teardown_class" in methods else [])
+
+
+def _test_cases(tree: ast.Module, imports: dict[str, str]) -> dict[str, ast.ClassDef]:
+    """The module's unittest.TestCase classes (subclasses of one in the file included), by name."""
+    cases: dict[str, ast.ClassDef] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.ClassDef) and any(
+            _qualified(base, imports) == "unittest.TestCase" or (isinstance(base, ast.Name) and base.id in cases)
+            for base in statement.bases
+        ):
+            cases[statement.name] = statement
+    return cases
+
+
+def _unittest_calls(cls: ast.ClassDef, cases: dict[str, ast.ClassDef]) -> list[str]:
+    """Each test method of a TestCase class (its own, then its TestCase bases' in the file), as unittest runs
+    them: ``setUpClass``, then per test ``setUp``, the test, ``tearDown``; then ``tearDownClass``."""
+    names: list[str] = []
+    chain, seen = [cls], set()
+    while chain:
+        current = chain.pop(0)
+        if current.name in seen:
+            continue
+        seen.add(current.name)
+        for m in current.body:
+            if isinstance(m, ast.FunctionDef) and m.name.startswith("test") and m.name not in names:
+                names.append(m.name)
+        chain += [cases[b.id] for b in current.bases if isinstance(b, ast.Name) and b.id in cases]
+    if not names:
+        return []
+    calls = [f"{cls.name}.setUpClass()"]
+    for name in sorted(names):  # unittest's order: by name
+        calls += [f"{CASE} = {cls.name}({name!r})", f"{CASE}.setUp()", f"{CASE}.{name}()", f"{CASE}.tearDown()"]
+    return calls + [f"{cls.name}.tearDownClass()"]
+
+
+def _assert_statements(cls: ast.ClassDef, spans: Spans) -> list[tuple[int, int, bytes]]:
+    """Edits that write ``self.assertEqual(a, b)`` statements in the class's methods as ``assert a == b``."""
+    edits = []
+    for method in cls.body:
+        if not isinstance(method, ast.FunctionDef) or not method.args.args:
+            continue
+        own = method.args.args[0].arg
+        for statement in ast.walk(method):
+            if not (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call)):
+                continue
+            call = statement.value
+            func = call.func
+            if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == own):
+                continue
+            test = _assert_of(func.attr, call, spans)
+            if test is not None:
+                edits.append((*spans.span(statement), b"assert " + test))
+    return edits
+
+
+def _assert_of(method: str, call: ast.Call, spans: Spans) -> bytes | None:
+    """The test of the assert statement a unittest assertion call stands for; None for another call."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return None
+    keywords = {k.arg: k.value for k in call.keywords}
+    if method in ASSERT_METHODS:
+        count, template = ASSERT_METHODS[method]
+        if len(call.args) < count or len(call.args) > count + 1 or keywords.keys() - {"msg"}:
+            return None
+        texts = [spans.text(a).decode("utf-8") for a in call.args[:count]]
+        return template.format(*texts).encode("utf-8")
+    if method in ALMOST_EQUAL:
+        given = dict(zip(("first", "second", "places", "msg", "delta"), call.args, strict=False)) | keywords
+        if len(call.args) > 5 or not {"first", "second"} <= given.keys() or given.keys() - {
+            "first", "second", "places", "msg", "delta"
+        }:  # fmt: skip
+            return None
+        first, second = spans.text(given["first"]).decode(), spans.text(given["second"]).decode()
+        if "delta" in given and "places" not in given:  # unittest: within delta, equal ones included
+            comparison = "<=" if ALMOST_EQUAL[method] == "==" else ">"
+            return f"abs({first} - {second}) {comparison} {spans.text(given['delta']).decode()}".encode()
+        places = spans.text(given["places"]).decode() if "places" in given else "7"
+        return f"round(abs({first} - {second}), {places}) {ALMOST_EQUAL[method]} 0".encode()
+    return None
