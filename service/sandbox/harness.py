@@ -67,8 +67,11 @@ PID_NAMESPACE = "--pid-namespace" in sys.argv
 # read-only): emptied after every unit with the scratch directory, so that nothing one answer leaves there
 # (files, and the memory they hold) reaches the next unit, another request's perhaps.
 WIPED = tuple(a.split("=", 1)[1] for a in sys.argv if a.startswith("--wipe="))
-# The source of what the executions import as ``pytest`` (pytest_stand_in.py beside this file, sent by the host)
+# The source of what the executions import as ``pytest`` (pytest_stand_in.py beside this file, sent by the host).
+# Compiled by the worker once it first needs it, after the template is made (compiling before that cost every
+# child a dozen more copy-on-write faults), and sent in the job of a unit that mentions pytest.
 PYTEST_SOURCE = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--pytest=")), None)
+PYTEST_CODE = None
 # A unit that leaves more entries than this (or anything the worker cannot remove) costs its worker: the
 # worker asks to be replaced (a fresh sandbox, fresh mounts) rather than spend long removing them.
 WIPE_ENTRIES = 10000
@@ -201,14 +204,20 @@ def child_main(fds):
         os._exit(70)
     send = _sender(token)
     gc.disable()  # a collection now would touch (and copy) the parent's pages; back on for the tests
+    if job["pytest"] is not None:
+        stand_in = type(sys)("pytest")
+        exec(job["pytest"], stand_in.__dict__)
+        sys.modules["pytest"] = stand_in
     script = unit["mode"] == "script"
     if script:
         globals_ = {"__name__": "__main__", "__builtins__": builtins}
-    else:  # the answer is the module ``solution``, which a test may import (``from solution import f``)
+    elif job["module"]:  # the answer is the module ``solution``, which a test imports (``from solution import f``)
         module = type(sys)("solution")
         globals_ = module.__dict__
         globals_["__builtins__"] = builtins
         sys.modules["solution"] = module
+    else:  # a module's dict costs every child a few copy-on-write faults more: only for a test that imports it
+        globals_ = {"__name__": "solution", "__builtins__": builtins}
     try:
         if job["warnings"]:
             sys.stderr.write(job["warnings"])
@@ -785,8 +794,22 @@ def _job(unit, tests, token, run_dir, stdin_path, compiled):
         "filename": unit.get("filename"),
         "files": {**unit.get("files", {}), **_programs(unit)},
         "tests": [dict(t, source=compiled.ref(t["source"], "<test>")) if "source" in t else t for t in tests],
+        "module": any("solution" in t.get("source", "") for t in tests),  # a test that may import the answer
+        "pytest": _pytest_code(unit, tests),
     }
     return marshal.dumps(job)
+
+
+def _pytest_code(unit, tests):
+    """The stand-in for pytest, compiled, if the unit's Python code or tests mention pytest; else None."""
+    global PYTEST_CODE
+    if PYTEST_SOURCE is None or "command" in unit:
+        return None
+    if not any("pytest" in text for text in (unit.get("code", ""), *(t.get("source", "") for t in tests))):
+        return None
+    if PYTEST_CODE is None:
+        PYTEST_CODE = compile(PYTEST_SOURCE, "<pytest>", "exec", dont_inherit=True)
+    return PYTEST_CODE
 
 
 def _programs(unit):
@@ -953,16 +976,20 @@ def main():
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE = 4
     except Exception:
         pass
+    # Before the imports below: what this frees, they fill, and not the children (each block a child fills in
+    # a page the worker's memory shares costs it a copy-on-write fault).
+    arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
+    scratch = arguments[0] if arguments else "/tmp"
+    # what the executions see of the command line: a program run as ``python3 solution.py`` (one that reads
+    # its arguments, or unittest.main(), would otherwise find the worker's options there)
+    sys.argv = ["solution.py"]
+    sys.orig_argv = [sys.executable, "solution.py"]
     for name in PRELOAD:
         try:
             __import__(name)
         except ImportError:
             pass
     exec(compile(WARM_UP, "<warm-up>", "exec"), {})  # lazy parser and compiler state, set up once
-    if PYTEST_SOURCE is not None:  # made once here, like the preloaded modules
-        stand_in = type(sys)("pytest")
-        exec(compile(PYTEST_SOURCE, "<pytest>", "exec"), stand_in.__dict__)
-        sys.modules["pytest"] = stand_in
     # what every child needs, set once here and inherited: default signal dispositions (the answer's code gets
     # SIGXFSZ like any program; the worker's parent ends it by closing stdin; init ignores them all anyway)
     for number in (signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM):
@@ -974,12 +1001,6 @@ def main():
         open(2, "w", encoding="utf-8", closefd=False),
     )
     gc.freeze()  # the worker's objects stay out of the children's collections: fewer copy-on-write faults
-    arguments = [a for a in sys.argv[1:] if not a.startswith("--")]
-    scratch = arguments[0] if arguments else "/tmp"
-    # what the executions see of the command line: a program run as ``python3 solution.py`` (one that reads
-    # its arguments, or unittest.main(), would otherwise find the worker's options there)
-    sys.argv = ["solution.py"]
-    sys.orig_argv = [sys.executable, "solution.py"]
     os.makedirs(scratch, 0o700, exist_ok=True)
     os.chmod(scratch, 0o700)
     _wipe(scratch)

@@ -11,9 +11,10 @@ math.isclose(candidate(2), 3.14, rel_tol=1e-3)`` or ``assert not candidate(3)``,
 evaluated in the sandbox; the host applies the operators (``+ - * / // % **``, unary ``-``, ``+``, ``not``)
 and the numeric functions (``abs``, ``round`` and ``math``'s ``isclose``, ``fabs``, ``floor``, ``ceil``,
 ``trunc``, ``sqrt``, ``isnan``, ``isinf``, ``isfinite``) itself, ``type(x)`` and ``isinstance(x, T)``
-against the built-in types (see BUILTIN_TYPES), and ``pytest.approx`` (the sandbox's stand-in's, run here). An answer can reach anything in its process
-(the builtins the test sees, the ``math`` module) and patch it; what the host applies it cannot. A name the
-test itself binds (an assignment, a parameter, an import of something else) is the test's, not lifted.
+against the built-in types (see BUILTIN_TYPES), and ``pytest.approx`` (the sandbox's stand-in's, run here).
+An answer can reach anything in its process (the builtins the test sees, the ``math`` module) and patch it;
+what the host applies it cannot. A name the test itself binds (an assignment, a parameter, an import of
+something else) is the test's, not lifted.
 So are ``sorted``, ``set``, ``len``, ``sum``, ``min``, ``max``... (see ITERABLE_BUILTINS) on an answer's
 value, which the sandbox sends as the tuple of its items: else ``assert sorted(candidate(x)) == sorted([3, 1,
 2])`` would pass for an answer that patched ``sorted`` to return one list for both.
