@@ -17,6 +17,10 @@ keeps the first ``max_tests`` (the service refuses more than its ``max_tests_per
   list those datasets put it in (their own harness accepts it either way).
 - HumanEval (``test``, ``entry_point``): one ``assert`` test, ``check(entry_point)``.
 - MBPP (``test_list``, ``test_setup_code``): one ``assert`` test per assert, after the setup code.
+- Test files written for pytest or unittest (KodCode's ``test``: ``from solution import f`` and ``def
+  test_...()`` functions): one ``assert`` test per test function or test class, each the file without the
+  others, so that each is a component of the reward vector (the scorer runs such a file's tests as pytest or
+  unittest would).
 
 Private LiveCodeBench tests come compressed (base64 of zlib of a pickled JSON string). They are unpickled by
 an unpickler that builds strings and nothing else: a pickle that asks for any class or function is refused,
@@ -25,6 +29,7 @@ so a tampered dataset cannot run code here.
 
 from __future__ import annotations
 
+import ast
 import base64
 import io
 import json
@@ -95,6 +100,39 @@ def mbpp_tests(test_list: Sequence[str], test_setup_code: str = "") -> list[Test
     """MBPP's asserts, one test each, after the setup code."""
     setup = f"{test_setup_code.rstrip()}\n" if test_setup_code.strip() else ""
     return [{"kind": "assert", "code": f"{setup}{line}\n"} for line in test_list]
+
+
+def pytest_tests(test: str) -> list[Test]:
+    """A pytest or unittest file as one ``assert`` test per top-level ``test*`` function, ``Test*`` class or
+    ``TestCase`` class (not one marked ``skip``, ``skipif`` or ``xfail``): each the whole file but the other
+    tests (its imports, helpers and fixtures kept, in their places). A file with fewer than two is one test."""
+    lines = test.splitlines(keepends=True)
+    spans = []
+    for node in ast.parse(test).body:
+        is_case = isinstance(node, ast.ClassDef) and any(
+            (isinstance(b, ast.Name) and b.id == "TestCase") or (isinstance(b, ast.Attribute) and b.attr == "TestCase")
+            for b in node.bases
+        )
+        skipped = any(_mark_name(d) in ("skip", "skipif", "xfail") for d in getattr(node, "decorator_list", []))
+        if not skipped and (
+            (isinstance(node, ast.FunctionDef) and node.name.startswith("test"))
+            or (isinstance(node, ast.ClassDef) and (node.name.startswith("Test") or is_case))
+        ):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            spans.append((first - 1, node.end_lineno or node.lineno))
+    if len(spans) < 2:
+        return [{"kind": "assert", "code": test}]
+    tests = []
+    for keep in spans:
+        dropped = {i for start, end in spans if (start, end) != keep for i in range(start, end)}
+        tests.append({"kind": "assert", "code": "".join(line for i, line in enumerate(lines) if i not in dropped)})
+    return tests
+
+
+def _mark_name(decorator: ast.expr) -> str | None:
+    """``skip`` for ``@pytest.mark.skip`` or ``@pytest.mark.skip(reason=...)``."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return target.attr if isinstance(target, ast.Attribute) else None
 
 
 def _cases(cases: str | Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -51,6 +51,27 @@ import warnings
 # worker uses, is imported where it is used, after the template is made (select and warnings come in with
 # socket and ctypes anyway).
 
+class Quitter:
+    """``exit`` and ``quit``: ``site`` adds them to the builtins of a program run as ``python3 main.py`` (this
+    interpreter runs with ``-S``), and programs call them to end (``print(-1); exit()``). As site's: close
+    stdin, raise SystemExit."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"Use {self.name}() or Ctrl-D (i.e. EOF) to exit"
+
+    def __call__(self, code=None):
+        try:
+            sys.stdin.close()
+        except BaseException:
+            pass
+        raise SystemExit(code)
+
+
+builtins.exit, builtins.quit = Quitter("exit"), Quitter("quit")
+
 # The tests' builtins: a copy made before any answer runs, so that an answer patching the builtins module does
 # not reach them. One dict for every test: copying it per test took a reference to each builtin, and the
 # builtin types live in the interpreter's static data, so the first copy in a child cost ~50 copy-on-write

@@ -42,7 +42,14 @@ from service.scorers.tests.params import RETURN_DEPTH
 from tests.conftest import LiveServer, ServerFactory
 from tests.sandbox.conftest import UID_BASE
 from tests.service.test_metrics import samples
-from trainer_client.problems import apps_tests, humaneval_tests, livecodebench_tests, mbpp_tests, scorer_params
+from trainer_client.problems import (
+    apps_tests,
+    humaneval_tests,
+    livecodebench_tests,
+    mbpp_tests,
+    pytest_tests,
+    scorer_params,
+)
 
 NDJSON = "application/x-ndjson"
 
@@ -434,14 +441,20 @@ def test_test_files_written_for_pytest_or_unittest(api: httpx.Client, test_file:
     assert result["details"]["tests"][1][0][0]["verdict"] == "fail"
 
 
-def test_the_command_line_an_execution_sees(api: httpx.Client) -> None:
+def test_an_execution_runs_as_python3_solution_py(api: httpx.Client) -> None:
     """A program sees the command line of ``python3 solution.py`` (the worker's own options were there, where
-    a program that reads its arguments, or unittest.main(), found them)."""
+    a program that reads its arguments, or unittest.main(), found them), and has its ``exit()``."""
     reads = "import sys\nprint(sys.argv[1:], sys.argv[0])\n"
     stdio = {"tests": [{"kind": "stdio", "stdin": "", "expected_stdout": "[] solution.py\n"}]}
     asserts = {"tests": [{"kind": "assert", "code": "import sys\nassert sys.argv == ['solution.py']\n"}]}
     result = score(api, answers=[[reads]], scorers=[{"name": "tests", "params": stdio}])
     assert result["rewards"] == [[[1.0]]]
+    # ``exit()`` and ``quit()``, which site adds (the sandbox's interpreter runs with -S), end a program as there
+    ends = ["print(-1)\nexit()\nprint(1)\n", "print(-1)\nquit(0)\n", "print(-1)\nexit(3)\n"]
+    stdio = {"tests": [{"kind": "stdio", "stdin": "", "expected_stdout": "-1\n"}]}
+    result = score(api, answers=[[a] for a in ends], scorers=[{"name": "tests", "params": stdio}], detail=True)
+    assert result["rewards"] == [[[1.0]], [[1.0]], [[0.0]]]
+    assert result["details"]["tests"][2][0][0]["message"] == "exit(3) while loading"
     assert score(api, answers=[[SQUARE]], scorers=[{"name": "tests", "params": asserts}])["rewards"] == [[[1.0]]]
 
 
@@ -802,8 +815,8 @@ CPP_SUM = "#include <iostream>\nint main() { long long a, b; std::cin >> a >> b;
 
 
 def test_public_datasets_test_cases_through_the_client_helpers(api: httpx.Client) -> None:
-    """trainer_client.problems turns LiveCodeBench's, APPS's, HumanEval's and MBPP's test cases into params the
-    scorer runs as those datasets' harnesses do."""
+    """trainer_client.problems turns LiveCodeBench's, APPS's, HumanEval's, MBPP's and KodCode's (pytest) test
+    cases into params the scorer runs as those datasets' harnesses do."""
     two_sum = PY_CLASSES.split("class Tally")[0]  # LiveCodeBench's functional answers: class Solution
     lcb = livecodebench_tests(
         json.dumps([{"input": "[2, 7, 11]\n9", "output": "[0, 1]", "testtype": "functional"}]),
@@ -816,8 +829,10 @@ def test_public_datasets_test_cases_through_the_client_helpers(api: httpx.Client
     apps_calls = apps_tests({"fn_name": "add", "inputs": [[1, 2]], "outputs": [[3]]})
     mbpp = mbpp_tests(["assert add(1, 2) == 3", "assert add(0, 0) == 1"], "import math")
     human = humaneval_tests("def check(candidate):\n    assert candidate(2, 2) == 4\n", "add")
+    kodcode = pytest_tests("from solution import add\n\ndef test_a():\n    assert add(1, 2) == 3\n\n"
+                           "def test_b():\n    assert add(1, 1) == 3\n")  # fmt: skip
     cases = [(two_sum, lcb, [1.0, 1.0]), (summing, apps, [1.0, 1.0]), (PROGRAM, apps_calls, [1.0]),
-             (PROGRAM, mbpp, [1.0, 0.0]), (PROGRAM, human, [1.0])]  # fmt: skip
+             (PROGRAM, mbpp, [1.0, 0.0]), (PROGRAM, human, [1.0]), (PROGRAM, kodcode, [1.0, 0.0])]  # fmt: skip
     for answer, tests, expected in cases:
         params = scorer_params(tests, timeout_s=2.0)
         result = score(api, answers=[[answer]], scorers=[{"name": "tests", "params": params}])

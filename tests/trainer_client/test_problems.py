@@ -12,7 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from trainer_client.problems import apps_tests, humaneval_tests, livecodebench_tests, mbpp_tests, scorer_params
+from trainer_client.problems import (
+    apps_tests,
+    humaneval_tests,
+    livecodebench_tests,
+    mbpp_tests,
+    pytest_tests,
+    scorer_params,
+)
 
 
 def compressed(value: object) -> str:
@@ -68,3 +75,22 @@ def test_humaneval_mbpp_and_the_params() -> None:
     assert len(scorer_params(tests, max_tests=None)["tests"]) == 20
     with pytest.raises(ValueError, match="no test cases"):
         scorer_params([])
+
+
+def test_pytest_files_as_one_test_per_test_function_or_class() -> None:
+    """Each test function or class is a test of its own: the file without the others (a skipped one is none)."""
+    file = (
+        "import pytest\nfrom solution import f\n\nHELPER = 2\n\n\ndef test_a():\n    assert f(HELPER) == 4\n\n\n"
+        "@pytest.mark.parametrize('x', [1, 2])\ndef test_b(x):\n    assert f(x) == x * x\n\n\n"
+        "@pytest.mark.skip\ndef test_c():\n    assert False\n\n\nclass TestD:\n    def test_e(self):\n"
+        "        assert f(0) == 0\n"
+    )
+    tests = pytest_tests(file)
+    assert [t["kind"] for t in tests] == ["assert"] * 3
+    codes = [t["code"] for t in tests]
+    assert all("HELPER = 2" in c and "from solution import f" in c and "def test_c" in c for c in codes)
+    assert ["def test_a" in c for c in codes] == [True, False, False]
+    assert ["@pytest.mark.parametrize" in c for c in codes] == [False, True, False]
+    assert ["class TestD" in c for c in codes] == [False, False, True]
+    one = "import unittest\nclass T(unittest.TestCase):\n    def test_x(self):\n        self.assertTrue(True)\n"
+    assert pytest_tests(one) == [{"kind": "assert", "code": one}]
