@@ -51,6 +51,7 @@ import warnings
 # worker uses, is imported where it is used, after the template is made (select and warnings come in with
 # socket and ctypes anyway).
 
+
 class Quitter:
     """``exit`` and ``quit``: ``site`` adds them to the builtins of a program run as ``python3 main.py`` (this
     interpreter runs with ``-S``), and programs call them to end (``print(-1); exit()``). As site's: close

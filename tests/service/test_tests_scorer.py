@@ -441,6 +441,24 @@ def test_test_files_written_for_pytest_or_unittest(api: httpx.Client, test_file:
     assert result["details"]["tests"][1][0][0]["verdict"] == "fail"
 
 
+def test_a_test_method_the_answer_stubs_out_fails(api: httpx.Client) -> None:
+    """The test methods whose calls collect appends run whenever the test ends normally: an answer that patches
+    unittest.TestCase so that one of them does nothing (its asserts never report) fails."""
+    stubs = (
+        "import unittest\n_init = unittest.TestCase.__init__\n"
+        "def _stub(self, name='runTest'):\n    _init(self, name)\n"
+        "    if name == 'test_equal':\n        setattr(self, name, lambda: None)\n"
+        "unittest.TestCase.__init__ = _stub\n"
+    )  # fmt: skip
+    wrong = "def f(x):\n    return 0.5 if x == 0.1 else x * x\n"  # wrong where test_equal alone looks
+    tests = [{"kind": "assert", "code": UNITTEST_FILE}]
+    scorers = [{"name": "tests", "params": {"tests": tests}}]
+    result = score(api, answers=[[wrong], [stubs + wrong]], scorers=scorers, detail=True)
+    assert result["rewards"] == [[[0.0]], [[0.0]]]
+    messages = [answer[0][0]["message"] for answer in result["details"]["tests"]]
+    assert messages == ["assert 2 of the test failed; it compared [0.49, 0]", "assert 1 of the test never ran"]
+
+
 def test_an_execution_runs_as_python3_solution_py(api: httpx.Client) -> None:
     """A program sees the command line of ``python3 solution.py`` (the worker's own options were there, where
     a program that reads its arguments, or unittest.main(), found them), and has its ``exit()``."""
@@ -1145,6 +1163,10 @@ def test_rewrite_marks_the_asserts_a_test_must_run() -> None:
     assert [c.block for c in rewrite_asserts(rebound)[1]] == [("function", 0)]
     assert [c.block for c in rewrite_asserts(early)[1]] == [None]
     assert [c.block for c in rewrite_asserts(inner)[1]] == [("function", 1)]
+    method = "class T:\n    def run(self):\n        assert f(1)\nT().run()\nt = T()\nt.run()\n"
+    assert [c.block for c in rewrite_asserts(method)[1]] == [("module", 0)]  # called on an instance
+    decorated = "def deco(g):\n    return print\n@deco\ndef check(c):\n    assert c(1)\ncheck(f)\n"
+    assert [c.block for c in rewrite_asserts(decorated)[1]] == [("function", 1)]  # its decorator may not call it
     guarded = "assert f(0)\ntry:\n    f(-1)\n    assert False\nexcept ValueError:\n    assert True\n"
     assert [c.guarded for c in rewrite_asserts(guarded)[1]] == [False, True, True]
 

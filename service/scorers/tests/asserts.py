@@ -229,7 +229,9 @@ def _blocks(tree: ast.Module) -> dict[int, tuple[str, int]]:
     directly in the body of a loop there that surely runs (``for ... in range(3)`` or over a non-empty
     literal, with no ``break``, ``continue`` or ``return`` in it): such an assert runs whenever its block does.
     A function's body is part of the module's block where the module's own statements call it by the name its
-    one ``def`` gave it (HumanEval's ``check(candidate)``): a test that ended normally made that call."""
+    one ``def`` gave it (HumanEval's ``check(candidate)``), and so is a method's where they call it on an
+    instance of its class (``Cls().m()``, or ``case = Cls(...)`` then ``case.m()``: a test class's methods, as
+    collect appends their calls): a test that ended normally made that call."""
     found: dict[int, tuple[str, int]] = {}
     functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
     # a function that may leave early (return, raise, yield) has no straight line to hold its calls to
@@ -238,8 +240,12 @@ def _blocks(tree: ast.Module) -> dict[int, tuple[str, int]]:
     bound = Counter(name for name, _ in _binding_sites(tree))
     called = {s.value.func.id for s in tree.body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
               and isinstance(s.value.func, ast.Name) and bound[s.value.func.id] == 1}  # fmt: skip
-    module = list(tree.body) + [statement for k, f in straight if f.name in called and f in tree.body
-                                for statement in f.body]  # fmt: skip
+    methods = {id(m) for m in _methods_called(tree, bound)}
+    # (not a decorated one: what its decorator returns may run its body any number of times, or never)
+    joined = [
+        f for _, f in straight if not f.decorator_list and ((f.name in called and f in tree.body) or id(f) in methods)
+    ]
+    module = list(tree.body) + [statement for f in joined for statement in f.body]
     bodies = [(("module", 0), module)] + [(("function", k), f.body) for k, f in straight]
     for block, body in bodies:
         statements = list(body)
@@ -249,6 +255,41 @@ def _blocks(tree: ast.Module) -> dict[int, tuple[str, int]]:
             elif isinstance(statement, ast.For) and _surely_runs(statement):
                 statements += statement.body  # its own asserts, and those of a surely running loop in it
     return found
+
+
+def _methods_called(tree: ast.Module, bound: Counter[str]) -> Iterator[ast.FunctionDef]:
+    """The methods the module's own statements call on an instance of a class of the module (bound once):
+    ``Cls(...).m()``, or ``m()`` on a name the module last bound to ``Cls(...)``; the method is the one ``def``
+    of that name in the class, or else in its bases of the module."""
+    classes = {c.name: c for c in tree.body if isinstance(c, ast.ClassDef) and bound[c.name] == 1}
+
+    def instance(expr: ast.expr) -> ast.ClassDef | None:
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Name):
+            return classes.get(expr.func.id)
+        return None
+
+    def method(cls: ast.ClassDef, name: str, depth: int = 0) -> ast.FunctionDef | None:
+        defined = [m for m in cls.body if isinstance(m, ast.FunctionDef | ast.AsyncFunctionDef) and m.name == name]
+        if defined:
+            return defined[0] if len(defined) == 1 and isinstance(defined[0], ast.FunctionDef) else None
+        bases = [classes.get(b.id) for b in cls.bases if isinstance(b, ast.Name)]
+        found = [m for b in bases if b is not None and depth < 8 and (m := method(b, name, depth + 1))]
+        return found[0] if len(found) == 1 else None
+
+    instances: dict[str, ast.ClassDef | None] = {}
+    for statement in tree.body:
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target = statement.targets[0]
+            if isinstance(target, ast.Name):
+                instances[target.id] = instance(statement.value)
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            func = statement.value.func
+            if isinstance(func, ast.Attribute):
+                receiver = func.value
+                cls = instances.get(receiver.id) if isinstance(receiver, ast.Name) else instance(receiver)
+                called = method(cls, func.attr) if cls is not None else None
+                if called is not None:
+                    yield called
 
 
 def _surely_runs(loop: ast.For) -> bool:

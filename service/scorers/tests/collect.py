@@ -11,8 +11,9 @@ process. Run as a script, the first would run no test and the second would end i
   fixture's);
 - each ``test*`` method of a ``Test*`` class without ``__init__``, on a fresh instance, between the class's
   ``setup_method``/``teardown_method`` (and ``setup_class``/``teardown_class``) where it has them;
-- each ``test*`` method of a ``TestCase`` class (its own and those of its TestCase bases in the file), on
-  ``Class("test_name")`` between ``setUp`` and ``tearDown`` (``setUpClass``/``tearDownClass`` around them).
+- each ``test*`` method of a ``TestCase`` class (its own and those of its TestCase bases in the file; not one
+  decorated ``skip``, ``skipIf``, ``skipUnless`` or ``expectedFailure``), on ``Class("test_name")`` between
+  ``setUp`` and ``tearDown`` (``setUpClass``/``tearDownClass`` around them).
 
 A ``unittest.main(...)`` statement becomes ``pass``, and in TestCase classes the assertion methods that compare
 values (``self.assertEqual(a, b)``, ``assertTrue``, ``assertIn``, ``assertIsNone``, ``assertAlmostEqual``...,
@@ -53,6 +54,7 @@ ASSERT_METHODS: dict[str, tuple[int, str]] = {
 ALMOST_EQUAL = {"assertAlmostEqual": "==", "assertAlmostEquals": "==", "assertNotAlmostEqual": "!=",
                 "assertNotAlmostEquals": "!="}  # fmt: skip
 SKIPPING_MARKS = {"skip", "skipif", "xfail", "usefixtures"}
+UNITTEST_SKIPS = {"skip", "skipIf", "skipUnless", "expectedFailure"}  # unittest's decorators: the test is not run
 CASE = "__vpo_case__"  # the instance the appended calls run a test method on
 
 
@@ -226,7 +228,8 @@ def _unittest_calls(cls: ast.ClassDef, cases: dict[str, ast.ClassDef]) -> list[s
         seen.add(current.name)
         for m in current.body:
             if isinstance(m, ast.FunctionDef) and m.name.startswith("test") and m.name not in names:
-                names.append(m.name)
+                if not any(_decorator_name(d) in UNITTEST_SKIPS for d in m.decorator_list):
+                    names.append(m.name)
         chain += [cases[b.id] for b in current.bases if isinstance(b, ast.Name) and b.id in cases]
     if not names:
         return []
@@ -234,6 +237,12 @@ def _unittest_calls(cls: ast.ClassDef, cases: dict[str, ast.ClassDef]) -> list[s
     for name in sorted(names):  # unittest's order: by name
         calls += [f"{CASE} = {cls.name}({name!r})", f"{CASE}.setUp()", f"{CASE}.{name}()", f"{CASE}.tearDown()"]
     return calls + [f"{cls.name}.tearDownClass()"]
+
+
+def _decorator_name(decorator: ast.expr) -> str | None:
+    """``skip`` for ``@unittest.skip("why")``, ``@skip("why")`` or ``@unittest.expectedFailure``."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return target.attr if isinstance(target, ast.Attribute) else target.id if isinstance(target, ast.Name) else None
 
 
 def _assert_statements(cls: ast.ClassDef, spans: Spans) -> list[tuple[int, int, bytes]]:
