@@ -15,7 +15,9 @@ keeps the first ``max_tests`` (the service refuses more than its ``max_tests_per
 - APPS and TACO (``input_output``): without ``fn_name``, ``stdio`` tests (an expected output given as a
   list of lines is joined); with it, ``call`` tests whose expected value is unwrapped from the one-element
   list those datasets put it in (their own harness accepts it either way).
-- HumanEval (``test``, ``entry_point``): one ``assert`` test, ``check(entry_point)``.
+- HumanEval (``test``, ``entry_point``): one ``assert`` test, ``check(entry_point)``. LeetCodeDataset has
+  the same fields (``entry_point`` ``Solution().twoSum``), and its ``prompt`` (imports, ``ListNode``...) goes
+  before the answers as the params' ``setup``.
 - MBPP (``test_list``, ``test_setup_code``): one ``assert`` test per assert, after the setup code.
 - Test files written for pytest or unittest (KodCode's ``test``: ``from solution import f`` and ``def
   test_...()`` functions): one ``assert`` test per test function or test class, each the file without the

@@ -857,6 +857,46 @@ def test_public_datasets_test_cases_through_the_client_helpers(api: httpx.Client
         assert result["rewards"] == [[expected]], (tests, result)
 
 
+LEETCODE_PROMPT = """from typing import *
+
+class ListNode:
+    def __init__(self, val=0, next=None):
+        self.val = val
+        self.next = next
+
+def list_node(values: list):
+    head = None
+    for value in reversed(values):
+        head = ListNode(value, head)
+    return head
+
+def is_same_list(a, b):
+    while a and b and a.val == b.val:
+        a, b = a.next, b.next
+    return a is None and b is None
+"""
+
+
+def test_setup_code_the_answers_need_comes_before_them(api: httpx.Client) -> None:
+    """``setup`` goes before every answer's code: LeetCodeDataset's prompt (its imports and ListNode), which
+    the answer's annotations need as it is defined and its check's helpers as it runs."""
+    signature = "class Solution:\n    def reverseList(self, head: Optional[ListNode]) -> Optional[ListNode]:\n"
+    body = "        previous = None\n        while head:\n"
+    body += "            head.next, previous, head = previous, head, head.next\n"
+    reverse = f"```python\n{signature}{body}        return previous\n```\n"
+    same = f"```python\n{signature}        return head\n```\n"
+    check = (
+        "def check(candidate):\n    assert is_same_list(candidate(head=list_node([1, 2, 3])), list_node([3, 2, 1]))\n"
+        "    assert candidate(head=list_node([])) == None\n"
+    )
+    params = scorer_params(humaneval_tests(check, "Solution().reverseList"), setup=LEETCODE_PROMPT)
+    result = score(api, answers=[[reverse], [same]], scorers=[{"name": "tests", "params": params}])
+    assert result["rewards"] == [[[1.0]], [[0.0]]]
+    without = {**params, "setup": ""}  # without it: NameError, as the dataset's own harness would have it
+    result = score(api, answers=[[reverse]], scorers=[{"name": "tests", "params": without}], detail=True)
+    assert result["details"]["tests"][0][0][0]["error"] == "NameError"
+
+
 def test_cpp_programs_compile_once_and_run_on_stdio_tests(api: httpx.Client) -> None:
     """A compiled language: each answer compiles once (g++, in the sandbox), then its program runs for each
     test; a compile error, a crash, a loop, a memory bomb and an exit status are the answer's verdicts."""

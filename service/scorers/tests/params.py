@@ -100,6 +100,12 @@ class TestsParams(ScorerParams):
     timeout_s: float = Field(2.0, gt=0, description="wall-clock (and CPU) seconds per test")
     memory_mb: int | None = Field(None, ge=16, description="address-space limit per execution (server default)")
     tests: list[TestCase] = Field(min_length=1)
+    setup: str = Field(
+        "",
+        max_length=100_000,
+        description="code put before every answer's code (after extraction): the imports and helpers a "
+        "dataset's prompt gives the answer, such as LeetCodeDataset's prompt (from typing import *, ListNode...)",
+    )
     partial: bool = Field(
         False,
         description="stdio tests whose program ran to its end with other output score the fraction of expected "

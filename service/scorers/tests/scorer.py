@@ -171,7 +171,7 @@ class TestsScorer(Scorer):
         if self.pool is None:
             raise RuntimeError("the tests scorer is not started")
         units: dict[tuple[Any, ...], _Unit] = {}
-        plans = [[[self._slot(units, extract_code(a, task.params.language), t, task.params) for t in task.params.tests]
+        plans = [[[self._slot(units, _code(a, task.params), t, task.params) for t in task.params.tests]
                   for a in task.answers] for task in tasks]  # fmt: skip
         await self._run(list(units.values()), deadline)
         # what the executions sent is judged in time linear in its size, but that size is the answers' to choose
@@ -287,6 +287,14 @@ class TestsScorer(Scorer):
             "processes": s.sandbox_processes + extra,
             "output_bytes": s.sandbox_output_bytes,
         }
+
+
+def _code(answer: str, params: TestsParams) -> str:
+    """The code an answer gives, after the params' ``setup`` (on lines of its own)."""
+    code = extract_code(answer, params.language)
+    if not params.setup:
+        return code
+    return params.setup + ("" if params.setup.endswith("\n") else "\n") + code
 
 
 def _judge_all(tasks: Sequence[ScoreTask], plans: list[list[list[_Slot]]]) -> tuple[list[ScoreOutput], Counter[str]]:
