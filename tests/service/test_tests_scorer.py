@@ -1066,6 +1066,10 @@ def test_limits_and_bad_params(api: httpx.Client) -> None:
         {"tests": [{"kind": "call", "function": "os.path.join", "expected": 0}]},
         {"tests": [{"kind": "call", "function": "f()", "expected": 0}]},
         {"tests": [{"kind": "call", "function": "f", "expected": nested(RETURN_DEPTH + 1)}]},
+        # nested past the parser's recursion limit: was a 500 (a RecursionError out of ast.parse)
+        {"tests": [{"kind": "assert", "code": "assert " + "-" * 50000 + "1"}]},
+        {"tests": [{"kind": "assert", "code": "assert f(1)" + "[0]" * 20000 + " == 1"}]},
+        {"tests": [{"kind": "assert", "code": "assert f('\x00')"}]},
     ):
         response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": bad}]})
         assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_params", bad

@@ -24,6 +24,10 @@ class AssertTest(ScorerParams):
             rewrite_asserts(code)  # parses it, and caches the rewrite the scorer will use
         except SyntaxError as exc:
             raise ValueError(f"the test code does not parse: {exc.msg} (line {exc.lineno})") from None
+        except (RecursionError, MemoryError):
+            raise ValueError("the test code is nested too deeply to parse") from None
+        except ValueError as exc:  # a null byte
+            raise ValueError(f"the test code does not parse: {exc}") from None
         return code
 
 
