@@ -1047,6 +1047,13 @@ def test_the_params_name_every_language() -> None:
     assert set(get_args(tests_params.TestsParams.model_fields["language"].annotation)) == set(LANGUAGES)
 
 
+STACKED = (
+    "import pytest\n"
+    + "".join(f"@pytest.mark.parametrize('x{i}', {list(range(100))})\n" for i in range(4))
+    + "def test_x(x0, x1, x2, x3):\n    assert f(x0)\n"
+)
+
+
 def test_limits_and_bad_params(api: httpx.Client) -> None:
     many = {"tests": [{"kind": "assert", "code": "assert True"}] * 17}
     response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": many}]})
@@ -1070,6 +1077,8 @@ def test_limits_and_bad_params(api: httpx.Client) -> None:
         {"tests": [{"kind": "assert", "code": "assert " + "-" * 50000 + "1"}]},
         {"tests": [{"kind": "assert", "code": "assert f(1)" + "[0]" * 20000 + " == 1"}]},
         {"tests": [{"kind": "assert", "code": "assert f('\x00')"}]},
+        # stacked parametrize decorators multiply: 100 ** 4 calls are refused, not written out
+        {"tests": [{"kind": "assert", "code": STACKED}]},
     ):
         response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": bad}]})
         assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_params", bad

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import itertools
+import math
 from collections.abc import Iterator
 
 from .spans import Spans
@@ -56,11 +57,13 @@ ALMOST_EQUAL = {"assertAlmostEqual": "==", "assertAlmostEquals": "==", "assertNo
 SKIPPING_MARKS = {"skip", "skipif", "xfail", "usefixtures"}
 UNITTEST_SKIPS = {"skip", "skipIf", "skipUnless", "expectedFailure"}  # unittest's decorators: the test is not run
 CASE = "__vpo_case__"  # the instance the appended calls run a test method on
+MAX_CASES = 10_000  # the calls of one test function (its parametrize cases, multiplied): more is refused
 
 
 def runnable(source: str, tree: ast.Module) -> str | None:
     """``source`` made to run its pytest or unittest tests as a script (see the module's docstring); None
-    when it has none (a test of plain asserts: nothing to change)."""
+    when it has none (a test of plain asserts: nothing to change). Raises ValueError for a test function of
+    more than MAX_CASES parametrized cases."""
     imports = _imports(tree)
     referred = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     cases = _test_cases(tree, imports)
@@ -139,6 +142,8 @@ def _cases_of(function: ast.FunctionDef, imports: dict[str, str], skip: int) -> 
     first_default = len(positional) - len(arguments.defaults)
     defaulted = {a.arg for a in positional[first_default:]} if arguments.defaults else set()
     defaulted |= {a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if d is not None}
+    if math.prod(len(cases) for cases in parametrized) > MAX_CASES:
+        raise ValueError(f"{function.name} has more than {MAX_CASES} parametrized cases")
     for combination in itertools.product(*parametrized):
         given = {name: value for case in combination for name, value in case.items()}
         needed = {a.arg for a in [*positional, *arguments.kwonlyargs]} - defaulted

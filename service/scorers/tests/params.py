@@ -26,8 +26,8 @@ class AssertTest(ScorerParams):
             raise ValueError(f"the test code does not parse: {exc.msg} (line {exc.lineno})") from None
         except (RecursionError, MemoryError):
             raise ValueError("the test code is nested too deeply to parse") from None
-        except ValueError as exc:  # a null byte
-            raise ValueError(f"the test code does not parse: {exc}") from None
+        except ValueError as exc:  # a null byte, or too many parametrized cases
+            raise ValueError(f"the test code cannot run: {exc}") from None
         return code
 
 
