@@ -395,7 +395,7 @@ def test_needs_a_fixture(tmp_path):
     assert f(2) == 5
 
 
-class TestSquares:
+class TestSquares(object):
     def setup_method(self, method):
         self.x = 2
 

@@ -74,7 +74,7 @@ def runnable(source: str, tree: ast.Module) -> str | None:
                 calls += (f"{statement.name}({args})" for args in _cases_of(statement, imports, 0))
         elif isinstance(statement, ast.ClassDef) and statement.name in cases:
             calls += _unittest_calls(statement, cases)
-        elif isinstance(statement, ast.ClassDef) and statement.name.startswith("Test") and not statement.bases:
+        elif isinstance(statement, ast.ClassDef) and statement.name.startswith("Test"):
             calls += _pytest_class_calls(statement, imports)
     spans = Spans(source)
     edits = [
