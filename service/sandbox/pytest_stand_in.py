@@ -3,21 +3,26 @@ that run as a script in the sandbox (pytest itself is not there, and importing i
 a quarter of a second).
 
 ``raises`` (as a context manager or with a callable, ``match`` included), ``approx`` (numbers, and lists,
-tuples and dicts of them), ``fail``, ``skip``, ``param``, and ``mark`` and ``fixture`` as decorators that leave
-the function as it is. The test functions are called by the code the tests scorer appends to the test
-(``parametrize`` expanded there; see service.scorers.tests.collect), not by anything here.
+tuples and dicts of them), ``fail``, ``skip``, ``param``, ``mark`` and ``fixture`` as decorators that leave
+the function as it is, and pytest's fixtures ``capsys``, ``capfd``, ``tmp_path`` and ``monkeypatch``. The
+test functions are called by the code the tests scorer appends to the test (``parametrize`` expanded there,
+fixtures given; see service.scorers.tests.collect), not by anything here.
 
 Standard library only: the host imports this module too (its ``approx`` judges ``assert f(x) ==
 pytest.approx(y)`` outside the sandbox, where the answer's code cannot reach it).
 """
 
+import io
 import math
+import os
 import re
+import sys
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 DEFAULT_REL = 1e-6
 DEFAULT_ABS = 1e-12
+_NOTSET: Any = object()
 
 
 class approx:  # noqa: N801 (pytest's name)
@@ -142,3 +147,129 @@ class _Marks:
 
 mark = _Marks()
 fixture = _leave_as_is
+
+
+# ------------------------------------------------------------------------------- pytest's own fixtures
+# The calls collect appends make one per test that asks for it (``builtin_fixture("capsys")``) and finish it
+# after the test: capsys and capfd (what the test printed: ``readouterr().out``), monkeypatch (undone after the
+# test), tmp_path (a fresh directory in the execution's own).
+
+
+class CaptureResult(NamedTuple):
+    out: str
+    err: str
+
+
+class Capture:
+    """``capsys`` (and ``capfd``): sys.stdout and sys.stderr write to memory until the test ends."""
+
+    def __init__(self) -> None:
+        self.saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+
+    def readouterr(self) -> CaptureResult:
+        out, err = sys.stdout, sys.stderr
+        result = CaptureResult(out.getvalue() if isinstance(out, io.StringIO) else "",
+                               err.getvalue() if isinstance(err, io.StringIO) else "")  # fmt: skip
+        sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+        return result
+
+    def finish(self) -> None:
+        sys.stdout, sys.stderr = self.saved
+
+
+class MonkeyPatch:
+    """``monkeypatch``: setattr (an object and a name, or ``"module.name"``), delattr, setitem, delitem,
+    setenv, delenv, chdir; all undone when the test ends."""
+
+    def __init__(self) -> None:
+        self.undos: list[Callable[[], None]] = []
+
+    def setattr(self, target: Any, name: Any, value: Any = _NOTSET, raising: bool = True) -> None:
+        if value is _NOTSET:  # setattr("module.attr", value)
+            if not isinstance(target, str):
+                raise TypeError("use setattr(target, name, value) or setattr('module.name', value)")
+            path, _, attribute = target.rpartition(".")
+            target, name, value = _resolve(path), attribute, name
+        if raising and not hasattr(target, name):
+            raise AttributeError(f"{target!r} has no attribute {name!r}")
+        old = getattr(target, name, _NOTSET)
+        setattr(target, name, value)
+        self.undos.append(lambda: delattr(target, name) if old is _NOTSET else setattr(target, name, old))
+
+    def delattr(self, target: Any, name: Any = _NOTSET, raising: bool = True) -> None:
+        if name is _NOTSET:
+            path, _, name = str(target).rpartition(".")
+            target = _resolve(path)
+        if not hasattr(target, name):
+            if raising:
+                raise AttributeError(name)
+            return
+        old = getattr(target, name)
+        delattr(target, name)
+        self.undos.append(lambda: setattr(target, name, old))
+
+    def setitem(self, mapping: Any, key: Any, value: Any) -> None:
+        old = mapping.get(key, _NOTSET) if hasattr(mapping, "get") else _NOTSET
+        mapping[key] = value
+        self.undos.append(lambda: mapping.pop(key, None) if old is _NOTSET else mapping.__setitem__(key, old))
+
+    def delitem(self, mapping: Any, key: Any, raising: bool = True) -> None:
+        if key not in mapping:
+            if raising:
+                raise KeyError(key)
+            return
+        old = mapping[key]
+        del mapping[key]
+        self.undos.append(lambda: mapping.__setitem__(key, old))
+
+    def setenv(self, name: str, value: str, prepend: str | None = None) -> None:
+        value = str(value)
+        if prepend and name in os.environ:
+            value = value + prepend + os.environ[name]
+        self.setitem(os.environ, name, value)
+
+    def delenv(self, name: str, raising: bool = True) -> None:
+        self.delitem(os.environ, name, raising)
+
+    def chdir(self, path: Any) -> None:
+        old = os.getcwd()
+        os.chdir(path)
+        self.undos.append(lambda: os.chdir(old))
+
+    def undo(self) -> None:
+        while self.undos:
+            self.undos.pop()()
+
+    finish = undo
+
+
+def _resolve(path: str) -> Any:
+    """The object ``"package.module.name"`` names: the longest importable module, then attributes."""
+    import importlib
+
+    parts = path.split(".")
+    for end in range(len(parts), 0, -1):
+        try:
+            found = importlib.import_module(".".join(parts[:end]))
+        except ImportError:
+            continue
+        for part in parts[end:]:
+            found = getattr(found, part)
+        return found
+    raise ImportError(f"cannot import {path!r}")
+
+
+def builtin_fixture(name: str) -> Any:
+    """A fresh value of pytest's fixture ``name``: capsys, capfd, monkeypatch (each with ``finish()``, which
+    collect's calls make after the test) or tmp_path."""
+    if name in ("capsys", "capfd"):
+        return Capture()
+    if name == "monkeypatch":
+        return MonkeyPatch()
+    if name == "tmp_path":
+        import pathlib  # here: importing these costs every execution that has the stand-in, not only this one
+        import tempfile
+
+        return pathlib.Path(tempfile.mkdtemp(prefix="tmp_path-", dir=os.getcwd()))
+    raise LookupError(f"no fixture {name!r} here")

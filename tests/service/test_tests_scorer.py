@@ -428,6 +428,64 @@ if __name__ == "__main__":
 """
 
 
+FIXTURES_FILE = """import pytest
+from solution import greet, greet_input, total
+
+
+@pytest.fixture
+def numbers():
+    return [1, 2, 3]
+
+
+@pytest.fixture
+def resource():
+    yield {"n": 5}
+
+
+def test_prints(capsys):
+    greet("Ann")
+    assert capsys.readouterr().out == "Hello, Ann\\n"
+
+
+def test_own_fixtures(numbers, resource):
+    assert total(numbers) == 6 and resource["n"] == 5
+
+
+def test_input(monkeypatch, capsys):
+    monkeypatch.setattr("builtins.input", lambda *prompt: "7")
+    greet_input()
+    assert capsys.readouterr().out == "Hello, 7\\n"
+
+
+def test_files(tmp_path):
+    path = tmp_path / "greeting.txt"
+    path.write_text("hi")
+    assert path.read_text() == "hi"
+
+
+def test_input_is_back():
+    with pytest.raises(EOFError):  # the answer's input() is the builtin again: stdin is empty
+        greet_input()
+"""
+
+
+def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None:
+    """The file's own fixtures (returned or yielded) and pytest's capsys, monkeypatch and tmp_path are given to
+    the tests that ask for them, fresh for each; capsys ends and monkeypatch is undone after the test."""
+    right = "def greet(name):\n    print(f'Hello, {name}')\ndef greet_input():\n    greet(input())\n" \
+            "def total(xs):\n    return sum(xs)\n"  # fmt: skip
+    wrong = right.replace("Hello", "Hi")
+    tests = [{"kind": "assert", "code": FIXTURES_FILE}]
+    result = score(
+        api, answers=[[right], [wrong]], scorers=[{"name": "tests", "params": {"tests": tests}}], detail=True
+    )
+    assert result["rewards"] == [[[1.0]], [[0.0]]], result["details"]
+    appended = rewrite_asserts(FIXTURES_FILE)[0].rsplit("\n\n", 1)[1].splitlines()
+    assert "test_own_fixtures(numbers=numbers(), resource=next(resource()))" in appended
+    assert appended[:3] == ["__vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')",
+                            "test_prints(capsys=__vpo_capsys__)", "__vpo_capsys__.finish()"]  # fmt: skip
+
+
 @pytest.mark.parametrize("test_file", [PYTEST_FILE, UNITTEST_FILE], ids=["pytest", "unittest"])
 def test_test_files_written_for_pytest_or_unittest(api: httpx.Client, test_file: str) -> None:
     """A file of pytest test functions (parametrize, approx, raises, a Test class; skipped tests and those that

@@ -29,6 +29,7 @@ import ast
 import itertools
 import math
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from .spans import Spans
 
@@ -58,6 +59,9 @@ SKIPPING_MARKS = {"skip", "skipif", "xfail", "usefixtures"}
 UNITTEST_SKIPS = {"skip", "skipIf", "skipUnless", "expectedFailure"}  # unittest's decorators: the test is not run
 CASE = "__vpo_case__"  # the instance the appended calls run a test method on
 MAX_CASES = 10_000  # the calls of one test function (its parametrize cases, multiplied): more is refused
+# pytest's own fixtures the sandbox's stand-in makes (pytest_stand_in.builtin_fixture), and whether each is
+# finished after the test (stdout back, monkeypatches undone)
+BUILTIN_FIXTURES = {"capsys": True, "capfd": True, "monkeypatch": True, "tmp_path": False}
 
 
 def runnable(source: str, tree: ast.Module) -> str | None:
@@ -67,15 +71,17 @@ def runnable(source: str, tree: ast.Module) -> str | None:
     imports = _imports(tree)
     referred = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     cases = _test_cases(tree, imports)
+    fixtures = _fixtures(tree, imports)
     calls: list[str] = []
     for statement in tree.body:
         if isinstance(statement, ast.FunctionDef) and statement.name.startswith("test"):
             if statement.name not in referred:
-                calls += (f"{statement.name}({args})" for args in _cases_of(statement, imports, 0))
+                for call in _calls(statement, imports, fixtures, 0):
+                    calls += [*call.before, f"{statement.name}({call.args})", *call.after]
         elif isinstance(statement, ast.ClassDef) and statement.name in cases:
             calls += _unittest_calls(statement, cases)
         elif isinstance(statement, ast.ClassDef) and statement.name.startswith("Test"):
-            calls += _pytest_class_calls(statement, imports)
+            calls += _pytest_class_calls(statement, imports, fixtures)
     spans = Spans(source)
     edits = [
         (*spans.span(s), b"pass") for s in ast.walk(tree) if isinstance(s, ast.Expr) and _is_unittest_main(s, imports)
@@ -117,10 +123,40 @@ def _is_unittest_main(statement: ast.Expr, imports: dict[str, str]) -> bool:
     return isinstance(statement.value, ast.Call) and _qualified(statement.value.func, imports) == "unittest.main"
 
 
-def _cases_of(function: ast.FunctionDef, imports: dict[str, str], skip: int) -> Iterator[str]:
-    """The argument lists (text) of each call pytest would make of ``function`` (its first ``skip``
-    parameters given otherwise: ``self``): one per combination of its parametrize cases; none if it is
-    skipped or needs a fixture."""
+@dataclass(frozen=True)
+class Call:
+    """One call of a test function: its arguments (text), and the statements to run before and after it (the
+    making and the finishing of pytest's own fixtures)."""
+
+    args: str
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+
+
+def _fixtures(tree: ast.Module, imports: dict[str, str]) -> dict[str, str]:
+    """The module's own fixtures (``@pytest.fixture`` functions of no parameters): the expression of a fresh
+    value of each (``sample()``, or ``next(sample())`` for one that yields its value), by name."""
+    found = {}
+    for function in tree.body:
+        if not isinstance(function, ast.FunctionDef):
+            continue
+        decorators = [d.func if isinstance(d, ast.Call) else d for d in function.decorator_list]
+        if not any(_qualified(d, imports) == "pytest.fixture" for d in decorators):
+            continue
+        arguments = function.args
+        positional = [*arguments.posonlyargs, *arguments.args]
+        required = positional[: len(positional) - len(arguments.defaults)]
+        if required or any(d is None for d in arguments.kw_defaults):
+            continue  # it asks for other fixtures (request, ...)
+        yields = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in ast.walk(function))
+        found[function.name] = f"next({function.name}())" if yields else f"{function.name}()"
+    return found
+
+
+def _calls(function: ast.FunctionDef, imports: dict[str, str], fixtures: dict[str, str], skip: int) -> Iterator[Call]:
+    """Each call pytest would make of ``function`` (its first ``skip`` parameters given otherwise: ``self``):
+    one per combination of its parametrize cases, with the module's fixtures and pytest's own (BUILTIN_FIXTURES)
+    it asks for; none if it is skipped or needs another fixture."""
     parametrized: list[list[dict[str, str]]] = []
     for decorator in function.decorator_list:
         call = decorator if isinstance(decorator, ast.Call) else None
@@ -146,10 +182,20 @@ def _cases_of(function: ast.FunctionDef, imports: dict[str, str], skip: int) -> 
         raise ValueError(f"{function.name} has more than {MAX_CASES} parametrized cases")
     for combination in itertools.product(*parametrized):
         given = {name: value for case in combination for name, value in case.items()}
-        needed = {a.arg for a in [*positional, *arguments.kwonlyargs]} - defaulted
-        if not needed <= given.keys() or any(a.arg in given for a in arguments.posonlyargs):
-            return  # a fixture (or a parameter only a position can give): pytest's to provide, not ours
-        yield ", ".join(f"{name}={value}" for name, value in given.items())
+        needed = [a.arg for a in [*positional, *arguments.kwonlyargs] if a.arg not in defaulted and a.arg not in given]
+        before, after = [], []
+        for name in needed:
+            if name in fixtures:
+                given[name] = fixtures[name]
+            elif name in BUILTIN_FIXTURES:
+                given[name] = f"__vpo_{name}__"
+                before.append(f"__vpo_{name}__ = __import__('pytest').builtin_fixture({name!r})")
+                after += [f"__vpo_{name}__.finish()"] if BUILTIN_FIXTURES[name] else []
+            else:
+                return  # a fixture this does not have: pytest's plugins', or one that asks for request
+        if any(a.arg in given for a in arguments.posonlyargs):
+            return  # a parameter only a position can give
+        yield Call(", ".join(f"{name}={value}" for name, value in given.items()), tuple(before), tuple(after[::-1]))
 
 
 def _parametrize(call: ast.Call | None) -> list[dict[str, str]] | None:
@@ -186,13 +232,13 @@ def _parametrize(call: ast.Call | None) -> list[dict[str, str]] | None:
     return cases
 
 
-def _pytest_class_calls(cls: ast.ClassDef, imports: dict[str, str]) -> list[str]:
+def _pytest_class_calls(cls: ast.ClassDef, imports: dict[str, str], fixtures: dict[str, str]) -> list[str]:
     """A fresh instance per test method, between the class's setup and teardown methods where it has them."""
     methods = {m.name: m for m in cls.body if isinstance(m, ast.FunctionDef)}
     if "__init__" in methods:
         return []  # pytest does not collect such a class
-    tests = [(name, args) for name, m in methods.items() if name.startswith("test")
-             for args in _cases_of(m, imports, 1)]  # fmt: skip
+    tests = [(name, call) for name, m in methods.items() if name.startswith("test")
+             for call in _calls(m, imports, fixtures, 1)]  # fmt: skip
     if not tests:
         return []
 
@@ -203,9 +249,9 @@ def _pytest_class_calls(cls: ast.ClassDef, imports: dict[str, str]) -> list[str]
         return [f"{CASE}.{name}({CASE}.{method})" if takes_method else f"{CASE}.{name}()"]
 
     calls = [f"{cls.name}.setup_class()"] if "setup_class" in methods else []
-    for name, args in tests:
-        calls += [f"{CASE} = {cls.name}()", *hook("setup_method", name), f"{CASE}.{name}({args})",
-                  *hook("teardown_method", name)]  # fmt: skip
+    for name, call in tests:
+        calls += [f"{CASE} = {cls.name}()", *hook("setup_method", name), *call.before, f"{CASE}.{name}({call.args})",
+                  *call.after, *hook("teardown_method", name)]  # fmt: skip
     return calls + ([f"{cls.name}.teardown_class()"] if "teardown_class" in methods else [])
 
 
