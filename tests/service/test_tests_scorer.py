@@ -401,6 +401,10 @@ class TestSquares(object):
 
     def test_method(self):
         assert [f(self.x), f(0.5)] == pytest.approx([4, 0.25])
+
+
+if __name__ == "__main__":
+    pytest.main([__file__])
 """
 UNITTEST_FILE = """import unittest
 from solution import f

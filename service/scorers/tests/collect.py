@@ -6,21 +6,23 @@ process. Run as a script, the first would run no test and the second would end i
 :func:`runnable` appends the calls pytest or unittest would make, in the order of the file:
 
 - a ``test*`` function of the module that the module does not refer to itself, once, or once per case of its
-  ``pytest.mark.parametrize`` decorators; not one marked ``skip``, ``skipif``, ``xfail`` or
-  ``usefixtures``, nor one with a parameter that neither a parametrize nor a default gives a value (a
-  fixture's);
+  ``pytest.mark.parametrize`` decorators, given the fixtures it asks for (the module's own ``@pytest.fixture``
+  functions of no parameters, and pytest's ``capsys``, ``capfd``, ``monkeypatch``, ``tmp_path``: see
+  BUILTIN_FIXTURES); not one marked ``skip``, ``skipif``, ``xfail`` or ``usefixtures``, nor one with a
+  parameter that none of these fills (another fixture: pytest's plugins', or one that asks for ``request``);
 - each ``test*`` method of a ``Test*`` class without ``__init__``, on a fresh instance, between the class's
   ``setup_method``/``teardown_method`` (and ``setup_class``/``teardown_class``) where it has them;
 - each ``test*`` method of a ``TestCase`` class (its own and those of its TestCase bases in the file; not one
   decorated ``skip``, ``skipIf``, ``skipUnless`` or ``expectedFailure``), on ``Class("test_name")`` between
   ``setUp`` and ``tearDown`` (``setUpClass``/``tearDownClass`` around them).
 
-A ``unittest.main(...)`` statement becomes ``pass``, and in TestCase classes the assertion methods that compare
-values (``self.assertEqual(a, b)``, ``assertTrue``, ``assertIn``, ``assertIsNone``, ``assertAlmostEqual``...,
-see ASSERT_METHODS) become the assert statements they stand for, so that the host judges them as any other
-assert (see asserts). Others (``assertRaises``, ``assertCountEqual``...) run in the sandbox as unittest has
-them. The sandbox's ``pytest`` is a stand-in (service/sandbox/pytest_stand_in.py): ``raises``, ``approx``,
-``fail``, ``skip``, ``param``, ``mark``, ``fixture``.
+A ``unittest.main(...)`` or ``pytest.main(...)`` statement becomes ``pass``, and in TestCase classes the
+assertion methods that compare values (``self.assertEqual(a, b)``, ``assertTrue``, ``assertIn``,
+``assertIsNone``, ``assertAlmostEqual``..., see ASSERT_METHODS) become the assert statements they stand for,
+so that the host judges them as any other assert (see asserts). Others (``assertRaises``,
+``assertCountEqual``...) run in the sandbox as unittest has them. The sandbox's ``pytest`` is a stand-in
+(service/sandbox/pytest_stand_in.py): ``raises``, ``approx``, ``fail``, ``skip``, ``param``, ``mark``,
+``fixture``, and the fixtures above.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def runnable(source: str, tree: ast.Module) -> str | None:
             calls += _pytest_class_calls(statement, imports, fixtures)
     spans = Spans(source)
     edits = [
-        (*spans.span(s), b"pass") for s in ast.walk(tree) if isinstance(s, ast.Expr) and _is_unittest_main(s, imports)
+        (*spans.span(s), b"pass") for s in ast.walk(tree) if isinstance(s, ast.Expr) and _is_runner_main(s, imports)
     ]
     for case in cases.values():
         edits += _assert_statements(case, spans)
@@ -119,8 +121,10 @@ def _qualified(expr: ast.expr, imports: dict[str, str]) -> str | None:
     return None
 
 
-def _is_unittest_main(statement: ast.Expr, imports: dict[str, str]) -> bool:
-    return isinstance(statement.value, ast.Call) and _qualified(statement.value.func, imports) == "unittest.main"
+def _is_runner_main(statement: ast.Expr, imports: dict[str, str]) -> bool:
+    """``unittest.main(...)`` or ``pytest.main([__file__])``: the runner, which the appended calls stand for."""
+    call = statement.value
+    return isinstance(call, ast.Call) and _qualified(call.func, imports) in ("unittest.main", "pytest.main")
 
 
 @dataclass(frozen=True)
