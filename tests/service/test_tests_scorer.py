@@ -391,7 +391,7 @@ def test_skipped():
     assert f(2) == 5
 
 
-def test_needs_a_fixture(tmp_path):
+def test_needs_a_fixture(mocker):
     assert f(2) == 5
 
 
