@@ -130,8 +130,35 @@ def skip(reason: str = "", allow_module_level: bool = False) -> NoReturn:
     raise Skipped(reason)
 
 
-def param(*values: Any, marks: Any = (), id: str | None = None) -> tuple[Any, ...]:  # noqa: A002 (pytest's name)
-    return values
+class ParameterSet(tuple):  # type: ignore[type-arg]
+    """What ``param(1, 2)`` gives: the values of one case."""
+
+
+def param(*values: Any, marks: Any = (), id: str | None = None) -> ParameterSet:  # noqa: A002 (pytest's name)
+    return ParameterSet(values)
+
+
+def parametrized(specs: list[tuple[tuple[str, ...], Any]], limit: int) -> list[dict[str, Any]]:
+    """The cases of a test's parametrize decorators whose values are not written out in the decorator
+    (``@parametrize("a, b", CASES)``): each a mapping of parameter names to values, every combination of the
+    decorators' cases (at most ``limit``)."""
+    combinations: list[dict[str, Any]] = [{}]
+    for names, values in specs:
+        cases = []
+        for value in values:
+            if isinstance(value, ParameterSet):
+                value = value[0] if len(names) == 1 and len(value) == 1 else tuple(value)
+            if len(names) == 1:
+                cases.append({names[0]: value})
+                continue
+            items = tuple(value)
+            if len(items) != len(names):
+                raise ValueError(f"a case of {len(items)} values for the {len(names)} parameters {names}")
+            cases.append(dict(zip(names, items, strict=True)))
+        if len(combinations) * len(cases) > limit:
+            raise ValueError(f"more than {limit} parametrized cases")
+        combinations = [{**done, **case} for done in combinations for case in cases]
+    return combinations
 
 
 def _leave_as_is(*args: Any, **kwargs: Any) -> Any:

@@ -470,6 +470,14 @@ def test_files(tmp_path):
 def test_input_is_back():
     with pytest.raises(EOFError):  # the answer's input() is the builtin again: stdin is empty
         greet_input()
+
+
+CASES = [([1], 1), pytest.param([2, 3], 5, id="two")]
+
+
+@pytest.mark.parametrize("numbers, expected", CASES)
+def test_cases_by_name(numbers, expected, capsys):
+    assert total(numbers) == expected
 """
 
 
@@ -488,6 +496,12 @@ def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None
     assert "test_own_fixtures(numbers=numbers(), resource=next(resource()))" in appended
     assert appended[:3] == ["__vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')",
                             "test_prints(capsys=__vpo_capsys__)", "__vpo_capsys__.finish()"]  # fmt: skip
+    # cases given by a name are expanded as the test runs
+    loop = "for __vpo_parameters__ in __import__('pytest').parametrized([(('numbers', 'expected'), CASES)], 10000):"
+    assert appended[-4:-2] == [loop, "    __vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')"]
+    off_by_one = right.replace("return sum(xs)", "return sum(xs) + (len(xs) == 2)")
+    result = score(api, answers=[[off_by_one]], scorers=[{"name": "tests", "params": {"tests": tests}}], detail=True)
+    assert result["rewards"] == [[[0.0]]] and "compared [6, 5]" in result["details"]["tests"][0][0][0]["message"]
 
 
 @pytest.mark.parametrize("test_file", [PYTEST_FILE, UNITTEST_FILE], ids=["pytest", "unittest"])

@@ -6,7 +6,8 @@ process. Run as a script, the first would run no test and the second would end i
 :func:`runnable` appends the calls pytest or unittest would make, in the order of the file:
 
 - a ``test*`` function of the module that the module does not refer to itself, once, or once per case of its
-  ``pytest.mark.parametrize`` decorators, given the fixtures it asks for (the module's own ``@pytest.fixture``
+  ``pytest.mark.parametrize`` decorators (written out here, or by the stand-in's ``parametrized`` as the test
+  runs where the cases are given by a name), given the fixtures it asks for (the module's own ``@pytest.fixture``
   functions of no parameters, and pytest's ``capsys``, ``capfd``, ``monkeypatch``, ``tmp_path``: see
   BUILTIN_FIXTURES); not one marked ``skip``, ``skipif``, ``xfail`` or ``usefixtures``, nor one with a
   parameter that none of these fills (another fixture: pytest's plugins', or one that asks for ``request``);
@@ -79,7 +80,7 @@ def runnable(source: str, tree: ast.Module) -> str | None:
         if isinstance(statement, ast.FunctionDef) and statement.name.startswith("test"):
             if statement.name not in referred:
                 for call in _calls(statement, imports, fixtures, 0):
-                    calls += [*call.before, f"{statement.name}({call.args})", *call.after]
+                    calls += call.lines(statement.name)
         elif isinstance(statement, ast.ClassDef) and statement.name in cases:
             calls += _unittest_calls(statement, cases)
         elif isinstance(statement, ast.ClassDef) and statement.name.startswith("Test"):
@@ -130,11 +131,20 @@ def _is_runner_main(statement: ast.Expr, imports: dict[str, str]) -> bool:
 @dataclass(frozen=True)
 class Call:
     """One call of a test function: its arguments (text), and the statements to run before and after it (the
-    making and the finishing of pytest's own fixtures)."""
+    making and the finishing of pytest's own fixtures); with a ``loop``, once per mapping of parameters that
+    expression gives, as ``**__vpo_parameters__``."""
 
     args: str
     before: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
+    loop: str | None = None
+
+    def lines(self, function: str) -> list[str]:
+        """The statements that make the call of ``function`` (text: ``test_x`` or ``__vpo_case__.test_x``)."""
+        body = [*self.before, f"{function}({self.args})", *self.after]
+        if self.loop is None:
+            return body
+        return [f"for __vpo_parameters__ in {self.loop}:", *(f"    {line}" for line in body)]
 
 
 def _fixtures(tree: ast.Module, imports: dict[str, str]) -> dict[str, str]:
@@ -160,8 +170,9 @@ def _fixtures(tree: ast.Module, imports: dict[str, str]) -> dict[str, str]:
 def _calls(function: ast.FunctionDef, imports: dict[str, str], fixtures: dict[str, str], skip: int) -> Iterator[Call]:
     """Each call pytest would make of ``function`` (its first ``skip`` parameters given otherwise: ``self``):
     one per combination of its parametrize cases, with the module's fixtures and pytest's own (BUILTIN_FIXTURES)
-    it asks for; none if it is skipped or needs another fixture."""
-    parametrized: list[list[dict[str, str]]] = []
+    it asks for; none if it is skipped or needs another fixture. Cases given by a name rather than a list
+    display (``@pytest.mark.parametrize("a, b", CASES)``) are expanded as the test runs: one Call with a loop."""
+    parametrized: list[tuple[list[str], ast.expr]] = []
     for decorator in function.decorator_list:
         call = decorator if isinstance(decorator, ast.Call) else None
         name = _qualified(call.func if call else decorator, imports) or ""
@@ -173,38 +184,53 @@ def _calls(function: ast.FunctionDef, imports: dict[str, str], fixtures: dict[st
         if mark in SKIPPING_MARKS:
             return
         if mark == "parametrize":
-            cases = _parametrize(call)
-            if cases is None:
+            spec = _parametrize(call)
+            if spec is None:
                 return
-            parametrized.append(cases)
+            parametrized.append(spec)
     arguments = function.args
     positional = [*arguments.posonlyargs, *arguments.args][skip:]
     first_default = len(positional) - len(arguments.defaults)
     defaulted = {a.arg for a in positional[first_default:]} if arguments.defaults else set()
     defaulted |= {a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if d is not None}
-    if math.prod(len(cases) for cases in parametrized) > MAX_CASES:
+    parameters = {name for names, _ in parametrized for name in names}
+    if parameters & {a.arg for a in arguments.posonlyargs}:
+        return  # a parameter only a position can give
+    given: dict[str, str] = {}
+    before, after = [], []
+    for argument in [*positional, *arguments.kwonlyargs]:
+        name = argument.arg
+        if name in defaulted or name in parameters:
+            continue
+        if name in fixtures:
+            given[name] = fixtures[name]
+        elif name in BUILTIN_FIXTURES:
+            given[name] = f"__vpo_{name}__"
+            before.append(f"__vpo_{name}__ = __import__('pytest').builtin_fixture({name!r})")
+            after += [f"__vpo_{name}__.finish()"] if BUILTIN_FIXTURES[name] else []
+        else:
+            return  # a fixture this does not have: pytest's plugins', or one that asks for request
+    fixed = ", ".join(f"{name}={value}" for name, value in given.items())
+    if any(not isinstance(values, ast.List | ast.Tuple) for _, values in parametrized):
+        specs = ", ".join(f"({tuple(names)!r}, {ast.unparse(values)})" for names, values in parametrized)
+        args = ", ".join(filter(None, [fixed, "**__vpo_parameters__"]))
+        loop = f"__import__('pytest').parametrized([{specs}], {MAX_CASES})"
+        yield Call(args, tuple(before), tuple(after[::-1]), loop)
+        return
+    cases = [_cases(names, values) for names, values in parametrized]
+    if any(c is None for c in cases):
+        return
+    if math.prod(len(c) for c in cases if c is not None) > MAX_CASES:
         raise ValueError(f"{function.name} has more than {MAX_CASES} parametrized cases")
-    for combination in itertools.product(*parametrized):
-        given = {name: value for case in combination for name, value in case.items()}
-        needed = [a.arg for a in [*positional, *arguments.kwonlyargs] if a.arg not in defaulted and a.arg not in given]
-        before, after = [], []
-        for name in needed:
-            if name in fixtures:
-                given[name] = fixtures[name]
-            elif name in BUILTIN_FIXTURES:
-                given[name] = f"__vpo_{name}__"
-                before.append(f"__vpo_{name}__ = __import__('pytest').builtin_fixture({name!r})")
-                after += [f"__vpo_{name}__.finish()"] if BUILTIN_FIXTURES[name] else []
-            else:
-                return  # a fixture this does not have: pytest's plugins', or one that asks for request
-        if any(a.arg in given for a in arguments.posonlyargs):
-            return  # a parameter only a position can give
-        yield Call(", ".join(f"{name}={value}" for name, value in given.items()), tuple(before), tuple(after[::-1]))
+    for combination in itertools.product(*[c for c in cases if c is not None]):
+        values = {name: value for case in combination for name, value in case.items()}
+        args = ", ".join(filter(None, [", ".join(f"{name}={value}" for name, value in values.items()), fixed]))
+        yield Call(args, tuple(before), tuple(after[::-1]))
 
 
-def _parametrize(call: ast.Call | None) -> list[dict[str, str]] | None:
-    """The cases of ``@pytest.mark.parametrize("a, b", [(1, 2), (3, 4)])``: the text of each argument, by
-    name; None for a form this does not expand (argument values that are not a list or tuple display)."""
+def _parametrize(call: ast.Call | None) -> tuple[list[str], ast.expr] | None:
+    """The parameter names and the argument values (the expression) of ``@pytest.mark.parametrize("a, b",
+    [(1, 2), (3, 4)])``; None for a form this does not take (names that are not a literal)."""
     if call is None:
         return None
     arguments = {**dict(zip(("argnames", "argvalues"), call.args, strict=False)),
@@ -216,12 +242,19 @@ def _parametrize(call: ast.Call | None) -> list[dict[str, str]] | None:
         return None
     if isinstance(names, str):
         names = [name.strip() for name in names.split(",") if name.strip()]
-    if not isinstance(names, list | tuple) or not names or not all(isinstance(n, str) for n in names):
+    if not isinstance(names, list | tuple) or not names or values_node is None:
         return None
-    if not isinstance(values_node, ast.List | ast.Tuple):
+    if not all(isinstance(name, str) and name.isidentifier() for name in names):
         return None
+    return list(names), values_node
+
+
+def _cases(names: list[str], values: ast.expr) -> list[dict[str, str]] | None:
+    """The text of each argument of each case of a parametrize whose values are a list or tuple display;
+    None if a case is not one this can read (then the test runs no case: it cannot be called as pytest would)."""
+    assert isinstance(values, ast.List | ast.Tuple)
     cases = []
-    for value in values_node.elts:
+    for value in values.elts:
         if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "param":
             items = list(value.args)  # pytest.param(1, 2, id="...")
         elif len(names) == 1:
@@ -254,8 +287,8 @@ def _pytest_class_calls(cls: ast.ClassDef, imports: dict[str, str], fixtures: di
 
     calls = [f"{cls.name}.setup_class()"] if "setup_class" in methods else []
     for name, call in tests:
-        calls += [f"{CASE} = {cls.name}()", *hook("setup_method", name), *call.before, f"{CASE}.{name}({call.args})",
-                  *call.after, *hook("teardown_method", name)]  # fmt: skip
+        calls += [f"{CASE} = {cls.name}()", *hook("setup_method", name), *call.lines(f"{CASE}.{name}"),
+                  *hook("teardown_method", name)]  # fmt: skip
     return calls + ([f"{cls.name}.teardown_class()"] if "teardown_class" in methods else [])
 
 
