@@ -2,11 +2,12 @@
 that run as a script in the sandbox (pytest itself is not there, and importing it would cost every execution
 a quarter of a second).
 
-``raises`` (as a context manager or with a callable, ``match`` included), ``approx`` (numbers, and lists,
-tuples and dicts of them), ``fail``, ``skip``, ``param``, ``mark`` and ``fixture`` as decorators that leave
-the function as it is, and pytest's fixtures ``capsys``, ``capfd``, ``tmp_path`` and ``monkeypatch``. The
-test functions are called by the code the tests scorer appends to the test (``parametrize`` expanded there,
-fixtures given; see service.scorers.tests.collect), not by anything here.
+``raises`` (as a context manager or with a callable, ``match`` included), ``warns``, ``deprecated_call``,
+``approx`` (numbers, and lists, tuples and dicts of them), ``fail``, ``skip``, ``param``, ``mark`` and
+``fixture`` as decorators that leave the function as it is, and pytest's fixtures ``capsys``, ``capfd``,
+``tmp_path`` and ``monkeypatch``. The test functions are called by the code the tests scorer appends to the
+test (``parametrize`` expanded there, fixtures given; see service.scorers.tests.collect), not by anything
+here.
 
 Standard library only: the host imports this module too (its ``approx`` judges ``assert f(x) ==
 pytest.approx(y)`` outside the sandbox, where the answer's code cannot reach it).
@@ -116,6 +117,50 @@ def raises(
     with context:
         args[0](*args[1:], **kwargs)
     return context
+
+
+class WarnsContext:
+    """What ``warns`` gives: the warnings the block issued are ``list`` once it ends; one must be of the
+    expected category (and match ``match``)."""
+
+    def __init__(self, expected: type[Warning] | tuple[type[Warning], ...], match: str | None = None) -> None:
+        import warnings
+
+        self.expected, self.match_pattern = expected, match
+        self.catcher = warnings.catch_warnings(record=True)
+        self.list: list[Any] = []
+
+    def __enter__(self) -> "WarnsContext":
+        import warnings
+
+        recorded = self.catcher.__enter__()  # the list the warnings go to (empty, so never ``or``-ed away)
+        self.list = recorded if recorded is not None else []
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None, traceback: Any) -> None:
+        self.catcher.__exit__(kind, value, traceback)
+        if kind is None and not any(
+            issubclass(w.category, self.expected)
+            and (self.match_pattern is None or re.search(self.match_pattern, str(w.message)))
+            for w in self.list
+        ):
+            raise AssertionError(f"DID NOT WARN {self.expected!r}")
+
+
+def warns(
+    expected: type[Warning] | tuple[type[Warning], ...] = Warning, *args: Any, match: str | None = None, **kwargs: Any
+) -> WarnsContext:
+    context = WarnsContext(expected, match)
+    if not args:
+        return context
+    with context:
+        args[0](*args[1:], **kwargs)
+    return context
+
+
+def deprecated_call(*args: Any, **kwargs: Any) -> WarnsContext:
+    return warns((DeprecationWarning, PendingDeprecationWarning), *args, **kwargs)
 
 
 def fail(reason: str = "", pytrace: bool = True) -> NoReturn:

@@ -433,7 +433,7 @@ if __name__ == "__main__":
 
 
 FIXTURES_FILE = """import pytest
-from solution import greet, greet_input, total
+from solution import greet, greet_input, total, warn
 
 
 @pytest.fixture
@@ -478,6 +478,11 @@ CASES = [([1], 1), pytest.param([2, 3], 5, id="two")]
 @pytest.mark.parametrize("numbers, expected", CASES)
 def test_cases_by_name(numbers, expected, capsys):
     assert total(numbers) == expected
+
+
+def test_warns():
+    with pytest.warns(UserWarning, match="careful"):
+        warn()
 """
 
 
@@ -485,7 +490,8 @@ def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None
     """The file's own fixtures (returned or yielded) and pytest's capsys, monkeypatch and tmp_path are given to
     the tests that ask for them, fresh for each; capsys ends and monkeypatch is undone after the test."""
     right = "def greet(name):\n    print(f'Hello, {name}')\ndef greet_input():\n    greet(input())\n" \
-            "def total(xs):\n    return sum(xs)\n"  # fmt: skip
+            "def total(xs):\n    return sum(xs)\n" \
+            "def warn():\n    import warnings\n    warnings.warn('careful')\n"  # fmt: skip
     wrong = right.replace("Hello", "Hi")
     tests = [{"kind": "assert", "code": FIXTURES_FILE}]
     result = score(
@@ -498,7 +504,8 @@ def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None
                             "test_prints(capsys=__vpo_capsys__)", "__vpo_capsys__.finish()"]  # fmt: skip
     # cases given by a name are expanded as the test runs
     loop = "for __vpo_parameters__ in __import__('pytest').parametrized([(('numbers', 'expected'), CASES)], 10000):"
-    assert appended[-4:-2] == [loop, "    __vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')"]
+    at = appended.index(loop)
+    assert appended[at + 1] == "    __vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')"
     off_by_one = right.replace("return sum(xs)", "return sum(xs) + (len(xs) == 2)")
     result = score(api, answers=[[off_by_one]], scorers=[{"name": "tests", "params": {"tests": tests}}], detail=True)
     assert result["rewards"] == [[[0.0]]] and "compared [6, 5]" in result["details"]["tests"][0][0][0]["message"]
