@@ -27,9 +27,10 @@ RUN python -m venv /opt/vpo \
 
 FROM ${PYTHON_IMAGE}
 # bubblewrap for the sandbox; python3 (Debian's, /usr/bin/python3) is the interpreter answer code runs in,
-# nodejs (/usr/bin/node) runs the tests scorer's javascript answers and g++ compiles its cpp answers
+# with numpy (python3-numpy: EvalPlus's tests import it), nodejs (/usr/bin/node) runs the tests scorer's
+# javascript answers and g++ compiles its cpp answers
 RUN apt-get update \
- && apt-get install -y --no-install-recommends bubblewrap python3 nodejs g++ tini \
+ && apt-get install -y --no-install-recommends bubblewrap python3 python3-numpy nodejs g++ tini \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --uid 10001 --create-home --shell /usr/sbin/nologin vpo
 COPY --from=build /opt/vpo /opt/vpo

@@ -96,6 +96,11 @@ class Settings(BaseSettings):
         None, ge=0, description="workers that step in while others are held by long executions (default: as many)"
     )
     sandbox_python: str = Field("/usr/bin/python3", description="interpreter inside the sandbox")
+    sandbox_site_packages: bool = Field(
+        True,
+        description="executions import the packages installed for the sandbox's interpreter (its site-packages: "
+        "apt install python3-numpy), as python3 main.py would; false: the standard library only",
+    )
     sandbox_uid_base: int = Field(61000, ge=1000, description="worker i runs as this uid + i (when root)")
     sandbox_queue_limit: int = Field(4096, ge=1, description="queued executions before 503 + Retry-After")
     sandbox_memory_mb: int = Field(512, ge=32, description="address space of one execution")

@@ -1004,8 +1004,13 @@ def main():
     scratch = arguments[0] if arguments else "/tmp"
     # what the executions see of the command line: a program run as ``python3 solution.py`` (one that reads
     # its arguments, or unittest.main(), would otherwise find the worker's options there)
+    site_packages = "--site-packages" in sys.argv
     sys.argv = ["solution.py"]
     sys.orig_argv = [sys.executable, "solution.py"]
+    if site_packages:  # the packages installed for this interpreter, as ``python3 main.py`` sees them (no .pth)
+        import site
+
+        sys.path += [path for path in site.getsitepackages() if os.path.isdir(path) and path not in sys.path]
     for name in PRELOAD:
         try:
             __import__(name)

@@ -1,7 +1,8 @@
 """How a sandbox worker process is started: bubblewrap namespaces, an unprivileged uid, no environment.
 
 ``bwrap`` mode (the default): each worker runs the harness under bubblewrap with new user, PID, network
-(loopback only), IPC, UTS and cgroup namespaces, a read-only ``/usr``, a private size-capped ``/tmp`` and
+(loopback only), IPC, UTS and cgroup namespaces, a read-only ``/usr`` (and ``/etc/alternatives``, Debian's
+symlinks into it), a private size-capped ``/tmp`` and
 ``/dev/shm`` (the only places it can write: ``/`` and ``/dev`` are read-only, so that what an answer writes is
 bounded and the worker can remove it after each unit), a fresh ``/proc`` and ``/dev``, no capabilities, no
 further user namespaces, an empty environment, and, when the service runs as root, a host uid of its own
@@ -23,6 +24,9 @@ HARNESS = Path(__file__).with_name("harness.py")
 PYTEST_STAND_IN = Path(__file__).with_name("pytest_stand_in.py")  # what the executions import as pytest
 SANDBOX_MODES = ("bwrap", "unsafe-local")
 WRITABLE = ("/tmp", "/dev/shm")  # where an execution can write under bwrap; the worker empties them after each unit
+# The executions' environment: one thread per numeric library (an execution has one core's worth of time, and a
+# thread pool per core would run into the process limit on a large host)
+SANDBOX_ENV = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 class SandboxUnavailable(RuntimeError):
@@ -36,6 +40,7 @@ class JailConfig:
     uid_base: int = 61000
     tmp_bytes: int = 256 * 1024 * 1024
     shm_bytes: int = 64 * 1024 * 1024
+    site_packages: bool = True  # the interpreter's site-packages on the executions' sys.path (else stdlib only)
 
 
 @dataclass(frozen=True)
@@ -58,10 +63,11 @@ class WorkerSpec:
 def worker_spec(config: JailConfig, index: int) -> WorkerSpec:
     source = HARNESS.read_text(encoding="utf-8")
     python_args = ["-I", "-S", "-B", "-c", source]
-    pytest = "--pytest=" + PYTEST_STAND_IN.read_text(encoding="utf-8")
+    options = ["--pytest=" + PYTEST_STAND_IN.read_text(encoding="utf-8")]
+    options += ["--site-packages"] if config.site_packages else []
     if config.mode == "unsafe-local":
         scratch = tempfile.mkdtemp(prefix="vpo-sandbox-")
-        return WorkerSpec([config.python, *python_args, scratch, pytest], None, {"PATH": "/usr/bin:/bin"}, scratch)
+        return WorkerSpec([config.python, *python_args, scratch, *options], None, dict(SANDBOX_ENV), scratch)
     if config.mode != "bwrap":
         raise SandboxUnavailable(f"unknown sandbox mode {config.mode!r}; use one of {', '.join(SANDBOX_MODES)}")
     bwrap = shutil.which("bwrap")
@@ -80,10 +86,12 @@ def worker_spec(config: JailConfig, index: int) -> WorkerSpec:
         "--cap-drop",
         "ALL",
         "--clearenv",
-        "--setenv", "PATH", "/usr/bin:/bin",
+        *(item for name, value in SANDBOX_ENV.items() for item in ("--setenv", name, value)),
         "--setenv", "HOME", "/tmp",
         "--setenv", "LANG", "C.UTF-8",
         "--ro-bind", "/usr", "/usr",
+        # Debian's alternatives (symlinks only): libblas.so.3 for numpy resolves through them
+        "--ro-bind-try", "/etc/alternatives", "/etc/alternatives",
     ]  # fmt: skip
     for top in ("bin", "lib", "lib64", "lib32", "sbin"):
         path = Path("/") / top
@@ -94,7 +102,7 @@ def worker_spec(config: JailConfig, index: int) -> WorkerSpec:
     argv += ["--proc", "/proc", "--dev", "/dev", "--size", str(config.shm_bytes), "--tmpfs", "/dev/shm",
              "--remount-ro", "/dev", "--size", str(config.tmp_bytes), "--tmpfs", "/tmp", "--remount-ro", "/",
              "--chdir", "/tmp"]  # fmt: skip
-    argv += ["--as-pid-1", "--", config.python, *python_args, "/tmp/scratch", "--pid-namespace", pytest]
+    argv += ["--as-pid-1", "--", config.python, *python_args, "/tmp/scratch", "--pid-namespace", *options]
     argv += [f"--wipe={directory}" for directory in WRITABLE]
     uid = config.uid_base + index if os.geteuid() == 0 else None
     return WorkerSpec(argv, uid, {}, None)

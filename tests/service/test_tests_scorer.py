@@ -1234,6 +1234,40 @@ def test_a_compilation_over_its_time_is_a_compile_error(make_server: ServerFacto
     assert detail["message"] == "the compilation took longer than 0.2 s"
 
 
+EVALPLUS = """import numpy as np
+
+
+def assertion(out, exp, atol):
+    exact_match = out == exp
+    if not exact_match and atol != 0:
+        np.testing.assert_allclose(out, exp, atol=atol)
+    else:
+        assert exact_match
+
+
+inputs = [[2.0], [0.5]]
+results = [1.0, 0.25]
+for i, (inp, exp) in enumerate(zip(inputs, results)):
+    assertion(candidate(*inp), exp, 1e-6)
+"""
+
+
+def test_packages_installed_for_the_sandbox_interpreter(api: httpx.Client, make_server: ServerFactory) -> None:
+    """An execution imports what is installed for the sandbox's interpreter (numpy from python3-numpy, which
+    EvalPlus's HumanEval+ tests use), one thread per numeric library; sandbox_site_packages=false: the
+    standard library only."""
+    square = "def candidate(x):\n    return 1.0 + 1e-9 if x == 2.0 else x * x\n"  # within atol: allclose
+    numpy_threads = "import os\nassert os.environ['OPENBLAS_NUM_THREADS'] == '1'\n"
+    tests = [{"kind": "assert", "code": EVALPLUS}, {"kind": "assert", "code": numpy_threads}]
+    scorers = [{"name": "tests", "params": {"tests": tests, "timeout_s": 10}}]
+    result = score(api, answers=[[square], ["def candidate(x):\n    return x\n"]], scorers=scorers, detail=True)
+    assert result["rewards"] == [[[1.0, 1.0]], [[0.0, 1.0]]], result["details"]
+    stdlib_only = make_server(Settings(sandbox_workers=1, sandbox_site_packages=False))
+    body = {"answers": [[square]], "scorers": scorers, "detail": True}
+    result = httpx.post(f"{stdlib_only.url}/v1/score", json=body, timeout=60).json()
+    assert result["details"]["tests"][0][0][0]["error"] == "ModuleNotFoundError"
+
+
 def test_no_sandbox_means_no_tests_scorer_unless_unsafe_local(make_server: ServerFactory) -> None:
     broken = make_server(Settings(sandbox_python="/nonexistent/python3", sandbox_workers=1))
     unavailable = httpx.get(f"{broken.url}/v1/scorers").json()["unavailable"]

@@ -145,7 +145,8 @@ class TestsScorer(Scorer):
     async def start(self) -> None:
         s = self.settings
         jail = JailConfig(mode=s.sandbox, python=s.sandbox_python, uid_base=s.sandbox_uid_base,
-                          tmp_bytes=s.sandbox_tmp_bytes, shm_bytes=s.sandbox_shm_bytes)  # fmt: skip
+                          tmp_bytes=s.sandbox_tmp_bytes, shm_bytes=s.sandbox_shm_bytes,
+                          site_packages=s.sandbox_site_packages)  # fmt: skip
         reserve = s.sandbox_tmp_bytes + s.sandbox_shm_bytes + HARNESS_RESERVE_BYTES
         config = PoolConfig(workers=s.sandbox_workers, spare_workers=s.sandbox_spares(),
                             queue_limit=s.sandbox_queue_limit, jail=jail, memory_cgroups=s.sandbox_memory_cgroup,
