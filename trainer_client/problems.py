@@ -20,7 +20,7 @@ keeps the first ``max_tests`` (the service refuses more than its ``max_tests_per
   before the answers as the params' ``setup``.
 - MBPP (``test_list``, ``test_setup_code``): one ``assert`` test per assert, after the setup code.
 - Test files written for pytest or unittest (KodCode's ``test``: ``from solution import f`` and ``def
-  test_...()`` functions): one ``assert`` test per test function or test class, each the file without the
+  test_...()`` functions): one ``assert`` test per test function and test method, each the file without the
   others, so that each is a component of the reward vector (the scorer runs such a file's tests as pytest or
   unittest would).
 
@@ -105,30 +105,45 @@ def mbpp_tests(test_list: Sequence[str], test_setup_code: str = "") -> list[Test
 
 
 def pytest_tests(test: str) -> list[Test]:
-    """A pytest or unittest file as one ``assert`` test per top-level ``test*`` function, ``Test*`` class or
-    ``TestCase`` class (not one marked ``skip``, ``skipif`` or ``xfail``): each the whole file but the other
-    tests (its imports, helpers and fixtures kept, in their places). A file with fewer than two is one test."""
+    """A pytest or unittest file as one ``assert`` test per test: per top-level ``test*`` function, and per
+    ``test*`` method of a ``Test*`` or ``TestCase`` class (not one marked ``skip``, ``skipif`` or ``xfail``).
+    Each is the whole file without the other tests (its imports, helpers, fixtures and the class's ``setUp``
+    kept, in their places; a class none of whose tests it is goes whole). A file of fewer than two tests is
+    one test."""
     lines = test.splitlines(keepends=True)
-    spans = []
+    units: list[tuple[tuple[int, int], tuple[int, int] | None]] = []  # (the test's lines, its class's lines)
     for node in ast.parse(test).body:
-        is_case = isinstance(node, ast.ClassDef) and any(
-            (isinstance(b, ast.Name) and b.id == "TestCase") or (isinstance(b, ast.Attribute) and b.attr == "TestCase")
-            for b in node.bases
-        )
-        skipped = any(_mark_name(d) in ("skip", "skipif", "xfail") for d in getattr(node, "decorator_list", []))
-        if not skipped and (
-            (isinstance(node, ast.FunctionDef) and node.name.startswith("test"))
-            or (isinstance(node, ast.ClassDef) and (node.name.startswith("Test") or is_case))
-        ):
-            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-            spans.append((first - 1, node.end_lineno or node.lineno))
-    if len(spans) < 2:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test") and not _skipped(node):
+            units.append((_lines(node), None))
+        elif isinstance(node, ast.ClassDef) and (node.name.startswith("Test") or _is_test_case(node)):
+            units += [(_lines(m), _lines(node)) for m in node.body if isinstance(m, ast.FunctionDef)
+                      and m.name.startswith("test") and not _skipped(m)]  # fmt: skip
+    if len(units) < 2:
         return [{"kind": "assert", "code": test}]
     tests = []
-    for keep in spans:
-        dropped = {i for start, end in spans if (start, end) != keep for i in range(start, end)}
+    for keep, owner in units:
+        dropped: set[int] = set()
+        for span, cls in units:
+            if span != keep:  # another test: its lines go, and its whole class where this test is not in it
+                start, end = cls if cls is not None and cls != owner else span
+                dropped.update(range(start, end))
         tests.append({"kind": "assert", "code": "".join(line for i, line in enumerate(lines) if i not in dropped)})
     return tests
+
+
+def _lines(node: ast.FunctionDef | ast.ClassDef) -> tuple[int, int]:
+    """The 0-based range of lines a definition spans, its decorators included."""
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    return first - 1, node.end_lineno or node.lineno
+
+
+def _skipped(node: ast.FunctionDef) -> bool:
+    return any(_mark_name(d) in ("skip", "skipif", "xfail", "skipIf", "skipUnless") for d in node.decorator_list)
+
+
+def _is_test_case(node: ast.ClassDef) -> bool:
+    names = [b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else None for b in node.bases]
+    return "TestCase" in names
 
 
 def _mark_name(decorator: ast.expr) -> str | None:

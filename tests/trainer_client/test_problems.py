@@ -94,3 +94,14 @@ def test_pytest_files_as_one_test_per_test_function_or_class() -> None:
     assert ["class TestD" in c for c in codes] == [False, False, True]
     one = "import unittest\nclass T(unittest.TestCase):\n    def test_x(self):\n        self.assertTrue(True)\n"
     assert pytest_tests(one) == [{"kind": "assert", "code": one}]
+    # a class's test methods are tests of their own, its setUp kept in each; another class goes whole
+    cases = (
+        "import unittest\nclass T(unittest.TestCase):\n    def setUp(self):\n        self.v = 1\n"
+        "    def test_a(self):\n        self.assertEqual(self.v, 1)\n    def test_b(self):\n        pass\n"
+        "class U(unittest.TestCase):\n    def test_c(self):\n        pass\n"
+    )
+    split = [t["code"] for t in pytest_tests(cases)]
+    assert [("test_a" in c, "test_b" in c, "class U" in c, "def setUp" in c) for c in split] == [
+        (True, False, False, True), (False, True, False, True), (False, False, True, False),
+    ]  # fmt: skip
+    assert all(compile(c, "<split>", "exec") for c in split)
