@@ -148,6 +148,11 @@ def plain(value):
     for base, read in PLAIN_BASES:
         if issubclass(kind, base):
             return read(value)
+    numpy = sys.modules.get("numpy")  # a numpy scalar (np.int64, np.bool_) is the Python scalar it holds, as
+    if numpy is not None and isinstance(value, numpy.generic):  # Python compares it; read with numpy's own item()
+        scalar = numpy.generic.item(value)
+        if type(scalar) in EXACT:  # not a datetime64's datetime, nor an object scalar's object
+            return scalar
     raise Unencodable(f"a value of type {kind.__name__} is not plain data")
 
 

@@ -1262,6 +1262,17 @@ def test_packages_installed_for_the_sandbox_interpreter(api: httpx.Client, make_
     scorers = [{"name": "tests", "params": {"tests": tests, "timeout_s": 10}}]
     result = score(api, answers=[[square], ["def candidate(x):\n    return x\n"]], scorers=scorers, detail=True)
     assert result["rewards"] == [[[1.0, 1.0]], [[0.0, 1.0]]], result["details"]
+    # numpy's scalars go as the Python scalars they hold (Python compares them so); its arrays are not plain data
+    numeric = "import numpy as np\ndef total(xs):\n    return np.sum(xs)\n" \
+              "def positive(xs):\n    return np.all(np.array(xs) > 0)\n" \
+              "def array(xs):\n    return np.array(xs)\n"  # fmt: skip
+    checks = ["assert total([1, 2]) == 3", "assert positive([1]) == True", "assert array([1, 2]) == [1, 2]"]
+    tests = [
+        *({"kind": "assert", "code": c} for c in checks),
+        {"kind": "call", "function": "total", "args": [[2]], "expected": 2},
+    ]
+    result = score(api, answers=[[numeric]], scorers=[{"name": "tests", "params": {"tests": tests, "timeout_s": 10}}])
+    assert result["rewards"] == [[[1.0, 1.0, 0.0, 1.0]]]
     stdlib_only = make_server(Settings(sandbox_workers=1, sandbox_site_packages=False))
     body = {"answers": [[square]], "scorers": scorers, "detail": True}
     result = httpx.post(f"{stdlib_only.url}/v1/score", json=body, timeout=60).json()
