@@ -483,12 +483,32 @@ def test_cases_by_name(numbers, expected, capsys):
 def test_warns():
     with pytest.warns(UserWarning, match="careful"):
         warn()
+
+
+LOG = []
+
+
+@pytest.fixture(autouse=True)
+def fresh_log():
+    LOG.clear()
+    yield
+
+
+def test_log_one():
+    LOG.append(1)
+    assert LOG == [1]
+
+
+def test_log_two():
+    LOG.append(2)
+    assert LOG == [2]
 """
 
 
 def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None:
-    """The file's own fixtures (returned or yielded) and pytest's capsys, monkeypatch and tmp_path are given to
-    the tests that ask for them, fresh for each; capsys ends and monkeypatch is undone after the test."""
+    """The file's own fixtures (returned or yielded; autouse ones before every test) and pytest's capsys,
+    monkeypatch and tmp_path are given to the tests that ask for them, fresh for each; capsys ends and
+    monkeypatch is undone after the test."""
     right = "def greet(name):\n    print(f'Hello, {name}')\ndef greet_input():\n    greet(input())\n" \
             "def total(xs):\n    return sum(xs)\n" \
             "def warn():\n    import warnings\n    warnings.warn('careful')\n"  # fmt: skip
@@ -500,12 +520,12 @@ def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None
     assert result["rewards"] == [[[1.0]], [[0.0]]], result["details"]
     appended = rewrite_asserts(FIXTURES_FILE)[0].rsplit("\n\n", 1)[1].splitlines()
     assert "test_own_fixtures(numbers=numbers(), resource=next(resource()))" in appended
-    assert appended[:3] == ["__vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')",
+    assert appended[:4] == ["next(fresh_log())", "__vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')",
                             "test_prints(capsys=__vpo_capsys__)", "__vpo_capsys__.finish()"]  # fmt: skip
     # cases given by a name are expanded as the test runs
     loop = "for __vpo_parameters__ in __import__('pytest').parametrized([(('numbers', 'expected'), CASES)], 10000):"
     at = appended.index(loop)
-    assert appended[at + 1] == "    __vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')"
+    assert appended[at + 2] == "    __vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')"
     off_by_one = right.replace("return sum(xs)", "return sum(xs) + (len(xs) == 2)")
     result = score(api, answers=[[off_by_one]], scorers=[{"name": "tests", "params": {"tests": tests}}], detail=True)
     assert result["rewards"] == [[[0.0]]] and "compared [6, 5]" in result["details"]["tests"][0][0][0]["message"]

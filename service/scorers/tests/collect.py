@@ -7,10 +7,11 @@ process. Run as a script, the first would run no test and the second would end i
 
 - a ``test*`` function of the module that the module does not refer to itself, once, or once per case of its
   ``pytest.mark.parametrize`` decorators (written out here, or by the stand-in's ``parametrized`` as the test
-  runs where the cases are given by a name), given the fixtures it asks for (the module's own ``@pytest.fixture``
-  functions of no parameters, and pytest's ``capsys``, ``capfd``, ``monkeypatch``, ``tmp_path``: see
-  BUILTIN_FIXTURES); not one marked ``skip``, ``skipif``, ``xfail`` or ``usefixtures``, nor one with a
-  parameter that none of these fills (another fixture: pytest's plugins', or one that asks for ``request``);
+  runs where the cases are given by a name), given the fixtures it asks for: the module's own
+  ``@pytest.fixture`` functions of no parameters (its ``autouse`` ones whether asked for or not), and
+  pytest's ``capsys``, ``capfd``, ``monkeypatch``, ``tmp_path`` (see BUILTIN_FIXTURES). Not one marked
+  ``skip``, ``skipif``, ``xfail`` or ``usefixtures``, nor one with a parameter that none of these fills
+  (another fixture: pytest's plugins', or one that asks for ``request``);
 - each ``test*`` method of a ``Test*`` class without ``__init__``, on a fresh instance, between the class's
   ``setup_method``/``teardown_method`` (and ``setup_class``/``teardown_class``) where it has them;
 - each ``test*`` method of a ``TestCase`` class (its own and those of its TestCase bases in the file; not one
@@ -65,6 +66,7 @@ MAX_CASES = 10_000  # the calls of one test function (its parametrize cases, mul
 # pytest's own fixtures the sandbox's stand-in makes (pytest_stand_in.builtin_fixture), and whether each is
 # finished after the test (stdout back, monkeypatches undone)
 BUILTIN_FIXTURES = {"capsys": True, "capfd": True, "monkeypatch": True, "tmp_path": False}
+AUTOUSE = " autouse"  # the key of _fixtures' autouse fixtures (no name of a parameter)
 
 
 def runnable(source: str, tree: ast.Module) -> str | None:
@@ -149,13 +151,16 @@ class Call:
 
 def _fixtures(tree: ast.Module, imports: dict[str, str]) -> dict[str, str]:
     """The module's own fixtures (``@pytest.fixture`` functions of no parameters): the expression of a fresh
-    value of each (``sample()``, or ``next(sample())`` for one that yields its value), by name."""
+    value of each (``sample()``, or ``next(sample())`` for one that yields its value), by name. Those marked
+    ``autouse=True`` are also under AUTOUSE, as the list of their expressions joined by newlines."""
     found = {}
+    autouse = []
     for function in tree.body:
         if not isinstance(function, ast.FunctionDef):
             continue
-        decorators = [d.func if isinstance(d, ast.Call) else d for d in function.decorator_list]
-        if not any(_qualified(d, imports) == "pytest.fixture" for d in decorators):
+        marks = [d for d in function.decorator_list if _qualified(d.func if isinstance(d, ast.Call) else d, imports)
+                 == "pytest.fixture"]  # fmt: skip
+        if not marks:
             continue
         arguments = function.args
         positional = [*arguments.posonlyargs, *arguments.args]
@@ -164,7 +169,16 @@ def _fixtures(tree: ast.Module, imports: dict[str, str]) -> dict[str, str]:
             continue  # it asks for other fixtures (request, ...)
         yields = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in ast.walk(function))
         found[function.name] = f"next({function.name}())" if yields else f"{function.name}()"
+        if any(isinstance(m, ast.Call) and any(k.arg == "autouse" and _literal_true(k.value) for k in m.keywords)
+               for m in marks):  # fmt: skip
+            autouse.append(found[function.name])
+    if autouse:
+        found[AUTOUSE] = "\n".join(autouse)
     return found
+
+
+def _literal_true(expr: ast.expr) -> bool:
+    return isinstance(expr, ast.Constant) and expr.value is True
 
 
 def _calls(function: ast.FunctionDef, imports: dict[str, str], fixtures: dict[str, str], skip: int) -> Iterator[Call]:
@@ -196,8 +210,12 @@ def _calls(function: ast.FunctionDef, imports: dict[str, str], fixtures: dict[st
     parameters = {name for names, _ in parametrized for name in names}
     if parameters & {a.arg for a in arguments.posonlyargs}:
         return  # a parameter only a position can give
+    if any(a.arg not in defaulted for a in arguments.posonlyargs[skip:]):
+        return  # a fixture only a position can give
     given: dict[str, str] = {}
     before, after = [], []
+    if AUTOUSE in fixtures:  # made before each test, whether it asks for them or not
+        before += fixtures[AUTOUSE].split("\n")
     for argument in [*positional, *arguments.kwonlyargs]:
         name = argument.arg
         if name in defaulted or name in parameters:
