@@ -709,6 +709,33 @@ def test_partial_credit_for_stdio_tests(api: httpx.Client) -> None:
     assert api.post("/v1/score", json={**body, "scorers": [strict]}).json()["rewards"][0][0] == [0.0, 0.0, 1.0, 0.0]
 
 
+PAIR_CHECKER = """def check(input, output, expected):
+    n = int(input)
+    a, b = map(int, output.split())
+    return a + b == n and 0 <= a and 0 <= b
+"""
+
+
+def test_a_checker_judges_outputs_that_many_answers_make_right(api: httpx.Client) -> None:
+    """A stdio test's checker (``check(input, output, expected)``) judges the output instead of the comparison,
+    in an execution of its own: any pair that sums to n passes; output it cannot read fails; a program that
+    fails is judged as ever, without the checker."""
+    test = {"kind": "stdio", "stdin": "7\n", "expected_stdout": "3 4\n", "checker": PAIR_CHECKER}
+    answers = ["n = int(input())\nprint(1, n - 1)\n", "n = int(input())\nprint(0, n)\n", "print(1, 1)\n",
+               "print('seven')\n", "raise ValueError('no')\n"]  # fmt: skip
+    result = score(api, answers=[[a] for a in answers], scorers=[{"name": "tests", "params": {"tests": [test]}}],
+                   detail=True)  # fmt: skip
+    assert result["rewards"] == [[[1.0]], [[1.0]], [[0.0]], [[0.0]], [[0.0]]]
+    details = [answer[0][0] for answer in result["details"]["tests"]]
+    assert details[2]["message"] == "the checker rejected the output"
+    assert details[3]["message"].startswith("the checker raised ValueError")
+    assert details[4]["verdict"] == "error" and details[4]["error"] == "ValueError"
+    for bad in ("def judge(input, output, expected):\n    return True\n", "def check(:\n"):
+        params = {"tests": [{**test, "checker": bad}]}
+        response = api.post("/v1/score", json={"answers": [["x"]], "scorers": [{"name": "tests", "params": params}]})
+        assert response.status_code == 422, bad
+
+
 def test_stdio_numbers_within_a_tolerance(api: httpx.Client) -> None:
     """With abs_tol / rel_tol, decimal numbers in the output match within them (a checker's 1e-6), in lines
     or tokens; without, the text must be the same."""

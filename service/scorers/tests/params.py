@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -84,12 +85,34 @@ class StdioTest(ScorerParams):
     )
     abs_tol: float = Field(0.0, ge=0, description="lines or tokens: decimal numbers in the output match within it")
     rel_tol: float = Field(0.0, ge=0)
+    checker: str | None = Field(
+        None,
+        max_length=100_000,
+        description="Python code defining check(input, output, expected) -> bool, which judges the program's "
+        "output instead of the comparison (a problem with many right outputs); it runs in the sandbox, in an "
+        "execution of its own",
+    )
 
     @model_validator(mode="after")
     def _tolerance_needs_units(self) -> StdioTest:
         if self.compare == "exact" and (self.abs_tol or self.rel_tol):
             raise ValueError('abs_tol and rel_tol compare numbers in lines or tokens, not with compare "exact"')
         return self
+
+    @field_validator("checker")
+    @classmethod
+    def _defines_check(cls, checker: str | None) -> str | None:
+        if checker is None:
+            return None
+        try:
+            tree = ast.parse(checker)
+        except SyntaxError as exc:
+            raise ValueError(f"the checker does not parse: {exc.msg} (line {exc.lineno})") from None
+        except (RecursionError, MemoryError, ValueError):
+            raise ValueError("the checker cannot be parsed") from None
+        if not any(isinstance(node, ast.FunctionDef) and node.name == "check" for node in tree.body):
+            raise ValueError("the checker defines no function check(input, output, expected)")
+        return checker
 
 
 TestCase = Annotated[AssertTest | CallTest | StdioTest, Field(discriminator="kind")]

@@ -96,7 +96,7 @@ class _Execution:
     waiting: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Slot:
     """Where the verdict of one (task, answer, test) comes from."""
 
@@ -105,6 +105,7 @@ class _Slot:
     test: Any
     checks: tuple[Check, ...] = ()
     partial: bool = False  # a stdio test's failure scores its output's similarity
+    checker: _Unit | None = None  # a stdio test's checker, run on the program's output once the program ended
 
 
 class TestsScorer(Scorer):
@@ -175,6 +176,7 @@ class TestsScorer(Scorer):
         plans = [[[self._slot(units, _code(a, task.params), t, task.params) for t in task.params.tests]
                   for a in task.answers] for task in tasks]  # fmt: skip
         await self._run(list(units.values()), deadline)
+        await self._run(self._checkers(plans), deadline)
         # what the executions sent is judged in time linear in its size, but that size is the answers' to choose
         # (within MAX_REPORTS a unit): past JUDGE_INLINE_BYTES, off the event loop, so that other requests are
         # not held up meanwhile (a thread per call would cost the common small call more than judging it)
@@ -205,6 +207,23 @@ class TestsScorer(Scorer):
             unit.keys[test_key] = len(unit.tests)
             unit.tests.append({"i": len(unit.tests), **wire})
         return _Slot(unit, unit.keys[test_key], test, checks)
+
+    def _checkers(self, plans: list[list[list[_Slot]]]) -> list[_Unit]:
+        """The executions of the checkers of the stdio tests whose programs ran to their end: one per checker and
+        output, each a call of ``check(input, output, expected)`` (set as the slots' ``checker``)."""
+        units: dict[tuple[Any, ...], _Unit] = {}
+        for slot in (slot for plan in plans for slots in plan for slot in slots):
+            test, result = slot.test, slot.unit.result
+            if not (isinstance(test, StdioTest) and test.checker and isinstance(result, dict) and result.get("done")):
+                continue
+            if result.get("output_limited") or "sandbox_error" in result:
+                continue
+            args = [test.stdin, result.get("stdout", ""), test.expected_stdout]
+            unit = _Unit("functions", test.checker, slot.unit.timeout_s, slot.unit.memory_mb)
+            unit.tests.append({"i": 0, "type": "call", "function": "check", "args": args, "kwargs": {}})
+            unit.keys[json.dumps(args)] = 0
+            slot.checker = units.setdefault((*unit.identity(), *unit.keys), unit)
+        return list(units.values())
 
     async def _run(self, units: list[_Unit], deadline: float | None) -> None:
         assert self.pool is not None
@@ -357,6 +376,8 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
         if not result.get("done"):
             return _stopped(language, result.get("ended"), result, info)
         test = slot.test
+        if test.checker:
+            return _checked(slot.checker, info)
         expected = normalize_stdout(test.expected_stdout, test.compare)
         actual = normalize_stdout(result.get("stdout", ""), test.compare)
         equal = unit_equal(test.compare, test.abs_tol, test.rel_tol)
@@ -397,6 +418,32 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
     if slot.checks and not entries and not any(check.guarded for check in slot.checks):
         return "fail", {**info, "message": "no assertion ran"}  # and no try in the test could have skipped them
     return "pass", info
+
+
+def _checked(checker: _Unit | None, info: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """The verdict of a program's output that its test's checker judges: pass when ``check`` returned True. A
+    checker that fails on the output (an exception: output it cannot read; its time) fails the test."""
+    result = checker.result if checker is not None else None
+    if result is None:
+        return None, {"reason": "deadline", "message": "the checker did not run before the deadline"}
+    if "sandbox_error" in result:
+        return None, {"reason": "sandbox_error", "message": str(result["sandbox_error"])}
+    failed = result.get("load_error")
+    report = result.get("reports", {}).get("0")
+    if failed is None and report is None:
+        return "fail", {**info, "message": f"the checker did not finish ({result.get('ended')})"}
+    if failed is None and report.get("status") == "killed":
+        return "fail", {**info, "message": f"the checker did not finish ({report.get('ended')})"}
+    if failed is None and report.get("status") == "error":
+        failed = report
+    if failed is not None:
+        message = f"the checker raised {failed.get('type')}: {failed.get('message', '')}"
+        return "fail", {**info, "message": message[:DETAIL_CHARS]}
+    try:
+        accepted = returned_matches(decode(report.get("value")), True)
+    except ValueError:
+        accepted = False
+    return ("pass", info) if accepted else ("fail", {**info, "message": "the checker rejected the output"})
 
 
 def _never_ran(checks: tuple[Check, ...], ran: set[int]) -> int | None:
