@@ -156,15 +156,51 @@ def plain(value):
     raise Unencodable(f"a value of type {kind.__name__} is not plain data")
 
 
+def stdlib_number(value):
+    """A Fraction as ("fraction", [numerator, denominator]), a Decimal as ("decimal", its text), read with the
+    standard library's own slots and C methods (no subclass of the answer's overrides them); None for anything
+    else. Neither can exist unless the answer imported its module."""
+    fractions = sys.modules.get("fractions")
+    if fractions is not None and isinstance(value, fractions.Fraction):
+        numerator = fractions.Fraction._numerator.__get__(value)
+        denominator = fractions.Fraction._denominator.__get__(value)
+        return "fraction", [int.__index__(plain(numerator)), int.__index__(plain(denominator))]
+    decimal = sys.modules.get("decimal")
+    if decimal is not None and isinstance(value, decimal.Decimal):
+        return "decimal", decimal.Decimal.__str__(value)
+    return None
+
+
+def truthy(value):
+    """The truth of plain data (see plain) or a standard library number, never the answer's own ``__bool__``."""
+    number = stdlib_number(value)
+    if number is None:
+        return bool(plain(value))
+    tag, parts = number
+    return parts[0] != 0 if tag == "fraction" else not _zero(parts)
+
+
+def _zero(text):
+    """Whether a Decimal's text (as Decimal.__str__ writes it) is a zero: its digits are all 0 (``0.000``,
+    ``-0E-7``); a NaN or an infinity is no zero."""
+    digits = text.lstrip("-+").split("E")[0].replace(".", "")
+    return digits.isdigit() and not digits.strip("0")
+
+
 def encode(value, depth=0, budget=None):
-    """Plain data (see plain) as tagged JSON; anything else (an object with its own __eq__) is refused, so a
-    comparison made by the host cannot be steered by the answer's code."""
+    """Plain data (see plain) and the standard library's numbers (see stdlib_number) as tagged JSON; anything
+    else (an object with its own __eq__) is refused, so a comparison made by the host cannot be steered by the
+    answer's code."""
     budget = budget if budget is not None else [100_000]
     budget[0] -= 1
     if budget[0] < 0 or depth > 100:
         raise Unencodable("value too large or too deep")
     kind = type(value)
     if kind not in EXACT:
+        number = stdlib_number(value)
+        if number is not None:
+            tag, parts = number
+            return {tag: encode(parts, depth + 1, budget) if tag == "fraction" else parts}
         value = plain(value)
         kind = type(value)
     if kind is int and value.bit_length() > BIG_INT_BITS:
@@ -397,7 +433,7 @@ def _run_test(test, globals_):
                 checks.append([check_id, None, str(error)])
                 raise AssertionError(str(error)) from None
             checks.append([check_id, [encoded]])
-            if not plain(value):  # the truth of an exact built-in value, never the answer's own __bool__
+            if not truthy(value):  # the truth of an exact built-in value, never the answer's own __bool__
                 raise AssertionError(FALSE_ASSERT % (check_id + 1))
 
         test_globals = dict(globals_)

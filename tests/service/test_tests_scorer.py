@@ -14,6 +14,8 @@ import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, get_args
 
@@ -350,6 +352,49 @@ def test_subclasses_of_plain_types_compare_as_the_values_they_hold(api: httpx.Cl
     )  # fmt: skip
     result = score(api, answers=[[liar]], scorers=[{"name": "tests", "params": {"tests": tests[:2] + tests[5:]}}])
     assert result["rewards"] == [[[0.0, 0.0, 0.0]]]
+
+
+NUMBERS = """from decimal import Decimal
+from fractions import Fraction
+
+
+class Lie(Fraction):
+    def __eq__(self, other):
+        return True
+
+    def __bool__(self):
+        return True
+
+
+def half():
+    return Fraction(1, 2)
+
+
+def price():
+    return Decimal("1.50")
+
+
+def liar(n):
+    return Lie(n, 7)
+"""
+
+
+def test_fractions_and_decimals_compare_as_python_compares_them(api: httpx.Client) -> None:
+    """A Fraction or a Decimal goes out as its numerator and denominator, or its text, read with the standard
+    library's own slots and methods: the host compares it as Python does, never with a subclass's __eq__."""
+    tests = [
+        "assert half() == 0.5", "from fractions import Fraction\nassert half() == Fraction(2, 4)",
+        "assert price() == 1.5", "from decimal import Decimal\nassert price() == Decimal('1.5')", "assert half()",
+        "assert liar(5) == 1", "assert liar(0)",
+    ]  # fmt: skip
+    params = {"tests": [*({"kind": "assert", "code": t} for t in tests), {"kind": "call", "function": "half",
+                                                                         "expected": 0.5}]}  # fmt: skip
+    result = score(api, answers=[[NUMBERS]], scorers=[{"name": "tests", "params": params}])
+    assert result["rewards"] == [[[1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0, 1.0]]]
+    assert decode({"fraction": [1, 3]}) == Fraction(1, 3) and decode({"decimal": "1.50"}) == Decimal("1.5")
+    for forged in ({"fraction": [1, 0]}, {"fraction": [1.5, 2]}, {"decimal": "sNaN"}, {"decimal": "x"}):
+        with pytest.raises(ValueError):
+            decode(forged)
 
 
 def test_type_checks_and_main_blocks_in_assert_tests(api: httpx.Client) -> None:

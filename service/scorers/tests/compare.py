@@ -6,6 +6,8 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from typing import Any
 
 from .asserts import Check, evaluate
@@ -15,12 +17,15 @@ class Undecodable(ValueError):
     pass
 
 
+DECIMAL_CHARS = 1 << 20  # a Decimal's text the host reads (linear in it): a value's text is bounded anyway
+
+
 def decode(value: Any) -> Any:
     """The inverse of the harness's ``encode``: tagged JSON back to Python values. Anything else (a value an
     answer forged, having found its token) raises :class:`Undecodable`."""
     try:
         return _decode(value)
-    except (TypeError, ValueError, OverflowError, RecursionError) as error:
+    except (TypeError, ValueError, OverflowError, RecursionError, InvalidOperation) as error:
         raise Undecodable(f"not a value the harness encodes: {error}") from None
 
 
@@ -50,6 +55,18 @@ def _decode(value: Any) -> Any:
         if not isinstance(body, str):
             raise Undecodable("a bigint is a hexadecimal string")
         return int(body, 16)  # linear in its length, whatever the size
+    if tag == "fraction":
+        numerator, denominator = (_decode(part) for part in body)
+        if type(numerator) is not int or type(denominator) is not int or denominator <= 0:
+            raise Undecodable("a fraction is two ints, the denominator positive")
+        return Fraction(numerator, denominator)
+    if tag == "decimal":
+        if not isinstance(body, str) or len(body) > DECIMAL_CHARS:
+            raise Undecodable("a decimal is its text")
+        number = Decimal(body)
+        if number.is_snan():  # it raises on any comparison
+            raise Undecodable("a signalling NaN")
+        return number
     raise Undecodable(f"unknown tag {tag!r}")
 
 
@@ -67,7 +84,7 @@ def check_passes(check: Check, reported: list[Any] | None) -> bool:
         if not check.ops:
             return bool(values[0])
         return all(bool(op(values[i], values[i + 1])) for i, op in enumerate(check.ops))
-    except (Undecodable, IndexError, TypeError, ValueError, KeyError, OverflowError, ZeroDivisionError):
+    except (Undecodable, IndexError, TypeError, ValueError, KeyError, ArithmeticError):  # Decimal NaN's < too
         return False
 
 
