@@ -173,6 +173,8 @@ def stdlib_number(value):
 
 def truthy(value):
     """The truth of plain data (see plain) or a standard library number, never the answer's own ``__bool__``."""
+    if type(value) in EXACT:
+        return bool(value)
     number = stdlib_number(value)
     if number is None:
         return bool(plain(value))

@@ -19,11 +19,12 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NamedTuple, NoReturn, TypeVar
 
 DEFAULT_REL = 1e-6
 DEFAULT_ABS = 1e-12
 _NOTSET: Any = object()
+Context = TypeVar("Context", "RaisesContext", "WarnsContext")
 
 
 class approx:  # noqa: N801 (pytest's name)
@@ -111,11 +112,14 @@ class RaisesContext:
 def raises(
     expected: type[BaseException] | tuple[type[BaseException], ...], *args: Any, match: str | None = None, **kwargs: Any
 ) -> RaisesContext:
-    context = RaisesContext(expected, match)
-    if not args:
-        return context
-    with context:
-        args[0](*args[1:], **kwargs)
+    return _around(RaisesContext(expected, match), args, kwargs)
+
+
+def _around(context: Context, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Context:
+    """``context`` itself, or, given a callable and its arguments (``raises(E, f, 1)``), after calling it in it."""
+    if args:
+        with context:
+            args[0](*args[1:], **kwargs)
     return context
 
 
@@ -151,12 +155,7 @@ class WarnsContext:
 def warns(
     expected: type[Warning] | tuple[type[Warning], ...] = Warning, *args: Any, match: str | None = None, **kwargs: Any
 ) -> WarnsContext:
-    context = WarnsContext(expected, match)
-    if not args:
-        return context
-    with context:
-        args[0](*args[1:], **kwargs)
-    return context
+    return _around(WarnsContext(expected, match), args, kwargs)
 
 
 def deprecated_call(*args: Any, **kwargs: Any) -> WarnsContext:

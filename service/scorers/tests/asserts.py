@@ -37,7 +37,7 @@ from typing import Any
 
 from service.sandbox.pytest_stand_in import approx
 
-from .collect import runnable
+from .collect import called_name, runnable
 from .spans import Spans
 
 OPERATORS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
@@ -215,13 +215,8 @@ def _may_swallow(statement: ast.AST) -> bool:
         return True
     if not isinstance(statement, ast.With):
         return False
-    for item in statement.items:
-        call = item.context_expr
-        func = call.func if isinstance(call, ast.Call) else None
-        name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
-        if name in SWALLOWING:
-            return True
-    return False
+    return any(isinstance(item.context_expr, ast.Call) and called_name(item.context_expr) in SWALLOWING
+               for item in statement.items)  # fmt: skip
 
 
 def _blocks(tree: ast.Module) -> dict[int, tuple[str, int]]:

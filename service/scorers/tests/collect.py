@@ -334,7 +334,7 @@ def _unittest_calls(cls: ast.ClassDef, cases: dict[str, ast.ClassDef]) -> list[s
         seen.add(current.name)
         for m in current.body:
             if isinstance(m, ast.FunctionDef) and m.name.startswith("test") and m.name not in names:
-                if not any(_decorator_name(d) in UNITTEST_SKIPS for d in m.decorator_list):
+                if not any(called_name(d) in UNITTEST_SKIPS for d in m.decorator_list):
                     names.append(m.name)
         chain += [cases[b.id] for b in current.bases if isinstance(b, ast.Name) and b.id in cases]
     if not names:
@@ -345,9 +345,10 @@ def _unittest_calls(cls: ast.ClassDef, cases: dict[str, ast.ClassDef]) -> list[s
     return calls + [f"{cls.name}.tearDownClass()"]
 
 
-def _decorator_name(decorator: ast.expr) -> str | None:
-    """``skip`` for ``@unittest.skip("why")``, ``@skip("why")`` or ``@unittest.expectedFailure``."""
-    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+def called_name(expr: ast.expr) -> str | None:
+    """The last name of what ``expr`` calls or names: ``skip`` for ``@unittest.skip("why")``, ``@skip("why")`` or
+    ``@unittest.skip``; ``raises`` for ``pytest.raises(E)``."""
+    target = expr.func if isinstance(expr, ast.Call) else expr
     return target.attr if isinstance(target, ast.Attribute) else target.id if isinstance(target, ast.Name) else None
 
 

@@ -222,7 +222,7 @@ class TestsScorer(Scorer):
             unit = _Unit("functions", test.checker, slot.unit.timeout_s, slot.unit.memory_mb)
             unit.tests.append({"i": 0, "type": "call", "function": "check", "args": args, "kwargs": {}})
             unit.keys[json.dumps(args)] = 0
-            slot.checker = units.setdefault((*unit.identity(), *unit.keys), unit)
+            slot.checker = units.setdefault(unit.key(), unit)
         return list(units.values())
 
     async def _run(self, units: list[_Unit], deadline: float | None) -> None:
@@ -428,17 +428,14 @@ def _checked(checker: _Unit | None, info: dict[str, Any]) -> tuple[str | None, d
         return None, {"reason": "deadline", "message": "the checker did not run before the deadline"}
     if "sandbox_error" in result:
         return None, {"reason": "sandbox_error", "message": str(result["sandbox_error"])}
-    failed = result.get("load_error")
     report = result.get("reports", {}).get("0")
-    if failed is None and report is None:
-        return "fail", {**info, "message": f"the checker did not finish ({result.get('ended')})"}
-    if failed is None and report.get("status") == "killed":
-        return "fail", {**info, "message": f"the checker did not finish ({report.get('ended')})"}
-    if failed is None and report.get("status") == "error":
-        failed = report
+    failed = result.get("load_error") or (report if report and report.get("status") == "error" else None)
     if failed is not None:
         message = f"the checker raised {failed.get('type')}: {failed.get('message', '')}"
         return "fail", {**info, "message": message[:DETAIL_CHARS]}
+    if report is None or report.get("status") == "killed":
+        ended = (report or result).get("ended")
+        return "fail", {**info, "message": f"the checker did not finish ({ended})"}
     try:
         accepted = returned_matches(decode(report.get("value")), True)
     except ValueError:
