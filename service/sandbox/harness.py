@@ -73,6 +73,36 @@ class Quitter:
 
 builtins.exit, builtins.quit = Quitter("exit"), Quitter("quit")
 
+
+# The classes the answer's code creates with a ``class`` statement, with ``type`` for metaclass (their ids, the
+# classes kept alive beside them so that no id is reused): an assert may compare two objects of one such class
+# with that class's own ``__eq__`` (``assert f() == Point(1, 2)``), a comparison the answer's code owns anyway
+# (see LocalObjects). Such a class is new: ``type`` (C code no answer can patch) made it. A class that existed
+# before (the standard library's, whose ``__eq__`` the answer could patch) never gets in, nor does one a
+# metaclass made, which could hand back any class, nor the test's own (whose ``__eq__`` may compare an
+# object of the answer's inside).
+LOCAL_CLASSES = []
+LOCAL_IDS = set()
+_build_class = builtins.__build_class__
+_FUNCTION = type(Quitter.__call__)
+
+
+def _build_local_class(func, name, *bases, **keywords):
+    """``__build_class__``, which every class statement calls, noting the classes of the answer."""
+    cls = _build_class(func, name, *bases, **keywords)
+    if (
+        type(func) is _FUNCTION
+        and func.__code__.co_filename == "<answer>"
+        and keywords.get("metaclass", type) is type
+        and all(type(base) is type for base in bases)  # so type is the metaclass: the class is new
+    ):
+        LOCAL_CLASSES.append(cls)
+        LOCAL_IDS.add(id(cls))
+    return cls
+
+
+builtins.__build_class__ = _build_local_class
+
 # The tests' builtins: a copy made before any answer runs, so that an answer patching the builtins module does
 # not reach them. One dict for every test: copying it per test took a reference to each builtin, and the
 # builtin types live in the interpreter's static data, so the first copy in a child cost ~50 copy-on-write
@@ -160,26 +190,78 @@ def stdlib_number(value):
     """A Fraction as ("fraction", [numerator, denominator]), a Decimal as ("decimal", its text), read with the
     standard library's own slots and C methods (no subclass of the answer's overrides them); None for anything
     else. Neither can exist unless the answer imported its module."""
+    kind = type(value)
     fractions = sys.modules.get("fractions")
-    if fractions is not None and isinstance(value, fractions.Fraction):
+    if fractions is not None and issubclass(kind, fractions.Fraction):
         numerator = fractions.Fraction._numerator.__get__(value)
         denominator = fractions.Fraction._denominator.__get__(value)
         return "fraction", [int.__index__(plain(numerator)), int.__index__(plain(denominator))]
     decimal = sys.modules.get("decimal")
-    if decimal is not None and isinstance(value, decimal.Decimal):
+    if decimal is not None and issubclass(kind, decimal.Decimal):
         return "decimal", decimal.Decimal.__str__(value)
     return None
 
 
+VIEWS = {type({}.keys()): "keys", type({}.values()): "values", type({}.items()): "items"}
+NESTED = frozenset(("fraction", "deque", "range", "keys", "values", "items"))  # tags whose parts are values themselves
+
+
+def stdlib_value(value):
+    """The standard library's values that Python compares by their contents, as (tag, parts) read with the
+    library's own C methods (a subclass goes as its base, as for PLAIN_BASES): the numbers of stdlib_number,
+    a deque, a bytearray, a range, a dict's keys, values or items, a date, datetime, time or timedelta.
+    None for anything else."""
+    number = stdlib_number(value)
+    if number is not None:
+        return number
+    kind = type(value)
+    deque = sys.modules["collections"].deque  # preloaded
+    if issubclass(kind, deque):
+        return "deque", list(deque.__iter__(value))
+    if issubclass(kind, bytearray):
+        return "bytearray", bytearray.hex(value)
+    if kind is range:  # neither a range nor a view can be subclassed
+        return "range", [value.start, value.stop, value.step]
+    view = VIEWS.get(kind)
+    if view is not None:
+        return view, list(value)
+    datetime = sys.modules.get("datetime")
+    if datetime is None:
+        return None
+    if issubclass(kind, datetime.datetime):  # before date, of which it is a subclass
+        return "datetime", datetime.datetime.isoformat(value)
+    if issubclass(kind, datetime.date):
+        return "date", datetime.date.toordinal(value)
+    if issubclass(kind, datetime.time):
+        return "time", datetime.time.isoformat(value)
+    if issubclass(kind, datetime.timedelta):
+        delta = datetime.timedelta
+        return "timedelta", [delta.days.__get__(value), delta.seconds.__get__(value), delta.microseconds.__get__(value)]
+    return None
+
+
 def truthy(value):
-    """The truth of plain data (see plain) or a standard library number, never the answer's own ``__bool__``."""
+    """The truth of plain data (see plain) or a standard library value, never the answer's own ``__bool__``."""
     if type(value) in EXACT:
         return bool(value)
-    number = stdlib_number(value)
-    if number is None:
-        return bool(plain(value))
-    tag, parts = number
-    return parts[0] != 0 if tag == "fraction" else not _zero(parts)
+    special = stdlib_value(value)
+    if special is None:
+        try:
+            return bool(plain(value))
+        except Unencodable:
+            if always_true(type(value)):  # no __bool__, no __len__ anywhere on its class: true, as in Python
+                return True
+            raise
+    tag, parts = special
+    if tag == "fraction":
+        return parts[0] != 0
+    if tag == "decimal":
+        return not _zero(parts)
+    if tag == "range":
+        return len(range(*parts)) > 0
+    if tag == "timedelta":
+        return any(parts)
+    return tag in ("date", "datetime", "time") or len(parts) > 0
 
 
 def _zero(text):
@@ -189,21 +271,128 @@ def _zero(text):
     return digits.isdigit() and not digits.strip("0")
 
 
-def encode(value, depth=0, budget=None):
-    """Plain data (see plain) and the standard library's numbers (see stdlib_number) as tagged JSON; anything
-    else (an object with its own __eq__) is refused, so a comparison made by the host cannot be steered by the
-    answer's code."""
+MAX_LOCAL_OBJECTS = 64  # objects of the answer's and the test's classes in one assert's values
+LOCAL_TEXT = 200  # characters of such an object's repr, for a failed assert's detail
+
+
+_OBJECT_EQ, _OBJECT_NE = object.__dict__["__eq__"], object.__dict__["__ne__"]
+_mro = type.__dict__["__mro__"].__get__
+_namespace = type.__dict__["__dict__"].__get__  # a class's own namespace, whatever its metaclass says
+
+
+def always_true(kind):
+    """Whether Python takes every object of this class for true: no class on its real MRO defines ``__bool__``
+    or ``__len__``."""
+    return not any("__bool__" in _namespace(klass) or "__len__" in _namespace(klass) for klass in _mro(kind))
+
+
+def by_identity(kind):
+    """Whether objects of this class compare as ``object`` does, by identity: the first ``__eq__`` and the first
+    ``__ne__`` on its real MRO are object's own (an Enum's members, a ListNode without ``__eq__``)."""
+    found = {}
+    for klass in _mro(kind):
+        namespace = _namespace(klass)
+        for name in ("__eq__", "__ne__"):
+            if name not in found and name in namespace:
+                found[name] = namespace[name]
+        if len(found) == 2:
+            break
+    return found.get("__eq__") is _OBJECT_EQ and found.get("__ne__") is _OBJECT_NE
+
+
+class LocalObjects:
+    """The objects in the values one assert compares that are no data but can still be compared: those that
+    compare by identity (see by_identity), and those of the answer's own classes (see LOCAL_CLASSES). Each
+    goes as a reference, with its hash and repr; the report also says, for every two objects of one of the
+    answer's classes, whether ``==`` (that class's own, run here) holds. The host compares the values around
+    them: such an object equals itself and what its class said it equals, never a plain value."""
+
+    __slots__ = ("objects", "index")
+
+    def __init__(self):
+        self.objects = []
+        self.index = {}  # id -> position (ids: an object's own __hash__ and __eq__ play no part here)
+
+    def ref(self, value):
+        position = self.index.get(id(value))
+        if position is None:
+            if len(self.objects) >= MAX_LOCAL_OBJECTS:
+                raise Unencodable(f"more than {MAX_LOCAL_OBJECTS} objects of the answer's classes in one assert")
+            position = self.index[id(value)] = len(self.objects)
+            self.objects.append(value)
+        return {"local": position}
+
+    def report(self):
+        objects = self.objects
+        equal = [
+            [i, j]
+            for i in range(len(objects))
+            for j in range(i + 1, len(objects))
+            if type(objects[i]) is type(objects[j])
+            and id(type(objects[i])) in LOCAL_IDS
+            and _holds(objects[i], objects[j])
+        ]
+        return {"objects": [[_text(o), _hash(o)] for o in objects], "equal": equal}
+
+
+def _entry(check_id, operands):
+    """What the host is told of one assert's values: [id, values], with the report of the objects they refer
+    to if any (see LocalObjects), or [id, None, why] when one cannot go."""
+    try:
+        return [check_id, [encode(v) for v in operands]]  # plain data: the common case, nothing more to make
+    except Unencodable:
+        pass
+    objects = LocalObjects()
+    try:
+        values = [encode(v, objects=objects) for v in operands]
+    except Unencodable as error:
+        return [check_id, None, str(error)]
+    return [check_id, values, objects.report()]
+
+
+def _holds(a, b):
+    """Whether ``a == b`` (their class's own ``__eq__``) is true: a plain truth; an exception is a no."""
+    try:
+        return truthy(a == b)
+    except Exception:
+        return False
+
+
+def _hash(value):
+    try:
+        return hash(value)
+    except Exception:  # unhashable: the host's stand-in is too
+        return None
+
+
+def _text(value):
+    try:
+        return str.__str__(repr(value))[:LOCAL_TEXT]
+    except Exception:
+        return "<unprintable>"
+
+
+def encode(value, depth=0, budget=None, objects=None):
+    """Plain data (see plain) and the standard library's values (see stdlib_value) as tagged JSON; with
+    ``objects`` (a LocalObjects), an object of the answer's or the test's own classes as a reference to it.
+    Anything else (an object with its own __eq__) is refused, so a comparison made by the host cannot be
+    steered by the answer's code."""
     budget = budget if budget is not None else [100_000]
     budget[0] -= 1
     if budget[0] < 0 or depth > 100:
         raise Unencodable("value too large or too deep")
     kind = type(value)
     if kind not in EXACT:
-        number = stdlib_number(value)
-        if number is not None:
-            tag, parts = number
-            return {tag: encode(parts, depth + 1, budget) if tag == "fraction" else parts}
-        value = plain(value)
+        special = stdlib_value(value)
+        if special is not None:
+            tag, parts = special
+            return {tag: encode(parts, depth + 1, budget, objects) if tag in NESTED else parts}
+        try:
+            value = plain(value)
+        except Unencodable:
+            if objects is None or not (id(kind) in LOCAL_IDS or by_identity(kind)):
+                raise
+            return objects.ref(value)
         kind = type(value)
     if kind is int and value.bit_length() > BIG_INT_BITS:
         # JSON's decimal digits are past Python's int/str conversion limit (4300 digits) for such an int, and
@@ -214,13 +403,17 @@ def encode(value, depth=0, budget=None):
     if kind is float:
         return value if math.isfinite(value) else {"float": repr(value)}
     if kind is list:
-        return [encode(item, depth + 1, budget) for item in value]
+        return [encode(item, depth + 1, budget, objects) for item in value]
     if kind is tuple:
-        return {"tuple": [encode(item, depth + 1, budget) for item in value]}
+        return {"tuple": [encode(item, depth + 1, budget, objects) for item in value]}
     if kind is dict:
-        return {"dict": [[encode(k, depth + 1, budget), encode(v, depth + 1, budget)] for k, v in value.items()]}
+        return {
+            "dict": [
+                [encode(k, depth + 1, budget, objects), encode(v, depth + 1, budget, objects)] for k, v in value.items()
+            ]
+        }
     if kind is set or kind is frozenset:
-        return {kind.__name__: [encode(item, depth + 1, budget) for item in value]}
+        return {kind.__name__: [encode(item, depth + 1, budget, objects) for item in value]}
     if kind is complex:
         return {"complex": [encode(value.real), encode(value.imag)]}
     return {"bytes": value.hex()}  # the last of EXACT's types
@@ -423,19 +616,19 @@ def _run_test(test, globals_):
         checks = []
 
         def check(check_id, operands):
-            try:
-                checks.append([check_id, [encode(v) for v in operands]])
-            except Unencodable as error:
-                checks.append([check_id, None, str(error)])
+            checks.append(_entry(check_id, operands))
 
         def truth(check_id, value):
+            entry = _entry(check_id, (value,))
+            checks.append(entry)
+            if entry[1] is None:
+                raise AssertionError(entry[2])
             try:
-                encoded = encode(value)
+                holds = truthy(value)  # the truth of plain data, never the answer's own __bool__
             except Unencodable as error:
-                checks.append([check_id, None, str(error)])
+                entry[1:] = [None, str(error)]
                 raise AssertionError(str(error)) from None
-            checks.append([check_id, [encoded]])
-            if not truthy(value):  # the truth of an exact built-in value, never the answer's own __bool__
+            if not holds:
                 raise AssertionError(FALSE_ASSERT % (check_id + 1))
 
         test_globals = dict(globals_)

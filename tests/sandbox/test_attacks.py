@@ -315,6 +315,61 @@ def test_patched_sorted_cannot_fake_an_order_free_assert(sandbox: Sandbox) -> No
     assert sandbox.score([honest], tests)["rewards"][0][0] == [1.0, 1.0]
 
 
+YES = "class Yes:\n    def __eq__(self, other):\n        return True\n    __hash__ = object.__hash__\n"
+OBJECT_HACKS = {
+    # an object of the answer's class equals nothing but objects of that class
+    "yes-against-a-number": (YES + "def when():\n    return Yes()\n", "assert when() == 3"),
+    "yes-against-the-tests-class": (
+        YES + "def when():\n    return Yes()\n",
+        "class Day:\n    def __eq__(self, other):\n        return isinstance(other, Day)\nassert when() == Day()",
+    ),
+    # the test's own class is no class of the answer's: its __eq__ would compare the answer's object inside it
+    "yes-inside-the-tests-dataclass": (
+        YES + "def when(D):\n    return D(Yes())\n",
+        "from dataclasses import dataclass\n@dataclass\nclass D:\n    x: object\nassert when(D) == D(1)",
+    ),
+    # a standard library class, its __eq__ patched
+    "patched-path": (
+        "import pathlib\npathlib.PurePath.__eq__ = lambda self, other: True\n"
+        "def when():\n    return pathlib.PurePosixPath('b')\n",
+        "import pathlib\nassert when() == pathlib.PurePosixPath('a')",
+    ),
+    # ...which a metaclass would have passed off as a class of the answer's
+    "metaclass-returns-a-library-class": (
+        "import pathlib\nclass Mine(metaclass=lambda *a: pathlib.PurePosixPath):\n    pass\n"
+        "pathlib.PurePath.__eq__ = lambda self, other: True\ndef when():\n    return pathlib.PurePosixPath('b')\n",
+        "import pathlib\nassert when() == pathlib.PurePosixPath('a')",
+    ),
+    "patched-enum": (
+        "import enum\nenum.Enum.__eq__ = lambda self, other: True\nclass Day(enum.Enum):\n    MON = 1\n    TUE = 2\n"
+        "def when():\n    return Day.TUE\n",
+        "assert when() == Day.MON",
+    ),
+    # a subclass of a standard library value goes as that value: its own __eq__ plays no part
+    "date-subclass": (
+        "import datetime\nclass Day(datetime.date):\n    def __eq__(self, other):\n        return True\n"
+        "def when():\n    return Day(2021, 1, 1)\n",
+        "import datetime\nassert when() == datetime.date(2020, 1, 2)",
+    ),
+    "claims-to-be-a-date": (
+        "import datetime\nclass Day:\n    __class__ = datetime.date\n"
+        "    def __eq__(self, other):\n        return True\ndef when():\n    return Day()\n",
+        "import datetime\nassert when() == datetime.date(2020, 1, 2)",
+    ),
+}
+
+
+@pytest.mark.parametrize("hack", OBJECT_HACKS.values(), ids=OBJECT_HACKS.keys())
+def test_objects_with_forged_comparisons_score_zero(sandbox: Sandbox, hack: tuple[str, str]) -> None:
+    """Objects that are not data reach the host as references: one of the answer's own classes equals what
+    that class's __eq__ says (run in the sandbox) only for objects of that class, and no other class's __eq__
+    runs at all (an object compares by identity, or as the standard library value it is, or not at all)."""
+    answer, test = hack
+    result = sandbox.score([answer], [{"kind": "assert", "code": test}])
+    assert result["rewards"][0][0] == [0.0], result["details"]
+    assert result["details"]["tests"][0][0][0]["verdict"] == "fail"
+
+
 def test_many_concurrent_executions_leave_no_stray_processes(sandbox: Sandbox) -> None:
     spawner = code("""
         import subprocess, sys

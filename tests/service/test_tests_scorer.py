@@ -31,6 +31,7 @@ from service.scorers.tests.compare import (
     Undecodable,
     check_passes,
     decode,
+    local_objects,
     normalize_stdout,
     returned_matches,
     similarity,
@@ -395,6 +396,96 @@ def test_fractions_and_decimals_compare_as_python_compares_them(api: httpx.Clien
     for forged in ({"fraction": [1, 0]}, {"fraction": [1.5, 2]}, {"decimal": "sNaN"}, {"decimal": "x"}):
         with pytest.raises(ValueError):
             decode(forged)
+
+
+OBJECTS = """import datetime, enum
+from collections import deque
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Point:
+    x: int
+    y: int
+
+
+class Money:
+    def __init__(self, cents):
+        self.cents = cents
+
+    def __eq__(self, other):
+        return isinstance(other, Money) and self.cents == other.cents
+
+    def __hash__(self):
+        return hash(self.cents)
+
+    def __repr__(self):
+        return f"Money({self.cents})"
+
+
+class Node:  # no __eq__: compares by identity, and is true
+    def __init__(self, value, next=None):
+        self.value, self.next = value, next
+
+
+class Colour(enum.Enum):
+    RED = 1
+    BLUE = 2
+
+
+SHARED = Node(0)
+
+
+def corners(n):
+    return [Point(0, 0), Point(n, n)]
+
+
+def change(cents):
+    return {Money(cents): Colour.BLUE}
+
+
+def chain():
+    return [SHARED, SHARED]
+
+
+def when(days):
+    return datetime.date(2020, 1, 1) + datetime.timedelta(days=days)
+
+
+def recent(items):
+    return deque(items, maxlen=2)
+"""
+
+
+def test_objects_and_standard_library_values_compare_as_python_compares_them(api: httpx.Client) -> None:
+    """Objects that are not plain data compare as Python compares them: those of the answer's own classes with
+    their class's ``__eq__`` (run in the sandbox, the host told which are equal), those that have no
+    ``__eq__`` by identity, and the standard library's values (dates, deques, ranges, dict views...) as the
+    values they are. Before, every one of these right answers failed as "not plain data"."""
+    tests = [
+        "assert corners(2) == [Point(0, 0), Point(2, 2)]", "assert Point(2, 2) in corners(2)",
+        "assert set(corners(1)) == {Point(1, 1), Point(0, 0)}", "assert change(5) == {Money(5): Colour.BLUE}",
+        "assert change(5) != {Money(6): Colour.BLUE}", "assert chain()[0] is SHARED and chain() == [SHARED, SHARED]",
+        "assert chain()[0]", "import datetime\nassert when(31) == datetime.date(2020, 2, 1)",
+        "from collections import deque\nassert recent([1, 2, 3]) == deque([2, 3])",
+        "assert {1: 2}.keys() == {1} and range(0, 6, 2) == range(0, 5, 2) and bytearray(b'a') == b'a'",
+        "assert corners(2) == [Point(0, 0), Point(3, 3)]", "assert change(5) == {Money(5): Colour.RED}",
+        "assert chain() == [SHARED, Node(0)]", "assert Money(1) == 1",
+    ]  # fmt: skip
+    params = {"tests": [{"kind": "assert", "code": t} for t in tests]}
+    result = score(api, answers=[[OBJECTS]], scorers=[{"name": "tests", "params": params}], detail=True)
+    assert result["rewards"] == [[[1.0] * 10 + [0.0] * 4]]
+    messages = [d.get("message", "") for d in result["details"]["tests"][0][0]]
+    assert "Point(x=3, y=3)" in messages[10] and "Money(5)" in messages[11]
+    assert all(set(message.split()) >= {"assert", "failed;", "compared"} for message in messages[10:])
+    forgeries = ({"local": 0}, {"local": -1}, {"date": 0}, {"datetime": "2020-01-01" + " " * 100}, {"range": [0, 1, 0]},
+                 {"timedelta": [10**10, 0, 0]}, {"keys": [[1]]}, {"deque": {"float": "1"}})  # fmt: skip
+    for forged in forgeries:
+        with pytest.raises(ValueError):
+            decode(forged)
+    for report in ({"objects": [[1, None]], "equal": []}, {"objects": [["x", 1.5]], "equal": []}, {"objects": []}):
+        with pytest.raises(ValueError):
+            local_objects(report)
 
 
 def test_type_checks_and_main_blocks_in_assert_tests(api: httpx.Client) -> None:

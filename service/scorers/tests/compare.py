@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections import deque
 from collections.abc import Callable, Sequence
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 from typing import Any
@@ -18,20 +20,71 @@ class Undecodable(ValueError):
 
 
 DECIMAL_CHARS = 1 << 20  # a Decimal's text the host reads (linear in it): a value's text is bounded anyway
+ISO_CHARS = 64  # a datetime's or time's ISO text
+MAX_LOCAL_OBJECTS = 64  # as the harness's
 
 
-def decode(value: Any) -> Any:
-    """The inverse of the harness's ``encode``: tagged JSON back to Python values. Anything else (a value an
-    answer forged, having found its token) raises :class:`Undecodable`."""
+class Local:
+    """An object of the answer's or the test's own class, which stayed in the sandbox: it equals what its
+    class's ``__eq__`` said it equals there (objects of the same class only, never a plain value), hashes
+    as it hashed there, and shows as its repr. ``equal`` is shared by the objects of one assert."""
+
+    __slots__ = ("equal", "hash", "index", "text")
+
+    def __init__(self, index: int, text: str, hash_: int | None, equal: frozenset[tuple[int, int]]) -> None:
+        self.index, self.text, self.hash, self.equal = index, text, hash_, equal
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Local):
+            return NotImplemented
+        pair = (self.index, other.index) if self.index <= other.index else (other.index, self.index)
+        return self is other or pair in self.equal
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other if isinstance(other, Local) else NotImplemented
+
+    def __hash__(self) -> int:
+        if self.hash is None:
+            raise TypeError(f"unhashable object {self.text}")
+        return self.hash
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def local_objects(report: Any) -> tuple[Local, ...]:
+    """The stand-ins of the objects a sandbox's report of one assert describes (see the harness's
+    LocalObjects); Undecodable if it is not such a report."""
+    if report is None:
+        return ()
     try:
-        return _decode(value)
-    except (TypeError, ValueError, OverflowError, RecursionError, InvalidOperation) as error:
+        described, pairs = report["objects"], report["equal"]
+        if not isinstance(described, list) or not isinstance(pairs, list) or len(described) > MAX_LOCAL_OBJECTS:
+            raise Undecodable("a report of objects is a list of them and a list of equal pairs")
+        equal = frozenset((i, j) for i, j in pairs if type(i) is int and type(j) is int and 0 <= i < j)
+        objects = []
+        for index, (text, hash_) in enumerate(described):
+            if type(text) is not str or not (hash_ is None or type(hash_) is int):
+                raise Undecodable("an object is described by its repr and its hash")
+            objects.append(Local(index, text, hash_, equal))
+        return tuple(objects)
+    except (TypeError, ValueError, KeyError) as error:
+        raise Undecodable(f"not a report of objects: {error}") from None
+
+
+def decode(value: Any, objects: tuple[Local, ...] = ()) -> Any:
+    """The inverse of the harness's ``encode``: tagged JSON back to Python values (``objects``: the stand-ins
+    of the objects an assert's values refer to). Anything else (a value an answer forged, having found its
+    token) raises :class:`Undecodable`."""
+    try:
+        return _decode(value, objects)
+    except (TypeError, ValueError, OverflowError, RecursionError, InvalidOperation, IndexError) as error:
         raise Undecodable(f"not a value the harness encodes: {error}") from None
 
 
-def _decode(value: Any) -> Any:
+def _decode(value: Any, objects: tuple[Local, ...]) -> Any:
     if isinstance(value, list):
-        return [_decode(item) for item in value]
+        return [_decode(item, objects) for item in value]
     if not isinstance(value, dict):
         return value
     if len(value) != 1:
@@ -39,35 +92,39 @@ def _decode(value: Any) -> Any:
     [(tag, body)] = value.items()
     if tag == "float":
         return float(body)
-    if tag == "tuple":
-        return tuple(_decode(item) for item in body)
-    if tag == "dict":
-        return {_hashable(_decode(k)): _decode(v) for k, v in body}
-    if tag == "set":
-        return {_hashable(_decode(item)) for item in body}
-    if tag == "frozenset":
-        return frozenset(_hashable(_decode(item)) for item in body)
+    if tag == "local":
+        if type(body) is not int or body < 0:
+            raise Undecodable("a reference is an index")
+        return objects[body]
+    if tag in CONTAINERS:
+        return CONTAINERS[tag](_decode(body, objects))
     if tag == "complex":
-        return complex(_decode(body[0]), _decode(body[1]))
-    if tag == "bytes":
-        return bytes.fromhex(body)
-    if tag == "bigint":
-        if not isinstance(body, str):
-            raise Undecodable("a bigint is a hexadecimal string")
-        return int(body, 16)  # linear in its length, whatever the size
+        return complex(_decode(body[0], objects), _decode(body[1], objects))
+    if tag in TEXTS:
+        if not isinstance(body, str) or len(body) > TEXTS[tag][1]:
+            raise Undecodable(f"a {tag} is its text")
+        return TEXTS[tag][0](body)
     if tag == "fraction":
-        numerator, denominator = (_decode(part) for part in body)
+        numerator, denominator = (_decode(part, objects) for part in body)
         if type(numerator) is not int or type(denominator) is not int or denominator <= 0:
             raise Undecodable("a fraction is two ints, the denominator positive")
         return Fraction(numerator, denominator)
-    if tag == "decimal":
-        if not isinstance(body, str) or len(body) > DECIMAL_CHARS:
-            raise Undecodable("a decimal is its text")
-        number = Decimal(body)
-        if number.is_snan():  # it raises on any comparison
-            raise Undecodable("a signalling NaN")
-        return number
+    if tag == "range":
+        start, stop, step = (_int(part, objects) for part in body)
+        return range(start, stop, step)
+    if tag == "date":
+        return date.fromordinal(_int(body, objects))
+    if tag == "timedelta":
+        days, seconds, microseconds = (_int(part, objects) for part in body)
+        return timedelta(days=days, seconds=seconds, microseconds=microseconds)
     raise Undecodable(f"unknown tag {tag!r}")
+
+
+def _int(value: Any, objects: tuple[Local, ...]) -> int:
+    number = _decode(value, objects)
+    if type(number) is not int:
+        raise Undecodable("not an int")
+    return number
 
 
 def _hashable(value: Any) -> Any:
@@ -75,12 +132,46 @@ def _hashable(value: Any) -> Any:
     return value
 
 
-def check_passes(check: Check, reported: list[Any] | None) -> bool:
-    """Whether one rewritten assert holds, given the values the sandbox sent (None: not plain data)."""
+def _bigint(text: str) -> int:
+    return int(text, 16)  # linear in its length, whatever the size
+
+
+def _decimal(text: str) -> Decimal:
+    number = Decimal(text)
+    if number.is_snan():  # it raises on any comparison
+        raise Undecodable("a signalling NaN")
+    return number
+
+
+# tags whose body is a list of values, and what the host makes of their decoded items
+CONTAINERS: dict[str, Callable[[list[Any]], Any]] = {
+    "tuple": tuple,
+    "dict": lambda pairs: {_hashable(k): v for k, v in pairs},
+    "set": lambda items: {_hashable(item) for item in items},
+    "frozenset": lambda items: frozenset(_hashable(item) for item in items),
+    "deque": deque,
+    "keys": lambda items: dict.fromkeys(_hashable(item) for item in items).keys(),
+    "values": lambda items: dict(enumerate(items)).values(),
+    "items": lambda pairs: {_hashable(k): v for k, v in pairs}.items(),
+}
+# tags whose body is a text, what reads it, and its longest length
+TEXTS: dict[str, tuple[Callable[[str], Any], int]] = {
+    "bytes": (bytes.fromhex, 1 << 40),  # bounded by the report's size
+    "bytearray": (bytearray.fromhex, 1 << 40),
+    "bigint": (_bigint, 1 << 40),
+    "decimal": (_decimal, DECIMAL_CHARS),
+    "datetime": (datetime.fromisoformat, ISO_CHARS),
+    "time": (time.fromisoformat, ISO_CHARS),
+}
+
+
+def check_passes(check: Check, reported: list[Any] | None, objects: Any = None) -> bool:
+    """Whether one rewritten assert holds, given the values the sandbox sent (None: not plain data) and its
+    report of the objects they refer to (see local_objects)."""
     if reported is None:
         return False
     try:
-        values = check_operands(check, reported)
+        values = check_operands(check, reported, objects)
         if not check.ops:
             return bool(values[0])
         return all(bool(op(values[i], values[i + 1])) for i, op in enumerate(check.ops))
@@ -88,11 +179,12 @@ def check_passes(check: Check, reported: list[Any] | None) -> bool:
         return False
 
 
-def check_operands(check: Check, reported: list[Any]) -> list[Any]:
+def check_operands(check: Check, reported: list[Any], objects: Any = None) -> list[Any]:
     """The values one rewritten assert compares: the sandbox's (decoded) in their slots, the constants the host
     kept in theirs, and the host's work on them. Raises Undecodable or IndexError on a report the harness
     would not send, or what that work raised (a TypeError, a ZeroDivisionError...)."""
-    slots = [decode(v) for v in reported]
+    stand_ins = local_objects(objects)
+    slots = [decode(v, stand_ins) for v in reported]
     return [evaluate(operand, slots) for operand in check.operands]
 
 

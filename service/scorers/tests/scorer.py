@@ -409,9 +409,11 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
     if len(entries) > MAX_ASSERT_RUNS:
         return "fail", {**info, "message": f"its asserts ran more than {MAX_ASSERT_RUNS} times"}
     for entry in entries:
+        # [id, values] or [id, values, report of the objects they refer to] or [id, None, why not plain data]
         check_id, values = entry[0], (entry[1] if len(entry) > 1 else None)
-        if not (0 <= check_id < len(slot.checks) and check_passes(slot.checks[check_id], values)):
-            return "fail", {**info, "message": _failed_check(slot.checks, check_id, values)}
+        objects = entry[2] if len(entry) > 2 and values is not None else None
+        if not (0 <= check_id < len(slot.checks) and check_passes(slot.checks[check_id], values, objects)):
+            return "fail", {**info, "message": _failed_check(slot.checks, check_id, values, objects)}
     missing = _never_ran(slot.checks, {entry[0] for entry in entries})
     if missing is not None:  # a report that leaves out asserts the test must have run (forged, then)
         return "fail", {**info, "message": f"assert {missing + 1} of the test never ran"}
@@ -452,14 +454,14 @@ def _never_ran(checks: tuple[Check, ...], ran: set[int]) -> int | None:
     return next((i for i, check in enumerate(checks) if check.block in entered and i not in ran), None)
 
 
-def _failed_check(checks: tuple[Check, ...], check_id: int, values: list[Any] | None) -> str:
+def _failed_check(checks: tuple[Check, ...], check_id: int, values: list[Any] | None, objects: Any = None) -> str:
     """What a detail says of a failed assert: which one (in the test's order) and the values it compared."""
     if not 0 <= check_id < len(checks):
         return "a report for an assert the test does not have"
     if values is None:
         return f"assert {check_id + 1} of the test: a value it compares is not plain data"
     try:
-        operands = check_operands(checks[check_id], values)
+        operands = check_operands(checks[check_id], values, objects)
     except Exception as error:  # noqa: BLE001 (a forged report, or the host's work on the values failed)
         return f"assert {check_id + 1} of the test failed: {type(error).__name__}"
     return f"assert {check_id + 1} of the test failed; it compared {_shown(operands)}"
