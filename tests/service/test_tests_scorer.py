@@ -638,13 +638,47 @@ def test_log_one():
 def test_log_two():
     LOG.append(2)
     assert LOG == [2]
+
+
+DONE = []
+
+
+@pytest.fixture
+def doubled(numbers):
+    return [2 * n for n in numbers]
+
+
+@pytest.fixture
+def ledger(doubled, numbers):
+    numbers.append(0)
+    yield {"doubled": doubled, "numbers": numbers}
+    DONE.append(len(numbers))
+
+
+def test_fixtures_of_fixtures(ledger, numbers):
+    assert ledger["numbers"] is numbers and total(ledger["doubled"]) == 12 and numbers == [1, 2, 3, 0]
+
+
+def test_after_the_yield_ran():
+    assert DONE == [4]
+
+
+@pytest.fixture
+def scaled(factor):
+    return 10 * factor
+
+
+@pytest.mark.parametrize("factor", [1, 2])
+def test_a_fixture_of_a_parameter(scaled, factor):
+    assert scaled == 10 * factor
 """
 
 
 def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None:
-    """The file's own fixtures (returned or yielded; autouse ones before every test) and pytest's capsys,
-    monkeypatch and tmp_path are given to the tests that ask for them, fresh for each; capsys ends and
-    monkeypatch is undone after the test."""
+    """The file's own fixtures (returned or yielded; autouse ones before every test; given the fixtures and
+    the parameters they ask for in turn) and pytest's capsys, monkeypatch and tmp_path are given to the tests
+    that ask for them, fresh for each call and one value in it; after the test, the code after a fixture's
+    yield runs, capsys ends and monkeypatch is undone."""
     right = "def greet(name):\n    print(f'Hello, {name}')\ndef greet_input():\n    greet(input())\n" \
             "def total(xs):\n    return sum(xs)\n" \
             "def warn():\n    import warnings\n    warnings.warn('careful')\n"  # fmt: skip
@@ -655,13 +689,27 @@ def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None
     )
     assert result["rewards"] == [[[1.0]], [[0.0]]], result["details"]
     appended = rewrite_asserts(FIXTURES_FILE)[0].rsplit("\n\n", 1)[1].splitlines()
-    assert "test_own_fixtures(numbers=numbers(), resource=next(resource()))" in appended
-    assert appended[:4] == ["next(fresh_log())", "__vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')",
-                            "test_prints(capsys=__vpo_capsys__)", "__vpo_capsys__.finish()"]  # fmt: skip
+    own = appended.index("test_own_fixtures(numbers=__vpo_numbers__, resource=__vpo_resource__)")
+    assert appended[own - 3 : own] == ["__vpo_numbers__ = numbers()", "__vpo_resource_generator__ = resource()",
+                                       "__vpo_resource__ = next(__vpo_resource_generator__)"]  # fmt: skip
+    assert appended[:6] == ["__vpo_fresh_log_generator__ = fresh_log()",
+                            "__vpo_fresh_log__ = next(__vpo_fresh_log_generator__)",
+                            "__vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')",
+                            "test_prints(capsys=__vpo_capsys__)", "__vpo_capsys__.finish()",
+                            "next(__vpo_fresh_log_generator__, None)"]  # fmt: skip
+    # one value per fixture in a call, made before those that ask for it, finished after the test
+    chained = appended.index("test_fixtures_of_fixtures(ledger=__vpo_ledger__, numbers=__vpo_numbers__)")
+    assert appended[chained - 4 : chained] == ["__vpo_numbers__ = numbers()",
+                                               "__vpo_doubled__ = doubled(numbers=__vpo_numbers__)",
+                                               "__vpo_ledger_generator__ = ledger(doubled=__vpo_doubled__, "
+                                               "numbers=__vpo_numbers__)",
+                                               "__vpo_ledger__ = next(__vpo_ledger_generator__)"]  # fmt: skip
+    assert appended[chained + 1] == "next(__vpo_ledger_generator__, None)"
+    assert "test_a_fixture_of_a_parameter(factor=2, scaled=__vpo_scaled__)" in appended
     # cases given by a name are expanded as the test runs
     loop = "for __vpo_parameters__ in __import__('pytest').parametrized([(('numbers', 'expected'), CASES)], 10000):"
     at = appended.index(loop)
-    assert appended[at + 2] == "    __vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')"
+    assert appended[at + 3] == "    __vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')"
     off_by_one = right.replace("return sum(xs)", "return sum(xs) + (len(xs) == 2)")
     result = score(api, answers=[[off_by_one]], scorers=[{"name": "tests", "params": {"tests": tests}}], detail=True)
     assert result["rewards"] == [[[0.0]]] and "compared [6, 5]" in result["details"]["tests"][0][0][0]["message"]

@@ -8,10 +8,11 @@ process. Run as a script, the first would run no test and the second would end i
 - a ``test*`` function of the module that the module does not refer to itself, once, or once per case of its
   ``pytest.mark.parametrize`` decorators (written out here, or by the stand-in's ``parametrized`` as the test
   runs where the cases are given by a name), given the fixtures it asks for: the module's own
-  ``@pytest.fixture`` functions of no parameters (its ``autouse`` ones whether asked for or not), and
-  pytest's ``capsys``, ``capfd``, ``monkeypatch``, ``tmp_path`` (see BUILTIN_FIXTURES). Not one marked
-  ``skip``, ``skipif``, ``xfail`` or ``usefixtures``, nor one with a parameter that none of these fills
-  (another fixture: pytest's plugins', or one that asks for ``request``);
+  ``@pytest.fixture`` functions (its ``autouse`` ones whether asked for or not), given in turn the fixtures
+  they ask for, each made once per call and finished after it (the code after a ``yield``), and pytest's
+  ``capsys``, ``capfd``, ``monkeypatch``, ``tmp_path`` (see BUILTIN_FIXTURES). Not one marked ``skip``,
+  ``skipif``, ``xfail`` or ``usefixtures``, nor one with a parameter that none of these fills (another
+  fixture: pytest's plugins', ``request``, or one that asks for such a fixture);
 - each ``test*`` method of a ``Test*`` class without ``__init__``, on a fresh instance, between the class's
   ``setup_method``/``teardown_method`` (and ``setup_class``/``teardown_class``) where it has them;
 - each ``test*`` method of a ``TestCase`` class (its own and those of its TestCase bases in the file; not one
@@ -66,7 +67,6 @@ MAX_CASES = 10_000  # the calls of one test function (its parametrize cases, mul
 # pytest's own fixtures the sandbox's stand-in makes (pytest_stand_in.builtin_fixture), and whether each is
 # finished after the test (stdout back, monkeypatches undone)
 BUILTIN_FIXTURES = {"capsys": True, "capfd": True, "monkeypatch": True, "tmp_path": False}
-AUTOUSE = " autouse"  # the key of _fixtures' autouse fixtures (no name of a parameter)
 
 
 def runnable(source: str, tree: ast.Module) -> str | None:
@@ -149,12 +149,20 @@ class Call:
         return [f"for __vpo_parameters__ in {self.loop}:", *(f"    {line}" for line in body)]
 
 
-def _fixtures(tree: ast.Module, imports: dict[str, str]) -> dict[str, str]:
-    """The module's own fixtures (``@pytest.fixture`` functions of no parameters): the expression of a fresh
-    value of each (``sample()``, or ``next(sample())`` for one that yields its value), by name. Those marked
-    ``autouse=True`` are also under AUTOUSE, as the list of their expressions joined by newlines."""
+@dataclass(frozen=True)
+class Fixture:
+    """One of the module's own ``@pytest.fixture`` functions: the fixtures it asks for (its parameters without
+    defaults), whether it yields its value (what follows the yield is its teardown), whether it is autouse."""
+
+    name: str
+    asks: tuple[str, ...]
+    yields: bool
+    autouse: bool
+
+
+def _fixtures(tree: ast.Module, imports: dict[str, str]) -> dict[str, Fixture]:
+    """The module's own fixtures by name (a fixture with a parameter only a position can give is left out)."""
     found = {}
-    autouse = []
     for function in tree.body:
         if not isinstance(function, ast.FunctionDef):
             continue
@@ -165,23 +173,70 @@ def _fixtures(tree: ast.Module, imports: dict[str, str]) -> dict[str, str]:
         arguments = function.args
         positional = [*arguments.posonlyargs, *arguments.args]
         required = positional[: len(positional) - len(arguments.defaults)]
-        if required or any(d is None for d in arguments.kw_defaults):
-            continue  # it asks for other fixtures (request, ...)
+        if any(a in arguments.posonlyargs for a in required):
+            continue
+        asks = [a.arg for a in required]
+        asks += [a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if d is None]
         yields = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in ast.walk(function))
-        found[function.name] = f"next({function.name}())" if yields else f"{function.name}()"
-        if any(isinstance(m, ast.Call) and any(k.arg == "autouse" and _literal_true(k.value) for k in m.keywords)
-               for m in marks):  # fmt: skip
-            autouse.append(found[function.name])
-    if autouse:
-        found[AUTOUSE] = "\n".join(autouse)
+        autouse = any(isinstance(m, ast.Call) and any(k.arg == "autouse" and _literal_true(k.value) for k in m.keywords)
+                      for m in marks)  # fmt: skip
+        found[function.name] = Fixture(function.name, tuple(asks), yields, autouse)
     return found
+
+
+class _Setup:
+    """The statements that make the fixtures of one call of a test, each once (a fixture two others ask for is
+    one value, as in pytest), those it asks for first; and those that finish them after the test, in the
+    reverse order: the code after a fixture's ``yield``, capsys's end, monkeypatch's undoing."""
+
+    def __init__(self, fixtures: dict[str, Fixture], parameters: dict[str, str]) -> None:
+        self.fixtures = fixtures
+        self.parameters = parameters  # the test's parametrize values (text), which a fixture may ask for too
+        self.made: dict[str, str] = {}  # fixture -> the variable that holds its value
+        self.before: list[str] = []
+        self.after: list[str] = []
+
+    def make(self, name: str, asking: tuple[str, ...] = ()) -> str | None:
+        """The variable of fixture ``name``'s value, made first if need be; None where it cannot be given (a
+        fixture this does not have: pytest's plugins', ``request``; one that asks for itself in the end)."""
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in self.made:
+            return self.made[name]
+        if name in asking:
+            return None
+        fixture = self.fixtures.get(name)
+        variable = f"__vpo_{name}__"
+        if fixture is None:
+            if name not in BUILTIN_FIXTURES:
+                return None
+            self.before.append(f"{variable} = __import__('pytest').builtin_fixture({name!r})")
+            self.after += [f"{variable}.finish()"] if BUILTIN_FIXTURES[name] else []
+        else:
+            given = []
+            for asked in fixture.asks:
+                value = self.make(asked, (*asking, name))
+                if value is None:
+                    return None
+                given.append(f"{asked}={value}")
+            call = f"{name}({', '.join(given)})"
+            if fixture.yields:
+                generator = f"__vpo_{name}_generator__"
+                self.before += [f"{generator} = {call}", f"{variable} = next({generator})"]
+                self.after.append(f"next({generator}, None)")
+            else:
+                self.before.append(f"{variable} = {call}")
+        self.made[name] = variable
+        return variable
 
 
 def _literal_true(expr: ast.expr) -> bool:
     return isinstance(expr, ast.Constant) and expr.value is True
 
 
-def _calls(function: ast.FunctionDef, imports: dict[str, str], fixtures: dict[str, str], skip: int) -> Iterator[Call]:
+def _calls(
+    function: ast.FunctionDef, imports: dict[str, str], fixtures: dict[str, Fixture], skip: int
+) -> Iterator[Call]:
     """Each call pytest would make of ``function`` (its first ``skip`` parameters given otherwise: ``self``):
     one per combination of its parametrize cases, with the module's fixtures and pytest's own (BUILTIN_FIXTURES)
     it asks for; none if it is skipped or needs another fixture. Cases given by a name rather than a list
@@ -212,28 +267,32 @@ def _calls(function: ast.FunctionDef, imports: dict[str, str], fixtures: dict[st
         return  # a parameter only a position can give
     if any(a.arg not in defaulted for a in arguments.posonlyargs[skip:]):
         return  # a fixture only a position can give
-    given: dict[str, str] = {}
-    before, after = [], []
-    if AUTOUSE in fixtures:  # made before each test, whether it asks for them or not
-        before += fixtures[AUTOUSE].split("\n")
-    for argument in [*positional, *arguments.kwonlyargs]:
-        name = argument.arg
-        if name in defaulted or name in parameters:
-            continue
-        if name in fixtures:
-            given[name] = fixtures[name]
-        elif name in BUILTIN_FIXTURES:
-            given[name] = f"__vpo_{name}__"
-            before.append(f"__vpo_{name}__ = __import__('pytest').builtin_fixture({name!r})")
-            after += [f"__vpo_{name}__.finish()"] if BUILTIN_FIXTURES[name] else []
-        else:
-            return  # a fixture this does not have: pytest's plugins', or one that asks for request
-    fixed = ", ".join(f"{name}={value}" for name, value in given.items())
+
+    def made(values: dict[str, str], loop: str | None = None) -> Call | None:
+        """The call with these parametrize values (text), given the fixtures it asks for; None if one of them
+        cannot be given."""
+        setup = _Setup(fixtures, values)
+        for fixture in fixtures.values():  # made before each test, whether it asks for them or not
+            if fixture.autouse and setup.make(fixture.name) is None:
+                return None
+        given = [] if loop else [f"{name}={value}" for name, value in values.items()]
+        for argument in [*positional, *arguments.kwonlyargs]:
+            name = argument.arg
+            if name in defaulted or name in parameters:
+                continue
+            variable = setup.make(name)
+            if variable is None:
+                return None  # a fixture this does not have: pytest's plugins', or one that asks for request
+            given.append(f"{name}={variable}")
+        args = ", ".join(given + (["**__vpo_parameters__"] if loop else []))
+        return Call(args, tuple(setup.before), tuple(setup.after[::-1]), loop)
+
     if any(not isinstance(values, ast.List | ast.Tuple) for _, values in parametrized):
         specs = ", ".join(f"({tuple(names)!r}, {ast.unparse(values)})" for names, values in parametrized)
-        args = ", ".join(filter(None, [fixed, "**__vpo_parameters__"]))
-        loop = f"__import__('pytest').parametrized([{specs}], {MAX_CASES})"
-        yield Call(args, tuple(before), tuple(after[::-1]), loop)
+        looped = made({name: f"__vpo_parameters__[{name!r}]" for name in parameters},
+                      f"__import__('pytest').parametrized([{specs}], {MAX_CASES})")  # fmt: skip
+        if looped is not None:
+            yield looped
         return
     cases = [_cases(names, values) for names, values in parametrized]
     if any(c is None for c in cases):
@@ -241,9 +300,10 @@ def _calls(function: ast.FunctionDef, imports: dict[str, str], fixtures: dict[st
     if math.prod(len(c) for c in cases if c is not None) > MAX_CASES:
         raise ValueError(f"{function.name} has more than {MAX_CASES} parametrized cases")
     for combination in itertools.product(*[c for c in cases if c is not None]):
-        values = {name: value for case in combination for name, value in case.items()}
-        args = ", ".join(filter(None, [", ".join(f"{name}={value}" for name, value in values.items()), fixed]))
-        yield Call(args, tuple(before), tuple(after[::-1]))
+        one = made({name: value for case in combination for name, value in case.items()})
+        if one is None:
+            return
+        yield one
 
 
 def _parametrize(call: ast.Call | None) -> tuple[list[str], ast.expr] | None:
@@ -287,7 +347,7 @@ def _cases(names: list[str], values: ast.expr) -> list[dict[str, str]] | None:
     return cases
 
 
-def _pytest_class_calls(cls: ast.ClassDef, imports: dict[str, str], fixtures: dict[str, str]) -> list[str]:
+def _pytest_class_calls(cls: ast.ClassDef, imports: dict[str, str], fixtures: dict[str, Fixture]) -> list[str]:
     """A fresh instance per test method, between the class's setup and teardown methods where it has them."""
     methods = {m.name: m for m in cls.body if isinstance(m, ast.FunctionDef)}
     if "__init__" in methods:
