@@ -483,7 +483,10 @@ def test_objects_and_standard_library_values_compare_as_python_compares_them(api
     for forged in forgeries:
         with pytest.raises(ValueError):
             decode(forged)
-    for report in ({"objects": [[1, None]], "equal": []}, {"objects": [["x", 1.5]], "equal": []}, {"objects": []}):
+    reports = [{"objects": [[1, None]], "equal": []}, {"objects": [["x", 1.5]], "equal": []}, {"objects": []},
+               {"objects": [["x" * 201, None]], "equal": []}]  # fmt: skip
+    reports.append({"objects": [["x", None]] * 2, "equal": [[0, 1]] * 2})  # more pairs than two objects make
+    for report in reports:
         with pytest.raises(ValueError):
             local_objects(report)
 

@@ -22,6 +22,7 @@ class Undecodable(ValueError):
 DECIMAL_CHARS = 1 << 20  # a Decimal's text the host reads (linear in it): a value's text is bounded anyway
 ISO_CHARS = 64  # a datetime's or time's ISO text
 MAX_LOCAL_OBJECTS = 64  # as the harness's
+LOCAL_TEXT = 200  # as the harness's: the characters of an object's repr
 
 
 class Local:
@@ -59,12 +60,13 @@ def local_objects(report: Any) -> tuple[Local, ...]:
         return ()
     try:
         described, pairs = report["objects"], report["equal"]
-        if not isinstance(described, list) or not isinstance(pairs, list) or len(described) > MAX_LOCAL_OBJECTS:
+        if not (isinstance(described, list) and isinstance(pairs, list) and len(described) <= MAX_LOCAL_OBJECTS
+                and len(pairs) <= len(described) * (len(described) - 1) // 2):  # fmt: skip
             raise Undecodable("a report of objects is a list of them and a list of equal pairs")
         equal = frozenset((i, j) for i, j in pairs if type(i) is int and type(j) is int and 0 <= i < j)
         objects = []
         for index, (text, hash_) in enumerate(described):
-            if type(text) is not str or not (hash_ is None or type(hash_) is int):
+            if type(text) is not str or len(text) > LOCAL_TEXT or not (hash_ is None or type(hash_) is int):
                 raise Undecodable("an object is described by its repr and its hash")
             objects.append(Local(index, text, hash_, equal))
         return tuple(objects)
