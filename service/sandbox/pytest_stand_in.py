@@ -331,6 +331,23 @@ def _resolve(path: str) -> Any:
     raise ImportError(f"cannot import {path!r}")
 
 
+class FixtureRequest:
+    """pytest's ``request`` as a fixture (or a test) sees it: ``param``, the param of a fixture made with
+    ``params=[...]`` for this call, and ``addfinalizer``; collect's calls run the finalizers after the test."""
+
+    def __init__(self, *param: Any) -> None:
+        if param:
+            self.param = param[0]
+        self._finalizers: list[Callable[[], Any]] = []
+
+    def addfinalizer(self, finalizer: Callable[[], Any]) -> None:
+        self._finalizers.append(finalizer)
+
+    def finish(self) -> None:
+        while self._finalizers:
+            self._finalizers.pop()()
+
+
 def builtin_fixture(name: str) -> Any:
     """A fresh value of pytest's fixture ``name``: capsys, capfd, monkeypatch (each with ``finish()``, which
     collect's calls make after the test) or tmp_path."""

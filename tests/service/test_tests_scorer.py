@@ -674,14 +674,32 @@ def scaled(factor):
 @pytest.mark.parametrize("factor", [1, 2])
 def test_a_fixture_of_a_parameter(scaled, factor):
     assert scaled == 10 * factor
+
+
+SIZES = []
+
+
+@pytest.fixture(params=[1, pytest.param(2, id="two")])
+def size(request):
+    request.addfinalizer(lambda: SIZES.append(request.param))
+    return request.param
+
+
+def test_sizes(size):
+    assert total([size, size]) == 2 * size
+
+
+def test_every_size_ran_and_was_finished():
+    assert SIZES == [1, 2]
 """
 
 
 def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None:
     """The file's own fixtures (returned or yielded; autouse ones before every test; given the fixtures and
-    the parameters they ask for in turn) and pytest's capsys, monkeypatch and tmp_path are given to the tests
-    that ask for them, fresh for each call and one value in it; after the test, the code after a fixture's
-    yield runs, capsys ends and monkeypatch is undone."""
+    the parameters they ask for in turn; one call per param of a fixture with params, which it reads as
+    request.param) and pytest's capsys, monkeypatch and tmp_path are given to the tests that ask for them,
+    fresh for each call and one value in it; after the test, the code after a fixture's yield and request's
+    finalizers run, capsys ends and monkeypatch is undone."""
     right = "def greet(name):\n    print(f'Hello, {name}')\ndef greet_input():\n    greet(input())\n" \
             "def total(xs):\n    return sum(xs)\n" \
             "def warn():\n    import warnings\n    warnings.warn('careful')\n"  # fmt: skip
@@ -709,6 +727,10 @@ def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None
                                                "__vpo_ledger__ = next(__vpo_ledger_generator__)"]  # fmt: skip
     assert appended[chained + 1] == "next(__vpo_ledger_generator__, None)"
     assert "test_a_fixture_of_a_parameter(factor=2, scaled=__vpo_scaled__)" in appended
+    # a parametrized fixture: one call per param, with request.param and finalizers
+    sizes = [i for i, line in enumerate(appended) if line == "test_sizes(size=__vpo_size__)"]
+    assert [appended[i - 2] for i in sizes] == [f"__vpo_request_size__ = __import__('pytest').FixtureRequest({n})"
+                                                for n in (1, 2)]  # fmt: skip
     # cases given by a name are expanded as the test runs
     loop = "for __vpo_parameters__ in __import__('pytest').parametrized([(('numbers', 'expected'), CASES)], 10000):"
     at = appended.index(loop)

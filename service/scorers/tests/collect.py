@@ -152,12 +152,14 @@ class Call:
 @dataclass(frozen=True)
 class Fixture:
     """One of the module's own ``@pytest.fixture`` functions: the fixtures it asks for (its parameters without
-    defaults), whether it yields its value (what follows the yield is its teardown), whether it is autouse."""
+    defaults), whether it yields its value (what follows the yield is its teardown), whether it is autouse,
+    and the text of each of its ``params`` (``request.param`` in it), if it has them."""
 
     name: str
     asks: tuple[str, ...]
     yields: bool
     autouse: bool
+    params: tuple[str, ...] | None = None
 
 
 def _fixtures(tree: ast.Module, imports: dict[str, str]) -> dict[str, Fixture]:
@@ -178,10 +180,53 @@ def _fixtures(tree: ast.Module, imports: dict[str, str]) -> dict[str, Fixture]:
         asks = [a.arg for a in required]
         asks += [a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if d is None]
         yields = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in ast.walk(function))
-        autouse = any(isinstance(m, ast.Call) and any(k.arg == "autouse" and _literal_true(k.value) for k in m.keywords)
-                      for m in marks)  # fmt: skip
-        found[function.name] = Fixture(function.name, tuple(asks), yields, autouse)
+        keywords = {k.arg: k.value for m in marks if isinstance(m, ast.Call) for k in m.keywords}
+        params = None
+        if "params" in keywords:
+            params = _fixture_params(keywords["params"])
+            if not params:
+                continue  # params this cannot read (or none: pytest runs no test of it)
+        autouse = "autouse" in keywords and _literal_true(keywords["autouse"])
+        found[function.name] = Fixture(function.name, tuple(asks), yields, autouse, params)
     return found
+
+
+def _fixture_params(values: ast.expr) -> tuple[str, ...] | None:
+    """The text of each of a fixture's ``params`` (a list or tuple display; ``pytest.param(x, id=...)`` is
+    ``x``); None for another form."""
+    if not isinstance(values, ast.List | ast.Tuple):
+        return None
+    found = []
+    for value in values.elts:
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "param":
+            if len(value.args) != 1:
+                return None
+            value = value.args[0]
+        if isinstance(value, ast.Starred):
+            return None
+        found.append(ast.unparse(value))
+    return tuple(found)
+
+
+def _fixture_choices(fixtures: dict[str, Fixture], asked: list[str]) -> list[dict[str, str]]:
+    """Every choice of a param for each parametrized fixture that a call asking for ``asked`` (and the autouse
+    fixtures) makes, directly or through other fixtures: pytest calls the test once per choice."""
+    parametrized, seen, queue = [], set(), [*asked, *(f.name for f in fixtures.values() if f.autouse)]
+    while queue:
+        name = queue.pop(0)
+        fixture = fixtures.get(name)
+        if fixture is None or name in seen:
+            continue
+        seen.add(name)
+        if fixture.params is not None:
+            parametrized.append(fixture)
+        queue += fixture.asks
+    if math.prod(len(f.params or ()) for f in parametrized) > MAX_CASES:
+        raise ValueError(f"more than {MAX_CASES} choices of fixture params")
+    return [
+        {f.name: param for f, param in zip(parametrized, choice, strict=True)}
+        for choice in itertools.product(*(f.params or () for f in parametrized))
+    ]
 
 
 class _Setup:
@@ -189,18 +234,21 @@ class _Setup:
     one value, as in pytest), those it asks for first; and those that finish them after the test, in the
     reverse order: the code after a fixture's ``yield``, capsys's end, monkeypatch's undoing."""
 
-    def __init__(self, fixtures: dict[str, Fixture], parameters: dict[str, str]) -> None:
+    def __init__(self, fixtures: dict[str, Fixture], parameters: dict[str, str], choices: dict[str, str]) -> None:
         self.fixtures = fixtures
         self.parameters = parameters  # the test's parametrize values (text), which a fixture may ask for too
+        self.choices = choices  # the param of each parametrized fixture in this call (text)
         self.made: dict[str, str] = {}  # fixture -> the variable that holds its value
         self.before: list[str] = []
         self.after: list[str] = []
 
     def make(self, name: str, asking: tuple[str, ...] = ()) -> str | None:
         """The variable of fixture ``name``'s value, made first if need be; None where it cannot be given (a
-        fixture this does not have: pytest's plugins', ``request``; one that asks for itself in the end)."""
+        fixture this does not have: pytest's plugins'; one that asks for itself in the end)."""
         if name in self.parameters:
             return self.parameters[name]
+        if name == "request":
+            return self.request(asking[-1] if asking else None)
         if name in self.made:
             return self.made[name]
         if name in asking:
@@ -227,6 +275,15 @@ class _Setup:
             else:
                 self.before.append(f"{variable} = {call}")
         self.made[name] = variable
+        return variable
+
+    def request(self, fixture: str | None) -> str:
+        """pytest's ``request`` as ``fixture`` (or the test, None) sees it: ``request.param`` in a parametrized
+        fixture; ``addfinalizer``, whose finalizers run after the test."""
+        variable = f"__vpo_request_{fixture}__" if fixture is not None else "__vpo_request__"
+        param = self.choices.get(fixture, "") if fixture is not None else ""
+        self.before.append(f"{variable} = __import__('pytest').FixtureRequest({param})")
+        self.after.append(f"{variable}.finish()")
         return variable
 
 
@@ -268,10 +325,10 @@ def _calls(
     if any(a.arg not in defaulted for a in arguments.posonlyargs[skip:]):
         return  # a fixture only a position can give
 
-    def made(values: dict[str, str], loop: str | None = None) -> Call | None:
-        """The call with these parametrize values (text), given the fixtures it asks for; None if one of them
-        cannot be given."""
-        setup = _Setup(fixtures, values)
+    def made(values: dict[str, str], choices: dict[str, str], loop: str | None = None) -> Call | None:
+        """The call with these parametrize values and fixture params (text), given the fixtures it asks for;
+        None if one of them cannot be given."""
+        setup = _Setup(fixtures, values, choices)
         for fixture in fixtures.values():  # made before each test, whether it asks for them or not
             if fixture.autouse and setup.make(fixture.name) is None:
                 return None
@@ -282,28 +339,33 @@ def _calls(
                 continue
             variable = setup.make(name)
             if variable is None:
-                return None  # a fixture this does not have: pytest's plugins', or one that asks for request
+                return None  # a fixture this does not have: pytest's plugins', or one that asks for such
             given.append(f"{name}={variable}")
         args = ", ".join(given + (["**__vpo_parameters__"] if loop else []))
         return Call(args, tuple(setup.before), tuple(setup.after[::-1]), loop)
 
+    asked = [a.arg for a in [*positional, *arguments.kwonlyargs] if a.arg not in defaulted | parameters]
+    choices = _fixture_choices(fixtures, asked)
     if any(not isinstance(values, ast.List | ast.Tuple) for _, values in parametrized):
         specs = ", ".join(f"({tuple(names)!r}, {ast.unparse(values)})" for names, values in parametrized)
-        looped = made({name: f"__vpo_parameters__[{name!r}]" for name in parameters},
-                      f"__import__('pytest').parametrized([{specs}], {MAX_CASES})")  # fmt: skip
-        if looped is not None:
+        for choice in choices:
+            looped = made({name: f"__vpo_parameters__[{name!r}]" for name in parameters}, choice,
+                          f"__import__('pytest').parametrized([{specs}], {MAX_CASES})")  # fmt: skip
+            if looped is None:
+                return
             yield looped
         return
     cases = [_cases(names, values) for names, values in parametrized]
     if any(c is None for c in cases):
         return
-    if math.prod(len(c) for c in cases if c is not None) > MAX_CASES:
+    if math.prod(len(c) for c in cases if c is not None) * len(choices) > MAX_CASES:
         raise ValueError(f"{function.name} has more than {MAX_CASES} parametrized cases")
     for combination in itertools.product(*[c for c in cases if c is not None]):
-        one = made({name: value for case in combination for name, value in case.items()})
-        if one is None:
-            return
-        yield one
+        for choice in choices:
+            one = made({name: value for case in combination for name, value in case.items()}, choice)
+            if one is None:
+                return
+            yield one
 
 
 def _parametrize(call: ast.Call | None) -> tuple[list[str], ast.expr] | None:
