@@ -4,10 +4,10 @@ a quarter of a second).
 
 ``raises`` (as a context manager or with a callable, ``match`` included), ``warns``, ``deprecated_call``,
 ``approx`` (numbers, and lists, tuples and dicts of them), ``fail``, ``skip``, ``param``, ``mark`` and
-``fixture`` as decorators that leave the function as it is, and pytest's fixtures ``capsys``, ``capfd``,
-``tmp_path`` and ``monkeypatch``. The test functions are called by the code the tests scorer appends to the
-test (``parametrize`` expanded there, fixtures given; see service.scorers.tests.collect), not by anything
-here.
+``fixture`` as decorators that leave the function as it is, pytest's fixtures ``capsys``, ``capfd``,
+``tmp_path``, ``tmpdir`` and ``monkeypatch``, and ``request`` (FixtureRequest). The test functions are
+called by the code the tests scorer appends to the test (``parametrize`` expanded there, fixtures given; see
+service.scorers.tests.collect), not by anything here.
 
 Standard library only: the host imports this module too (its ``approx`` judges ``assert f(x) ==
 pytest.approx(y)`` outside the sandbox, where the answer's code cannot reach it).
@@ -348,16 +348,93 @@ class FixtureRequest:
             self._finalizers.pop()()
 
 
+class LocalPath(os.PathLike[str]):
+    """What pytest's ``tmpdir`` gives (a ``py.path.local``), in the part tests use: ``join``, ``mkdir``,
+    ``write``, ``read``, ``exists``, ``listdir``, ``remove``, ``strpath``, ``basename``, ``dirname``, ``/``,
+    ``str()`` and ``os.fspath()``."""
+
+    def __init__(self, path: str) -> None:
+        self.strpath = os.path.abspath(path)
+
+    def __fspath__(self) -> str:
+        return self.strpath
+
+    def __str__(self) -> str:
+        return self.strpath
+
+    def __repr__(self) -> str:
+        return f"local({self.strpath!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, LocalPath | str) and self.strpath == str(other)
+
+    def __hash__(self) -> int:
+        return hash(self.strpath)
+
+    def __truediv__(self, other: str) -> "LocalPath":
+        return self.join(other)
+
+    @property
+    def basename(self) -> str:
+        return os.path.basename(self.strpath)
+
+    @property
+    def dirname(self) -> str:
+        return os.path.dirname(self.strpath)
+
+    def join(self, *parts: str) -> "LocalPath":
+        return LocalPath(os.path.join(self.strpath, *map(str, parts)))
+
+    def mkdir(self, *parts: str) -> "LocalPath":
+        made = self.join(*parts)
+        os.mkdir(made.strpath)
+        return made
+
+    def write(self, data: str | bytes, mode: str = "w") -> None:
+        with open(self.strpath, mode + ("b" if isinstance(data, bytes) and "b" not in mode else "")) as file:
+            file.write(data)
+
+    def write_text(self, data: str, encoding: str = "utf-8") -> None:
+        with open(self.strpath, "w", encoding=encoding) as file:
+            file.write(data)
+
+    def read(self, mode: str = "r") -> str | bytes:
+        with open(self.strpath, mode) as file:
+            return file.read()  # type: ignore[no-any-return]
+
+    def read_text(self, encoding: str = "utf-8") -> str:
+        with open(self.strpath, encoding=encoding) as file:
+            return file.read()
+
+    def exists(self) -> bool:
+        return os.path.exists(self.strpath)
+
+    def check(self, file: bool = False, dir: bool = False) -> bool:  # noqa: A002 (py.path's names)
+        return os.path.isfile(self.strpath) if file else os.path.isdir(self.strpath) if dir else self.exists()
+
+    def listdir(self) -> list["LocalPath"]:
+        return [self.join(name) for name in sorted(os.listdir(self.strpath))]
+
+    def remove(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.strpath) if os.path.isdir(self.strpath) else os.remove(self.strpath)
+
+
 def builtin_fixture(name: str) -> Any:
     """A fresh value of pytest's fixture ``name``: capsys, capfd, monkeypatch (each with ``finish()``, which
-    collect's calls make after the test) or tmp_path."""
+    collect's calls make after the test), tmp_path or tmpdir."""
     if name in ("capsys", "capfd"):
         return Capture()
     if name == "monkeypatch":
         return MonkeyPatch()
-    if name == "tmp_path":
-        import pathlib  # here: importing these costs every execution that has the stand-in, not only this one
-        import tempfile
+    if name in ("tmp_path", "tmpdir"):
+        import tempfile  # here: importing it costs every execution that has the stand-in, not only this one
 
-        return pathlib.Path(tempfile.mkdtemp(prefix="tmp_path-", dir=os.getcwd()))
+        made = tempfile.mkdtemp(prefix=f"{name}-", dir=os.getcwd())
+        if name == "tmpdir":
+            return LocalPath(made)
+        import pathlib
+
+        return pathlib.Path(made)
     raise LookupError(f"no fixture {name!r} here")

@@ -606,6 +606,13 @@ def test_files(tmp_path):
     assert path.read_text() == "hi"
 
 
+def test_old_style_files(tmpdir):
+    path = tmpdir.join("greeting.txt")
+    path.write("hi")
+    assert path.read() == "hi" and [p.basename for p in tmpdir.listdir()] == ["greeting.txt"]
+    assert open(str(path)).read() == "hi" and tmpdir.mkdir("sub").check(dir=True)
+
+
 def test_input_is_back():
     with pytest.raises(EOFError):  # the answer's input() is the builtin again: stdin is empty
         greet_input()
@@ -697,7 +704,7 @@ def test_every_size_ran_and_was_finished():
 def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None:
     """The file's own fixtures (returned or yielded; autouse ones before every test; given the fixtures and
     the parameters they ask for in turn; one call per param of a fixture with params, which it reads as
-    request.param) and pytest's capsys, monkeypatch and tmp_path are given to the tests that ask for them,
+    request.param) and pytest's capsys, monkeypatch, tmp_path and tmpdir are given to the tests that ask for them,
     fresh for each call and one value in it; after the test, the code after a fixture's yield and request's
     finalizers run, capsys ends and monkeypatch is undone."""
     right = "def greet(name):\n    print(f'Hello, {name}')\ndef greet_input():\n    greet(input())\n" \

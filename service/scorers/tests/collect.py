@@ -10,7 +10,7 @@ process. Run as a script, the first would run no test and the second would end i
   runs where the cases are given by a name), given the fixtures it asks for: the module's own
   ``@pytest.fixture`` functions (its ``autouse`` ones whether asked for or not), given in turn the fixtures
   they ask for, each made once per call and finished after it (the code after a ``yield``), and pytest's
-  ``capsys``, ``capfd``, ``monkeypatch``, ``tmp_path`` (see BUILTIN_FIXTURES). Not one marked ``skip``,
+  ``capsys``, ``capfd``, ``monkeypatch``, ``tmp_path``, ``tmpdir`` (see BUILTIN_FIXTURES). Not one marked ``skip``,
   ``skipif``, ``xfail`` or ``usefixtures``, nor one with a parameter that none of these fills (another
   fixture: pytest's plugins', ``request``, or one that asks for such a fixture);
 - each ``test*`` method of a ``Test*`` class without ``__init__``, on a fresh instance, between the class's
@@ -66,7 +66,7 @@ CASE = "__vpo_case__"  # the instance the appended calls run a test method on
 MAX_CASES = 10_000  # the calls of one test function (its parametrize cases, multiplied): more is refused
 # pytest's own fixtures the sandbox's stand-in makes (pytest_stand_in.builtin_fixture), and whether each is
 # finished after the test (stdout back, monkeypatches undone)
-BUILTIN_FIXTURES = {"capsys": True, "capfd": True, "monkeypatch": True, "tmp_path": False}
+BUILTIN_FIXTURES = {"capsys": True, "capfd": True, "monkeypatch": True, "tmp_path": False, "tmpdir": False}
 
 
 def runnable(source: str, tree: ast.Module) -> str | None:
