@@ -5,7 +5,7 @@ a quarter of a second).
 ``raises`` (as a context manager or with a callable, ``match`` included), ``warns``, ``deprecated_call``,
 ``approx`` (numbers, and lists, tuples and dicts of them), ``fail``, ``skip``, ``param``, ``mark`` and
 ``fixture`` as decorators that leave the function as it is, pytest's fixtures ``capsys``, ``capfd``,
-``tmp_path``, ``tmpdir`` and ``monkeypatch``, and ``request`` (FixtureRequest). The test functions are
+``tmp_path``, ``tmpdir``, ``monkeypatch`` and ``caplog``, and ``request`` (FixtureRequest). The test functions are
 called by the code the tests scorer appends to the test (``parametrize`` expanded there, fixtures given; see
 service.scorers.tests.collect), not by anything here.
 
@@ -421,13 +421,78 @@ class LocalPath(os.PathLike[str]):
         shutil.rmtree(self.strpath) if os.path.isdir(self.strpath) else os.remove(self.strpath)
 
 
+class LogCapture:
+    """pytest's ``caplog``: the records the root logger gets while the test runs (every level from
+    ``set_level``'s or ``at_level``'s, else WARNING as logging's default), as ``records``, ``messages``,
+    ``record_tuples`` and ``text``; ``clear()``. ``finish()`` takes its handler off and the levels back."""
+
+    def __init__(self) -> None:
+        import logging
+
+        self._logging = logging
+        self.records: list[Any] = []
+        capture = self
+
+        class Handler(logging.Handler):
+            def emit(self, record: Any) -> None:
+                capture.records.append(record)
+
+        self.handler = Handler(level=0)
+        self._restore: list[tuple[Any, int]] = []
+        logging.getLogger().addHandler(self.handler)
+
+    @property
+    def messages(self) -> list[str]:
+        return [record.getMessage() for record in self.records]
+
+    @property
+    def record_tuples(self) -> list[tuple[str, int, str]]:
+        return [(record.name, record.levelno, record.getMessage()) for record in self.records]
+
+    @property
+    def text(self) -> str:
+        formatter = self._logging.Formatter("%(levelname)-8s %(name)s:%(filename)s:%(lineno)d %(message)s")
+        return "".join(formatter.format(record) + "\n" for record in self.records)
+
+    def clear(self) -> None:
+        self.records.clear()
+
+    def set_level(self, level: int | str, logger: str | None = None) -> None:
+        target = self._logging.getLogger(logger)
+        self._restore.append((target, target.level))
+        target.setLevel(level)
+
+    def at_level(self, level: int | str, logger: str | None = None) -> Any:
+        import contextlib
+
+        @contextlib.contextmanager
+        def scope() -> Any:
+            target = self._logging.getLogger(logger)
+            before = target.level
+            target.setLevel(level)
+            try:
+                yield
+            finally:
+                target.setLevel(before)
+
+        return scope()
+
+    def finish(self) -> None:
+        self._logging.getLogger().removeHandler(self.handler)
+        while self._restore:
+            target, level = self._restore.pop()
+            target.setLevel(level)
+
+
 def builtin_fixture(name: str) -> Any:
-    """A fresh value of pytest's fixture ``name``: capsys, capfd, monkeypatch (each with ``finish()``, which
-    collect's calls make after the test), tmp_path or tmpdir."""
+    """A fresh value of pytest's fixture ``name``: capsys, capfd, monkeypatch, caplog (each with ``finish()``,
+    which collect's calls make after the test), tmp_path or tmpdir."""
     if name in ("capsys", "capfd"):
         return Capture()
     if name == "monkeypatch":
         return MonkeyPatch()
+    if name == "caplog":
+        return LogCapture()
     if name in ("tmp_path", "tmpdir"):
         import tempfile  # here: importing it costs every execution that has the stand-in, not only this one
 

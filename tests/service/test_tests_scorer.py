@@ -572,7 +572,7 @@ if __name__ == "__main__":
 
 
 FIXTURES_FILE = """import pytest
-from solution import greet, greet_input, total, warn
+from solution import greet, greet_input, greet_logged, total, warn
 
 
 @pytest.fixture
@@ -611,6 +611,12 @@ def test_old_style_files(tmpdir):
     path.write("hi")
     assert path.read() == "hi" and [p.basename for p in tmpdir.listdir()] == ["greeting.txt"]
     assert open(str(path)).read() == "hi" and tmpdir.mkdir("sub").check(dir=True)
+
+
+def test_logs(caplog):
+    caplog.set_level("INFO")
+    greet_logged("Bo")
+    assert caplog.messages == ["greeted Bo"] and "INFO" in caplog.text and caplog.record_tuples[0][1] == 20
 
 
 def test_input_is_back():
@@ -704,12 +710,14 @@ def test_every_size_ran_and_was_finished():
 def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None:
     """The file's own fixtures (returned or yielded; autouse ones before every test; given the fixtures and
     the parameters they ask for in turn; one call per param of a fixture with params, which it reads as
-    request.param) and pytest's capsys, monkeypatch, tmp_path and tmpdir are given to the tests that ask for them,
-    fresh for each call and one value in it; after the test, the code after a fixture's yield and request's
-    finalizers run, capsys ends and monkeypatch is undone."""
+    request.param) and pytest's capsys, monkeypatch, caplog, tmp_path and tmpdir are given to the tests that
+    ask for them, fresh for each call and one value in it; after the test, the code after a fixture's yield
+    and request's finalizers run, capsys ends and monkeypatch is undone."""
     right = "def greet(name):\n    print(f'Hello, {name}')\ndef greet_input():\n    greet(input())\n" \
             "def total(xs):\n    return sum(xs)\n" \
-            "def warn():\n    import warnings\n    warnings.warn('careful')\n"  # fmt: skip
+            "def warn():\n    import warnings\n    warnings.warn('careful')\n" \
+            "def greet_logged(name):\n    import logging\n" \
+            "    logging.getLogger('app').info('greeted %s', name)\n"  # fmt: skip
     wrong = right.replace("Hello", "Hi")
     tests = [{"kind": "assert", "code": FIXTURES_FILE}]
     result = score(
