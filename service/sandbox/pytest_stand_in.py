@@ -5,7 +5,8 @@ a quarter of a second).
 ``raises`` (as a context manager or with a callable, ``match`` included), ``warns``, ``deprecated_call``,
 ``approx`` (numbers, and lists, tuples and dicts of them), ``fail``, ``skip``, ``param``, ``mark`` and
 ``fixture`` as decorators that leave the function as it is, pytest's fixtures ``capsys``, ``capfd``,
-``tmp_path``, ``tmpdir``, ``monkeypatch`` and ``caplog``, and ``request`` (FixtureRequest). The test functions are
+``tmp_path``, ``tmpdir``, ``monkeypatch`` and ``caplog``, pytest-mock's ``mocker``, and ``request``
+(FixtureRequest). The test functions are
 called by the code the tests scorer appends to the test (``parametrize`` expanded there, fixtures given; see
 service.scorers.tests.collect), not by anything here.
 
@@ -484,15 +485,78 @@ class LogCapture:
             target.setLevel(level)
 
 
+class Mocker:
+    """pytest-mock's ``mocker``: ``patch`` (also ``patch.object``, ``patch.dict``, ``patch.multiple``) as
+    unittest.mock's, started at once and stopped after the test (``finish``, ``stopall``), ``spy``, and
+    unittest.mock's ``Mock``, ``MagicMock``, ``PropertyMock``, ``AsyncMock``, ``ANY``, ``call``, ``sentinel``,
+    ``DEFAULT`` as attributes."""
+
+    def __init__(self) -> None:
+        from unittest import mock
+
+        self._mock = mock
+        self._started: list[Any] = []
+        for name in ("Mock", "MagicMock", "NonCallableMock", "PropertyMock", "AsyncMock", "ANY", "call", "sentinel",
+                     "DEFAULT", "mock_open", "create_autospec"):  # fmt: skip
+            setattr(self, name, getattr(mock, name))
+        started = self._start
+
+        class Patch:
+            def __call__(self, target: str, *args: Any, **kwargs: Any) -> Any:
+                return started(mock.patch(target, *args, **kwargs))
+
+            def object(self, target: Any, attribute: str, *args: Any, **kwargs: Any) -> Any:
+                return started(mock.patch.object(target, attribute, *args, **kwargs))
+
+            def dict(self, in_dict: Any, values: Any = (), clear: bool = False, **kwargs: Any) -> Any:
+                return started(mock.patch.dict(in_dict, values, clear, **kwargs))
+
+            def multiple(self, target: Any, *args: Any, **kwargs: Any) -> Any:
+                return started(mock.patch.multiple(target, *args, **kwargs))
+
+        self.patch = Patch()
+
+    def _start(self, patcher: Any) -> Any:
+        value = patcher.start()
+        self._started.append((patcher, value))
+        return value
+
+    def spy(self, obj: Any, name: str) -> Any:
+        """``obj.name`` replaced by a MagicMock that calls the original and records its calls (and
+        ``spy_return``, the last value it returned)."""
+        original = getattr(obj, name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            spy.spy_return = original(*args, **kwargs)
+            return spy.spy_return
+
+        spy = self.patch.object(obj, name, side_effect=call)
+        spy.spy_return = None
+        return spy
+
+    def stopall(self) -> None:
+        while self._started:
+            self._started.pop()[0].stop()
+
+    def resetall(self) -> None:
+        for _, value in self._started:
+            if isinstance(value, self._mock.NonCallableMock):
+                value.reset_mock()
+
+    finish = stopall
+
+
 def builtin_fixture(name: str) -> Any:
-    """A fresh value of pytest's fixture ``name``: capsys, capfd, monkeypatch, caplog (each with ``finish()``,
-    which collect's calls make after the test), tmp_path or tmpdir."""
+    """A fresh value of pytest's fixture ``name``: capsys, capfd, monkeypatch, caplog, mocker (each with
+    ``finish()``, which collect's calls make after the test), tmp_path or tmpdir."""
     if name in ("capsys", "capfd"):
         return Capture()
     if name == "monkeypatch":
         return MonkeyPatch()
     if name == "caplog":
         return LogCapture()
+    if name == "mocker":
+        return Mocker()
     if name in ("tmp_path", "tmpdir"):
         import tempfile  # here: importing it costs every execution that has the stand-in, not only this one
 

@@ -530,7 +530,7 @@ def test_skipped():
     assert f(2) == 5
 
 
-def test_needs_a_fixture(mocker):
+def test_needs_a_fixture(benchmark):
     assert f(2) == 5
 
 
@@ -572,6 +572,9 @@ if __name__ == "__main__":
 
 
 FIXTURES_FILE = """import pytest
+import warnings as warnings_module
+
+import solution
 from solution import greet, greet_input, greet_logged, total, warn
 
 
@@ -617,6 +620,18 @@ def test_logs(caplog):
     caplog.set_level("INFO")
     greet_logged("Bo")
     assert caplog.messages == ["greeted Bo"] and "INFO" in caplog.text and caplog.record_tuples[0][1] == 20
+
+
+def test_mocked(mocker):
+    fake = mocker.patch("solution.total", return_value=99)
+    spy = mocker.spy(warnings_module, "warn")
+    assert solution.total([1]) == 99 and fake.call_count == 1
+    warn()
+    assert spy.call_count == 1
+
+
+def test_mocks_are_gone():
+    assert solution.total([1]) == 1
 
 
 def test_input_is_back():
@@ -710,9 +725,9 @@ def test_every_size_ran_and_was_finished():
 def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None:
     """The file's own fixtures (returned or yielded; autouse ones before every test; given the fixtures and
     the parameters they ask for in turn; one call per param of a fixture with params, which it reads as
-    request.param) and pytest's capsys, monkeypatch, caplog, tmp_path and tmpdir are given to the tests that
-    ask for them, fresh for each call and one value in it; after the test, the code after a fixture's yield
-    and request's finalizers run, capsys ends and monkeypatch is undone."""
+    request.param) and pytest's capsys, monkeypatch, caplog, tmp_path, tmpdir and pytest-mock's mocker are
+    given to the tests that ask for them, fresh for each call and one value in it; after the test, the code
+    after a fixture's yield and request's finalizers run, capsys ends, monkeypatch and mocker are undone."""
     right = "def greet(name):\n    print(f'Hello, {name}')\ndef greet_input():\n    greet(input())\n" \
             "def total(xs):\n    return sum(xs)\n" \
             "def warn():\n    import warnings\n    warnings.warn('careful')\n" \

@@ -11,9 +11,9 @@ process. Run as a script, the first would run no test and the second would end i
   ``@pytest.fixture`` functions (its ``autouse`` ones whether asked for or not), given in turn the fixtures
   they ask for, each made once per call and finished after it (the code after a ``yield``), one call per
   param of a fixture with ``params`` (``request.param``), and pytest's ``capsys``, ``capfd``,
-  ``monkeypatch``, ``caplog``, ``tmp_path``, ``tmpdir`` (see BUILTIN_FIXTURES). Not one marked ``skip``,
-  ``skipif``, ``xfail`` or ``usefixtures``, nor one with a parameter that none of these fills (another
-  fixture: pytest's plugins', or one that asks for such a fixture);
+  ``monkeypatch``, ``caplog``, ``tmp_path``, ``tmpdir``, and pytest-mock's ``mocker`` (see
+  BUILTIN_FIXTURES). Not one marked ``skip``, ``skipif``, ``xfail`` or ``usefixtures``, nor one with a
+  parameter that none of these fills (another fixture: other plugins', or one that asks for such a fixture);
 - each ``test*`` method of a ``Test*`` class without ``__init__``, on a fresh instance, between the class's
   ``setup_method``/``teardown_method`` (and ``setup_class``/``teardown_class``) where it has them;
 - each ``test*`` method of a ``TestCase`` class (its own and those of its TestCase bases in the file; not one
@@ -67,8 +67,8 @@ CASE = "__vpo_case__"  # the instance the appended calls run a test method on
 MAX_CASES = 10_000  # the calls of one test function (its parametrize cases, multiplied): more is refused
 # pytest's own fixtures the sandbox's stand-in makes (pytest_stand_in.builtin_fixture), and whether each is
 # finished after the test (stdout back, monkeypatches undone)
-BUILTIN_FIXTURES = {"capsys": True, "capfd": True, "monkeypatch": True, "caplog": True, "tmp_path": False,
-                    "tmpdir": False}  # fmt: skip
+BUILTIN_FIXTURES = {"capsys": True, "capfd": True, "monkeypatch": True, "caplog": True, "mocker": True,
+                    "tmp_path": False, "tmpdir": False}  # fmt: skip
 
 
 def runnable(source: str, tree: ast.Module) -> str | None:
