@@ -271,19 +271,21 @@ def _zero(text):
     return digits.isdigit() and not digits.strip("0")
 
 
-MAX_LOCAL_OBJECTS = 64  # objects of the answer's and the test's classes in one assert's values
+# objects of the answer's classes (and compared by identity) in one assert's values, and pairs of them compared
+MAX_LOCAL_OBJECTS = 10_000
+ALL_PAIRS = 64  # up to this many, every two of one class are compared; past it, those that == would compare
 LOCAL_TEXT = 200  # characters of such an object's repr, for a failed assert's detail
-
-
-_OBJECT_EQ, _OBJECT_NE = object.__dict__["__eq__"], object.__dict__["__ne__"]
-_mro = type.__dict__["__mro__"].__get__
-_namespace = type.__dict__["__dict__"].__get__  # a class's own namespace, whatever its metaclass says
 
 
 def always_true(kind):
     """Whether Python takes every object of this class for true: no class on its real MRO defines ``__bool__``
     or ``__len__``."""
     return not any("__bool__" in _namespace(klass) or "__len__" in _namespace(klass) for klass in _mro(kind))
+
+
+_OBJECT_EQ, _OBJECT_NE = object.__dict__["__eq__"], object.__dict__["__ne__"]
+_mro = type.__dict__["__mro__"].__get__
+_namespace = type.__dict__["__dict__"].__get__  # a class's own namespace, whatever its metaclass says
 
 
 def by_identity(kind):
@@ -303,15 +305,19 @@ def by_identity(kind):
 class LocalObjects:
     """The objects in the values one assert compares that are no data but can still be compared: those that
     compare by identity (see by_identity), and those of the answer's own classes (see LOCAL_CLASSES). Each
-    goes as a reference, with its hash and repr; the report also says, for every two objects of one of the
-    answer's classes, whether ``==`` (that class's own, run here) holds. The host compares the values around
-    them: such an object equals itself and what its class said it equals, never a plain value."""
+    goes as a reference, with its hash, its repr and its class (a number: objects of two classes are never
+    equal). The report says which objects of one of the answer's classes are equal by that class's own
+    ``__eq__``, run here: of every two when they are few (ALL_PAIRS), else of those that ``==`` on the values
+    would compare (see _matched), and then which of those are not (the host fails an assert that needs
+    another). The host compares the values around them: such an object equals itself and what its class said
+    it equals, never a plain value."""
 
-    __slots__ = ("objects", "index")
+    __slots__ = ("objects", "index", "classes")
 
     def __init__(self):
         self.objects = []
         self.index = {}  # id -> position (ids: an object's own __hash__ and __eq__ play no part here)
+        self.classes = {}  # id of a class -> [its number, whether its objects compare by identity]
 
     def ref(self, value):
         position = self.index.get(id(value))
@@ -320,34 +326,72 @@ class LocalObjects:
                 raise Unencodable(f"more than {MAX_LOCAL_OBJECTS} objects of the answer's classes in one assert")
             position = self.index[id(value)] = len(self.objects)
             self.objects.append(value)
+            kind = type(value)
+            if id(kind) not in self.classes:
+                self.classes[id(kind)] = [len(self.classes), id(kind) not in LOCAL_IDS or by_identity(kind)]
         return {"local": position}
 
-    def report(self):
+    def report(self, operands):
         objects = self.objects
-        equal = [
-            [i, j]
-            for i in range(len(objects))
-            for j in range(i + 1, len(objects))
-            if type(objects[i]) is type(objects[j])
-            and id(type(objects[i])) in LOCAL_IDS
-            and _holds(objects[i], objects[j])
-        ]
-        return {"objects": [[_text(o), _hash(o)] for o in objects], "equal": equal}
+        hashes = [_hash(o) for o in objects]
+        if len(objects) <= ALL_PAIRS:
+            pairs = [(i, j) for i in range(len(objects)) for j in range(i + 1, len(objects))]
+        else:
+            matched = set()
+            for left, right in zip(operands, operands[1:], strict=False):
+                self._matched(left, right, matched, 0)
+            # a set or a dict (the host's too: set(f()) is made there) compares the items of one hash
+            by_hash = {}
+            for place, item in enumerate(objects):
+                if self._comparable(item, item):
+                    by_hash.setdefault((id(type(item)), hashes[place]), []).append(place)
+            for (_, hashed), places in by_hash.items():
+                for k, x in enumerate(places if hashed is not None else ()):
+                    matched.update((x, y) for y in places[k + 1 :] if len(matched) < MAX_LOCAL_OBJECTS)
+            pairs = sorted(matched)
+        compared = [(i, j) for i, j in pairs if self._comparable(objects[i], objects[j])]
+        equal = [[i, j] for i, j in compared if _holds(objects[i], objects[j])]
+        report = {
+            "objects": [[_text(o), h, self.classes[id(type(o))][0]] for o, h in zip(objects, hashes, strict=True)],
+            "identity": [identity for _, identity in sorted(self.classes.values())],
+            "equal": equal,
+        }
+        if len(objects) > ALL_PAIRS:
+            held = {(i, j) for i, j in equal}
+            report["unequal"] = [[i, j] for i, j in compared if (i, j) not in held]
+        return report
 
+    def _comparable(self, a, b):
+        """Two objects of one of the answer's classes (not one that compares by identity): ``==`` runs."""
+        return type(a) is type(b) and not self.classes[id(type(a))][1]
 
-def _entry(check_id, operands):
-    """What the host is told of one assert's values: [id, values], with the report of the objects they refer
-    to if any (see LocalObjects), or [id, None, why] when one cannot go."""
-    try:
-        return [check_id, [encode(v) for v in operands]]  # plain data: the common case, nothing more to make
-    except Unencodable:
-        pass
-    objects = LocalObjects()
-    try:
-        values = [encode(v, objects=objects) for v in operands]
-    except Unencodable as error:
-        return [check_id, None, str(error)]
-    return [check_id, values, objects.report()]
+    def _matched(self, a, b, found, depth):
+        """The pairs of objects at the places of ``a`` and ``b`` that ``a == b`` (or ``a in b``) compares: the
+        items of two sequences of one length in turn, the values of two dicts under one key."""
+        if depth > 100 or len(found) >= MAX_LOCAL_OBJECTS:  # what it leaves out fails the assert on the host
+            return
+        i, j = self.index.get(id(a)), self.index.get(id(b))
+        if i is not None and j is not None:
+            found.add((min(i, j), max(i, j)))
+            return
+        try:
+            a, b = plain(a) if i is None else a, plain(b)
+        except Unencodable:
+            return
+        if i is not None:  # ``a in b``
+            if type(b) in (list, tuple, set, frozenset):
+                for item in b:
+                    k = self.index.get(id(item))
+                    if k is not None:
+                        found.add((min(i, k), max(i, k)))
+            return
+        if type(a) in (list, tuple) and type(b) is type(a) and len(a) == len(b):
+            for x, y in zip(a, b, strict=True):
+                self._matched(x, y, found, depth + 1)
+        elif type(a) is dict and type(b) is dict:
+            for key, value in a.items():
+                if type(key) in EXACT and key in b:
+                    self._matched(value, b[key], found, depth + 1)
 
 
 def _holds(a, b):
@@ -372,9 +416,25 @@ def _text(value):
         return "<unprintable>"
 
 
+def _entry(check_id, operands):
+    """What the host is told of one assert's values: [id, values], with the report of the objects they refer
+    to if any (see LocalObjects), or [id, None, why] when one cannot go."""
+    try:
+        return [check_id, [encode(v) for v in operands]]  # plain data: the common case, nothing more to make
+    except Unencodable:
+        pass
+    objects = LocalObjects()
+    try:
+        values = [encode(v, objects=objects) for v in operands]
+    except Unencodable as error:
+        return [check_id, None, str(error)]
+    return [check_id, values, objects.report(operands)]
+
+
 def encode(value, depth=0, budget=None, objects=None):
     """Plain data (see plain) and the standard library's values (see stdlib_value) as tagged JSON; with
-    ``objects`` (a LocalObjects), an object of the answer's or the test's own classes as a reference to it.
+    ``objects`` (a LocalObjects), an object of the answer's own classes, or one compared by identity, as a
+    reference to it.
     Anything else (an object with its own __eq__) is refused, so a comparison made by the host cannot be
     steered by the answer's code."""
     budget = budget if budget is not None else [100_000]

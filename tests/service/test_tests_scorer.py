@@ -440,6 +440,10 @@ def corners(n):
     return [Point(0, 0), Point(n, n)]
 
 
+def diagonal(n):
+    return [Point(i, i) for i in range(n)]
+
+
 def change(cents):
     return {Money(cents): Colour.BLUE}
 
@@ -464,29 +468,45 @@ def test_objects_and_standard_library_values_compare_as_python_compares_them(api
     values they are. Before, every one of these right answers failed as "not plain data"."""
     tests = [
         "assert corners(2) == [Point(0, 0), Point(2, 2)]", "assert Point(2, 2) in corners(2)",
-        "assert set(corners(1)) == {Point(1, 1), Point(0, 0)}", "assert change(5) == {Money(5): Colour.BLUE}",
-        "assert change(5) != {Money(6): Colour.BLUE}", "assert chain()[0] is SHARED and chain() == [SHARED, SHARED]",
+        "assert set(corners(1)) == {Point(1, 1), Point(0, 0)}",
+        "assert change(5) == {Money(5): Colour.BLUE} != change(6)",
+        "assert chain()[0] is SHARED and chain() == [SHARED, SHARED]",
         "assert chain()[0]", "import datetime\nassert when(31) == datetime.date(2020, 2, 1)",
         "from collections import deque\nassert recent([1, 2, 3]) == deque([2, 3])",
         "assert {1: 2}.keys() == {1} and range(0, 6, 2) == range(0, 5, 2) and bytearray(b'a') == b'a'",
+        # past 64 objects, those that == compares
+        "assert diagonal(100) == [Point(i, i) for i in range(100)] and Point(7, 7) in diagonal(100)",
+        "assert set(diagonal(100)) == {Point(i, i) for i in range(100)}",
         "assert corners(2) == [Point(0, 0), Point(3, 3)]", "assert change(5) == {Money(5): Colour.RED}",
         "assert chain() == [SHARED, Node(0)]", "assert Money(1) == 1",
+        "assert diagonal(100) == [Point(i, i + (i == 99)) for i in range(100)]",
     ]  # fmt: skip
     params = {"tests": [{"kind": "assert", "code": t} for t in tests]}
     result = score(api, answers=[[OBJECTS]], scorers=[{"name": "tests", "params": params}], detail=True)
-    assert result["rewards"] == [[[1.0] * 10 + [0.0] * 4]]
+    assert result["rewards"] == [[[1.0] * 11 + [0.0] * 5]]
     messages = [d.get("message", "") for d in result["details"]["tests"][0][0]]
-    assert "Point(x=3, y=3)" in messages[10] and "Money(5)" in messages[11]
-    assert all(set(message.split()) >= {"assert", "failed;", "compared"} for message in messages[10:])
+    assert "Point(x=3, y=3)" in messages[11] and "Money(5)" in messages[12]
+    assert all(set(message.split()) >= {"assert", "failed;", "compared"} for message in messages[11:])
     forgeries = ({"local": 0}, {"local": -1}, {"date": 0}, {"datetime": "2020-01-01" + " " * 100}, {"range": [0, 1, 0]},
                  {"timedelta": [10**10, 0, 0]}, {"keys": [[1]]}, {"deque": {"float": "1"}})  # fmt: skip
     for forged in forgeries:
         with pytest.raises(ValueError):
             decode(forged)
-    reports = [{"objects": [[1, None]], "equal": []}, {"objects": [["x", 1.5]], "equal": []}, {"objects": []},
-               {"objects": [["x" * 201, None]], "equal": []}]  # fmt: skip
-    reports.append({"objects": [["x", None]] * 2, "equal": [[0, 1]] * 2})  # more pairs than two objects make
-    for report in reports:
+    two = {"objects": [["a", None, 0], ["b", 7, 0]], "identity": [False], "equal": [[0, 1]]}
+    a, b = local_objects(two)
+    assert a == b and hash(b) == 7 and repr(a) == "a" and a != 1
+    with pytest.raises(TypeError):
+        hash(a)
+    many = {"objects": [["x", None, 0]] * 70, "identity": [False], "equal": [[0, 1]], "unequal": [[0, 2]]}
+    objects = local_objects(many)
+    assert objects[0] == objects[1] and objects[0] != objects[2]
+    with pytest.raises(ValueError):  # a pair the sandbox did not compare fails the assert that needs it
+        _ = objects[0] == objects[3]
+    forgeries = [{**two, "objects": [[1, None, 0]]}, {**two, "objects": [["x", 1.5, 0]]}, {"objects": []},
+                 {**two, "objects": [["x" * 201, None, 0]] * 2}, {**two, "objects": [["a", None, 1]] * 2},
+                 {**two, "identity": [1]}, {**two, "equal": [[1, 0]]}, {**two, "equal": [[0, 1]] * 2},
+                 {**two, "unequal": []}, {**many, "unequal": None}]  # fmt: skip
+    for report in forgeries:
         with pytest.raises(ValueError):
             local_objects(report)
 

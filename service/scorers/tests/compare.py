@@ -21,25 +21,39 @@ class Undecodable(ValueError):
 
 DECIMAL_CHARS = 1 << 20  # a Decimal's text the host reads (linear in it): a value's text is bounded anyway
 ISO_CHARS = 64  # a datetime's or time's ISO text
-MAX_LOCAL_OBJECTS = 64  # as the harness's
+MAX_LOCAL_OBJECTS = 10_000  # as the harness's: objects in one assert's values, and pairs of them compared
+ALL_PAIRS = 64  # as the harness's: up to this many objects, a report says of every two whether they are equal
 LOCAL_TEXT = 200  # as the harness's: the characters of an object's repr
 
 
 class Local:
-    """An object of the answer's or the test's own class, which stayed in the sandbox: it equals what its
-    class's ``__eq__`` said it equals there (objects of the same class only, never a plain value), hashes
-    as it hashed there, and shows as its repr. ``equal`` is shared by the objects of one assert."""
+    """An object that stayed in the sandbox (of the answer's own class, or one that compares by identity): it
+    equals itself, and what its class's ``__eq__`` said it equals there (objects of the same class only, never
+    a plain value); it hashes as it hashed there and shows as its repr. ``equal`` and ``known`` (the pairs
+    the sandbox compared, None when it compared them all) are shared by the objects of one assert."""
 
-    __slots__ = ("equal", "hash", "index", "text")
+    __slots__ = ("cls", "equal", "hash", "identity", "index", "known", "text")
 
-    def __init__(self, index: int, text: str, hash_: int | None, equal: frozenset[tuple[int, int]]) -> None:
-        self.index, self.text, self.hash, self.equal = index, text, hash_, equal
+    def __init__(
+        self, index: int, text: str, hash_: int | None, cls: int, identity: bool, equal: frozenset[tuple[int, int]],
+        known: frozenset[tuple[int, int]] | None,
+    ) -> None:  # fmt: skip
+        self.index, self.text, self.hash, self.cls, self.identity = index, text, hash_, cls, identity
+        self.equal, self.known = equal, known
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Local):
             return NotImplemented
+        if self is other:
+            return True
+        if self.cls != other.cls or self.identity:
+            return False
         pair = (self.index, other.index) if self.index <= other.index else (other.index, self.index)
-        return self is other or pair in self.equal
+        if pair in self.equal:
+            return True
+        if self.known is not None and pair not in self.known:
+            raise Undecodable(f"{self.text} and {other.text} were not compared in the sandbox")
+        return False
 
     def __ne__(self, other: object) -> bool:
         return not self == other if isinstance(other, Local) else NotImplemented
@@ -59,19 +73,35 @@ def local_objects(report: Any) -> tuple[Local, ...]:
     if report is None:
         return ()
     try:
-        described, pairs = report["objects"], report["equal"]
-        if not (isinstance(described, list) and isinstance(pairs, list) and len(described) <= MAX_LOCAL_OBJECTS
-                and len(pairs) <= len(described) * (len(described) - 1) // 2):  # fmt: skip
-            raise Undecodable("a report of objects is a list of them and a list of equal pairs")
-        equal = frozenset((i, j) for i, j in pairs if type(i) is int and type(j) is int and 0 <= i < j)
+        described, identity, pairs = report["objects"], report["identity"], report["equal"]
+        unequal = report.get("unequal")
+        count = len(described)
+        most = count * (count - 1) // 2 if count <= ALL_PAIRS else MAX_LOCAL_OBJECTS  # pairs it can tell of
+        if not (
+            isinstance(described, list) and count <= MAX_LOCAL_OBJECTS and isinstance(identity, list)
+            and len(identity) <= count and all(type(flag) is bool for flag in identity) and isinstance(pairs, list)
+            and (unequal is None) == (count <= ALL_PAIRS) and isinstance(unequal or [], list)
+            and len(pairs) + len(unequal or []) <= most
+        ):  # fmt: skip
+            raise Undecodable("a report of objects: the objects, their classes, the equal pairs")
+        equal = _pairs(pairs, count)
+        known = None if unequal is None else equal | _pairs(unequal, count)
         objects = []
-        for index, (text, hash_) in enumerate(described):
-            if type(text) is not str or len(text) > LOCAL_TEXT or not (hash_ is None or type(hash_) is int):
-                raise Undecodable("an object is described by its repr and its hash")
-            objects.append(Local(index, text, hash_, equal))
+        for index, (text, hash_, cls) in enumerate(described):
+            if not (type(text) is str and len(text) <= LOCAL_TEXT and (hash_ is None or type(hash_) is int)
+                    and type(cls) is int and 0 <= cls < len(identity)):  # fmt: skip
+                raise Undecodable("an object is described by its repr, its hash and its class")
+            objects.append(Local(index, text, hash_, cls, identity[cls], equal, known))
         return tuple(objects)
     except (TypeError, ValueError, KeyError) as error:
         raise Undecodable(f"not a report of objects: {error}") from None
+
+
+def _pairs(pairs: list[Any], count: int) -> frozenset[tuple[int, int]]:
+    found = frozenset((i, j) for i, j in pairs)
+    if not all(type(i) is int and type(j) is int and 0 <= i < j < count for i, j in found):
+        raise Undecodable("a pair is two objects' places, in order")
+    return found
 
 
 def decode(value: Any, objects: tuple[Local, ...] = ()) -> Any:
