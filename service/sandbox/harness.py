@@ -519,7 +519,7 @@ def child_main(fds):
     if job["pytest"] is not None:
         stand_in = type(sys)("pytest")
         exec(job["pytest"], stand_in.__dict__)
-        sys.modules["pytest"] = stand_in
+        sys.modules["pytest"] = sys.modules["pytest_mock"] = stand_in
     script = unit["mode"] == "script"
     if script:
         globals_ = {"__name__": "__main__", "__builtins__": builtins}

@@ -175,6 +175,20 @@ def skip(reason: str = "", allow_module_level: bool = False) -> NoReturn:
     raise Skipped(reason)
 
 
+def xfail(reason: str = "") -> NoReturn:
+    raise Skipped(reason or "xfail")
+
+
+def importorskip(modname: str, minversion: str | None = None, reason: str | None = None) -> Any:
+    """The module, imported; a skip (here: the test cannot pass) where it is not there."""
+    import importlib
+
+    try:
+        return importlib.import_module(modname)
+    except ImportError:
+        skip(reason or f"could not import {modname!r}")
+
+
 class ParameterSet(tuple):  # type: ignore[type-arg]
     """What ``param(1, 2)`` gives: the values of one case."""
 
@@ -233,7 +247,11 @@ class CaptureResult(NamedTuple):
 
 
 class Capture:
-    """``capsys`` (and ``capfd``): sys.stdout and sys.stderr write to memory until the test ends."""
+    """``capsys`` (and ``capfd``): sys.stdout and sys.stderr write to memory until the test ends. Also
+    ``pytest.CaptureFixture`` (``capsys: pytest.CaptureFixture[str]``)."""
+
+    def __class_getitem__(cls, item: Any) -> type["Capture"]:
+        return cls
 
     def __init__(self) -> None:
         self.saved = sys.stdout, sys.stderr
@@ -567,3 +585,10 @@ def builtin_fixture(name: str) -> Any:
 
         return pathlib.Path(made)
     raise LookupError(f"no fixture {name!r} here")
+
+
+# the names test files give these classes in their annotations (``monkeypatch: pytest.MonkeyPatch``), and
+# pytest-mock's module (``from pytest_mock import MockerFixture``), which the harness makes of this one too
+CaptureFixture = Capture
+LogCaptureFixture = LogCapture
+MockerFixture = MockFixture = Mocker

@@ -592,7 +592,7 @@ if __name__ == "__main__":
 
 
 FIXTURES_FILE = """import pytest
-import warnings as warnings_module
+from pytest_mock import MockerFixture
 
 import solution
 from solution import greet, greet_input, greet_logged, total, warn
@@ -608,7 +608,7 @@ def resource():
     yield {"n": 5}
 
 
-def test_prints(capsys):
+def test_prints(capsys: pytest.CaptureFixture[str]):
     greet("Ann")
     assert capsys.readouterr().out == "Hello, Ann\\n"
 
@@ -617,7 +617,7 @@ def test_own_fixtures(numbers, resource):
     assert total(numbers) == 6 and resource["n"] == 5
 
 
-def test_input(monkeypatch, capsys):
+def test_input(monkeypatch: pytest.MonkeyPatch, capsys):
     monkeypatch.setattr("builtins.input", lambda *prompt: "7")
     greet_input()
     assert capsys.readouterr().out == "Hello, 7\\n"
@@ -636,15 +636,15 @@ def test_old_style_files(tmpdir):
     assert open(str(path)).read() == "hi" and tmpdir.mkdir("sub").check(dir=True)
 
 
-def test_logs(caplog):
+def test_logs(caplog: pytest.LogCaptureFixture):
     caplog.set_level("INFO")
     greet_logged("Bo")
     assert caplog.messages == ["greeted Bo"] and "INFO" in caplog.text and caplog.record_tuples[0][1] == 20
 
 
-def test_mocked(mocker):
+def test_mocked(mocker: MockerFixture):
     fake = mocker.patch("solution.total", return_value=99)
-    spy = mocker.spy(warnings_module, "warn")
+    spy = mocker.spy(pytest.importorskip("warnings"), "warn")
     assert solution.total([1]) == 99 and fake.call_count == 1
     warn()
     assert spy.call_count == 1
