@@ -568,10 +568,16 @@ if __name__ == "__main__":
 UNITTEST_FILE = """import unittest
 from solution import f
 
+STATE = {}
+
+
+def setUpModule():
+    STATE["x"] = 2
+
 
 class TestSquare(unittest.TestCase):
     def setUp(self):
-        self.x = 2
+        self.x = STATE["x"]
 
     def test_equal(self):
         self.assertEqual(f(self.x), 4)
@@ -606,6 +612,21 @@ def numbers():
 @pytest.fixture
 def resource():
     yield {"n": 5}
+
+
+CALLS = []
+
+
+def setup_module(module):
+    CALLS.append("module")
+
+
+def setup_function(function):
+    CALLS.append(function.__name__)
+
+
+def teardown_function():
+    CALLS.append("done")
 
 
 def test_prints(capsys: pytest.CaptureFixture[str]):
@@ -652,6 +673,10 @@ def test_mocked(mocker: MockerFixture):
 
 def test_mocks_are_gone():
     assert solution.total([1]) == 1
+
+
+def test_hooks_ran():
+    assert CALLS[:5] == ["module", "test_prints", "done", "test_own_fixtures", "done"]
 
 
 def test_input_is_back():
@@ -763,11 +788,12 @@ def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None
     own = appended.index("test_own_fixtures(numbers=__vpo_numbers__, resource=__vpo_resource__)")
     assert appended[own - 3 : own] == ["__vpo_numbers__ = numbers()", "__vpo_resource_generator__ = resource()",
                                        "__vpo_resource__ = next(__vpo_resource_generator__)"]  # fmt: skip
-    assert appended[:6] == ["__vpo_fresh_log_generator__ = fresh_log()",
+    assert appended[:9] == ["setup_module(None)", "setup_function(test_prints)",
+                            "__vpo_fresh_log_generator__ = fresh_log()",
                             "__vpo_fresh_log__ = next(__vpo_fresh_log_generator__)",
                             "__vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')",
                             "test_prints(capsys=__vpo_capsys__)", "__vpo_capsys__.finish()",
-                            "next(__vpo_fresh_log_generator__, None)"]  # fmt: skip
+                            "next(__vpo_fresh_log_generator__, None)", "teardown_function()"]  # fmt: skip
     # one value per fixture in a call, made before those that ask for it, finished after the test
     chained = appended.index("test_fixtures_of_fixtures(ledger=__vpo_ledger__, numbers=__vpo_numbers__)")
     assert appended[chained - 4 : chained] == ["__vpo_numbers__ = numbers()",
@@ -784,7 +810,11 @@ def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None
     # cases given by a name are expanded as the test runs
     loop = "for __vpo_parameters__ in __import__('pytest').parametrized([(('numbers', 'expected'), CASES)], 10000):"
     at = appended.index(loop)
-    assert appended[at + 3] == "    __vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')"
+    assert [line.strip() for line in appended[at + 1 : at + 5]] == [
+        "setup_function(test_cases_by_name)", "__vpo_fresh_log_generator__ = fresh_log()",
+        "__vpo_fresh_log__ = next(__vpo_fresh_log_generator__)",
+        "__vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')",
+    ]  # fmt: skip
     off_by_one = right.replace("return sum(xs)", "return sum(xs) + (len(xs) == 2)")
     result = score(api, answers=[[off_by_one]], scorers=[{"name": "tests", "params": {"tests": tests}}], detail=True)
     assert result["rewards"] == [[[0.0]]] and "compared [6, 5]" in result["details"]["tests"][0][0][0]["message"]

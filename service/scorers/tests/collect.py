@@ -20,6 +20,10 @@ process. Run as a script, the first would run no test and the second would end i
   decorated ``skip``, ``skipIf``, ``skipUnless`` or ``expectedFailure``), on ``Class("test_name")`` between
   ``setUp`` and ``tearDown`` (``setUpClass``/``tearDownClass`` around them).
 
+The module's xunit-style hooks run around them: pytest's ``setup_module``/``teardown_module`` before and after
+its tests, ``setup_function``/``teardown_function`` around each test function; unittest's
+``setUpModule``/``tearDownModule`` around its TestCase classes (whose calls come after pytest's).
+
 A ``unittest.main(...)`` or ``pytest.main(...)`` statement becomes ``pass``, and in TestCase classes the
 assertion methods that compare values (``self.assertEqual(a, b)``, ``assertTrue``, ``assertIn``,
 ``assertIsNone``, ``assertAlmostEqual``..., see ASSERT_METHODS) become the assert statements they stand for,
@@ -35,7 +39,7 @@ import ast
 import itertools
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .spans import Spans
 
@@ -65,6 +69,9 @@ SKIPPING_MARKS = {"skip", "skipif", "xfail", "usefixtures"}
 UNITTEST_SKIPS = {"skip", "skipIf", "skipUnless", "expectedFailure"}  # unittest's decorators: the test is not run
 CASE = "__vpo_case__"  # the instance the appended calls run a test method on
 MAX_CASES = 10_000  # the calls of one test function (its parametrize cases, multiplied): more is refused
+# the module's own functions pytest (setup_module, setup_function...) and unittest (setUpModule...) call
+XUNIT_HOOKS = {"setup_module", "teardown_module", "setup_function", "teardown_function", "setUpModule",
+               "tearDownModule"}  # fmt: skip
 # pytest's own fixtures the sandbox's stand-in makes (pytest_stand_in.builtin_fixture), and whether each is
 # finished after the test (stdout back, monkeypatches undone)
 BUILTIN_FIXTURES = {"capsys": True, "capfd": True, "monkeypatch": True, "caplog": True, "mocker": True,
@@ -79,16 +86,25 @@ def runnable(source: str, tree: ast.Module) -> str | None:
     referred = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     cases = _test_cases(tree, imports)
     fixtures = _fixtures(tree, imports)
+    hooks = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef) and f.name in XUNIT_HOOKS}
     calls: list[str] = []
+    unittest_calls: list[str] = []
     for statement in tree.body:
         if isinstance(statement, ast.FunctionDef) and statement.name.startswith("test"):
             if statement.name not in referred:
+                around = [_hook(hooks, "setup_function", statement.name), _hook(hooks, "teardown_function",
+                                                                                 statement.name)]  # fmt: skip
                 for call in _calls(statement, imports, fixtures, 0):
+                    call = replace(call, before=(*around[0], *call.before), after=(*call.after, *around[1]))
                     calls += call.lines(statement.name)
         elif isinstance(statement, ast.ClassDef) and statement.name in cases:
-            calls += _unittest_calls(statement, cases)
+            unittest_calls += _unittest_calls(statement, cases)
         elif isinstance(statement, ast.ClassDef) and statement.name.startswith("Test"):
             calls += _pytest_class_calls(statement, imports, fixtures)
+    if calls:  # pytest's module hooks, around its tests
+        calls = [*_hook(hooks, "setup_module", "None"), *calls, *_hook(hooks, "teardown_module", "None")]
+    if unittest_calls:  # unittest's
+        calls += [*_hook(hooks, "setUpModule"), *unittest_calls, *_hook(hooks, "tearDownModule")]
     spans = Spans(source)
     edits = [
         (*spans.span(s), b"pass") for s in ast.walk(tree) if isinstance(s, ast.Expr) and _is_runner_main(s, imports)
@@ -100,6 +116,16 @@ def runnable(source: str, tree: ast.Module) -> str | None:
     edits.sort()
     tail = "".join(f"\n{call}" for call in calls) + "\n"
     return spans.splice(edits, b"\n" + tail.encode("utf-8"))
+
+
+def _hook(hooks: dict[str, ast.FunctionDef], name: str, argument: str | None = None) -> list[str]:
+    """The call of the module's xunit-style hook ``name`` if it has one (pytest's ``setup_function(function)``
+    and ``setup_module(module)`` may take their argument or not; here a module is None)."""
+    hook = hooks.get(name)
+    if hook is None:
+        return []
+    takes = argument is not None and len([*hook.args.posonlyargs, *hook.args.args]) > len(hook.args.defaults)
+    return [f"{name}({argument})" if takes else f"{name}()"]
 
 
 def _imports(tree: ast.Module) -> dict[str, str]:
