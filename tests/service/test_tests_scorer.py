@@ -675,6 +675,22 @@ def test_mocks_are_gone():
     assert solution.total([1]) == 1
 
 
+class TestAccount:
+    @pytest.fixture(autouse=True)
+    def fresh(self, numbers):
+        self.items = list(numbers)
+
+    @pytest.fixture
+    def doubled_items(self):
+        return [2 * x for x in self.items]
+
+    def test_items(self):
+        assert total(self.items) == 6
+
+    def test_doubled(self, doubled_items):
+        assert total(doubled_items) == 12
+
+
 def test_hooks_ran():
     assert CALLS[:5] == ["module", "test_prints", "done", "test_own_fixtures", "done"]
 
@@ -768,11 +784,13 @@ def test_every_size_ran_and_was_finished():
 
 
 def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None:
-    """The file's own fixtures (returned or yielded; autouse ones before every test; given the fixtures and
-    the parameters they ask for in turn; one call per param of a fixture with params, which it reads as
-    request.param) and pytest's capsys, monkeypatch, caplog, tmp_path, tmpdir and pytest-mock's mocker are
-    given to the tests that ask for them, fresh for each call and one value in it; after the test, the code
-    after a fixture's yield and request's finalizers run, capsys ends, monkeypatch and mocker are undone."""
+    """The file's own fixtures (a test class's too: its methods; returned or yielded; autouse ones before every
+    test; given the fixtures and the parameters they ask for in turn; one call per param of a fixture with
+    params, which it reads as request.param) and pytest's capsys, monkeypatch, caplog, tmp_path, tmpdir and
+    pytest-mock's mocker are given to the tests that ask for them, fresh for each call and one value in it;
+    after the test, the code after a fixture's yield and request's finalizers run, capsys ends, monkeypatch
+    and mocker are undone. The xunit hooks run around the tests; fixtures and hooks' classes in annotations
+    resolve."""
     right = "def greet(name):\n    print(f'Hello, {name}')\ndef greet_input():\n    greet(input())\n" \
             "def total(xs):\n    return sum(xs)\n" \
             "def warn():\n    import warnings\n    warnings.warn('careful')\n" \
@@ -803,6 +821,10 @@ def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None
                                                "__vpo_ledger__ = next(__vpo_ledger_generator__)"]  # fmt: skip
     assert appended[chained + 1] == "next(__vpo_ledger_generator__, None)"
     assert "test_a_fixture_of_a_parameter(factor=2, scaled=__vpo_scaled__)" in appended
+    # a test class's fixtures are its methods, called on the test's instance
+    doubled = appended.index("__vpo_case__.test_doubled(doubled_items=__vpo_doubled_items__)")
+    assert appended[doubled - 2 : doubled] == ["__vpo_fresh__ = __vpo_case__.fresh(numbers=__vpo_numbers__)",
+                                               "__vpo_doubled_items__ = __vpo_case__.doubled_items()"]  # fmt: skip
     # a parametrized fixture: one call per param, with request.param and finalizers
     sizes = [i for i, line in enumerate(appended) if line == "test_sizes(size=__vpo_size__)"]
     assert [appended[i - 2] for i in sizes] == [f"__vpo_request_size__ = __import__('pytest').FixtureRequest({n})"

@@ -15,7 +15,8 @@ process. Run as a script, the first would run no test and the second would end i
   BUILTIN_FIXTURES). Not one marked ``skip``, ``skipif``, ``xfail`` or ``usefixtures``, nor one with a
   parameter that none of these fills (another fixture: other plugins', or one that asks for such a fixture);
 - each ``test*`` method of a ``Test*`` class without ``__init__``, on a fresh instance, between the class's
-  ``setup_method``/``teardown_method`` (and ``setup_class``/``teardown_class``) where it has them;
+  ``setup_method``/``teardown_method`` (and ``setup_class``/``teardown_class``) where it has them, given the
+  fixtures as above and the class's own fixture methods (called on the instance);
 - each ``test*`` method of a ``TestCase`` class (its own and those of its TestCase bases in the file; not one
   decorated ``skip``, ``skipIf``, ``skipUnless`` or ``expectedFailure``), on ``Class("test_name")`` between
   ``setUp`` and ``tearDown`` (``setUpClass``/``tearDownClass`` around them).
@@ -85,7 +86,7 @@ def runnable(source: str, tree: ast.Module) -> str | None:
     imports = _imports(tree)
     referred = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     cases = _test_cases(tree, imports)
-    fixtures = _fixtures(tree, imports)
+    fixtures = _fixtures(tree.body, imports)
     hooks = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef) and f.name in XUNIT_HOOKS}
     calls: list[str] = []
     unittest_calls: list[str] = []
@@ -188,12 +189,14 @@ class Fixture:
     yields: bool
     autouse: bool
     params: tuple[str, ...] | None = None
+    owner: str = ""  # a test class's fixture is a method, called on the test's instance (``__vpo_case__.``)
 
 
-def _fixtures(tree: ast.Module, imports: dict[str, str]) -> dict[str, Fixture]:
-    """The module's own fixtures by name (a fixture with a parameter only a position can give is left out)."""
+def _fixtures(body: list[ast.stmt], imports: dict[str, str], owner: str = "") -> dict[str, Fixture]:
+    """The fixtures a module (or a test class: ``owner``, the instance its methods are called on) defines, by
+    name (a fixture with a parameter only a position can give is left out)."""
     found = {}
-    for function in tree.body:
+    for function in body:
         if not isinstance(function, ast.FunctionDef):
             continue
         marks = [d for d in function.decorator_list if _qualified(d.func if isinstance(d, ast.Call) else d, imports)
@@ -201,7 +204,7 @@ def _fixtures(tree: ast.Module, imports: dict[str, str]) -> dict[str, Fixture]:
         if not marks:
             continue
         arguments = function.args
-        positional = [*arguments.posonlyargs, *arguments.args]
+        positional = [*arguments.posonlyargs, *arguments.args][1 if owner else 0 :]  # a method's self
         required = positional[: len(positional) - len(arguments.defaults)]
         if any(a in arguments.posonlyargs for a in required):
             continue
@@ -215,7 +218,7 @@ def _fixtures(tree: ast.Module, imports: dict[str, str]) -> dict[str, Fixture]:
             if not params:
                 continue  # params this cannot read (or none: pytest runs no test of it)
         autouse = "autouse" in keywords and _literal_true(keywords["autouse"])
-        found[function.name] = Fixture(function.name, tuple(asks), yields, autouse, params)
+        found[function.name] = Fixture(function.name, tuple(asks), yields, autouse, params, owner)
     return found
 
 
@@ -295,7 +298,7 @@ class _Setup:
                 if value is None:
                     return None
                 given.append(f"{asked}={value}")
-            call = f"{name}({', '.join(given)})"
+            call = f"{fixture.owner}{name}({', '.join(given)})"
             if fixture.yields:
                 generator = f"__vpo_{name}_generator__"
                 self.before += [f"{generator} = {call}", f"{variable} = next({generator})"]
@@ -442,6 +445,7 @@ def _pytest_class_calls(cls: ast.ClassDef, imports: dict[str, str], fixtures: di
     methods = {m.name: m for m in cls.body if isinstance(m, ast.FunctionDef)}
     if "__init__" in methods:
         return []  # pytest does not collect such a class
+    fixtures = {**fixtures, **_fixtures(cls.body, imports, f"{CASE}.")}  # the class's own, methods on the instance
     tests = [(name, call) for name, m in methods.items() if name.startswith("test")
              for call in _calls(m, imports, fixtures, 1)]  # fmt: skip
     if not tests:
