@@ -675,7 +675,16 @@ def test_mocks_are_gone():
     assert solution.total([1]) == 1
 
 
+@pytest.mark.usefixtures("fresh_account")
 class TestAccount:
+    @pytest.fixture
+    def fresh_account(self):
+        self.opened = True
+
+    @pytest.mark.usefixtures("numbers")
+    def test_opened(self):
+        assert self.opened and total([1]) == 1
+
     @pytest.fixture(autouse=True)
     def fresh(self, numbers):
         self.items = list(numbers)
@@ -823,7 +832,8 @@ def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None
     assert "test_a_fixture_of_a_parameter(factor=2, scaled=__vpo_scaled__)" in appended
     # a test class's fixtures are its methods, called on the test's instance
     doubled = appended.index("__vpo_case__.test_doubled(doubled_items=__vpo_doubled_items__)")
-    assert appended[doubled - 2 : doubled] == ["__vpo_fresh__ = __vpo_case__.fresh(numbers=__vpo_numbers__)",
+    assert appended[doubled - 3 : doubled] == ["__vpo_fresh__ = __vpo_case__.fresh(numbers=__vpo_numbers__)",
+                                               "__vpo_fresh_account__ = __vpo_case__.fresh_account()",  # usefixtures
                                                "__vpo_doubled_items__ = __vpo_case__.doubled_items()"]  # fmt: skip
     # a parametrized fixture: one call per param, with request.param and finalizers
     sizes = [i for i, line in enumerate(appended) if line == "test_sizes(size=__vpo_size__)"]

@@ -12,8 +12,9 @@ process. Run as a script, the first would run no test and the second would end i
   they ask for, each made once per call and finished after it (the code after a ``yield``), one call per
   param of a fixture with ``params`` (``request.param``), and pytest's ``capsys``, ``capfd``,
   ``monkeypatch``, ``caplog``, ``tmp_path``, ``tmpdir``, and pytest-mock's ``mocker`` (see
-  BUILTIN_FIXTURES). Not one marked ``skip``, ``skipif``, ``xfail`` or ``usefixtures``, nor one with a
-  parameter that none of these fills (another fixture: other plugins', or one that asks for such a fixture);
+  BUILTIN_FIXTURES), and those its ``usefixtures`` marks name. Not one marked ``skip``, ``skipif`` or
+  ``xfail``, nor one with a parameter that none of these fills (another fixture: other plugins', or one that
+  asks for such a fixture);
 - each ``test*`` method of a ``Test*`` class without ``__init__``, on a fresh instance, between the class's
   ``setup_method``/``teardown_method`` (and ``setup_class``/``teardown_class``) where it has them, given the
   fixtures as above and the class's own fixture methods (called on the instance);
@@ -66,7 +67,7 @@ ASSERT_METHODS: dict[str, tuple[int, str]] = {
 }  # fmt: skip
 ALMOST_EQUAL = {"assertAlmostEqual": "==", "assertAlmostEquals": "==", "assertNotAlmostEqual": "!=",
                 "assertNotAlmostEquals": "!="}  # fmt: skip
-SKIPPING_MARKS = {"skip", "skipif", "xfail", "usefixtures"}
+SKIPPING_MARKS = {"skip", "skipif", "xfail"}
 UNITTEST_SKIPS = {"skip", "skipIf", "skipUnless", "expectedFailure"}  # unittest's decorators: the test is not run
 CASE = "__vpo_case__"  # the instance the appended calls run a test method on
 MAX_CASES = 10_000  # the calls of one test function (its parametrize cases, multiplied): more is refused
@@ -322,13 +323,35 @@ def _literal_true(expr: ast.expr) -> bool:
     return isinstance(expr, ast.Constant) and expr.value is True
 
 
+def _used_fixtures(decorators: list[ast.expr], imports: dict[str, str]) -> list[str] | None:
+    """The fixtures ``@pytest.mark.usefixtures("a", "b")`` decorators name; None for names that are not
+    string literals."""
+    used: list[str] = []
+    for decorator in decorators:
+        if isinstance(decorator, ast.Call) and _qualified(decorator.func, imports) == "pytest.mark.usefixtures":
+            names = [a.value for a in decorator.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if len(names) != len(decorator.args) or decorator.keywords:
+                return None
+            used += names
+    return used
+
+
 def _calls(
-    function: ast.FunctionDef, imports: dict[str, str], fixtures: dict[str, Fixture], skip: int
+    function: ast.FunctionDef,
+    imports: dict[str, str],
+    fixtures: dict[str, Fixture],
+    skip: int,
+    used: tuple[str, ...] = (),
 ) -> Iterator[Call]:
     """Each call pytest would make of ``function`` (its first ``skip`` parameters given otherwise: ``self``):
     one per combination of its parametrize cases, with the module's fixtures and pytest's own (BUILTIN_FIXTURES)
-    it asks for; none if it is skipped or needs another fixture. Cases given by a name rather than a list
-    display (``@pytest.mark.parametrize("a, b", CASES)``) are expanded as the test runs: one Call with a loop."""
+    it asks for or its (or its class's: ``used``) ``usefixtures`` marks name; none if it is skipped or needs
+    another fixture. Cases given by a name rather than a list display (``@pytest.mark.parametrize("a, b",
+    CASES)``) are expanded as the test runs: one Call with a loop."""
+    marked = _used_fixtures(function.decorator_list, imports)
+    if marked is None:
+        return
+    used = (*used, *marked)
     parametrized: list[tuple[list[str], ast.expr]] = []
     for decorator in function.decorator_list:
         call = decorator if isinstance(decorator, ast.Call) else None
@@ -360,8 +383,9 @@ def _calls(
         """The call with these parametrize values and fixture params (text), given the fixtures it asks for;
         None if one of them cannot be given."""
         setup = _Setup(fixtures, values, choices)
-        for fixture in fixtures.values():  # made before each test, whether it asks for them or not
-            if fixture.autouse and setup.make(fixture.name) is None:
+        # made before each test, whether it asks for them or not: autouse fixtures, and those marks name
+        for name in [*(f.name for f in fixtures.values() if f.autouse), *used]:
+            if setup.make(name) is None:
                 return None
         given = [] if loop else [f"{name}={value}" for name, value in values.items()]
         for argument in [*positional, *arguments.kwonlyargs]:
@@ -376,7 +400,7 @@ def _calls(
         return Call(args, tuple(setup.before), tuple(setup.after[::-1]), loop)
 
     asked = [a.arg for a in [*positional, *arguments.kwonlyargs] if a.arg not in defaulted | parameters]
-    choices = _fixture_choices(fixtures, asked)
+    choices = _fixture_choices(fixtures, [*asked, *used])
     if any(not isinstance(values, ast.List | ast.Tuple) for _, values in parametrized):
         specs = ", ".join(f"({tuple(names)!r}, {ast.unparse(values)})" for names, values in parametrized)
         for choice in choices:
@@ -446,8 +470,11 @@ def _pytest_class_calls(cls: ast.ClassDef, imports: dict[str, str], fixtures: di
     if "__init__" in methods:
         return []  # pytest does not collect such a class
     fixtures = {**fixtures, **_fixtures(cls.body, imports, f"{CASE}.")}  # the class's own, methods on the instance
+    used = _used_fixtures(cls.decorator_list, imports)
+    if used is None:
+        return []
     tests = [(name, call) for name, m in methods.items() if name.startswith("test")
-             for call in _calls(m, imports, fixtures, 1)]  # fmt: skip
+             for call in _calls(m, imports, fixtures, 1, tuple(used))]  # fmt: skip
     if not tests:
         return []
 
