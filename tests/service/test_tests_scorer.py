@@ -789,6 +789,11 @@ def test_sizes(size):
 
 def test_every_size_ran_and_was_finished():
     assert SIZES == [1, 2]
+
+
+@pytest.mark.parametrize("size", [5], indirect=True)
+def test_indirect(size):
+    assert size == 5 and SIZES == [1, 2]
 """
 
 
@@ -836,6 +841,7 @@ def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None
                                                "__vpo_fresh_account__ = __vpo_case__.fresh_account()",  # usefixtures
                                                "__vpo_doubled_items__ = __vpo_case__.doubled_items()"]  # fmt: skip
     # a parametrized fixture: one call per param, with request.param and finalizers
+    assert "__vpo_request_size__ = __import__('pytest').FixtureRequest(5)" in appended  # indirect
     sizes = [i for i, line in enumerate(appended) if line == "test_sizes(size=__vpo_size__)"]
     assert [appended[i - 2] for i in sizes] == [f"__vpo_request_size__ = __import__('pytest').FixtureRequest({n})"
                                                 for n in (1, 2)]  # fmt: skip

@@ -240,9 +240,10 @@ def _fixture_params(values: ast.expr) -> tuple[str, ...] | None:
     return tuple(found)
 
 
-def _fixture_choices(fixtures: dict[str, Fixture], asked: list[str]) -> list[dict[str, str]]:
+def _fixture_choices(fixtures: dict[str, Fixture], asked: list[str], given: set[str]) -> list[dict[str, str]]:
     """Every choice of a param for each parametrized fixture that a call asking for ``asked`` (and the autouse
-    fixtures) makes, directly or through other fixtures: pytest calls the test once per choice."""
+    fixtures) makes, directly or through other fixtures, but those an indirect parametrize ``given`` their
+    param: pytest calls the test once per choice."""
     parametrized, seen, queue = [], set(), [*asked, *(f.name for f in fixtures.values() if f.autouse)]
     while queue:
         name = queue.pop(0)
@@ -250,7 +251,7 @@ def _fixture_choices(fixtures: dict[str, Fixture], asked: list[str]) -> list[dic
         if fixture is None or name in seen:
             continue
         seen.add(name)
-        if fixture.params is not None:
+        if fixture.params is not None and name not in given:
             parametrized.append(fixture)
         queue += fixture.asks
     if math.prod(len(f.params or ()) for f in parametrized) > MAX_CASES:
@@ -353,6 +354,7 @@ def _calls(
         return
     used = (*used, *marked)
     parametrized: list[tuple[list[str], ast.expr]] = []
+    indirect: set[str] = set()  # parametrized names whose values are their fixtures' request.param
     for decorator in function.decorator_list:
         call = decorator if isinstance(decorator, ast.Call) else None
         name = _qualified(call.func if call else decorator, imports) or ""
@@ -365,15 +367,17 @@ def _calls(
             return
         if mark == "parametrize":
             spec = _parametrize(call)
-            if spec is None:
+            through = _indirect(call, spec[0]) if spec is not None and call is not None else None
+            if spec is None or through is None or not through <= fixtures.keys():
                 return
             parametrized.append(spec)
+            indirect |= through
     arguments = function.args
     positional = [*arguments.posonlyargs, *arguments.args][skip:]
     first_default = len(positional) - len(arguments.defaults)
     defaulted = {a.arg for a in positional[first_default:]} if arguments.defaults else set()
     defaulted |= {a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if d is not None}
-    parameters = {name for names, _ in parametrized for name in names}
+    parameters = {name for names, _ in parametrized for name in names} - indirect
     if parameters & {a.arg for a in arguments.posonlyargs}:
         return  # a parameter only a position can give
     if any(a.arg not in defaulted for a in arguments.posonlyargs[skip:]):
@@ -381,13 +385,15 @@ def _calls(
 
     def made(values: dict[str, str], choices: dict[str, str], loop: str | None = None) -> Call | None:
         """The call with these parametrize values and fixture params (text), given the fixtures it asks for;
-        None if one of them cannot be given."""
+        None if one of them cannot be given. An indirect parametrize's value is its fixture's param."""
+        choices = {**choices, **{name: values[name] for name in indirect}}
+        values = {name: value for name, value in values.items() if name not in indirect}
         setup = _Setup(fixtures, values, choices)
         # made before each test, whether it asks for them or not: autouse fixtures, and those marks name
         for name in [*(f.name for f in fixtures.values() if f.autouse), *used]:
             if setup.make(name) is None:
                 return None
-        given = [] if loop else [f"{name}={value}" for name, value in values.items()]
+        given = [f"{name}={value}" for name, value in values.items()]
         for argument in [*positional, *arguments.kwonlyargs]:
             name = argument.arg
             if name in defaulted or name in parameters:
@@ -396,16 +402,15 @@ def _calls(
             if variable is None:
                 return None  # a fixture this does not have: pytest's plugins', or one that asks for such
             given.append(f"{name}={variable}")
-        args = ", ".join(given + (["**__vpo_parameters__"] if loop else []))
-        return Call(args, tuple(setup.before), tuple(setup.after[::-1]), loop)
+        return Call(", ".join(given), tuple(setup.before), tuple(setup.after[::-1]), loop)
 
     asked = [a.arg for a in [*positional, *arguments.kwonlyargs] if a.arg not in defaulted | parameters]
-    choices = _fixture_choices(fixtures, [*asked, *used])
+    choices = _fixture_choices(fixtures, [*asked, *used], indirect)
     if any(not isinstance(values, ast.List | ast.Tuple) for _, values in parametrized):
         specs = ", ".join(f"({tuple(names)!r}, {ast.unparse(values)})" for names, values in parametrized)
         for choice in choices:
-            looped = made({name: f"__vpo_parameters__[{name!r}]" for name in parameters}, choice,
-                          f"__import__('pytest').parametrized([{specs}], {MAX_CASES})")  # fmt: skip
+            looped = made({name: f"__vpo_parameters__[{name!r}]" for names, _ in parametrized for name in names},
+                          choice, f"__import__('pytest').parametrized([{specs}], {MAX_CASES})")  # fmt: skip
             if looped is None:
                 return
             yield looped
@@ -442,6 +447,25 @@ def _parametrize(call: ast.Call | None) -> tuple[list[str], ast.expr] | None:
     if not all(isinstance(name, str) and name.isidentifier() for name in names):
         return None
     return list(names), values_node
+
+
+def _indirect(call: ast.Call, names: list[str]) -> set[str] | None:
+    """The names of a parametrize whose values go to the fixture of that name (``indirect=True``, or a list of
+    names), as ``request.param``; None for a form this does not read."""
+    given = {k.arg: k.value for k in call.keywords}
+    if len(call.args) > 2:
+        given["indirect"] = call.args[2]
+    if "indirect" not in given:
+        return set()
+    try:
+        indirect = ast.literal_eval(given["indirect"])
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if isinstance(indirect, bool):
+        return set(names) if indirect else set()
+    if isinstance(indirect, list | tuple) and all(isinstance(name, str) and name in names for name in indirect):
+        return set(indirect)
+    return None
 
 
 def _cases(names: list[str], values: ast.expr) -> list[dict[str, str]] | None:
