@@ -794,6 +794,22 @@ def test_every_size_ran_and_was_finished():
 @pytest.mark.parametrize("size", [5], indirect=True)
 def test_indirect(size):
     assert size == 5 and SIZES == [1, 2]
+
+
+WIDTHS = []
+
+
+@pytest.fixture(params=range(3))
+def width(request):
+    return request.param
+
+
+def test_widths(width):
+    WIDTHS.append(width)
+
+
+def test_every_width():
+    assert WIDTHS == [0, 1, 2]
 """
 
 

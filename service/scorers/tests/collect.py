@@ -10,9 +10,10 @@ process. Run as a script, the first would run no test and the second would end i
   runs where the cases are given by a name), given the fixtures it asks for: the module's own
   ``@pytest.fixture`` functions (its ``autouse`` ones whether asked for or not), given in turn the fixtures
   they ask for, each made once per call and finished after it (the code after a ``yield``), one call per
-  param of a fixture with ``params`` (``request.param``), and pytest's ``capsys``, ``capfd``,
-  ``monkeypatch``, ``caplog``, ``tmp_path``, ``tmpdir``, and pytest-mock's ``mocker`` (see
-  BUILTIN_FIXTURES), and those its ``usefixtures`` marks name. Not one marked ``skip``, ``skipif`` or
+  param of a fixture with ``params`` or of an indirect parametrize (``request.param``; params that are no
+  list display are gone through as the test runs), and pytest's ``capsys``, ``capfd``, ``monkeypatch``,
+  ``caplog``, ``tmp_path``, ``tmpdir``, and pytest-mock's ``mocker`` (see BUILTIN_FIXTURES), and those its
+  ``usefixtures`` marks name. Not one marked ``skip``, ``skipif`` or
   ``xfail``, nor one with a parameter that none of these fills (another fixture: other plugins', or one that
   asks for such a fixture);
 - each ``test*`` method of a ``Test*`` class without ``__init__``, on a fresh instance, between the class's
@@ -70,6 +71,7 @@ ALMOST_EQUAL = {"assertAlmostEqual": "==", "assertAlmostEquals": "==", "assertNo
 SKIPPING_MARKS = {"skip", "skipif", "xfail"}
 UNITTEST_SKIPS = {"skip", "skipIf", "skipUnless", "expectedFailure"}  # unittest's decorators: the test is not run
 CASE = "__vpo_case__"  # the instance the appended calls run a test method on
+PARAM = "__vpo_param_"  # the key of a fixture's param in a case expanded as the test runs (``__vpo_param_x``)
 MAX_CASES = 10_000  # the calls of one test function (its parametrize cases, multiplied): more is refused
 # the module's own functions pytest (setup_module, setup_function...) and unittest (setUpModule...) call
 XUNIT_HOOKS = {"setup_module", "teardown_module", "setup_function", "teardown_function", "setUpModule",
@@ -189,7 +191,7 @@ class Fixture:
     asks: tuple[str, ...]
     yields: bool
     autouse: bool
-    params: tuple[str, ...] | None = None
+    params: tuple[str, ...] | str | None = None  # the text of each param, or of the expression that gives them
     owner: str = ""  # a test class's fixture is a method, called on the test's instance (``__vpo_case__.``)
 
 
@@ -213,11 +215,13 @@ def _fixtures(body: list[ast.stmt], imports: dict[str, str], owner: str = "") ->
         asks += [a.arg for a, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True) if d is None]
         yields = any(isinstance(n, ast.Yield | ast.YieldFrom) for n in ast.walk(function))
         keywords = {k.arg: k.value for m in marks if isinstance(m, ast.Call) for k in m.keywords}
-        params = None
+        params: tuple[str, ...] | str | None = None
         if "params" in keywords:
             params = _fixture_params(keywords["params"])
-            if not params:
-                continue  # params this cannot read (or none: pytest runs no test of it)
+            if params is None:  # not a display: the expression, whose items the test's run goes through
+                params = ast.unparse(keywords["params"])
+            elif not params:
+                continue  # none: pytest runs no test of it
         autouse = "autouse" in keywords and _literal_true(keywords["autouse"])
         found[function.name] = Fixture(function.name, tuple(asks), yields, autouse, params, owner)
     return found
@@ -240,11 +244,16 @@ def _fixture_params(values: ast.expr) -> tuple[str, ...] | None:
     return tuple(found)
 
 
-def _fixture_choices(fixtures: dict[str, Fixture], asked: list[str], given: set[str]) -> list[dict[str, str]]:
+def _fixture_choices(
+    fixtures: dict[str, Fixture], asked: list[str], given: set[str]
+) -> tuple[list[dict[str, str]], list[Fixture]]:
     """Every choice of a param for each parametrized fixture that a call asking for ``asked`` (and the autouse
     fixtures) makes, directly or through other fixtures, but those an indirect parametrize ``given`` their
-    param: pytest calls the test once per choice."""
-    parametrized, seen, queue = [], set(), [*asked, *(f.name for f in fixtures.values() if f.autouse)]
+    param: pytest calls the test once per choice. And the fixtures whose params an expression gives (the
+    test's run goes through them)."""
+    listed: list[Fixture] = []
+    by_expression: list[Fixture] = []
+    seen, queue = set(), [*asked, *(f.name for f in fixtures.values() if f.autouse)]
     while queue:
         name = queue.pop(0)
         fixture = fixtures.get(name)
@@ -252,14 +261,15 @@ def _fixture_choices(fixtures: dict[str, Fixture], asked: list[str], given: set[
             continue
         seen.add(name)
         if fixture.params is not None and name not in given:
-            parametrized.append(fixture)
+            (listed if isinstance(fixture.params, tuple) else by_expression).append(fixture)
         queue += fixture.asks
-    if math.prod(len(f.params or ()) for f in parametrized) > MAX_CASES:
+    params = [f.params for f in listed if isinstance(f.params, tuple)]
+    if math.prod(len(p) for p in params) > MAX_CASES:
         raise ValueError(f"more than {MAX_CASES} choices of fixture params")
-    return [
-        {f.name: param for f, param in zip(parametrized, choice, strict=True)}
-        for choice in itertools.product(*(f.params or () for f in parametrized))
+    choices = [
+        {f.name: param for f, param in zip(listed, choice, strict=True)} for choice in itertools.product(*params)
     ]
+    return choices, by_expression
 
 
 class _Setup:
@@ -405,12 +415,16 @@ def _calls(
         return Call(", ".join(given), tuple(setup.before), tuple(setup.after[::-1]), loop)
 
     asked = [a.arg for a in [*positional, *arguments.kwonlyargs] if a.arg not in defaulted | parameters]
-    choices = _fixture_choices(fixtures, [*asked, *used], indirect)
-    if any(not isinstance(values, ast.List | ast.Tuple) for _, values in parametrized):
-        specs = ", ".join(f"({tuple(names)!r}, {ast.unparse(values)})" for names, values in parametrized)
+    choices, by_expression = _fixture_choices(fixtures, [*asked, *used], indirect)
+    if by_expression or any(not isinstance(values, ast.List | ast.Tuple) for _, values in parametrized):
+        # expanded as the test runs: the parametrize cases and the params an expression gives, every combination
+        specs = [f"({tuple(names)!r}, {ast.unparse(values)})" for names, values in parametrized]
+        specs += [f"(('{PARAM}{f.name}',), {f.params})" for f in by_expression]
+        expanded = {f.name: f"__vpo_parameters__['{PARAM}{f.name}']" for f in by_expression}
         for choice in choices:
             looped = made({name: f"__vpo_parameters__[{name!r}]" for names, _ in parametrized for name in names},
-                          choice, f"__import__('pytest').parametrized([{specs}], {MAX_CASES})")  # fmt: skip
+                          {**choice, **expanded},
+                          f"__import__('pytest').parametrized([{', '.join(specs)}], {MAX_CASES})")  # fmt: skip
             if looped is None:
                 return
             yield looped
