@@ -874,6 +874,56 @@ def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None
     assert result["rewards"] == [[[0.0]]] and "compared [6, 5]" in result["details"]["tests"][0][0][0]["message"]
 
 
+MARKS_FILE = """import sys
+
+import pytest
+from solution import f
+
+RAN = []
+pytestmark = [pytest.mark.usefixtures("counted")]
+
+
+@pytest.fixture
+def counted():
+    RAN.append("fixture")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="not here")
+def test_runs_here():
+    RAN.append("here")
+    assert f(2) == 4
+
+
+@pytest.mark.skipif(True, reason="never")
+def test_never():
+    assert f(2) == 5
+
+
+@pytest.mark.skipif("sys.version_info < (3, 0)")
+def test_old_style_condition():
+    RAN.append("old")
+
+
+@pytest.mark.skipif(sys.version_info > (3, 0), reason="class-wide")
+class TestSkipped:
+    def test_not_run(self):
+        assert f(2) == 5
+
+
+def test_what_ran():
+    assert RAN == ["fixture", "here", "fixture", "old", "fixture"]
+"""
+
+
+def test_skipif_marks_and_module_marks(api: httpx.Client) -> None:
+    """A skipif mark (on a test, its class, or the module's ``pytestmark``) skips the test where its condition
+    holds, at run time, and only there (a string condition too); the module's usefixtures apply to every test."""
+    tests = [{"kind": "assert", "code": MARKS_FILE}]
+    right, wrong = SQUARE, "def f(x):\n    return x + 3\n"
+    result = score(api, answers=[[right], [wrong]], scorers=[{"name": "tests", "params": {"tests": tests}}])
+    assert result["rewards"] == [[[1.0]], [[0.0]]]
+
+
 @pytest.mark.parametrize("test_file", [PYTEST_FILE, UNITTEST_FILE], ids=["pytest", "unittest"])
 def test_test_files_written_for_pytest_or_unittest(api: httpx.Client, test_file: str) -> None:
     """A file of pytest test functions (parametrize, approx, raises, a Test class; skipped tests and those that

@@ -13,7 +13,8 @@ process. Run as a script, the first would run no test and the second would end i
   param of a fixture with ``params`` or of an indirect parametrize (``request.param``; params that are no
   list display are gone through as the test runs), and pytest's ``capsys``, ``capfd``, ``monkeypatch``,
   ``caplog``, ``tmp_path``, ``tmpdir``, and pytest-mock's ``mocker`` (see BUILTIN_FIXTURES), and those its
-  ``usefixtures`` marks name. Not one marked ``skip``, ``skipif`` or
+  ``usefixtures`` marks name. Its marks are its own, its class's and the module's ``pytestmark``: a
+  ``skipif`` makes the call only where its condition is false (as the test runs). Not one marked ``skip`` or
   ``xfail``, nor one with a parameter that none of these fills (another fixture: other plugins', or one that
   asks for such a fixture);
 - each ``test*`` method of a ``Test*`` class without ``__init__``, on a fresh instance, between the class's
@@ -68,7 +69,7 @@ ASSERT_METHODS: dict[str, tuple[int, str]] = {
 }  # fmt: skip
 ALMOST_EQUAL = {"assertAlmostEqual": "==", "assertAlmostEquals": "==", "assertNotAlmostEqual": "!=",
                 "assertNotAlmostEquals": "!="}  # fmt: skip
-SKIPPING_MARKS = {"skip", "skipif", "xfail"}
+SKIPPING_MARKS = {"skip", "skipif", "xfail"}  # (skipif with a condition: the test runs where it is false)
 UNITTEST_SKIPS = {"skip", "skipIf", "skipUnless", "expectedFailure"}  # unittest's decorators: the test is not run
 CASE = "__vpo_case__"  # the instance the appended calls run a test method on
 PARAM = "__vpo_param_"  # the key of a fixture's param in a case expanded as the test runs (``__vpo_param_x``)
@@ -91,6 +92,9 @@ def runnable(source: str, tree: ast.Module) -> str | None:
     cases = _test_cases(tree, imports)
     fixtures = _fixtures(tree.body, imports)
     hooks = {f.name: f for f in tree.body if isinstance(f, ast.FunctionDef) and f.name in XUNIT_HOOKS}
+    module_marks = tuple(mark for s in tree.body if isinstance(s, ast.Assign) and len(s.targets) == 1
+                         and isinstance(s.targets[0], ast.Name) and s.targets[0].id == "pytestmark"
+                         for mark in _marks(s.value))  # fmt: skip
     calls: list[str] = []
     unittest_calls: list[str] = []
     for statement in tree.body:
@@ -98,13 +102,13 @@ def runnable(source: str, tree: ast.Module) -> str | None:
             if statement.name not in referred:
                 around = [_hook(hooks, "setup_function", statement.name), _hook(hooks, "teardown_function",
                                                                                  statement.name)]  # fmt: skip
-                for call in _calls(statement, imports, fixtures, 0):
+                for call in _calls(statement, imports, fixtures, 0, module_marks):
                     call = replace(call, before=(*around[0], *call.before), after=(*call.after, *around[1]))
                     calls += call.lines(statement.name)
         elif isinstance(statement, ast.ClassDef) and statement.name in cases:
             unittest_calls += _unittest_calls(statement, cases)
         elif isinstance(statement, ast.ClassDef) and statement.name.startswith("Test"):
-            calls += _pytest_class_calls(statement, imports, fixtures)
+            calls += _pytest_class_calls(statement, imports, fixtures, module_marks)
     if calls:  # pytest's module hooks, around its tests
         calls = [*_hook(hooks, "setup_module", "None"), *calls, *_hook(hooks, "teardown_module", "None")]
     if unittest_calls:  # unittest's
@@ -165,20 +169,23 @@ def _is_runner_main(statement: ast.Expr, imports: dict[str, str]) -> bool:
 @dataclass(frozen=True)
 class Call:
     """One call of a test function: its arguments (text), and the statements to run before and after it (the
-    making and the finishing of pytest's own fixtures); with a ``loop``, once per mapping of parameters that
-    expression gives, as ``**__vpo_parameters__``."""
+    making and the finishing of fixtures); with a ``loop``, once per mapping of parameters that expression
+    gives (``__vpo_parameters__``); with a ``guard``, only where it holds."""
 
     args: str
     before: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
     loop: str | None = None
+    guard: str | None = None  # the call is made only where this holds (``skipif`` conditions, negated)
 
     def lines(self, function: str) -> list[str]:
         """The statements that make the call of ``function`` (text: ``test_x`` or ``__vpo_case__.test_x``)."""
         body = [*self.before, f"{function}({self.args})", *self.after]
-        if self.loop is None:
-            return body
-        return [f"for __vpo_parameters__ in {self.loop}:", *(f"    {line}" for line in body)]
+        if self.loop is not None:
+            body = [f"for __vpo_parameters__ in {self.loop}:", *(f"    {line}" for line in body)]
+        if self.guard is not None:
+            body = [f"if {self.guard}:", *(f"    {line}" for line in body)]
+        return body
 
 
 @dataclass(frozen=True)
@@ -334,6 +341,22 @@ def _literal_true(expr: ast.expr) -> bool:
     return isinstance(expr, ast.Constant) and expr.value is True
 
 
+def _skip_condition(call: ast.Call) -> str | None:
+    """The condition of ``@pytest.mark.skipif(condition, reason=...)`` (text; a string condition is pytest's
+    old form, evaluated); None where it has none this can read (no condition: skipped, as pytest does)."""
+    given = call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "condition"), None)
+    if given is None or isinstance(given, ast.Starred):
+        return None
+    if isinstance(given, ast.Constant) and isinstance(given.value, str):
+        return f"eval({given.value!r})"
+    return ast.unparse(given)
+
+
+def _marks(node: ast.expr) -> tuple[ast.expr, ...]:
+    """The marks of a ``pytestmark = ...`` assignment: one mark, or a list or tuple of them."""
+    return tuple(node.elts) if isinstance(node, ast.List | ast.Tuple) else (node,)
+
+
 def _used_fixtures(decorators: list[ast.expr], imports: dict[str, str]) -> list[str] | None:
     """The fixtures ``@pytest.mark.usefixtures("a", "b")`` decorators name; None for names that are not
     string literals."""
@@ -352,20 +375,23 @@ def _calls(
     imports: dict[str, str],
     fixtures: dict[str, Fixture],
     skip: int,
-    used: tuple[str, ...] = (),
+    inherited: tuple[ast.expr, ...] = (),
 ) -> Iterator[Call]:
     """Each call pytest would make of ``function`` (its first ``skip`` parameters given otherwise: ``self``):
     one per combination of its parametrize cases, with the module's fixtures and pytest's own (BUILTIN_FIXTURES)
-    it asks for or its (or its class's: ``used``) ``usefixtures`` marks name; none if it is skipped or needs
-    another fixture. Cases given by a name rather than a list display (``@pytest.mark.parametrize("a, b",
-    CASES)``) are expanded as the test runs: one Call with a loop."""
-    marked = _used_fixtures(function.decorator_list, imports)
+    it asks for or its ``usefixtures`` marks name, made only where its ``skipif`` conditions are false; none if
+    it is skipped or needs another fixture. Its marks are its decorators and those it ``inherited`` (its
+    module's ``pytestmark``, its class's). Cases given by a name rather than a list display
+    (``@pytest.mark.parametrize("a, b", CASES)``) are expanded as the test runs: one Call with a loop."""
+    decorators = [*inherited, *function.decorator_list]
+    marked = _used_fixtures(decorators, imports)
     if marked is None:
         return
-    used = (*used, *marked)
+    used = tuple(marked)
     parametrized: list[tuple[list[str], ast.expr]] = []
     indirect: set[str] = set()  # parametrized names whose values are their fixtures' request.param
-    for decorator in function.decorator_list:
+    conditions: list[str] = []  # of its skipif marks: the test runs where none holds
+    for decorator in decorators:
         call = decorator if isinstance(decorator, ast.Call) else None
         name = _qualified(call.func if call else decorator, imports) or ""
         if name == "pytest.fixture":
@@ -373,7 +399,12 @@ def _calls(
         if not name.startswith("pytest.mark."):
             continue  # another decorator: what it returns is called as pytest would
         mark = name.removeprefix("pytest.mark.")
-        if mark in SKIPPING_MARKS:
+        if mark == "skipif" and call is not None:
+            condition = _skip_condition(call)
+            if condition is None:
+                return
+            conditions.append(condition)
+        elif mark in SKIPPING_MARKS:
             return
         if mark == "parametrize":
             spec = _parametrize(call)
@@ -412,7 +443,8 @@ def _calls(
             if variable is None:
                 return None  # a fixture this does not have: pytest's plugins', or one that asks for such
             given.append(f"{name}={variable}")
-        return Call(", ".join(given), tuple(setup.before), tuple(setup.after[::-1]), loop)
+        guard = " and ".join(f"not ({condition})" for condition in conditions) or None
+        return Call(", ".join(given), tuple(setup.before), tuple(setup.after[::-1]), loop, guard)
 
     asked = [a.arg for a in [*positional, *arguments.kwonlyargs] if a.arg not in defaulted | parameters]
     choices, by_expression = _fixture_choices(fixtures, [*asked, *used], indirect)
@@ -502,17 +534,18 @@ def _cases(names: list[str], values: ast.expr) -> list[dict[str, str]] | None:
     return cases
 
 
-def _pytest_class_calls(cls: ast.ClassDef, imports: dict[str, str], fixtures: dict[str, Fixture]) -> list[str]:
-    """A fresh instance per test method, between the class's setup and teardown methods where it has them."""
+def _pytest_class_calls(
+    cls: ast.ClassDef, imports: dict[str, str], fixtures: dict[str, Fixture], inherited: tuple[ast.expr, ...]
+) -> list[str]:
+    """A fresh instance per test method, between the class's setup and teardown methods where it has them; its
+    marks (and the module's, ``inherited``) apply to every method."""
     methods = {m.name: m for m in cls.body if isinstance(m, ast.FunctionDef)}
     if "__init__" in methods:
         return []  # pytest does not collect such a class
     fixtures = {**fixtures, **_fixtures(cls.body, imports, f"{CASE}.")}  # the class's own, methods on the instance
-    used = _used_fixtures(cls.decorator_list, imports)
-    if used is None:
-        return []
+    marks = (*inherited, *cls.decorator_list)
     tests = [(name, call) for name, m in methods.items() if name.startswith("test")
-             for call in _calls(m, imports, fixtures, 1, tuple(used))]  # fmt: skip
+             for call in _calls(m, imports, fixtures, 1, marks)]  # fmt: skip
     if not tests:
         return []
 
