@@ -281,7 +281,7 @@ def always_true(kind):
     return not any("__bool__" in _namespace(klass) or "__len__" in _namespace(klass) for klass in _mro(kind))
 
 
-_OBJECT_EQ, _OBJECT_NE = object.__dict__["__eq__"], object.__dict__["__ne__"]
+_OBJECT_EQ, _OBJECT_NE, _OBJECT_LT = object.__dict__["__eq__"], object.__dict__["__ne__"], object.__dict__["__lt__"]
 _mro = type.__dict__["__mro__"].__get__
 _namespace = type.__dict__["__dict__"].__get__  # a class's own namespace, whatever its metaclass says
 
@@ -315,7 +315,7 @@ class LocalObjects:
     def __init__(self):
         self.objects = []
         self.index = {}  # id -> position (ids: an object's own __hash__ and __eq__ play no part here)
-        self.classes = {}  # id of a class -> [its number, whether its objects compare by identity]
+        self.classes = {}  # id of a class -> (its number, whether its objects compare by identity, the class)
 
     def ref(self, value):
         position = self.index.get(id(value))
@@ -326,7 +326,7 @@ class LocalObjects:
             self.objects.append(value)
             kind = type(value)
             if id(kind) not in self.classes:
-                self.classes[id(kind)] = [len(self.classes), id(kind) not in LOCAL_IDS or by_identity(kind)]
+                self.classes[id(kind)] = (len(self.classes), id(kind) not in LOCAL_IDS or by_identity(kind), kind)
         return {"local": position}
 
     def report(self, operands):
@@ -351,12 +351,18 @@ class LocalObjects:
         equal = [[i, j] for i, j in compared if _holds(objects[i], objects[j])]
         report = {
             "objects": [[_text(o), h, self.classes[id(type(o))][0]] for o, h in zip(objects, hashes, strict=True)],
-            "identity": [identity for _, identity in sorted(self.classes.values())],
+            "identity": [identity for _, identity, _ in sorted(self.classes.values(), key=lambda c: c[0])],
             "equal": equal,
         }
         if len(objects) > ALL_PAIRS:
             held = {(i, j) for i, j in equal}
             report["unequal"] = [[i, j] for i, j in compared if (i, j) not in held]
+        else:  # few: ``<`` too, both ways, where the class has its own __lt__ (sorted(), min(), max() on the host)
+            classes = sorted(self.classes.items(), key=lambda item: item[1][0])
+            ordered = {key for key, (_, identity, kind) in classes if not identity and _orders(kind)}
+            report["ordered"] = [key in ordered for key, _ in classes]
+            report["less"] = [[a, b] for i, j in compared if id(type(objects[i])) in ordered
+                              for a, b in ((i, j), (j, i)) if _below(objects[a], objects[b])]  # fmt: skip
         return report
 
     def _comparable(self, a, b):
@@ -396,6 +402,23 @@ def _holds(a, b):
     """Whether ``a == b`` (their class's own ``__eq__``) is true: a plain truth; an exception is a no."""
     try:
         return truthy(a == b)
+    except Exception:
+        return False
+
+
+def _orders(kind):
+    """Whether the class has an ``__lt__`` of its own (not object's) on its real MRO."""
+    for klass in _mro(kind):
+        namespace = _namespace(klass)
+        if "__lt__" in namespace:
+            return namespace["__lt__"] is not _OBJECT_LT
+    return False
+
+
+def _below(a, b):
+    """Whether ``a < b`` (their class's own ``__lt__``) is true: a plain truth; an exception is a no."""
+    try:
+        return truthy(a < b)
     except Exception:
         return False
 

@@ -403,7 +403,7 @@ from collections import deque
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Point:
     x: int
     y: int
@@ -467,7 +467,8 @@ def test_objects_and_standard_library_values_compare_as_python_compares_them(api
     ``__eq__`` by identity, and the standard library's values (dates, deques, ranges, dict views...) as the
     values they are. Before, every one of these right answers failed as "not plain data"."""
     tests = [
-        "assert corners(2) == [Point(0, 0), Point(2, 2)]", "assert Point(2, 2) in corners(2)",
+        "assert corners(2) == [Point(0, 0), Point(2, 2)]",
+        "assert Point(2, 2) in corners(2) and max(corners(2)) == Point(2, 2) > Point(1, 1)",
         "assert set(corners(1)) == {Point(1, 1), Point(0, 0)}",
         "assert change(5) == {Money(5): Colour.BLUE} != change(6)",
         "assert chain()[0] is SHARED and chain() == [SHARED, SHARED]",
@@ -502,7 +503,12 @@ def test_objects_and_standard_library_values_compare_as_python_compares_them(api
     assert objects[0] == objects[1] and objects[0] != objects[2]
     with pytest.raises(ValueError):  # a pair the sandbox did not compare fails the assert that needs it
         _ = objects[0] == objects[3]
-    forgeries = [{**two, "objects": [[1, None, 0]]}, {**two, "objects": [["x", 1.5, 0]]}, {"objects": []},
+    ordered = local_objects({**two, "ordered": [True], "less": [[0, 1]], "equal": []})
+    assert ordered[0] < ordered[1] and not ordered[1] < ordered[0] and ordered[1] >= ordered[0]
+    with pytest.raises(TypeError):  # no ordering told: none, as in Python
+        _ = a < b
+    forgeries = [{**two, "ordered": [1]}, {**two, "less": [[0, 2]]}, {**two, "objects": [[1, None, 0]]},
+                 {**two, "objects": [["x", 1.5, 0]]}, {"objects": []},
                  {**two, "objects": [["x" * 201, None, 0]] * 2}, {**two, "objects": [["a", None, 1]] * 2},
                  {**two, "identity": [1]}, {**two, "equal": [[1, 0]]}, {**two, "equal": [[0, 1]] * 2},
                  {**two, "unequal": []}, {**many, "unequal": None}]  # fmt: skip

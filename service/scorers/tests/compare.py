@@ -32,14 +32,31 @@ class Local:
     a plain value); it hashes as it hashed there and shows as its repr. ``equal`` and ``known`` (the pairs
     the sandbox compared, None when it compared them all) are shared by the objects of one assert."""
 
-    __slots__ = ("cls", "equal", "hash", "identity", "index", "known", "text")
+    __slots__ = ("cls", "equal", "hash", "identity", "index", "known", "less", "ordered", "text")
 
     def __init__(
         self, index: int, text: str, hash_: int | None, cls: int, identity: bool, equal: frozenset[tuple[int, int]],
-        known: frozenset[tuple[int, int]] | None,
+        known: frozenset[tuple[int, int]] | None, ordered: bool = False, less: frozenset[tuple[int, int]] = frozenset(),
     ) -> None:  # fmt: skip
         self.index, self.text, self.hash, self.cls, self.identity = index, text, hash_, cls, identity
-        self.equal, self.known = equal, known
+        self.equal, self.known, self.ordered, self.less = equal, known, ordered, less
+
+    def __lt__(self, other: object) -> bool:
+        """``<`` as the class's own ``__lt__`` said in the sandbox (where the class has one and the objects were
+        few enough to compare them all); else none (a TypeError, as for objects that have no ordering)."""
+        if not isinstance(other, Local) or other.cls != self.cls or not self.ordered:
+            return NotImplemented
+        return (self.index, other.index) in self.less
+
+    def __gt__(self, other: object) -> bool:
+        return other.__lt__(self) if isinstance(other, Local) else NotImplemented
+
+    def __le__(self, other: object) -> bool:
+        below = self.__lt__(other)
+        return below if below is NotImplemented else below or self == other
+
+    def __ge__(self, other: object) -> bool:
+        return other.__le__(self) if isinstance(other, Local) else NotImplemented
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Local):
@@ -86,12 +103,20 @@ def local_objects(report: Any) -> tuple[Local, ...]:
             raise Undecodable("a report of objects: the objects, their classes, the equal pairs")
         equal = _pairs(pairs, count)
         known = None if unequal is None else equal | _pairs(unequal, count)
+        ordered, less_pairs = report.get("ordered", []), report.get("less", [])
+        if not (isinstance(ordered, list) and len(ordered) <= len(identity) and all(type(o) is bool for o in ordered)
+                and isinstance(less_pairs, list) and len(less_pairs) <= count * (count - 1)):  # fmt: skip
+            raise Undecodable("a report's ordering: a flag per class, the pairs in order")
+        less = frozenset((i, j) for i, j in less_pairs)
+        if not all(type(i) is int and type(j) is int and 0 <= i < count and 0 <= j < count for i, j in less):
+            raise Undecodable("a pair is two objects' places")
         objects = []
         for index, (text, hash_, cls) in enumerate(described):
             if not (type(text) is str and len(text) <= LOCAL_TEXT and (hash_ is None or type(hash_) is int)
                     and type(cls) is int and 0 <= cls < len(identity)):  # fmt: skip
                 raise Undecodable("an object is described by its repr, its hash and its class")
-            objects.append(Local(index, text, hash_, cls, identity[cls], equal, known))
+            in_order = cls < len(ordered) and ordered[cls] and known is None
+            objects.append(Local(index, text, hash_, cls, identity[cls], equal, known, in_order, less))
         return tuple(objects)
     except (TypeError, ValueError, KeyError) as error:
         raise Undecodable(f"not a report of objects: {error}") from None
