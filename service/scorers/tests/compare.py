@@ -105,7 +105,7 @@ def local_objects(report: Any) -> tuple[Local, ...]:
         known = None if unequal is None else equal | _pairs(unequal, count)
         ordered, less_pairs = report.get("ordered", []), report.get("less", [])
         if not (isinstance(ordered, list) and len(ordered) <= len(identity) and all(type(o) is bool for o in ordered)
-                and isinstance(less_pairs, list) and len(less_pairs) <= count * (count - 1)):  # fmt: skip
+                and isinstance(less_pairs, list) and len(less_pairs) <= 2 * most * (count <= ALL_PAIRS)):  # fmt: skip
             raise Undecodable("a report's ordering: a flag per class, the pairs in order")
         less = frozenset((i, j) for i, j in less_pairs)
         if not all(type(i) is int and type(j) is int and 0 <= i < count and 0 <= j < count for i, j in less):
