@@ -207,8 +207,8 @@ NESTED = frozenset(("fraction", "deque", "range", "keys", "values", "items"))  #
 def stdlib_value(value):
     """The standard library's values that Python compares by their contents, as (tag, parts) read with the
     library's own C methods (a subclass goes as its base, as for PLAIN_BASES): the numbers of stdlib_number,
-    a deque, a bytearray, a range, a dict's keys, values or items, a date, datetime, time or timedelta.
-    None for anything else."""
+    a deque, a bytearray, a range, a dict's keys, values or items, a path (see _path), a UUID, a date,
+    datetime, time or timedelta. None for anything else."""
     number = stdlib_number(value)
     if number is not None:
         return number
@@ -223,6 +223,12 @@ def stdlib_value(value):
     view = VIEWS.get(kind)
     if view is not None:
         return view, list(value)
+    pathlib = sys.modules.get("pathlib")
+    if pathlib is not None and issubclass(kind, pathlib.PurePath):
+        return _path(pathlib, value, kind)
+    uuid = sys.modules.get("uuid")
+    if uuid is not None and issubclass(kind, uuid.UUID):
+        return "uuid", format(int.__index__(plain(uuid.UUID.__dict__["int"].__get__(value))), "032x")
     datetime = sys.modules.get("datetime")
     if datetime is None:
         return None
@@ -236,6 +242,20 @@ def stdlib_value(value):
         delta = datetime.timedelta
         return "timedelta", [delta.days.__get__(value), delta.seconds.__get__(value), delta.microseconds.__get__(value)]
     return None
+
+
+def _path(pathlib, value, kind):
+    """A path as its flavour and parts, read from PurePath's slots (``_drv``, ``_root``, ``_parts``: this
+    interpreter's pathlib, 3.11's; another's leaves paths not plain data). Its ``__str__`` is not asked: an
+    answer can patch it."""
+    try:
+        slots = pathlib.PurePath.__dict__
+        drive, root, parts = (slots[name].__get__(value) for name in ("_drv", "_root", "_parts"))
+        parts = [str.__str__(plain(part)) for part in list.copy(plain(parts))]
+        str.__str__(plain(drive)), str.__str__(plain(root))
+    except Exception:
+        return None
+    return "path", ["windows" if issubclass(kind, pathlib.PureWindowsPath) else "posix", parts]
 
 
 def truthy(value):
@@ -259,7 +279,7 @@ def truthy(value):
         return len(range(*parts)) > 0
     if tag == "timedelta":
         return any(parts)
-    return tag in ("date", "datetime", "time") or len(parts) > 0
+    return tag in ("date", "datetime", "time", "path", "uuid") or len(parts) > 0
 
 
 def _zero(text):

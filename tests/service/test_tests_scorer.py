@@ -458,21 +458,29 @@ def when(days):
 
 def recent(items):
     return deque(items, maxlen=2)
+
+
+def where(folder):
+    import pathlib
+    import uuid
+
+    return pathlib.Path(folder) / "data.csv", uuid.UUID(int=7)
 """
 
 
 def test_objects_and_standard_library_values_compare_as_python_compares_them(api: httpx.Client) -> None:
     """Objects that are not plain data compare as Python compares them: those of the answer's own classes with
     their class's ``__eq__`` (run in the sandbox, the host told which are equal), those that have no
-    ``__eq__`` by identity, and the standard library's values (dates, deques, ranges, dict views...) as the
-    values they are. Before, every one of these right answers failed as "not plain data"."""
+    ``__eq__`` by identity, and the standard library's values (dates, deques, ranges, dict views, paths,
+    UUIDs...) as the values they are. Before, every one of these right answers failed as "not plain data"."""
     tests = [
         "assert corners(2) == [Point(0, 0), Point(2, 2)]",
         "assert Point(2, 2) in corners(2) and max(corners(2)) == Point(2, 2) > Point(1, 1)",
         "assert set(corners(1)) == {Point(1, 1), Point(0, 0)}",
         "assert change(5) == {Money(5): Colour.BLUE} != change(6)",
         "assert chain()[0] is SHARED and chain() == [SHARED, SHARED]",
-        "assert chain()[0]", "import datetime\nassert when(31) == datetime.date(2020, 2, 1)",
+        "assert chain()[0]", "import datetime, pathlib, uuid\nassert when(31) == datetime.date(2020, 2, 1)\n"
+        "assert where('x') == (pathlib.PurePosixPath('x', 'data.csv'), uuid.UUID(int=7))",
         "from collections import deque\nassert recent([1, 2, 3]) == deque([2, 3])",
         "assert {1: 2}.keys() == {1} and range(0, 6, 2) == range(0, 5, 2) and bytearray(b'a') == b'a'",
         # past 64 objects, those that == compares
@@ -489,7 +497,8 @@ def test_objects_and_standard_library_values_compare_as_python_compares_them(api
     assert "Point(x=3, y=3)" in messages[11] and "Money(5)" in messages[12]
     assert all(set(message.split()) >= {"assert", "failed;", "compared"} for message in messages[11:])
     forgeries = ({"local": 0}, {"local": -1}, {"date": 0}, {"datetime": "2020-01-01" + " " * 100}, {"range": [0, 1, 0]},
-                 {"timedelta": [10**10, 0, 0]}, {"keys": [[1]]}, {"deque": {"float": "1"}})  # fmt: skip
+                 {"timedelta": [10**10, 0, 0]}, {"keys": [[1]]}, {"deque": {"float": "1"}}, {"path": ["mac", []]},
+                 {"path": ["posix", [1]]}, {"uuid": "z" * 32}, {"uuid": "1" * 33})  # fmt: skip
     for forged in forgeries:
         with pytest.raises(ValueError):
             decode(forged)

@@ -10,7 +10,9 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
+from uuid import UUID
 
 from .asserts import Check, evaluate
 
@@ -171,6 +173,11 @@ def _decode(value: Any, objects: tuple[Local, ...]) -> Any:
         return range(start, stop, step)
     if tag == "date":
         return date.fromordinal(_int(body, objects))
+    if tag == "path":
+        flavour, parts = body
+        if flavour not in PATHS or not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
+            raise Undecodable("a path is its flavour and its parts")
+        return PATHS[flavour](*parts)
     if tag == "timedelta":
         days, seconds, microseconds = (_int(part, objects) for part in body)
         return timedelta(days=days, seconds=seconds, microseconds=microseconds)
@@ -200,6 +207,7 @@ def _decimal(text: str) -> Decimal:
     return number
 
 
+PATHS = {"posix": PurePosixPath, "windows": PureWindowsPath}
 # tags whose body is a list of values, and what the host makes of their decoded items
 CONTAINERS: dict[str, Callable[[list[Any]], Any]] = {
     "tuple": tuple,
@@ -218,6 +226,7 @@ TEXTS: dict[str, tuple[Callable[[str], Any], int]] = {
     "bigint": (_bigint, 1 << 40),
     "decimal": (_decimal, DECIMAL_CHARS),
     "datetime": (datetime.fromisoformat, ISO_CHARS),
+    "uuid": (lambda text: UUID(hex=text), 32),
     "time": (time.fromisoformat, ISO_CHARS),
 }
 
