@@ -74,17 +74,53 @@ class Quitter:
 builtins.exit, builtins.quit = Quitter("exit"), Quitter("quit")
 
 
-# The classes the answer's code creates with a ``class`` statement, with ``type`` for metaclass (their ids, the
-# classes kept alive beside them so that no id is reused): an assert may compare two objects of one such class
-# with that class's own ``__eq__`` (``assert f() == Point(1, 2)``), a comparison the answer's code owns anyway
-# (see LocalObjects). Such a class is new: ``type`` (C code no answer can patch) made it. A class that existed
-# before (the standard library's, whose ``__eq__`` the answer could patch) never gets in, nor does one a
-# metaclass made, which could hand back any class, nor the test's own (whose ``__eq__`` may compare an
-# object of the answer's inside).
+# The classes the answer's code creates with a ``class`` statement, with ``type`` or ``abc.ABCMeta`` for
+# metaclass (their ids, the classes kept alive beside them so that no id is reused): an assert may compare two
+# objects of one such class with that class's own ``__eq__`` (``assert f() == Point(1, 2)``), a comparison the
+# answer's code owns anyway (see LocalObjects). Such a class is new: ``type.__new__`` (C code no answer can
+# patch) made it, called by ``type`` itself or by ABCMeta's ``__new__`` as the standard library wrote it (see
+# _pristine_abc). A class that existed before (the standard library's, whose ``__eq__`` the answer could
+# patch) never gets in, nor does one another metaclass made, which could hand back any class, nor the test's
+# own (whose ``__eq__`` may compare an object of the answer's inside).
 LOCAL_CLASSES = []
 LOCAL_IDS = set()
 _build_class = builtins.__build_class__
 _FUNCTION = type(Quitter.__call__)
+ABC_AS_SEEN = None  # ABCMeta, its namespace, its __new__'s code, builtins' super, abc's globals (_trust_abc)
+
+
+def _trust_abc():
+    """Notes ABCMeta as the template's imports left it (abc is imported when the interpreter starts)."""
+    global ABC_AS_SEEN
+    abc = sys.modules["abc"]
+    namespace = dict(_namespace(abc.ABCMeta))
+    new = namespace.get("__new__")  # a staticmethod, whose __func__ cannot be reassigned
+    if type(new) is staticmethod and type(new.__func__) is _FUNCTION:
+        ABC_AS_SEEN = (abc.ABCMeta, namespace, new.__func__.__code__, builtins.__dict__["super"], abc.__dict__)
+
+
+def _pristine_abc():
+    """Whether ABCMeta still makes new classes: its namespace is as first seen (its ``__new__`` function, no
+    ``__call__`` or ``__prepare__`` added), that function's code and ``__class__`` cell too, and the ``super``
+    it calls is the builtin (abc's globals do not shadow it)."""
+    meta, namespace, code, super_, module = ABC_AS_SEEN
+    now = _namespace(meta)
+    if type(meta) is not type or len(now) != len(namespace):
+        return False
+    if any(now.get(key) is not value for key, value in namespace.items()):
+        return False
+    new = namespace["__new__"].__func__
+    cells = new.__closure__ or ()
+    return (new.__code__ is code and all(cell.cell_contents is meta for cell in cells)
+            and new.__builtins__ is builtins.__dict__ and "super" not in module
+            and builtins.__dict__.get("super") is super_)  # fmt: skip
+
+
+def _makes_new_classes(meta):
+    """Whether a metaclass is one whose classes are surely new: ``type``, or ABCMeta left as it was."""
+    if meta is type:
+        return True
+    return ABC_AS_SEEN is not None and meta is ABC_AS_SEEN[0] and _pristine_abc()
 
 
 def _build_local_class(func, name, *bases, **keywords):
@@ -93,8 +129,9 @@ def _build_local_class(func, name, *bases, **keywords):
     if (
         type(func) is _FUNCTION
         and func.__code__.co_filename == "<answer>"
-        and keywords.get("metaclass", type) is type
-        and all(type(base) is type for base in bases)  # so type is the metaclass: the class is new
+        # the metaclass chosen is the most derived of these: it made the class
+        and all(_makes_new_classes(meta) for meta in (keywords.get("metaclass", type), *map(type, bases)))
+        and _makes_new_classes(type(cls))
     ):
         LOCAL_CLASSES.append(cls)
         LOCAL_IDS.add(id(cls))
@@ -1358,6 +1395,7 @@ def main():
     exec(compile(WARM_UP, "<warm-up>", "exec"), {})  # lazy parser and compiler state, set up once
     # after the imports (so that its calls do not shift where their objects lie: more pages the children touch)
     builtins.__build_class__ = PRISTINE_BUILTINS["__build_class__"] = _build_local_class
+    _trust_abc()
     # what every child needs, set once here and inherited: default signal dispositions (the answer's code gets
     # SIGXFSZ like any program; the worker's parent ends it by closing stdin; init ignores them all anyway)
     for number in (signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM):

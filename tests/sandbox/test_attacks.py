@@ -316,6 +316,9 @@ def test_patched_sorted_cannot_fake_an_order_free_assert(sandbox: Sandbox) -> No
 
 
 YES = "class Yes:\n    def __eq__(self, other):\n        return True\n    __hash__ = object.__hash__\n"
+NAMESPACE_FORGED = (
+    "argparse.Namespace.__eq__ = lambda self, other: True\ndef when():\n    return argparse.Namespace(a=2)\n"
+)
 OBJECT_HACKS = {
     # an object of the answer's class equals nothing but objects of that class
     "yes-against-a-number": (YES + "def when():\n    return Yes()\n", "assert when() == 3"),
@@ -339,6 +342,24 @@ OBJECT_HACKS = {
         "import pathlib\nclass Mine(metaclass=lambda *a: pathlib.PurePosixPath):\n    pass\n"
         "pathlib.PurePath.__eq__ = lambda self, other: True\ndef when():\n    return pathlib.PurePosixPath('b')\n",
         "import pathlib\nassert when() == pathlib.PurePosixPath('a')",
+    ),
+    # ...or ABCMeta made to hand it back: its __new__ replaced, or the super it calls shadowed
+    "abcmeta-new-returns-a-library-class": (
+        "import argparse, abc\nabc.ABCMeta.__new__ = staticmethod(lambda *a, **k: argparse.Namespace)\n"
+        "class Mine(abc.ABC):\n    pass\n" + NAMESPACE_FORGED,
+        "import argparse\nassert when() == argparse.Namespace(a=1)",
+    ),
+    "abc-super-shadowed": (
+        "import argparse, abc, types\n"
+        "abc.super = lambda *a: types.SimpleNamespace(__new__=lambda *a, **k: argparse.Namespace)\n"
+        "class Mine(abc.ABC):\n    pass\ndel abc.super\n" + NAMESPACE_FORGED,
+        "import argparse\nassert when() == argparse.Namespace(a=1)",
+    ),
+    "builtin-super-shadowed": (
+        "import argparse, abc, builtins, types\nsaved = builtins.super\n"
+        "builtins.super = lambda *a: types.SimpleNamespace(__new__=lambda *a, **k: argparse.Namespace)\n"
+        "class Mine(abc.ABC):\n    pass\nbuiltins.super = saved\n" + NAMESPACE_FORGED,
+        "import argparse\nassert when() == argparse.Namespace(a=1)",
     ),
     "patched-enum": (
         "import enum\nenum.Enum.__eq__ = lambda self, other: True\nclass Day(enum.Enum):\n    MON = 1\n    TUE = 2\n"

@@ -399,6 +399,7 @@ def test_fractions_and_decimals_compare_as_python_compares_them(api: httpx.Clien
 
 
 OBJECTS = """import datetime, enum
+from abc import ABC
 from collections import deque
 from dataclasses import dataclass
 
@@ -409,7 +410,11 @@ class Point:
     y: int
 
 
-class Money:
+class Valued(ABC):  # ABCMeta for metaclass: its classes are the answer's too
+    pass
+
+
+class Money(Valued):
     def __init__(self, cents):
         self.cents = cents
 
