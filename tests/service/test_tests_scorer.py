@@ -944,6 +944,43 @@ def test_skipif_marks_and_module_marks(api: httpx.Client) -> None:
     assert result["rewards"] == [[[1.0]], [[0.0]]]
 
 
+BOTH_RUNNERS_FILE = """import unittest
+from solution import f
+
+ORDER = []
+
+
+def setUpModule():
+    ORDER.append("up")
+
+
+def tearDownModule():
+    ORDER.append("down")
+
+
+def test_first():
+    ORDER.append("first")
+
+
+class TestCaseStyle(unittest.TestCase):
+    def test_square(self):
+        ORDER.append("case")
+        self.assertEqual(f(3), 9)
+
+
+def test_last():
+    assert ORDER == ["first", "up", "case", "down"] and f(2) == 4
+"""
+
+
+def test_a_file_of_both_runners_runs_in_its_order(api: httpx.Client) -> None:
+    """pytest functions and unittest classes in one file run in the file's order, unittest's module hooks
+    around its classes."""
+    tests = [{"kind": "assert", "code": BOTH_RUNNERS_FILE}]
+    result = score(api, answers=[[SQUARE], [WRONG_AT_2]], scorers=[{"name": "tests", "params": {"tests": tests}}])
+    assert result["rewards"] == [[[1.0]], [[0.0]]]
+
+
 @pytest.mark.parametrize("test_file", [PYTEST_FILE, UNITTEST_FILE], ids=["pytest", "unittest"])
 def test_test_files_written_for_pytest_or_unittest(api: httpx.Client, test_file: str) -> None:
     """A file of pytest test functions (parametrize, approx, raises, a Test class; skipped tests and those that

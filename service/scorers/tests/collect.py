@@ -26,7 +26,7 @@ process. Run as a script, the first would run no test and the second would end i
 
 The module's xunit-style hooks run around them: pytest's ``setup_module``/``teardown_module`` before and after
 its tests, ``setup_function``/``teardown_function`` around each test function; unittest's
-``setUpModule``/``tearDownModule`` around its TestCase classes (whose calls come after pytest's).
+``setUpModule``/``tearDownModule`` around its TestCase classes. All in the file's order.
 
 A ``unittest.main(...)`` or ``pytest.main(...)`` statement becomes ``pass``, and in TestCase classes the
 assertion methods that compare values (``self.assertEqual(a, b)``, ``assertTrue``, ``assertIn``,
@@ -96,7 +96,7 @@ def runnable(source: str, tree: ast.Module) -> str | None:
                          and isinstance(s.targets[0], ast.Name) and s.targets[0].id == "pytestmark"
                          for mark in _marks(s.value))  # fmt: skip
     calls: list[str] = []
-    unittest_calls: list[str] = []
+    unittest_at: list[int] = []  # where in ``calls`` unittest's calls begin and end (their module hooks there)
     for statement in tree.body:
         if isinstance(statement, ast.FunctionDef) and statement.name.startswith("test"):
             if statement.name not in referred:
@@ -106,13 +106,18 @@ def runnable(source: str, tree: ast.Module) -> str | None:
                     call = replace(call, before=(*around[0], *call.before), after=(*call.after, *around[1]))
                     calls += call.lines(statement.name)
         elif isinstance(statement, ast.ClassDef) and statement.name in cases:
-            unittest_calls += _unittest_calls(statement, cases)
+            case_calls = _unittest_calls(statement, cases)
+            if case_calls:
+                unittest_at[:] = [unittest_at[0] if unittest_at else len(calls), len(calls) + len(case_calls)]
+                calls += case_calls
         elif isinstance(statement, ast.ClassDef) and statement.name.startswith("Test"):
             calls += _pytest_class_calls(statement, imports, fixtures, module_marks)
-    if calls:  # pytest's module hooks, around its tests
+    pytest_calls = len(calls) - (unittest_at[1] - unittest_at[0] if unittest_at else 0)
+    if unittest_at:  # unittest's module hooks, before its first TestCase's calls and after its last's
+        first, last = unittest_at
+        calls[first:last] = [*_hook(hooks, "setUpModule"), *calls[first:last], *_hook(hooks, "tearDownModule")]
+    if pytest_calls:  # pytest's, around all its tests
         calls = [*_hook(hooks, "setup_module", "None"), *calls, *_hook(hooks, "teardown_module", "None")]
-    if unittest_calls:  # unittest's
-        calls += [*_hook(hooks, "setUpModule"), *unittest_calls, *_hook(hooks, "tearDownModule")]
     spans = Spans(source)
     edits = [
         (*spans.span(s), b"pass") for s in ast.walk(tree) if isinstance(s, ast.Expr) and _is_runner_main(s, imports)
