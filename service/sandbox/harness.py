@@ -38,6 +38,7 @@ import gc
 import json
 import marshal
 import math
+import operator
 import os
 import resource
 import select
@@ -332,29 +333,32 @@ ALL_PAIRS = 64  # up to this many, every two of one class are compared; past it,
 LOCAL_TEXT = 200  # characters of such an object's repr, for a failed assert's detail
 
 
-def always_true(kind):
-    """Whether Python takes every object of this class for true: no class on its real MRO defines ``__bool__``
-    or ``__len__``."""
-    return not any("__bool__" in _namespace(klass) or "__len__" in _namespace(klass) for klass in _mro(kind))
-
-
 _OBJECT_EQ, _OBJECT_NE, _OBJECT_LT = object.__dict__["__eq__"], object.__dict__["__ne__"], object.__dict__["__lt__"]
 _mro = type.__dict__["__mro__"].__get__
 _namespace = type.__dict__["__dict__"].__get__  # a class's own namespace, whatever its metaclass says
+_MISSING = object()
+
+
+def _lookup(kind, name):
+    """What ``name`` is on the class, from the first namespace of its real MRO that has it (as Python finds a
+    special method: no metaclass or ``__getattr__`` plays a part); _MISSING if none has it."""
+    for klass in _mro(kind):
+        namespace = _namespace(klass)
+        if name in namespace:
+            return namespace[name]
+    return _MISSING
+
+
+def always_true(kind):
+    """Whether Python takes every object of this class for true: no class on its real MRO defines ``__bool__``
+    or ``__len__``."""
+    return _lookup(kind, "__bool__") is _MISSING and _lookup(kind, "__len__") is _MISSING
 
 
 def by_identity(kind):
     """Whether objects of this class compare as ``object`` does, by identity: the first ``__eq__`` and the first
     ``__ne__`` on its real MRO are object's own (an Enum's members, a ListNode without ``__eq__``)."""
-    found = {}
-    for klass in _mro(kind):
-        namespace = _namespace(klass)
-        for name in ("__eq__", "__ne__"):
-            if name not in found and name in namespace:
-                found[name] = namespace[name]
-        if len(found) == 2:
-            break
-    return found.get("__eq__") is _OBJECT_EQ and found.get("__ne__") is _OBJECT_NE
+    return _lookup(kind, "__eq__") is _OBJECT_EQ and _lookup(kind, "__ne__") is _OBJECT_NE
 
 
 class LocalObjects:
@@ -405,21 +409,19 @@ class LocalObjects:
                     matched.update((x, y) for y in places[k + 1 :] if len(matched) < MAX_LOCAL_OBJECTS)
             pairs = sorted(matched)
         compared = [(i, j) for i, j in pairs if self._comparable(objects[i], objects[j])]
-        equal = [[i, j] for i, j in compared if _holds(objects[i], objects[j])]
-        report = {
+        held = [_holds(operator.eq, objects[i], objects[j]) for i, j in compared]
+        report = {  # the classes are numbered in the order they came (a dict keeps it)
             "objects": [[_text(o), h, self.classes[id(type(o))][0]] for o, h in zip(objects, hashes, strict=True)],
-            "identity": [identity for _, identity, _ in sorted(self.classes.values(), key=lambda c: c[0])],
-            "equal": equal,
+            "identity": [identity for _, identity, _ in self.classes.values()],
+            "equal": [[i, j] for (i, j), equal in zip(compared, held, strict=True) if equal],
         }
         if len(objects) > ALL_PAIRS:
-            held = {(i, j) for i, j in equal}
-            report["unequal"] = [[i, j] for i, j in compared if (i, j) not in held]
+            report["unequal"] = [[i, j] for (i, j), equal in zip(compared, held, strict=True) if not equal]
         else:  # few: ``<`` too, both ways, where the class has its own __lt__ (sorted(), min(), max() on the host)
-            classes = sorted(self.classes.items(), key=lambda item: item[1][0])
-            ordered = {key for key, (_, identity, kind) in classes if not identity and _orders(kind)}
-            report["ordered"] = [key in ordered for key, _ in classes]
+            ordered = {key for key, (_, identity, kind) in self.classes.items() if not identity and _orders(kind)}
+            report["ordered"] = [key in ordered for key in self.classes]
             report["less"] = [[a, b] for i, j in compared if id(type(objects[i])) in ordered
-                              for a, b in ((i, j), (j, i)) if _below(objects[a], objects[b])]  # fmt: skip
+                              for a, b in ((i, j), (j, i)) if _holds(operator.lt, objects[a], objects[b])]  # fmt: skip
         return report
 
     def _comparable(self, a, b):
@@ -455,29 +457,18 @@ class LocalObjects:
                     self._matched(value, b[key], found, depth + 1)
 
 
-def _holds(a, b):
-    """Whether ``a == b`` (their class's own ``__eq__``) is true: a plain truth; an exception is a no."""
+def _holds(compare, a, b):
+    """Whether ``compare(a, b)`` (``operator.eq`` or ``lt``: their class's own ``__eq__`` or ``__lt__``) is
+    true: a plain truth; an exception is a no."""
     try:
-        return truthy(a == b)
+        return truthy(compare(a, b))
     except Exception:
         return False
 
 
 def _orders(kind):
     """Whether the class has an ``__lt__`` of its own (not object's) on its real MRO."""
-    for klass in _mro(kind):
-        namespace = _namespace(klass)
-        if "__lt__" in namespace:
-            return namespace["__lt__"] is not _OBJECT_LT
-    return False
-
-
-def _below(a, b):
-    """Whether ``a < b`` (their class's own ``__lt__``) is true: a plain truth; an exception is a no."""
-    try:
-        return truthy(a < b)
-    except Exception:
-        return False
+    return _lookup(kind, "__lt__") not in (_MISSING, _OBJECT_LT)
 
 
 def _hash(value):

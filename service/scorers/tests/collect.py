@@ -96,7 +96,7 @@ def runnable(source: str, tree: ast.Module) -> str | None:
                          and isinstance(s.targets[0], ast.Name) and s.targets[0].id == "pytestmark"
                          for mark in _marks(s.value))  # fmt: skip
     calls: list[str] = []
-    unittest_at: list[int] = []  # where in ``calls`` unittest's calls begin and end (their module hooks there)
+    first_case = last_case = 0  # where in ``calls`` unittest's calls begin and end (their module hooks there)
     for statement in tree.body:
         if isinstance(statement, ast.FunctionDef) and statement.name.startswith("test"):
             if statement.name not in referred:
@@ -108,14 +108,15 @@ def runnable(source: str, tree: ast.Module) -> str | None:
         elif isinstance(statement, ast.ClassDef) and statement.name in cases:
             case_calls = _unittest_calls(statement, cases)
             if case_calls:
-                unittest_at[:] = [unittest_at[0] if unittest_at else len(calls), len(calls) + len(case_calls)]
+                first_case = first_case if last_case else len(calls)
                 calls += case_calls
+                last_case = len(calls)
         elif isinstance(statement, ast.ClassDef) and statement.name.startswith("Test"):
             calls += _pytest_class_calls(statement, imports, fixtures, module_marks)
-    pytest_calls = len(calls) - (unittest_at[1] - unittest_at[0] if unittest_at else 0)
-    if unittest_at:  # unittest's module hooks, before its first TestCase's calls and after its last's
-        first, last = unittest_at
-        calls[first:last] = [*_hook(hooks, "setUpModule"), *calls[first:last], *_hook(hooks, "tearDownModule")]
+    pytest_calls = len(calls) - (last_case - first_case)
+    if last_case:  # unittest's module hooks, before its first TestCase's calls and after its last's
+        cases_calls = calls[first_case:last_case]
+        calls[first_case:last_case] = [*_hook(hooks, "setUpModule"), *cases_calls, *_hook(hooks, "tearDownModule")]
     if pytest_calls:  # pytest's, around all its tests
         calls = [*_hook(hooks, "setup_module", "None"), *calls, *_hook(hooks, "teardown_module", "None")]
     spans = Spans(source)
@@ -240,20 +241,10 @@ def _fixtures(body: list[ast.stmt], imports: dict[str, str], owner: str = "") ->
 
 
 def _fixture_params(values: ast.expr) -> tuple[str, ...] | None:
-    """The text of each of a fixture's ``params`` (a list or tuple display; ``pytest.param(x, id=...)`` is
-    ``x``); None for another form."""
-    if not isinstance(values, ast.List | ast.Tuple):
-        return None
-    found = []
-    for value in values.elts:
-        if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr == "param":
-            if len(value.args) != 1:
-                return None
-            value = value.args[0]
-        if isinstance(value, ast.Starred):
-            return None
-        found.append(ast.unparse(value))
-    return tuple(found)
+    """The text of each of a fixture's ``params`` (a list or tuple display, read as a parametrize's cases of one
+    name: ``pytest.param(x, id=...)`` is ``x``); None for another form."""
+    cases = _cases(["param"], values) if isinstance(values, ast.List | ast.Tuple) else None
+    return None if cases is None else tuple(case["param"] for case in cases)
 
 
 def _fixture_choices(
@@ -362,19 +353,6 @@ def _marks(node: ast.expr) -> tuple[ast.expr, ...]:
     return tuple(node.elts) if isinstance(node, ast.List | ast.Tuple) else (node,)
 
 
-def _used_fixtures(decorators: list[ast.expr], imports: dict[str, str]) -> list[str] | None:
-    """The fixtures ``@pytest.mark.usefixtures("a", "b")`` decorators name; None for names that are not
-    string literals."""
-    used: list[str] = []
-    for decorator in decorators:
-        if isinstance(decorator, ast.Call) and _qualified(decorator.func, imports) == "pytest.mark.usefixtures":
-            names = [a.value for a in decorator.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-            if len(names) != len(decorator.args) or decorator.keywords:
-                return None
-            used += names
-    return used
-
-
 def _calls(
     function: ast.FunctionDef,
     imports: dict[str, str],
@@ -388,15 +366,11 @@ def _calls(
     it is skipped or needs another fixture. Its marks are its decorators and those it ``inherited`` (its
     module's ``pytestmark``, its class's). Cases given by a name rather than a list display
     (``@pytest.mark.parametrize("a, b", CASES)``) are expanded as the test runs: one Call with a loop."""
-    decorators = [*inherited, *function.decorator_list]
-    marked = _used_fixtures(decorators, imports)
-    if marked is None:
-        return
-    used = tuple(marked)
+    used: list[str] = []  # the fixtures its usefixtures marks name
     parametrized: list[tuple[list[str], ast.expr]] = []
     indirect: set[str] = set()  # parametrized names whose values are their fixtures' request.param
     conditions: list[str] = []  # of its skipif marks: the test runs where none holds
-    for decorator in decorators:
+    for decorator in [*inherited, *function.decorator_list]:
         call = decorator if isinstance(decorator, ast.Call) else None
         name = _qualified(call.func if call else decorator, imports) or ""
         if name == "pytest.fixture":
@@ -404,7 +378,12 @@ def _calls(
         if not name.startswith("pytest.mark."):
             continue  # another decorator: what it returns is called as pytest would
         mark = name.removeprefix("pytest.mark.")
-        if mark == "skipif" and call is not None:
+        if mark == "usefixtures" and call is not None:
+            names = [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if len(names) != len(call.args) or call.keywords:
+                return  # names that are not string literals
+            used += names
+        elif mark == "skipif" and call is not None:
             condition = _skip_condition(call)
             if condition is None:
                 return
@@ -429,16 +408,18 @@ def _calls(
     if any(a.arg not in defaulted for a in arguments.posonlyargs[skip:]):
         return  # a fixture only a position can give
 
+    # made before each call, whether it asks for them or not: autouse fixtures, and those marks name
+    first = [*(f.name for f in fixtures.values() if f.autouse), *used]
+    guard = " and ".join(f"not ({condition})" for condition in conditions) or None
+
     def made(values: dict[str, str], choices: dict[str, str], loop: str | None = None) -> Call | None:
         """The call with these parametrize values and fixture params (text), given the fixtures it asks for;
         None if one of them cannot be given. An indirect parametrize's value is its fixture's param."""
         choices = {**choices, **{name: values[name] for name in indirect}}
         values = {name: value for name, value in values.items() if name not in indirect}
         setup = _Setup(fixtures, values, choices)
-        # made before each test, whether it asks for them or not: autouse fixtures, and those marks name
-        for name in [*(f.name for f in fixtures.values() if f.autouse), *used]:
-            if setup.make(name) is None:
-                return None
+        if any(setup.make(name) is None for name in first):
+            return None
         given = [f"{name}={value}" for name, value in values.items()]
         for argument in [*positional, *arguments.kwonlyargs]:
             name = argument.arg
@@ -448,7 +429,6 @@ def _calls(
             if variable is None:
                 return None  # a fixture this does not have: pytest's plugins', or one that asks for such
             given.append(f"{name}={variable}")
-        guard = " and ".join(f"not ({condition})" for condition in conditions) or None
         return Call(", ".join(given), tuple(setup.before), tuple(setup.after[::-1]), loop, guard)
 
     asked = [a.arg for a in [*positional, *arguments.kwonlyargs] if a.arg not in defaulted | parameters]

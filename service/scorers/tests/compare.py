@@ -109,9 +109,7 @@ def local_objects(report: Any) -> tuple[Local, ...]:
         if not (isinstance(ordered, list) and len(ordered) <= len(identity) and all(type(o) is bool for o in ordered)
                 and isinstance(less_pairs, list) and len(less_pairs) <= 2 * most * (count <= ALL_PAIRS)):  # fmt: skip
             raise Undecodable("a report's ordering: a flag per class, the pairs in order")
-        less = frozenset((i, j) for i, j in less_pairs)
-        if not all(type(i) is int and type(j) is int and 0 <= i < count and 0 <= j < count for i, j in less):
-            raise Undecodable("a pair is two objects' places")
+        less = _pairs(less_pairs, count, increasing=False)  # both ways
         objects = []
         for index, (text, hash_, cls) in enumerate(described):
             if not (type(text) is str and len(text) <= LOCAL_TEXT and (hash_ is None or type(hash_) is int)
@@ -124,10 +122,13 @@ def local_objects(report: Any) -> tuple[Local, ...]:
         raise Undecodable(f"not a report of objects: {error}") from None
 
 
-def _pairs(pairs: list[Any], count: int) -> frozenset[tuple[int, int]]:
+def _pairs(pairs: list[Any], count: int, increasing: bool = True) -> frozenset[tuple[int, int]]:
+    """Pairs of two objects' places (the first the lower, where ``increasing``)."""
     found = frozenset((i, j) for i, j in pairs)
-    if not all(type(i) is int and type(j) is int and 0 <= i < j < count for i, j in found):
-        raise Undecodable("a pair is two objects' places, in order")
+    if not all(type(i) is int and type(j) is int and 0 <= i < count and 0 <= j < count for i, j in found):
+        raise Undecodable("a pair is two objects' places")
+    if increasing and not all(i < j for i, j in found):
+        raise Undecodable("a pair of equal objects is in order")
     return found
 
 
@@ -164,9 +165,9 @@ def _decode(value: Any, objects: tuple[Local, ...]) -> Any:
             raise Undecodable(f"a {tag} is its text")
         return TEXTS[tag][0](body)
     if tag == "fraction":
-        numerator, denominator = (_decode(part, objects) for part in body)
-        if type(numerator) is not int or type(denominator) is not int or denominator <= 0:
-            raise Undecodable("a fraction is two ints, the denominator positive")
+        numerator, denominator = (_int(part, objects) for part in body)
+        if denominator <= 0:
+            raise Undecodable("a fraction's denominator is positive")
         return Fraction(numerator, denominator)
     if tag == "range":
         start, stop, step = (_int(part, objects) for part in body)
