@@ -283,14 +283,17 @@ def stdlib_value(value):
 
 
 def _path(pathlib, value, kind):
-    """A path as its flavour and parts, read from PurePath's slots (``_drv``, ``_root``, ``_parts``: this
-    interpreter's pathlib, 3.11's; another's leaves paths not plain data). Its ``__str__`` is not asked: an
-    answer can patch it."""
+    """A path as its flavour and the segments it was made of, read from PurePath's slots: 3.11's ``_drv``,
+    ``_root`` and ``_parts``, or 3.12's and later's ``_raw_paths`` (another pathlib leaves paths not plain
+    data). The host joins them with its own pathlib. Its ``__str__`` is not asked: an answer can patch it."""
     try:
         slots = pathlib.PurePath.__dict__
-        drive, root, parts = (slots[name].__get__(value) for name in ("_drv", "_root", "_parts"))
+        if "_parts" in slots:
+            drive, root, parts = (slots[name].__get__(value) for name in ("_drv", "_root", "_parts"))
+            str.__str__(plain(drive)), str.__str__(plain(root))
+        else:
+            parts = slots["_raw_paths"].__get__(value)
         parts = [str.__str__(plain(part)) for part in list.copy(plain(parts))]
-        str.__str__(plain(drive)), str.__str__(plain(root))
     except Exception:
         return None
     return "path", ["windows" if issubclass(kind, pathlib.PureWindowsPath) else "posix", parts]
