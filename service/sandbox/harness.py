@@ -126,17 +126,61 @@ def _makes_new_classes(meta):
 
 def _build_local_class(func, name, *bases, **keywords):
     """``__build_class__``, which every class statement calls, noting the classes of the answer."""
-    cls = _build_class(func, name, *bases, **keywords)
-    if (
-        type(func) is _FUNCTION
-        and func.__code__.co_filename == "<answer>"
+    if type(func) is not _FUNCTION or func.__code__.co_filename != "<answer>":
+        return _build_class(func, name, *bases, **keywords)
+    explicit = keywords.get("metaclass")
+    if all(issubclass(type(base), type) for base in bases):
+        cls = _build_class(func, name, *bases, **keywords)
         # the metaclass chosen is the most derived of these: it made the class
-        and all(_makes_new_classes(meta) for meta in (keywords.get("metaclass", type), *map(type, bases)))
-        and _makes_new_classes(type(cls))
-    ):
-        LOCAL_CLASSES.append(cls)
-        LOCAL_IDS.add(id(cls))
-    return cls
+        if _made_new(explicit, bases) and _makes_new_classes(type(cls)):
+            _note_local(cls)
+        return cls
+    # A base that is no class (``Generic[T]``) stands for the classes its __mro_entries__ gives, which only the
+    # metaclass sees: if those that it gives now have metaclasses that make new classes, the class statement is
+    # handed a function for metaclass (__build_class__ then calls it with the bases as resolved, and no
+    # __prepare__: type's and ABCMeta's give an empty dict) that checks the same of the bases it is given.
+    if not _made_new(explicit, _resolved(bases)):
+        return _build_class(func, name, *bases, **keywords)
+
+    def make(name, resolved, namespace, **keywords):
+        if not _made_new(explicit, resolved):
+            raise TypeError(f"the bases of class {name} changed while it was made")
+        metas = {explicit or (type(resolved[0]) if resolved else type), *map(type, resolved)}
+        cls = (type if metas == {type} else ABC_AS_SEEN[0])(name, resolved, namespace, **keywords)
+        if _makes_new_classes(type(cls)):
+            _note_local(cls)
+        return cls
+
+    return _build_class(func, name, *bases, **{**keywords, "metaclass": make})
+
+
+def _made_new(explicit, bases):
+    """Whether the metaclass Python picks for these bases (resolved) and explicit metaclass (or None) is one
+    that makes new classes (``type``, or ABCMeta left as it was), every base's being one."""
+    if bases is None:
+        return False
+    return all(_makes_new_classes(meta) for meta in (explicit or type, *map(type, bases)))
+
+
+def _resolved(bases):
+    """The bases as a class statement resolves them (a base that is no class gives its ``__mro_entries__``),
+    or None where one is neither."""
+    resolved = []
+    for base in bases:
+        if issubclass(type(base), type):
+            resolved.append(base)
+            continue
+        entries = getattr(base, "__mro_entries__", None)
+        more = entries(bases) if entries is not None else None
+        if type(more) is not tuple:
+            return None
+        resolved.extend(more)
+    return tuple(resolved)
+
+
+def _note_local(cls):
+    LOCAL_CLASSES.append(cls)
+    LOCAL_IDS.add(id(cls))
 
 
 # The tests' builtins: a copy made before any answer runs, so that an answer patching the builtins module does

@@ -361,6 +361,17 @@ OBJECT_HACKS = {
         "class Mine(abc.ABC):\n    pass\nbuiltins.super = saved\n" + NAMESPACE_FORGED,
         "import argparse\nassert when() == argparse.Namespace(a=1)",
     ),
+    # ...or a base that is no class, whose __mro_entries__ gives type's classes when asked first and then one
+    # whose metaclass hands a library class back
+    "mro-entries-switch-bases": (
+        "import argparse\nclass Entries:\n    calls = 0\n    def __mro_entries__(self, bases):\n"
+        "        Entries.calls += 1\n        return (object,) if Entries.calls == 1 else (Mine,)\n"
+        "class Meta(type):\n    def __new__(meta, name, *rest):\n"
+        "        return type.__new__(meta, name, *rest) if name == 'Mine' else argparse.Namespace\n"
+        "class Mine(metaclass=Meta):\n    pass\ntry:\n    class Other(Entries()):\n        pass\n"
+        "except TypeError:\n    pass\n" + NAMESPACE_FORGED,
+        "import argparse\nassert when() == argparse.Namespace(a=1)",
+    ),
     "patched-enum": (
         "import enum\nenum.Enum.__eq__ = lambda self, other: True\nclass Day(enum.Enum):\n    MON = 1\n    TUE = 2\n"
         "def when():\n    return Day.TUE\n",

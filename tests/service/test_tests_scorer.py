@@ -402,6 +402,9 @@ OBJECTS = """import datetime, enum
 from abc import ABC
 from collections import deque
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, order=True)
@@ -426,6 +429,14 @@ class Money(Valued):
 
     def __repr__(self):
         return f"Money({self.cents})"
+
+
+class Box(Generic[T]):  # a base that is no class, but stands for one of type's: the answer's too
+    def __init__(self, item):
+        self.item = item
+
+    def __eq__(self, other):
+        return isinstance(other, Box) and self.item == other.item
 
 
 class Node:  # no __eq__: compares by identity, and is true
@@ -479,7 +490,8 @@ def test_objects_and_standard_library_values_compare_as_python_compares_them(api
     ``__eq__`` by identity, and the standard library's values (dates, deques, ranges, dict views, paths,
     UUIDs...) as the values they are. Before, every one of these right answers failed as "not plain data"."""
     tests = [
-        "assert corners(2) == [Point(0, 0), Point(2, 2)]",
+        "assert corners(2) == [Point(0, 0), Point(2, 2)]\n"
+        "assert Box(corners(1)) == Box([Point(0, 0), Point(1, 1)]) != Box([])",
         "assert Point(2, 2) in corners(2) and max(corners(2)) == Point(2, 2) > Point(1, 1)",
         "assert set(corners(1)) == {Point(1, 1), Point(0, 0)}",
         "assert change(5) == {Money(5): Colour.BLUE} != change(6)",
