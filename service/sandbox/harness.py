@@ -639,15 +639,10 @@ def child_main(fds):
         exec(job["pytest"], stand_in.__dict__)
         sys.modules["pytest"] = sys.modules["pytest_mock"] = stand_in
     script = unit["mode"] == "script"
-    if script:
-        globals_ = {"__name__": "__main__", "__builtins__": builtins}
-    elif job["module"]:  # the answer is the module ``solution``, which a test imports (``from solution import f``)
-        module = type(sys)("solution")
-        globals_ = module.__dict__
-        globals_["__builtins__"] = builtins
-        sys.modules["solution"] = module
-    else:  # a module's dict costs every child a few copy-on-write faults more: only for a test that imports it
-        globals_ = {"__name__": "solution", "__builtins__": builtins}
+    if job["module"]:  # the answer is the module ``solution`` (``__main__`` as a script), as pickle finds it
+        globals_ = _module("__main__" if script else "solution")
+    else:  # a module's dict costs every child a few copy-on-write faults more: only for code that may need it
+        globals_ = {"__name__": "__main__" if script else "solution", "__builtins__": builtins}
     try:
         if job["warnings"]:
             sys.stderr.write(job["warnings"])
@@ -777,6 +772,16 @@ def _target(name, globals_):
     return getattr(cls(), method, None) if isinstance(cls, type) else None
 
 
+def _module(name):
+    """The dict of a new module ``name``, put in ``sys.modules``: where the code run in it is found by name
+    (``sys.modules["__main__"]`` is otherwise the harness, so pickle could not find a program's functions by
+    their ``__module__``, nor could multiprocessing send them to its workers)."""
+    module = type(sys)(name)
+    module.__dict__["__builtins__"] = builtins
+    sys.modules[name] = module
+    return module.__dict__
+
+
 def _run_test(test, globals_):
     try:
         if test["type"] == "call":
@@ -809,8 +814,11 @@ def _run_test(test, globals_):
             if not holds:
                 raise AssertionError(FALSE_ASSERT % (check_id + 1))
 
-        test_globals = dict(globals_)
-        test_globals["__name__"] = "__main__"  # the test runs as a script would (the answer's code is "solution")
+        # the test runs as a script would (the answer's code is "solution"), as sys.modules["__main__"] where
+        # it may need that (pickle, multiprocessing)
+        test_globals = _module("__main__") if test.get("module") else {}
+        test_globals.update(globals_)
+        test_globals["__name__"] = "__main__"
         test_globals["__builtins__"] = PRISTINE_BUILTINS
         test_globals["__vpo_check__"] = check
         test_globals["__vpo_truth__"] = truth
@@ -1229,11 +1237,27 @@ def _job(unit, tests, token, run_dir, stdin_path, compiled):
         "command": unit.get("command"),
         "filename": unit.get("filename"),
         "files": {**unit.get("files", {}), **_programs(unit)},
-        "tests": [dict(t, source=compiled.ref(t["source"], "<test>")) if "source" in t else t for t in tests],
-        "module": any("solution" in t.get("source", "") for t in tests),  # a test that may import the answer
+        "tests": [
+            dict(t, source=compiled.ref(t["source"], "<test>"), module=_finds_modules(t["source"]))
+            if "source" in t
+            else t
+            for t in tests
+        ],
+        # a test that may import the answer, or code that may look itself up by its module's name
+        "module": _finds_modules(unit.get("code", "")) or any("solution" in t.get("source", "") for t in tests),
         "pytest": _pytest_code(unit, tests),
     }
     return marshal.dumps(job)
+
+
+# Words in code that may look up its own functions and classes by their module's name: it then runs in a module
+# of sys.modules (``solution``, or ``__main__`` as a script or a test).
+FINDS_MODULES = ("pickle", "multiprocessing", "concurrent", "sys.modules", "copyreg", "shelve", "import __main__",
+                 "from __main__", "import_module", "__import__", "inspect", "__module__")  # fmt: skip
+
+
+def _finds_modules(source):
+    return any(word in source for word in FINDS_MODULES)
 
 
 def _pytest_code(unit, tests):

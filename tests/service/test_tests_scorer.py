@@ -1041,6 +1041,33 @@ def test_an_execution_runs_as_python3_solution_py(api: httpx.Client) -> None:
     assert score(api, answers=[[SQUARE]], scorers=[{"name": "tests", "params": asserts}])["rewards"] == [[[1.0]]]
 
 
+def test_code_that_finds_itself_by_its_modules_name(api: httpx.Client) -> None:
+    """pickle and multiprocessing find a function or class by its module's name: the answer's code is the
+    module ``solution`` of sys.modules, a script's or a test's ``__main__``. Before, each of these failed."""
+    pool = (
+        "from multiprocessing import Pool\nimport pickle, sys\n\ndef square(x):\n    return x * x\n\n"
+        "def total(n):\n    with Pool(2) as workers:\n        return sum(workers.map(square, range(n)))\n\n"
+        "class Box:\n    def __init__(self, x):\n        self.x = x\n\n"
+        "def unpickled(x):\n    return pickle.loads(pickle.dumps(Box(x))).x\n\n"
+        "def by_name(name, x):\n    return getattr(sys.modules[__name__], name)(x)\n"
+    )
+    tests = [
+        {"kind": "call", "function": "total", "args": [10], "expected": 285},
+        {"kind": "assert", "code": "assert unpickled(3) == 3 and by_name('square', 4) == 16"},
+        {"kind": "assert", "code": "import pickle\nclass Mine:\n    pass\n"
+                                   "assert isinstance(pickle.loads(pickle.dumps(Mine())), Mine) and square(2) == 4"},
+    ]  # fmt: skip
+    result = score(api, answers=[[pool]], scorers=[{"name": "tests", "params": {"tests": tests, "timeout_s": 10}}],
+                   detail=True)  # fmt: skip
+    assert result["rewards"] == [[[1.0, 1.0, 1.0]]], result["details"]
+    script = "from multiprocessing import Pool\nimport __main__\n\ndef square(x):\n    return x * x\n\n"
+    script += "if __name__ == '__main__':\n    with Pool(2) as workers:\n"
+    script += "        print(sum(workers.map(__main__.square, range(int(input())))))\n"
+    stdio = {"tests": [{"kind": "stdio", "stdin": "10\n", "expected_stdout": "285\n"}], "timeout_s": 10}
+    result = score(api, answers=[[script]], scorers=[{"name": "tests", "params": stdio}], detail=True)
+    assert result["rewards"] == [[[1.0]]], result["details"]
+
+
 def test_every_run_of_an_assert_in_a_loop_must_hold(api: httpx.Client) -> None:
     tests = [
         {"kind": "assert", "code": "for x in range(5):\n    assert f(x) == x * 2"},
