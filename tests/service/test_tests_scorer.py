@@ -1518,9 +1518,13 @@ def test_setup_code_the_answers_need_comes_before_them(api: httpx.Client) -> Non
 
 def test_cpp_programs_compile_once_and_run_on_stdio_tests(api: httpx.Client) -> None:
     """A compiled language: each answer compiles once (g++, in the sandbox), then its program runs for each
-    test; a compile error, a crash, a loop, a memory bomb and an exit status are the answer's verdicts."""
+    test; a compile error, a crash, a loop, a memory bomb and an exit status are the answer's verdicts. C++20:
+    the right answer takes ``auto`` parameters and asks a map's ``contains`` (under C++17, a CompileError)."""
+    cpp20 = "#include <bits/stdc++.h>\nauto sum(auto a, auto b) { return a + b; }\nint main() {\n"
+    cpp20 += "    std::map<int, long long> m;\n    std::cin >> m[0] >> m[1];\n"
+    cpp20 += "    std::cout << (m.contains(1) ? sum(m[0], m[1]) : -1) << '\\n';\n}\n"
     answers = [
-        CPP_SUM,
+        cpp20,
         CPP_SUM.replace("a + b", "a * b"),
         "int main() { return }\n",
         "int main() { volatile int *p = nullptr; return *p; }\n",

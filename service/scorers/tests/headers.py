@@ -1,7 +1,7 @@
 """Precompiled headers for compiled languages, built on the host once.
 
 C++ answers mostly include ``<bits/stdc++.h>``, which takes g++ about 2 s of CPU to read; precompiled (a
-``.gch`` file of about 100 MB) it takes a tenth of that. ``vpo-rewards precompile-headers`` builds each
+``.gch`` file of about 120 MB) it takes a tenth of that. ``vpo-rewards precompile-headers`` builds each
 language's ``precompiled`` headers into ``HEADERS`` (as root: it is under ``/usr``, which the sandbox mounts
 read-only, so the compiler inside finds them there); the Docker image runs it when it is built. The compile
 command names that directory first (``-I``): g++ takes a precompiled header it finds there when it was made

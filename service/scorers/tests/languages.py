@@ -30,7 +30,7 @@ from ...sandbox.jail import JailConfig, run_inside
 DRIVERS = Path(__file__).resolve().parents[2] / "sandbox" / "drivers"
 # precompiled headers (headers.py): under /usr, which the sandbox mounts read-only, so its compilers see them
 HEADERS = Path("/usr/local/lib/vpo-rewards/include")
-CPP_FLAGS = ("-std=c++17", "-O2", "-pipe")
+CPP_FLAGS = ("-std=c++20", "-O2", "-pipe")
 
 
 @dataclass(frozen=True)
@@ -130,7 +130,7 @@ LANGUAGES: dict[str, Language] = {
         reserve_mb=1024,
         out_of_memory=("JavaScript heap out of memory", "Array buffer allocation failed"),
     ),
-    # compiled once per answer (g++, C++17, -O2), then run for each stdio test
+    # compiled once per answer (g++, C++20, -O2), then run for each stdio test
     "cpp": Language(
         "cpp",
         ("stdio",),

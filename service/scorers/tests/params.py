@@ -122,7 +122,7 @@ class TestsParams(ScorerParams):
     language: Literal["python", "javascript", "cpp"] = Field(
         "python",
         description="python runs every kind of test; javascript (node) runs call and stdio tests; cpp (g++, "
-        "C++17) runs stdio tests",
+        "C++20) runs stdio tests",
     )
     timeout_s: float = Field(2.0, gt=0, description="wall-clock (and CPU) seconds per test")
     memory_mb: int | None = Field(None, ge=16, description="address-space limit per execution (server default)")
