@@ -532,6 +532,35 @@ def _text(value):
         return "<unprintable>"
 
 
+MAX_ITEMS = 100_000  # as many values as encode's budget takes
+
+
+def _itemized(operands, k):
+    """The operands of an ``in`` with the container (the k-th) as the tuple of its items where it is no data
+    (a linked list of the answer's, a generator, a Flag): ``in`` over them is Python's ``in`` over the object
+    for any container whose ``__contains__`` agrees with its ``__iter__``, and the host judges it. The items
+    come from the object's own iteration (the answer's code: it makes its values, as any other), never from
+    its ``__contains__``, which could answer True to anything. Plain data and the standard library's values
+    stay as they are (a string's ``in`` is a substring's)."""
+    value = operands[k]
+    try:
+        encode(value)
+        return operands
+    except Unencodable:
+        pass
+    if stdlib_value(value) is not None:
+        return operands
+    items = []
+    try:
+        for item in value:
+            items.append(item)
+            if len(items) > MAX_ITEMS:
+                return operands  # more than a report could hold (an endless iterator): it fails as no data
+    except Exception:
+        return operands  # no iteration: it fails as no data
+    return (*operands[:k], tuple(items), *operands[k + 1 :])
+
+
 def _with_objects(check_id, operands):
     """What the host is told of one assert's values that are not all plain data: [id, values, the report of
     the objects they refer to] (see LocalObjects), or [id, None, why] when one cannot go."""
@@ -549,7 +578,7 @@ def encode(value, depth=0, budget=None, objects=None):
     reference to it.
     Anything else (an object with its own __eq__) is refused, so a comparison made by the host cannot be
     steered by the answer's code."""
-    budget = budget if budget is not None else [100_000]
+    budget = budget if budget is not None else [MAX_ITEMS]
     budget[0] -= 1
     if budget[0] < 0 or depth > 100:
         raise Unencodable("value too large or too deep")
@@ -792,10 +821,12 @@ def _run_test(test, globals_):
             return {"status": "ok", "value": encode(value)}
         checks = []
 
-        def check(check_id, operands):
+        def check(check_id, operands, container=None):
             try:  # plain data: the common case, with nothing more to make (a call less: fewer pages touched)
                 checks.append([check_id, [encode(v) for v in operands]])
             except Unencodable:
+                if container is not None:  # the right side of an ``in``
+                    operands = _itemized(operands, container)
                 checks.append(_with_objects(check_id, operands))
 
         def truth(check_id, value):

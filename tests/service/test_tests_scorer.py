@@ -543,6 +543,66 @@ def test_objects_and_standard_library_values_compare_as_python_compares_them(api
             local_objects(report)
 
 
+CONTAINERS = """import enum
+
+
+class Linked:  # a container of the answer's: no data, but its items are
+    def __init__(self, *items):
+        self.items = list(items)
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __contains__(self, item):
+        return item in self.items
+
+
+class Point:
+    def __init__(self, x):
+        self.x = x
+
+    def __eq__(self, other):
+        return isinstance(other, Point) and self.x == other.x
+
+
+class Yes:  # says it holds anything, and has no items
+    def __contains__(self, item):
+        return True
+
+    def __iter__(self):
+        return iter(())
+
+
+class Mode(enum.Flag):
+    READ = enum.auto()
+    WRITE = enum.auto()
+    RUN = enum.auto()
+
+
+def squares(n):
+    return (i * i for i in range(n))
+"""
+
+
+def test_in_over_containers_that_are_no_data(api: httpx.Client) -> None:
+    """``x in f()`` where f() is no data (a container of the answer's, a generator, a Flag): the sandbox sends
+    the container's items, from its own iteration, and the host judges ``in`` over them; never the object's
+    ``__contains__``, which could say yes to anything. Before, each of these right answers failed."""
+    tests = [
+        "assert 2 in Linked(1, 2, 3) and 4 not in Linked(1, 2, 3)",
+        "assert Point(2) in Linked(Point(1), Point(2)) and Point(3) not in Linked(Point(1))",
+        "assert Mode.READ in Mode.READ | Mode.WRITE and Mode.RUN not in Mode.READ | Mode.WRITE",
+        "assert 9 in squares(5) and 10 not in squares(5)",
+        "assert 'ell' in 'hello' and 'a' in {'a': 1}",  # plain data: as Python (a substring, a key)
+        "assert 4 in Linked(1, 2, 3)",
+        "assert 5 in Yes()",
+        "import itertools\nassert 5 in itertools.count()",  # endless: more items than a report holds
+    ]
+    params = {"tests": [{"kind": "assert", "code": t} for t in tests]}
+    result = score(api, answers=[[CONTAINERS]], scorers=[{"name": "tests", "params": params}], detail=True)
+    assert result["rewards"] == [[[1.0] * 5 + [0.0] * 3]], result["details"]
+
+
 def test_type_checks_and_main_blocks_in_assert_tests(api: httpx.Client) -> None:
     """``type(x) == int`` and ``isinstance(x, int)`` are judged on the host (an object that claims to be an
     int through ``__class__`` is no int there), and a test runs as a script: its ``__main__`` block runs."""

@@ -157,16 +157,20 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
             check_id = len(checks)
             lift = _Lifter(bindings, text)
             sent = lift.sent
+            container = b""
             if isinstance(test, ast.Compare) and _outside_comparable(test, bindings):
                 operands = tuple(lift(expr) for expr in (test.left, *test.comparators))
                 checks.append(Check(tuple(OPERATORS[type(op)] for op in test.ops), operands, block, in_try))
+                if len(test.ops) == 1 and isinstance(test.ops[0], ast.In | ast.NotIn) and operands[1][0] == "slot":
+                    # ``x in f()``: where f() is an object that is no data, the sandbox sends its items instead
+                    container = b", %d" % operands[1][1]
             elif (isinstance(test, ast.UnaryOp) and type(test.op) in UNARY) or _pure_function(test, bindings):
                 checks.append(Check((), (lift(test),), block, in_try))  # the truth of the host's work on the values
             else:  # the truth of a value judged inside
                 checks.append(Check((), (("slot", 0),), block, in_try))
                 calls.append(b"__vpo_truth__(%d, %s)" % (check_id, text(test)))
                 continue
-            calls.append(b"__vpo_check__(%d, (%s))" % (check_id, b"".join(s + b", " for s in sent)))
+            calls.append(b"__vpo_check__(%d, (%s)%s)" % (check_id, b"".join(s + b", " for s in sent), container))
         edits.append((*spans.span(node), b"; ".join(calls)))
     return spans.splice(edits), tuple(checks)
 
