@@ -154,35 +154,6 @@ def _build_local_class(func, name, *bases, **keywords):
     return _build_class(func, name, *bases, **{**keywords, "metaclass": make})
 
 
-def _made_new(explicit, bases):
-    """Whether the metaclass Python picks for these bases (resolved) and explicit metaclass (or None) is one
-    that makes new classes (``type``, or ABCMeta left as it was), every base's being one."""
-    if bases is None:
-        return False
-    return all(_makes_new_classes(meta) for meta in (explicit or type, *map(type, bases)))
-
-
-def _resolved(bases):
-    """The bases as a class statement resolves them (a base that is no class gives its ``__mro_entries__``),
-    or None where one is neither."""
-    resolved = []
-    for base in bases:
-        if issubclass(type(base), type):
-            resolved.append(base)
-            continue
-        entries = getattr(base, "__mro_entries__", None)
-        more = entries(bases) if entries is not None else None
-        if type(more) is not tuple:
-            return None
-        resolved.extend(more)
-    return tuple(resolved)
-
-
-def _note_local(cls):
-    LOCAL_CLASSES.append(cls)
-    LOCAL_IDS.add(id(cls))
-
-
 # The tests' builtins: a copy made before any answer runs, so that an answer patching the builtins module does
 # not reach them. One dict for every test: copying it per test took a reference to each builtin, and the
 # builtin types live in the interpreter's static data, so the first copy in a child cost ~50 copy-on-write
@@ -1449,6 +1420,36 @@ def _accept(line, token, state):
     elif str(message.get("i")) in state["wanted"]:  # the last report of each test counts (one, from the harness)
         state["reports"][str(message["i"])] = message
     return True
+
+
+# (defined last: objects made earlier in this module shift where the children's most touched ones lie)
+def _made_new(explicit, bases):
+    """Whether the metaclass Python picks for these bases (resolved) and explicit metaclass (or None) is one
+    that makes new classes (``type``, or ABCMeta left as it was), every base's being one."""
+    if bases is None:
+        return False
+    return all(_makes_new_classes(meta) for meta in (explicit or type, *map(type, bases)))
+
+
+def _resolved(bases):
+    """The bases as a class statement resolves them (a base that is no class gives its ``__mro_entries__``),
+    or None where one is neither."""
+    resolved = []
+    for base in bases:
+        if issubclass(type(base), type):
+            resolved.append(base)
+            continue
+        entries = getattr(base, "__mro_entries__", None)
+        more = entries(bases) if entries is not None else None
+        if type(more) is not tuple:
+            return None
+        resolved.extend(more)
+    return tuple(resolved)
+
+
+def _note_local(cls):
+    LOCAL_CLASSES.append(cls)
+    LOCAL_IDS.add(id(cls))
 
 
 def main():
