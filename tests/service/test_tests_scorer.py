@@ -1137,6 +1137,16 @@ def test_code_that_finds_itself_by_its_modules_name(api: httpx.Client) -> None:
     assert result["rewards"] == [[[1.0]]], result["details"]
 
 
+def test_a_program_that_ends_itself_with_status_0_is_judged_by_its_output(api: httpx.Client) -> None:
+    """``os._exit(0)`` after a flushed output is how fast Python solutions end: a judge takes their output, so
+    a right one passes. Without its output (not flushed, or none) it is still ``exited_early``."""
+    double = "import os, sys\nprint(int(input()) * 2)\n"
+    answers = [double + "sys.stdout.flush()\nos._exit(0)\n", double + "os._exit(0)\n", "import os\nos._exit(0)\n"]
+    stdio = {"tests": [{"kind": "stdio", "stdin": "4\n", "expected_stdout": "8\n"}]}
+    result = score(api, answers=[[a] for a in answers], scorers=[{"name": "tests", "params": stdio}], detail=True)
+    assert [answer[0][0]["verdict"] for answer in result["details"]["tests"]] == ["pass"] + ["exited_early"] * 2
+
+
 def test_every_run_of_an_assert_in_a_loop_must_hold(api: httpx.Client) -> None:
     tests = [
         {"kind": "assert", "code": "for x in range(5):\n    assert f(x) == x * 2"},
