@@ -914,6 +914,72 @@ def test_every_width():
 """
 
 
+SHARED_FIXTURES_FILE = """import pytest
+from solution import total
+
+MADE, DONE = [], []
+
+
+@pytest.fixture(scope="module")
+def ledger():
+    MADE.append("ledger")
+    yield {"items": [1, 2, 3]}
+    DONE.append("ledger")
+
+
+@pytest.fixture(scope="session")
+def expected(ledger):
+    MADE.append("expected")
+    return sum(ledger["items"])
+
+
+@pytest.fixture(scope="module", autouse=True)
+def database():
+    MADE.append("database")
+    yield
+    DONE.append("database")
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path):  # asks for a fixture of one test: made for each (pytest would refuse it)
+    MADE.append("scratch")
+    return tmp_path
+
+
+def test_first(ledger, expected):
+    ledger["seen"] = True
+    assert total(ledger["items"]) == expected
+
+
+def test_second(ledger, scratch):
+    assert ledger.get("seen") is True  # the object test_first was given
+
+
+def test_third(scratch):
+    assert MADE.count("ledger") == MADE.count("expected") == MADE.count("database") == 1
+
+
+class TestInAClass:
+    def test_fourth(self, ledger, expected):
+        assert MADE.count("ledger") == 1 and MADE.count("scratch") == 2 and DONE == []
+
+
+def teardown_module(module):
+    assert DONE == ["ledger", "database"]  # after the tests, the last made first
+"""
+
+
+def test_module_scoped_fixtures_are_one_value_for_the_file(api: httpx.Client) -> None:
+    """A fixture of module, package or session scope (without params, asking only for such fixtures) is made
+    once, by the first test that needs it, and given to every test of the file; the code after its yield
+    runs after the file's tests, before teardown_module. Before, each test got a fresh one."""
+    right, wrong = "def total(xs):\n    return sum(xs)\n", "def total(xs):\n    return max(xs)\n"
+    tests = [{"kind": "assert", "code": SHARED_FIXTURES_FILE}]
+    result = score(api, answers=[[right], [wrong]], scorers=[{"name": "tests", "params": {"tests": tests}}],
+                   detail=True)  # fmt: skip
+    assert result["rewards"] == [[[1.0]], [[0.0]]], result["details"]
+
+
 def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None:
     """The file's own fixtures (a test class's too: its methods; returned or yielded; autouse ones before every
     test; given the fixtures and the parameters they ask for in turn; one call per param of a fixture with

@@ -9,7 +9,9 @@ process. Run as a script, the first would run no test and the second would end i
   ``pytest.mark.parametrize`` decorators (written out here, or by the stand-in's ``parametrized`` as the test
   runs where the cases are given by a name), given the fixtures it asks for: the module's own
   ``@pytest.fixture`` functions (its ``autouse`` ones whether asked for or not), given in turn the fixtures
-  they ask for, each made once per call and finished after it (the code after a ``yield``), one call per
+  they ask for, each made once per call and finished after it (the code after a ``yield``; one of module,
+  package or session scope without params, asking only for such fixtures, once for the file's tests, made
+  by the first that needs it and finished after them all), one call per
   param of a fixture with ``params`` or of an indirect parametrize (``request.param``; params that are no
   list display are gone through as the test runs), and pytest's ``capsys``, ``capfd``, ``monkeypatch``,
   ``caplog``, ``tmp_path``, ``tmpdir``, and pytest-mock's ``mocker`` (see BUILTIN_FIXTURES), and those its
@@ -72,6 +74,7 @@ ALMOST_EQUAL = {"assertAlmostEqual": "==", "assertAlmostEquals": "==", "assertNo
 SKIPPING_MARKS = {"skip", "skipif", "xfail"}  # (skipif with a condition: the test runs where it is false)
 UNITTEST_SKIPS = {"skip", "skipIf", "skipUnless", "expectedFailure"}  # unittest's decorators: the test is not run
 CASE = "__vpo_case__"  # the instance the appended calls run a test method on
+SHARED_SCOPES = {"module", "package", "session"}  # a fixture of these scopes is made once for the file's tests
 PARAM = "__vpo_param_"  # the key of a fixture's param in a case expanded as the test runs (``__vpo_param_x``)
 MAX_CASES = 10_000  # the calls of one test function (its parametrize cases, multiplied): more is refused
 # the module's own functions pytest (setup_module, setup_function...) and unittest (setUpModule...) call
@@ -96,13 +99,14 @@ def runnable(source: str, tree: ast.Module) -> str | None:
                          and isinstance(s.targets[0], ast.Name) and s.targets[0].id == "pytestmark"
                          for mark in _marks(s.value))  # fmt: skip
     calls: list[str] = []
+    shared: list[str] = []  # the fixtures made once for the file (module scope), in the order first made
     first_case = last_case = 0  # where in ``calls`` unittest's calls begin and end (their module hooks there)
     for statement in tree.body:
         if isinstance(statement, ast.FunctionDef) and statement.name.startswith("test"):
             if statement.name not in referred:
                 around = [_hook(hooks, "setup_function", statement.name), _hook(hooks, "teardown_function",
                                                                                  statement.name)]  # fmt: skip
-                for call in _calls(statement, imports, fixtures, 0, module_marks):
+                for call in _calls(statement, imports, fixtures, shared, 0, module_marks):
                     call = replace(call, before=(*around[0], *call.before), after=(*call.after, *around[1]))
                     calls += call.lines(statement.name)
         elif isinstance(statement, ast.ClassDef) and statement.name in cases:
@@ -112,13 +116,16 @@ def runnable(source: str, tree: ast.Module) -> str | None:
                 calls += case_calls
                 last_case = len(calls)
         elif isinstance(statement, ast.ClassDef) and statement.name.startswith("Test"):
-            calls += _pytest_class_calls(statement, imports, fixtures, module_marks)
+            calls += _pytest_class_calls(statement, imports, fixtures, shared, module_marks)
     pytest_calls = len(calls) - (last_case - first_case)
     if last_case:  # unittest's module hooks, before its first TestCase's calls and after its last's
         cases_calls = calls[first_case:last_case]
         calls[first_case:last_case] = [*_hook(hooks, "setUpModule"), *cases_calls, *_hook(hooks, "tearDownModule")]
-    if pytest_calls:  # pytest's, around all its tests
-        calls = [*_hook(hooks, "setup_module", "None"), *calls, *_hook(hooks, "teardown_module", "None")]
+    if pytest_calls:  # pytest's, around all its tests (the file's fixtures finished after them, the last first)
+        finish = [line for name in reversed(shared) if fixtures[name].yields for line in (
+            "try:", f"    __vpo_{name}_generator__", "except NameError:", "    pass", "else:",
+            f"    next(__vpo_{name}_generator__, None)")]  # fmt: skip
+        calls = [*_hook(hooks, "setup_module", "None"), *calls, *finish, *_hook(hooks, "teardown_module", "None")]
     spans = Spans(source)
     edits = [
         (*spans.span(s), b"pass") for s in ast.walk(tree) if isinstance(s, ast.Expr) and _is_runner_main(s, imports)
@@ -206,6 +213,7 @@ class Fixture:
     autouse: bool
     params: tuple[str, ...] | str | None = None  # the text of each param, or of the expression that gives them
     owner: str = ""  # a test class's fixture is a method, called on the test's instance (``__vpo_case__.``)
+    scope: str = "function"  # pytest's scope: "module", "package" and "session" are one value for the file
 
 
 def _fixtures(body: list[ast.stmt], imports: dict[str, str], owner: str = "") -> dict[str, Fixture]:
@@ -236,7 +244,9 @@ def _fixtures(body: list[ast.stmt], imports: dict[str, str], owner: str = "") ->
             elif not params:
                 continue  # none: pytest runs no test of it
         autouse = "autouse" in keywords and _literal_true(keywords["autouse"])
-        found[function.name] = Fixture(function.name, tuple(asks), yields, autouse, params, owner)
+        scope = keywords.get("scope")
+        scope_name = scope.value if isinstance(scope, ast.Constant) and isinstance(scope.value, str) else "function"
+        found[function.name] = Fixture(function.name, tuple(asks), yields, autouse, params, owner, scope_name)
     return found
 
 
@@ -280,13 +290,27 @@ class _Setup:
     one value, as in pytest), those it asks for first; and those that finish them after the test, in the
     reverse order: the code after a fixture's ``yield``, capsys's end, monkeypatch's undoing."""
 
-    def __init__(self, fixtures: dict[str, Fixture], parameters: dict[str, str], choices: dict[str, str]) -> None:
+    def __init__(
+        self, fixtures: dict[str, Fixture], parameters: dict[str, str], choices: dict[str, str], shared: list[str]
+    ) -> None:
         self.fixtures = fixtures
         self.parameters = parameters  # the test's parametrize values (text), which a fixture may ask for too
         self.choices = choices  # the param of each parametrized fixture in this call (text)
+        self.shared = shared  # the file's fixtures made once for all its tests, in the order first made
         self.made: dict[str, str] = {}  # fixture -> the variable that holds its value
         self.before: list[str] = []
         self.after: list[str] = []
+
+    def shareable(self, name: str, asking: tuple[str, ...] = ()) -> bool:
+        """Whether fixture ``name`` is one value for the whole file, as pytest makes a module (package,
+        session) scoped fixture once: a fixture of the module's with such a scope and no params, asking only
+        for such fixtures (never ``request``, a builtin fixture or a parametrized value)."""
+        fixture = self.fixtures.get(name)
+        if fixture is None or fixture.owner or fixture.params is not None or fixture.scope not in SHARED_SCOPES:
+            return False
+        if name in asking or name in self.parameters or name in self.choices:
+            return False
+        return all(self.shareable(asked, (*asking, name)) for asked in fixture.asks)
 
     def make(self, name: str, asking: tuple[str, ...] = ()) -> str | None:
         """The variable of fixture ``name``'s value, made first if need be; None where it cannot be given (a
@@ -314,7 +338,13 @@ class _Setup:
                     return None
                 given.append(f"{asked}={value}")
             call = f"{fixture.owner}{name}({', '.join(given)})"
-            if fixture.yields:
+            if self.shareable(name):  # made by the first test that needs it, finished after the file's tests
+                made = [f"__vpo_{name}_generator__ = {call}", f"{variable} = next(__vpo_{name}_generator__)"]
+                made = made if fixture.yields else [f"{variable} = {call}"]
+                self.before += ["try:", f"    {variable}", "except NameError:", *(f"    {line}" for line in made)]
+                if name not in self.shared:
+                    self.shared.append(name)
+            elif fixture.yields:
                 generator = f"__vpo_{name}_generator__"
                 self.before += [f"{generator} = {call}", f"{variable} = next({generator})"]
                 self.after.append(f"next({generator}, None)")
@@ -357,6 +387,7 @@ def _calls(
     function: ast.FunctionDef,
     imports: dict[str, str],
     fixtures: dict[str, Fixture],
+    shared: list[str],
     skip: int,
     inherited: tuple[ast.expr, ...] = (),
 ) -> Iterator[Call]:
@@ -417,7 +448,7 @@ def _calls(
         None if one of them cannot be given. An indirect parametrize's value is its fixture's param."""
         choices = {**choices, **{name: values[name] for name in indirect}}
         values = {name: value for name, value in values.items() if name not in indirect}
-        setup = _Setup(fixtures, values, choices)
+        setup = _Setup(fixtures, values, choices, shared)
         if any(setup.make(name) is None for name in first):
             return None
         given = [f"{name}={value}" for name, value in values.items()]
@@ -520,7 +551,11 @@ def _cases(names: list[str], values: ast.expr) -> list[dict[str, str]] | None:
 
 
 def _pytest_class_calls(
-    cls: ast.ClassDef, imports: dict[str, str], fixtures: dict[str, Fixture], inherited: tuple[ast.expr, ...]
+    cls: ast.ClassDef,
+    imports: dict[str, str],
+    fixtures: dict[str, Fixture],
+    shared: list[str],
+    inherited: tuple[ast.expr, ...],
 ) -> list[str]:
     """A fresh instance per test method, between the class's setup and teardown methods where it has them; its
     marks (and the module's, ``inherited``) apply to every method."""
@@ -530,7 +565,7 @@ def _pytest_class_calls(
     fixtures = {**fixtures, **_fixtures(cls.body, imports, f"{CASE}.")}  # the class's own, methods on the instance
     marks = (*inherited, *cls.decorator_list)
     tests = [(name, call) for name, m in methods.items() if name.startswith("test")
-             for call in _calls(m, imports, fixtures, 1, marks)]  # fmt: skip
+             for call in _calls(m, imports, fixtures, shared, 1, marks)]  # fmt: skip
     if not tests:
         return []
 
