@@ -123,8 +123,8 @@ def runnable(source: str, tree: ast.Module) -> str | None:
         calls[first_case:last_case] = [*_hook(hooks, "setUpModule"), *cases_calls, *_hook(hooks, "tearDownModule")]
     if pytest_calls:  # pytest's, around all its tests (the file's fixtures finished after them, the last first)
         finish = [line for name in reversed(shared) if fixtures[name].yields for line in (
-            "try:", f"    __vpo_{name}_generator__", "except NameError:", "    pass", "else:",
-            f"    next(__vpo_{name}_generator__, None)")]  # fmt: skip
+            "try:", f"    __vpo_shared_{name}_generator__", "except NameError:", "    pass", "else:",
+            f"    next(__vpo_shared_{name}_generator__, None)")]  # fmt: skip
         calls = [*_hook(hooks, "setup_module", "None"), *calls, *finish, *_hook(hooks, "teardown_module", "None")]
     spans = Spans(source)
     edits = [
@@ -339,7 +339,9 @@ class _Setup:
                 given.append(f"{asked}={value}")
             call = f"{fixture.owner}{name}({', '.join(given)})"
             if self.shareable(name):  # made by the first test that needs it, finished after the file's tests
-                made = [f"__vpo_{name}_generator__ = {call}", f"{variable} = next(__vpo_{name}_generator__)"]
+                # (names of their own: a test where it cannot be shared makes its own value, in __vpo_x__)
+                variable, generator = f"__vpo_shared_{name}__", f"__vpo_shared_{name}_generator__"
+                made = [f"{generator} = {call}", f"{variable} = next({generator})"]
                 made = made if fixture.yields else [f"{variable} = {call}"]
                 self.before += ["try:", f"    {variable}", "except NameError:", *(f"    {line}" for line in made)]
                 if name not in self.shared:
