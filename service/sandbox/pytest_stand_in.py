@@ -153,6 +153,40 @@ class WarnsContext:
             raise AssertionError(f"DID NOT WARN {self.expected!r}")
 
 
+class WarningsRecorder:
+    """pytest's ``recwarn``: the warnings the test issues (every one: the filter is "always"), as ``list``; with
+    ``pop(category)`` and ``clear()``. ``finish()``, after the test, restores the warning filters."""
+
+    def __init__(self) -> None:
+        import warnings
+
+        self.catcher = warnings.catch_warnings(record=True)
+        recorded = self.catcher.__enter__()
+        self.list: list[Any] = recorded if recorded is not None else []
+        warnings.simplefilter("always")
+
+    def __len__(self) -> int:
+        return len(self.list)
+
+    def __iter__(self) -> Any:
+        return iter(self.list)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.list[index]
+
+    def pop(self, cls: type[Warning] = Warning) -> Any:
+        for index, warning in enumerate(self.list):
+            if issubclass(warning.category, cls):
+                return self.list.pop(index)
+        raise AssertionError(f"{cls!r} not found in warning list")
+
+    def clear(self) -> None:
+        self.list[:] = []
+
+    def finish(self) -> None:
+        self.catcher.__exit__(None, None, None)
+
+
 def warns(
     expected: type[Warning] | tuple[type[Warning], ...] = Warning, *args: Any, match: str | None = None, **kwargs: Any
 ) -> WarnsContext:
@@ -565,8 +599,8 @@ class Mocker:
 
 
 def builtin_fixture(name: str) -> Any:
-    """A fresh value of pytest's fixture ``name``: capsys, capfd, monkeypatch, caplog, mocker (each with
-    ``finish()``, which collect's calls make after the test), tmp_path or tmpdir."""
+    """A fresh value of pytest's fixture ``name``: capsys, capfd, monkeypatch, caplog, mocker, recwarn (each
+    with ``finish()``, which collect's calls make after the test), tmp_path or tmpdir."""
     if name in ("capsys", "capfd"):
         return Capture()
     if name == "monkeypatch":
@@ -575,6 +609,8 @@ def builtin_fixture(name: str) -> Any:
         return LogCapture()
     if name == "mocker":
         return Mocker()
+    if name == "recwarn":
+        return WarningsRecorder()
     if name in ("tmp_path", "tmpdir"):
         import tempfile  # here: importing it costs every execution that has the stand-in, not only this one
 

@@ -764,6 +764,11 @@ def test_logs(caplog: pytest.LogCaptureFixture):
     assert caplog.messages == ["greeted Bo"] and "INFO" in caplog.text and caplog.record_tuples[0][1] == 20
 
 
+def test_recorded(recwarn: pytest.WarningsRecorder):
+    warn()
+    assert len(recwarn) == 1 and str(recwarn.pop(UserWarning).message) == "careful" and len(recwarn) == 0
+
+
 def test_mocked(mocker: MockerFixture):
     fake = mocker.patch("solution.total", return_value=99)
     spy = mocker.spy(pytest.importorskip("warnings"), "warn")
@@ -983,8 +988,8 @@ def test_module_scoped_fixtures_are_one_value_for_the_file(api: httpx.Client) ->
 def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None:
     """The file's own fixtures (a test class's too: its methods; returned or yielded; autouse ones before every
     test; given the fixtures and the parameters they ask for in turn; one call per param of a fixture with
-    params, which it reads as request.param) and pytest's capsys, monkeypatch, caplog, tmp_path, tmpdir and
-    pytest-mock's mocker are given to the tests that ask for them, fresh for each call and one value in it;
+    params, which it reads as request.param) and pytest's capsys, monkeypatch, caplog, recwarn, tmp_path,
+    tmpdir and pytest-mock's mocker are given to the tests that ask for them, fresh for each call and one value in it;
     after the test, the code after a fixture's yield and request's finalizers run, capsys ends, monkeypatch
     and mocker are undone. The xunit hooks run around the tests; fixtures and hooks' classes in annotations
     resolve."""
@@ -1018,6 +1023,7 @@ def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None
                                                "__vpo_ledger__ = next(__vpo_ledger_generator__)"]  # fmt: skip
     assert appended[chained + 1] == "next(__vpo_ledger_generator__, None)"
     assert "test_a_fixture_of_a_parameter(factor=2, scaled=__vpo_scaled__)" in appended
+    assert "test_recorded(recwarn=__vpo_recwarn__)" in appended and "__vpo_recwarn__.finish()" in appended
     # a test class's fixtures are its methods, called on the test's instance
     doubled = appended.index("__vpo_case__.test_doubled(doubled_items=__vpo_doubled_items__)")
     assert appended[doubled - 3 : doubled] == ["__vpo_fresh__ = __vpo_case__.fresh(numbers=__vpo_numbers__)",

@@ -14,8 +14,8 @@ process. Run as a script, the first would run no test and the second would end i
   by the first that needs it and finished after them all), one call per
   param of a fixture with ``params`` or of an indirect parametrize (``request.param``; params that are no
   list display are gone through as the test runs), and pytest's ``capsys``, ``capfd``, ``monkeypatch``,
-  ``caplog``, ``tmp_path``, ``tmpdir``, and pytest-mock's ``mocker`` (see BUILTIN_FIXTURES), and those its
-  ``usefixtures`` marks name. Its marks are its own, its class's and the module's ``pytestmark``: a
+  ``caplog``, ``recwarn``, ``tmp_path``, ``tmpdir``, and pytest-mock's ``mocker`` (see BUILTIN_FIXTURES), and
+  those its ``usefixtures`` marks name. Its marks are its own, its class's and the module's ``pytestmark``: a
   ``skipif`` makes the call only where its condition is false (as the test runs). Not one marked ``skip`` or
   ``xfail``, nor one with a parameter that none of these fills (another fixture: other plugins', or one that
   asks for such a fixture);
@@ -83,7 +83,7 @@ XUNIT_HOOKS = {"setup_module", "teardown_module", "setup_function", "teardown_fu
 # pytest's own fixtures the sandbox's stand-in makes (pytest_stand_in.builtin_fixture), and whether each is
 # finished after the test (stdout back, monkeypatches undone)
 BUILTIN_FIXTURES = {"capsys": True, "capfd": True, "monkeypatch": True, "caplog": True, "mocker": True,
-                    "tmp_path": False, "tmpdir": False}  # fmt: skip
+                    "recwarn": True, "tmp_path": False, "tmpdir": False}  # fmt: skip
 
 
 def runnable(source: str, tree: ast.Module) -> str | None:
