@@ -177,6 +177,17 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_counters() -> tuple[int, float]:
+    """The whole machine's page faults so far (``/proc/vmstat``'s pgfault) and CPU seconds spent (all cores,
+    idle and iowait left out, from ``/proc/stat``): what one batch costs, wherever it ran, is their change."""
+    with open("/proc/vmstat") as vmstat:
+        faults = next(int(line.split()[1]) for line in vmstat if line.startswith("pgfault "))
+    with open("/proc/stat") as stat:
+        ticks = [int(field) for field in stat.readline().split()[1:]]
+    busy = sum(ticks[:8]) - ticks[3] - ticks[4]  # user nice system (idle iowait) irq softirq steal
+    return faults, busy / os.sysconf("SC_CLK_TCK")
+
+
 def service_roles(root: int, shared_models: bool) -> dict[str, list[int]]:
     """The processes of ``vpo-rewards serve`` by role: its HTTP worker(s) and, with shared models, the model
     process (the supervisor's first spawned child: it is started before the workers)."""

@@ -20,7 +20,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import ServiceProcess, checkout  # noqa: E402
+from bench._common import ServiceProcess, checkout, machine_counters  # noqa: E402
 from bench.humaneval import all_completions, group  # noqa: E402
 
 
@@ -34,16 +34,22 @@ def verdicts(client: httpx.Client, batch: list[dict[str, Any]]) -> list[str]:
     return [r["details"]["tests"][0][0][0]["verdict"] for r in response.json()["results"]]
 
 
-def alternate(clients: dict[str, httpx.Client], body: dict[str, Any], rounds: int) -> dict[str, list[float]]:
-    """Seconds per batch of each service, the order swapped every round."""
-    seconds: dict[str, list[float]] = {name: [] for name in clients}
+def alternate(
+    clients: dict[str, httpx.Client], body: dict[str, Any], rounds: int
+) -> dict[str, list[tuple[float, int, float]]]:
+    """Per batch of each service, the order swapped every round: its seconds, and the machine's page faults
+    and CPU seconds meanwhile (steadier than the seconds where the machine's speed drifts)."""
+    runs: dict[str, list[tuple[float, int, float]]] = {name: [] for name in clients}
     for r in range(rounds):
         order = list(clients.items())
         for name, client in order if r % 2 == 0 else order[::-1]:
+            faults, cpu = machine_counters()
             started = time.perf_counter()
             client.post("/v1/score/batch", json=body).raise_for_status()
-            seconds[name].append(time.perf_counter() - started)
-    return seconds
+            elapsed = time.perf_counter() - started
+            faults_after, cpu_after = machine_counters()
+            runs[name].append((elapsed, faults_after - faults, cpu_after - cpu))
+    return runs
 
 
 def compare(then_url: str, now_url: str, ref: str, rounds: int, timeout: float) -> None:
@@ -56,12 +62,17 @@ def compare(then_url: str, now_url: str, ref: str, rounds: int, timeout: float) 
         if any((old == "pass") != (new == "pass") for _, old, new in labels):
             raise SystemExit("the two checkouts disagree on whether some program passes")
         ending = [g for g, v in zip(batch, first, strict=True) if v != "timeout"]
-        seconds = alternate({ref: then, "working tree": now}, {"groups": ending}, rounds)
+        runs = alternate({ref: then, "working tree": now}, {"groups": ending}, rounds)
     print(f"{len(ending)} HumanEval programs that end (of {len(batch)}), {rounds} batches each, alternating")
-    for name, times in seconds.items():
-        rates = ", ".join(f"{len(ending) / t:.0f}" for t in times)
-        print(f"{name:>14}: median {len(ending) / statistics.median(times):6.1f} programs/s  (runs: {rates})")
-    print(f"working tree / {ref}: {statistics.median(seconds[ref]) / statistics.median(seconds['working tree']):.2f}x")
+    n = len(ending)
+    for name, batches in runs.items():
+        times = [seconds for seconds, _, _ in batches]
+        rates = ", ".join(f"{n / t:.0f}" for t in times)
+        print(f"{name:>14}: median {n / statistics.median(times):6.1f} programs/s  (runs: {rates})")
+        faults, cpu = statistics.median(f for _, f, _ in batches), statistics.median(c for _, _, c in batches)
+        print(f"{'':>14}  machine-wide per program: {faults / n:.0f} page faults, {cpu / n * 1000:.2f} ms of CPU")
+    then_times, now_times = ([seconds for seconds, _, _ in runs[name]] for name in (ref, "working tree"))
+    print(f"working tree / {ref}: {statistics.median(then_times) / statistics.median(now_times):.2f}x")
 
 
 def main() -> None:
