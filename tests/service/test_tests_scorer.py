@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from service.core.config import Settings
-from service.sandbox.jail import JailConfig
+from service.sandbox.jail import BOOT, HARNESS, JailConfig, harness_args
 from service.sandbox.pool import HELD_S, SPARE_POLL_S, PoolConfig, SandboxPool
 from service.scorers.tests import params as tests_params
 from service.scorers.tests.asserts import rewrite_asserts
@@ -1885,6 +1885,19 @@ def test_spare_workers_keep_the_queue_moving_while_a_worker_is_held(make_server:
     assert order.index(0) >= 4, order  # at most the unit queued on the held worker comes after the sleeper
     status = httpx.get(f"{server.url}/readyz").json()["scorers"]["tests"]
     assert status["workers"] == 1 and status["spare_workers"] == 1 and status["spares_running"] == 0
+
+
+def test_the_worker_runs_the_harness_compiled_by_the_sandbox_interpreter() -> None:
+    """The harness reaches the worker compiled, by the sandbox's own interpreter, once: compiled in the worker,
+    it left about 5 MB of the compiler's garbage there, whose page tables every fork copied. The compiled form
+    runs (here: the harness's own check of its seccomp filter); where the interpreter cannot compile it, the
+    worker gets the source and compiles it itself."""
+    compiled = harness_args("/usr/bin/python3")
+    assert compiled[:5] == ("-I", "-S", "-B", "-c", BOOT) and len(compiled) == 6
+    done = subprocess.run(["/usr/bin/python3", *compiled, "--check-filter"], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode == 0 and done.stdout.strip() == "filter ok", done.stderr
+    assert harness_args("/nonexistent/python3") == ("-I", "-S", "-B", "-c", HARNESS.read_text(encoding="utf-8"))
 
 
 def test_a_compilation_does_not_call_a_spare() -> None:
