@@ -165,7 +165,6 @@ def probe(config: JailConfig) -> None:
     if int(pid) > 3 or interfaces.strip() != "['lo']":
         raise SandboxUnavailable(f"the sandbox is not isolated as expected: pid {pid}, interfaces {interfaces}")
     # the harness's seccomp filter (refused syscalls: see harness.DENIED_SYSCALLS), as a worker installs it
-    source = HARNESS.read_text(encoding="utf-8")
-    done = run_inside(config, [config.python, "-I", "-S", "-c", source, "--check-filter"])
+    done = run_inside(config, [config.python, *harness_args(config.python), "--check-filter"])
     if done.stdout.strip() != "filter ok":
         raise SandboxUnavailable(f"the sandbox cannot refuse the syscalls it must: {(done.stdout + done.stderr)[:500]}")
