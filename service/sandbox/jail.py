@@ -62,7 +62,7 @@ class WorkerSpec:
 
 
 # The worker's program: the harness compiled by the sandbox's own interpreter (once per interpreter), which a
-# short ``-c`` program unmarshals and runs. Compiling the harness in the worker (``-c source``) left about 5 MB of
+# short ``-c`` program unmarshals and runs. Compiling the harness in the worker (``-c source``) left about 4 MB of
 # the compiler's garbage in its heap, which every fork then copied the page tables of, with the harness's code
 # objects scattered among it (each a page a child touches, and copies, when it runs them).
 BOOT = "import binascii, marshal, sys, zlib; exec(marshal.loads(zlib.decompress(binascii.a2b_base64(sys.argv.pop(1)))))"

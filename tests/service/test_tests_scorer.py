@@ -1889,7 +1889,7 @@ def test_spare_workers_keep_the_queue_moving_while_a_worker_is_held(make_server:
 
 def test_the_worker_runs_the_harness_compiled_by_the_sandbox_interpreter() -> None:
     """The harness reaches the worker compiled, by the sandbox's own interpreter, once: compiled in the worker,
-    it left about 5 MB of the compiler's garbage there, whose page tables every fork copied. The compiled form
+    it left about 4 MB of the compiler's garbage there, whose page tables every fork copied. The compiled form
     runs (here: the harness's own check of its seccomp filter); where the interpreter cannot compile it, the
     worker gets the source and compiles it itself."""
     compiled = harness_args("/usr/bin/python3")
