@@ -145,7 +145,8 @@ def _build_local_class(func, name, *bases, **keywords):
     def make(name, resolved, namespace, **keywords):
         if not _made_new(explicit, resolved):
             raise TypeError(f"the bases of class {name} changed while it was made")
-        metas = {explicit or (type(resolved[0]) if resolved else type), *map(type, resolved)}
+        first = explicit if explicit is not None else (type(resolved[0]) if resolved else type)
+        metas = {first, *map(type, resolved)}
         cls = (type if metas == {type} else ABC_AS_SEEN[0])(name, resolved, namespace, **keywords)
         if _makes_new_classes(type(cls)):
             _note_local(cls)
@@ -1428,7 +1429,8 @@ def _made_new(explicit, bases):
     that makes new classes (``type``, or ABCMeta left as it was), every base's being one."""
     if bases is None:
         return False
-    return all(_makes_new_classes(meta) for meta in (explicit or type, *map(type, bases)))
+    # (``is None``, not truth: a metaclass whose own metaclass makes it false would pass for type)
+    return all(_makes_new_classes(meta) for meta in (type if explicit is None else explicit, *map(type, bases)))
 
 
 def _resolved(bases):

@@ -372,6 +372,13 @@ OBJECT_HACKS = {
         "except TypeError:\n    pass\n" + NAMESPACE_FORGED,
         "import argparse\nassert when() == argparse.Namespace(a=1)",
     ),
+    # ...or an explicit metaclass that is false (its own metaclass's __bool__), to pass for "none given"
+    "falsy-explicit-metaclass": (
+        "import argparse\nclass Falsy(type):\n    def __bool__(cls):\n        return False\n"
+        "    def __call__(cls, *args, **kwargs):\n        return argparse.Namespace\n"
+        "class Meta(metaclass=Falsy):\n    pass\nclass Mine(metaclass=Meta):\n    pass\n" + NAMESPACE_FORGED,
+        "import argparse\nassert when() == argparse.Namespace(a=1)",
+    ),
     "patched-enum": (
         "import enum\nenum.Enum.__eq__ = lambda self, other: True\nclass Day(enum.Enum):\n    MON = 1\n    TUE = 2\n"
         "def when():\n    return Day.TUE\n",
