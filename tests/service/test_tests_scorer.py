@@ -985,6 +985,68 @@ def test_module_scoped_fixtures_are_one_value_for_the_file(api: httpx.Client) ->
     assert result["rewards"] == [[[1.0]], [[0.0]]], result["details"]
 
 
+CLASS_FIXTURES_FILE = """import pytest
+from solution import total
+
+MADE, DONE = [], []
+
+
+@pytest.fixture(scope="class")
+def counter():
+    MADE.append("counter")
+    yield len(MADE)
+    DONE.append("counter")
+
+
+@pytest.fixture(scope="module")
+def base():
+    MADE.append("base")
+    return [1, 2]
+
+
+def test_function_gets_its_own(counter):
+    assert MADE.count("counter") == 1
+
+
+def test_another_function_its_own_too(counter):
+    assert MADE.count("counter") == 2 and DONE == ["counter"]
+
+
+class TestShared:
+    @pytest.fixture(scope="class")
+    def ledger(self, base):
+        MADE.append("ledger")
+        return {"items": list(base)}
+
+    def test_one(self, counter, ledger):
+        ledger["items"].append(3)
+        assert total(ledger["items"]) == 6 and MADE.count("counter") == 3
+
+    def test_two(self, counter, ledger):
+        assert ledger["items"] == [1, 2, 3] and MADE.count("counter") == 3 and MADE.count("ledger") == 1
+
+
+class TestOther:
+    def test_three(self, counter):
+        assert MADE.count("counter") == 4 and DONE.count("counter") == 3
+
+
+def teardown_module(module):
+    assert DONE.count("counter") == 4 and MADE.count("base") == 1
+"""
+
+
+def test_class_scoped_fixtures_are_one_value_for_their_class(api: httpx.Client) -> None:
+    """A class-scoped fixture (the module's, or a test class's own method) is one value for the tests of one
+    test class, finished after them; a function of the module gets its own per test, as pytest has it (this
+    file passes under pytest itself). A class fixture may ask for a module-scoped one."""
+    right, wrong = "def total(xs):\n    return sum(xs)\n", "def total(xs):\n    return max(xs)\n"
+    tests = [{"kind": "assert", "code": CLASS_FIXTURES_FILE}]
+    result = score(api, answers=[[right], [wrong]], scorers=[{"name": "tests", "params": {"tests": tests}}],
+                   detail=True)  # fmt: skip
+    assert result["rewards"] == [[[1.0]], [[0.0]]], result["details"]
+
+
 def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None:
     """The file's own fixtures (a test class's too: its methods; returned or yielded; autouse ones before every
     test; given the fixtures and the parameters they ask for in turn; one call per param of a fixture with

@@ -11,7 +11,8 @@ process. Run as a script, the first would run no test and the second would end i
   ``@pytest.fixture`` functions (its ``autouse`` ones whether asked for or not), given in turn the fixtures
   they ask for, each made once per call and finished after it (the code after a ``yield``; one of module,
   package or session scope without params, asking only for such fixtures, once for the file's tests, made
-  by the first that needs it and finished after them all), one call per
+  by the first that needs it and finished after them all; one of class scope, so for a test class's tests),
+  one call per
   param of a fixture with ``params`` or of an indirect parametrize (``request.param``; params that are no
   list display are gone through as the test runs), and pytest's ``capsys``, ``capfd``, ``monkeypatch``,
   ``caplog``, ``recwarn``, ``tmp_path``, ``tmpdir``, and pytest-mock's ``mocker`` (see BUILTIN_FIXTURES), and
@@ -45,7 +46,7 @@ import ast
 import itertools
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from .spans import Spans
 
@@ -75,6 +76,7 @@ SKIPPING_MARKS = {"skip", "skipif", "xfail"}  # (skipif with a condition: the te
 UNITTEST_SKIPS = {"skip", "skipIf", "skipUnless", "expectedFailure"}  # unittest's decorators: the test is not run
 CASE = "__vpo_case__"  # the instance the appended calls run a test method on
 SHARED_SCOPES = {"module", "package", "session"}  # a fixture of these scopes is made once for the file's tests
+SHARED = "__vpo_shared_"  # the prefix of the names of such a fixture's value and generator
 PARAM = "__vpo_param_"  # the key of a fixture's param in a case expanded as the test runs (``__vpo_param_x``)
 MAX_CASES = 10_000  # the calls of one test function (its parametrize cases, multiplied): more is refused
 # the module's own functions pytest (setup_module, setup_function...) and unittest (setUpModule...) call
@@ -99,7 +101,7 @@ def runnable(source: str, tree: ast.Module) -> str | None:
                          and isinstance(s.targets[0], ast.Name) and s.targets[0].id == "pytestmark"
                          for mark in _marks(s.value))  # fmt: skip
     calls: list[str] = []
-    shared: list[str] = []  # the fixtures made once for the file (module scope), in the order first made
+    shared = Shared()  # the fixtures made once for the file (module scope), and in a class for the class
     first_case = last_case = 0  # where in ``calls`` unittest's calls begin and end (their module hooks there)
     for statement in tree.body:
         if isinstance(statement, ast.FunctionDef) and statement.name.startswith("test"):
@@ -122,9 +124,7 @@ def runnable(source: str, tree: ast.Module) -> str | None:
         cases_calls = calls[first_case:last_case]
         calls[first_case:last_case] = [*_hook(hooks, "setUpModule"), *cases_calls, *_hook(hooks, "tearDownModule")]
     if pytest_calls:  # pytest's, around all its tests (the file's fixtures finished after them, the last first)
-        finish = [line for name in reversed(shared) if fixtures[name].yields for line in (
-            "try:", f"    __vpo_shared_{name}_generator__", "except NameError:", "    pass", "else:",
-            f"    next(__vpo_shared_{name}_generator__, None)")]  # fmt: skip
+        finish = _finish(shared.file, SHARED, fixtures)
         calls = [*_hook(hooks, "setup_module", "None"), *calls, *finish, *_hook(hooks, "teardown_module", "None")]
     spans = Spans(source)
     edits = [
@@ -285,32 +285,63 @@ def _fixture_choices(
     return choices, by_expression
 
 
+@dataclass
+class Shared:
+    """The fixtures made once for many tests, each in the order first made: the file's (module, package or
+    session scope), and, for the calls of a test class (``cls``), that class's (class scope)."""
+
+    file: list[str] = field(default_factory=list)
+    cls: str | None = None
+    of_class: list[str] = field(default_factory=list)
+
+
+def _finish(names: list[str], prefix: str, fixtures: dict[str, Fixture]) -> list[str]:
+    """The statements that finish these shared fixtures (those that yield, and were made), the last made
+    first."""
+    return [line for name in reversed(names) if fixtures[name].yields for line in (
+        "try:", f"    {prefix}{name}_generator__", "except NameError:", "    pass", "else:",
+        f"    next({prefix}{name}_generator__, None)")]  # fmt: skip
+
+
 class _Setup:
     """The statements that make the fixtures of one call of a test, each once (a fixture two others ask for is
     one value, as in pytest), those it asks for first; and those that finish them after the test, in the
     reverse order: the code after a fixture's ``yield``, capsys's end, monkeypatch's undoing."""
 
     def __init__(
-        self, fixtures: dict[str, Fixture], parameters: dict[str, str], choices: dict[str, str], shared: list[str]
+        self, fixtures: dict[str, Fixture], parameters: dict[str, str], choices: dict[str, str], shared: Shared
     ) -> None:
         self.fixtures = fixtures
         self.parameters = parameters  # the test's parametrize values (text), which a fixture may ask for too
         self.choices = choices  # the param of each parametrized fixture in this call (text)
-        self.shared = shared  # the file's fixtures made once for all its tests, in the order first made
+        self.shared = shared  # the fixtures made once for many tests (see Shared)
         self.made: dict[str, str] = {}  # fixture -> the variable that holds its value
         self.before: list[str] = []
         self.after: list[str] = []
 
-    def shareable(self, name: str, asking: tuple[str, ...] = ()) -> bool:
-        """Whether fixture ``name`` is one value for the whole file, as pytest makes a module (package,
-        session) scoped fixture once: a fixture of the module's with such a scope and no params, asking only
-        for such fixtures (never ``request``, a builtin fixture or a parametrized value)."""
+    def sharing(self, name: str, asking: tuple[str, ...] = ()) -> str | None:
+        """The prefix of the names fixture ``name``'s one value has where pytest makes it once for many tests:
+        a fixture of the module's of module, package or session scope, once for the file; one of class scope
+        (the module's, or the test class's own method), once for the test class whose calls these are (for a
+        function of the module, pytest makes it per test). Only without params, and asking only for such
+        fixtures, none of a narrower scope (never ``request``, a builtin fixture or a parametrized value).
+        None for a fixture made per call."""
         fixture = self.fixtures.get(name)
-        if fixture is None or fixture.owner or fixture.params is not None or fixture.scope not in SHARED_SCOPES:
-            return False
-        if name in asking or name in self.parameters or name in self.choices:
-            return False
-        return all(self.shareable(asked, (*asking, name)) for asked in fixture.asks)
+        if fixture is None or fixture.params is not None or name in asking:
+            return None
+        if name in self.parameters or name in self.choices:
+            return None
+        if fixture.scope in SHARED_SCOPES and not fixture.owner:
+            prefix = SHARED
+        elif fixture.scope == "class" and self.shared.cls is not None:
+            prefix = f"__vpo_{self.shared.cls}_shared_"
+        else:
+            return None
+        for asked in fixture.asks:
+            inner = self.sharing(asked, (*asking, name))
+            if inner is None or (prefix == SHARED and inner != SHARED):
+                return None
+        return prefix
 
     def make(self, name: str, asking: tuple[str, ...] = ()) -> str | None:
         """The variable of fixture ``name``'s value, made first if need be; None where it cannot be given (a
@@ -338,14 +369,16 @@ class _Setup:
                     return None
                 given.append(f"{asked}={value}")
             call = f"{fixture.owner}{name}({', '.join(given)})"
-            if self.shareable(name):  # made by the first test that needs it, finished after the file's tests
+            prefix = self.sharing(name)
+            if prefix is not None:  # made by the first test that needs it, finished after the last
                 # (names of their own: a test where it cannot be shared makes its own value, in __vpo_x__)
-                variable, generator = f"__vpo_shared_{name}__", f"__vpo_shared_{name}_generator__"
+                variable, generator = f"{prefix}{name}__", f"{prefix}{name}_generator__"
                 made = [f"{generator} = {call}", f"{variable} = next({generator})"]
                 made = made if fixture.yields else [f"{variable} = {call}"]
                 self.before += ["try:", f"    {variable}", "except NameError:", *(f"    {line}" for line in made)]
-                if name not in self.shared:
-                    self.shared.append(name)
+                made_once = self.shared.file if prefix == SHARED else self.shared.of_class
+                if name not in made_once:
+                    made_once.append(name)
             elif fixture.yields:
                 generator = f"__vpo_{name}_generator__"
                 self.before += [f"{generator} = {call}", f"{variable} = next({generator})"]
@@ -389,7 +422,7 @@ def _calls(
     function: ast.FunctionDef,
     imports: dict[str, str],
     fixtures: dict[str, Fixture],
-    shared: list[str],
+    shared: Shared,
     skip: int,
     inherited: tuple[ast.expr, ...] = (),
 ) -> Iterator[Call]:
@@ -556,7 +589,7 @@ def _pytest_class_calls(
     cls: ast.ClassDef,
     imports: dict[str, str],
     fixtures: dict[str, Fixture],
-    shared: list[str],
+    shared: Shared,
     inherited: tuple[ast.expr, ...],
 ) -> list[str]:
     """A fresh instance per test method, between the class's setup and teardown methods where it has them; its
@@ -566,8 +599,9 @@ def _pytest_class_calls(
         return []  # pytest does not collect such a class
     fixtures = {**fixtures, **_fixtures(cls.body, imports, f"{CASE}.")}  # the class's own, methods on the instance
     marks = (*inherited, *cls.decorator_list)
+    in_class = Shared(shared.file, cls.name)  # the file's shared fixtures, and the class's own
     tests = [(name, call) for name, m in methods.items() if name.startswith("test")
-             for call in _calls(m, imports, fixtures, shared, 1, marks)]  # fmt: skip
+             for call in _calls(m, imports, fixtures, in_class, 1, marks)]  # fmt: skip
     if not tests:
         return []
 
@@ -581,6 +615,7 @@ def _pytest_class_calls(
     for name, call in tests:
         calls += [f"{CASE} = {cls.name}()", *hook("setup_method", name), *call.lines(f"{CASE}.{name}"),
                   *hook("teardown_method", name)]  # fmt: skip
+    calls += _finish(in_class.of_class, f"__vpo_{cls.name}_shared_", fixtures)
     return calls + ([f"{cls.name}.teardown_class()"] if "teardown_class" in methods else [])
 
 
