@@ -187,9 +187,10 @@ class SandboxPool:
 
     def status(self) -> dict[str, Any]:
         regular = min(len(self._workers), self.config.workers)
+        running = sum(1 for worker in self._workers if worker.busy_since is not None)  # units being run now
         return {"workers": regular, "spare_workers": len(self._workers) - regular, "spares_running":
-                self._spares_running, "queued": self._queue.qsize(), "memory_cgroup": self.cgroups is not None,
-                **dict(self.counts)}  # fmt: skip
+                self._spares_running, "running": running, "queued": self._queue.qsize(),
+                "memory_cgroup": self.cgroups is not None, **dict(self.counts)}  # fmt: skip
 
     def _cgroup(self, index: int) -> MemoryCgroup | None:
         return None if self.cgroups is None else self.cgroups[index]

@@ -100,16 +100,15 @@ def score(api: httpx.Client, **body: Any) -> dict[str, Any]:
 
 
 def executions(api: httpx.Client) -> int:
-    """The executions the pool has finished, once the count holds still for 0.2 s (at most 5 s): an earlier
-    test's may still be ending (a run of this file on 16 cores once counted one more in the C++ test)."""
-    count = int(api.get("/readyz").json()["scorers"]["tests"].get("executions", 0))
-    for _ in range(25):
-        time.sleep(0.2)
-        now = int(api.get("/readyz").json()["scorers"]["tests"].get("executions", 0))
-        if now == count:
+    """The executions the pool has finished, once it runs and queues none (at most 10 s): an earlier test's
+    may still be running, one whose request has ended (its deadline passed) too. On 16 cores such an
+    execution once finished within the C++ test's count."""
+    for _ in range(100):
+        status = api.get("/readyz").json()["scorers"]["tests"]
+        if status["running"] == 0 and status["queued"] == 0:
             break
-        count = now
-    return count
+        time.sleep(0.1)
+    return int(status.get("executions", 0))
 
 
 def test_a_group_of_correct_partial_and_hostile_answers(api: httpx.Client) -> None:
