@@ -294,6 +294,11 @@ class Shared:
     cls: str | None = None
     of_class: list[str] = field(default_factory=list)
 
+    @property
+    def class_prefix(self) -> str:
+        """The prefix of the names of a class-scoped fixture's value and generator in this class's calls."""
+        return f"__vpo_{self.cls}_shared_"
+
 
 def _finish(names: list[str], prefix: str, fixtures: dict[str, Fixture]) -> list[str]:
     """The statements that finish these shared fixtures (those that yield, and were made), the last made
@@ -334,7 +339,7 @@ class _Setup:
         if fixture.scope in SHARED_SCOPES and not fixture.owner:
             prefix = SHARED
         elif fixture.scope == "class" and self.shared.cls is not None:
-            prefix = f"__vpo_{self.shared.cls}_shared_"
+            prefix = self.shared.class_prefix
         else:
             return None
         for asked in fixture.asks:
@@ -369,22 +374,19 @@ class _Setup:
                     return None
                 given.append(f"{asked}={value}")
             call = f"{fixture.owner}{name}({', '.join(given)})"
+            # a shared value has names of its own: a test where it cannot be shared makes its own, in __vpo_x__
             prefix = self.sharing(name)
-            if prefix is not None:  # made by the first test that needs it, finished after the last
-                # (names of their own: a test where it cannot be shared makes its own value, in __vpo_x__)
-                variable, generator = f"{prefix}{name}__", f"{prefix}{name}_generator__"
-                made = [f"{generator} = {call}", f"{variable} = next({generator})"]
-                made = made if fixture.yields else [f"{variable} = {call}"]
+            variable, generator = f"{prefix or '__vpo_'}{name}__", f"{prefix or '__vpo_'}{name}_generator__"
+            made = [f"{generator} = {call}", f"{variable} = next({generator})"] if fixture.yields else \
+                [f"{variable} = {call}"]  # fmt: skip
+            if prefix is None:
+                self.before += made
+                self.after += [f"next({generator}, None)"] if fixture.yields else []
+            else:  # made by the first test that needs it, finished after the last (see _finish)
                 self.before += ["try:", f"    {variable}", "except NameError:", *(f"    {line}" for line in made)]
                 made_once = self.shared.file if prefix == SHARED else self.shared.of_class
                 if name not in made_once:
                     made_once.append(name)
-            elif fixture.yields:
-                generator = f"__vpo_{name}_generator__"
-                self.before += [f"{generator} = {call}", f"{variable} = next({generator})"]
-                self.after.append(f"next({generator}, None)")
-            else:
-                self.before.append(f"{variable} = {call}")
         self.made[name] = variable
         return variable
 
@@ -615,7 +617,7 @@ def _pytest_class_calls(
     for name, call in tests:
         calls += [f"{CASE} = {cls.name}()", *hook("setup_method", name), *call.lines(f"{CASE}.{name}"),
                   *hook("teardown_method", name)]  # fmt: skip
-    calls += _finish(in_class.of_class, f"__vpo_{cls.name}_shared_", fixtures)
+    calls += _finish(in_class.of_class, in_class.class_prefix, fixtures)
     return calls + ([f"{cls.name}.teardown_class()"] if "teardown_class" in methods else [])
 
 

@@ -374,20 +374,20 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
         if result.get("output_limited"):
             return "output_limit", info
         test = slot.test
-        expected = normalize_stdout(test.expected_stdout, test.compare)
-        actual = normalize_stdout(result.get("stdout", ""), test.compare)
-        equal = unit_equal(test.compare, test.abs_tol, test.rel_tol)
-        if not result.get("done"):
-            # A Python program that ended itself with status 0 (os._exit(0) after flushing its output, as fast
-            # solutions do) ended as a judge sees it: its output right, it passes; else it stays a suspect
-            if result.get("ended") == "exit:0" and not language.command and not test.checker:
-                if stdout_matches(actual, expected, equal):
-                    return "pass", info
+        ended_itself = result.get("ended") == "exit:0" and not language.command and not test.checker
+        if not result.get("done") and not ended_itself:
             return _stopped(language, result.get("ended"), result, info)
         if test.checker:
             return _checked(slot.checker, info)
+        expected = normalize_stdout(test.expected_stdout, test.compare)
+        actual = normalize_stdout(result.get("stdout", ""), test.compare)
+        equal = unit_equal(test.compare, test.abs_tol, test.rel_tol)
         if stdout_matches(actual, expected, equal):
             return "pass", info
+        if not result.get("done"):
+            # A Python program that ended itself with status 0 (os._exit(0) after flushing its output, as fast
+            # solutions do) ended as a judge sees it: its output right, it passed; else it stays a suspect
+            return _stopped(language, result.get("ended"), result, info)
         return "fail", ({**info, "similarity": similarity(actual, expected, equal)} if slot.partial else info)
     report = result.get("reports", {}).get(str(slot.local))
     if report is None:
