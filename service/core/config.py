@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     sandbox_spare_workers: int | None = Field(
         None, ge=0, description="workers that step in while others are held by long executions (default: as many)"
     )
+    sandbox_pin_cpus: bool = Field(
+        True,
+        description="pin each sandbox worker (its executions with it) to one CPU of the process's affinity mask, "
+        "when sandbox_workers is a multiple of the mask's CPUs; spares are never pinned",
+    )
     sandbox_python: str = Field("/usr/bin/python3", description="interpreter inside the sandbox")
     sandbox_site_packages: bool = Field(
         True,

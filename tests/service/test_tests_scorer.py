@@ -6,6 +6,7 @@ import asyncio
 import base64
 import json
 import math
+import os
 import pickle
 import socket
 import subprocess
@@ -24,7 +25,7 @@ import pytest
 
 from service.core.config import Settings
 from service.sandbox.jail import BOOT, HARNESS, JailConfig, harness_args
-from service.sandbox.pool import HELD_S, SPARE_POLL_S, PoolConfig, SandboxPool
+from service.sandbox.pool import HELD_S, SPARE_POLL_S, PoolConfig, SandboxPool, cpu_plan
 from service.scorers.tests import params as tests_params
 from service.scorers.tests.asserts import rewrite_asserts
 from service.scorers.tests.compare import (
@@ -1959,6 +1960,69 @@ def test_the_worker_runs_the_harness_compiled_by_the_sandbox_interpreter() -> No
                           timeout=60)  # fmt: skip
     assert done.returncode == 0 and done.stdout.strip() == "filter ok", done.stderr
     assert harness_args("/nonexistent/python3") == ("-I", "-S", "-B", "-c", HARNESS.read_text(encoding="utf-8"))
+
+
+def test_cpu_plan() -> None:
+    """Workers round-robin over the mask's CPUs, only where every CPU gets as many of them."""
+    assert cpu_plan(2, [0, 1]) == [0, 1]
+    assert cpu_plan(4, [2, 5]) == [2, 5, 2, 5]
+    assert cpu_plan(3, [0, 1]) is None  # CPU 0 would get two, CPU 1 one
+    assert cpu_plan(2, list(range(16))) is None  # every pool of the host would pile onto CPUs 0 and 1
+    assert cpu_plan(1, [3]) == [3]
+    assert cpu_plan(1, []) is None
+
+
+AFFINITY = "import os\nprint(sorted(os.sched_getaffinity(0)))\n"
+
+
+def _affinity_unit(tag: int) -> dict[str, Any]:
+    limits = {"wall_s": 5.0, "cpu_s": 5.0, "memory_bytes": 512 << 20, "file_bytes": 1 << 20, "open_files": 64,
+              "processes": 4, "output_bytes": 1 << 16}  # fmt: skip
+    return {"mode": "script", "code": f"{AFFINITY}# {tag}\n", "stdin": "", "tests": [], "limits": limits}
+
+
+def _cpus_allowed(pid: int) -> list[int]:
+    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("Cpus_allowed_list"))
+    cpus: list[int] = []
+    for part in line.split(":")[1].strip().split(","):
+        first, _, last = part.partition("-")
+        cpus += range(int(first), int(last or first) + 1)
+    return cpus
+
+
+def test_workers_pinned_one_per_cpu() -> None:
+    """With as many workers as CPUs in the mask (the default), worker i, its template and its executions run on
+    CPU i of the mask, and a replacement takes its CPU; the spares, and pools that would not cover every CPU
+    alike (or pin_cpus off), are left to the scheduler."""
+    mask = sorted(os.sched_getaffinity(0))
+
+    async def run(config: PoolConfig) -> tuple[SandboxPool, list[list[int]], list[list[int]]]:
+        """The pool, the masks its executions saw, and its workers' (spares last) after worker 0 was replaced."""
+        pool = SandboxPool(config)
+        await pool.start()
+        try:
+            # one at a time: a spare takes a unit only while one waits beside a held worker, so they all run on
+            # the regular workers
+            results = [await pool.run(_affinity_unit(i), budget_s=30) for i in range(2 * len(mask))]
+            # a replacement (the answer killed its worker, say) is pinned as the one it replaces
+            await pool._restart(0, pool._workers[0])
+            results.append(await pool.run(_affinity_unit(99), budget_s=30))
+            pids = [worker.process.pid for worker in pool._workers if worker.process is not None]
+            return pool, [json.loads(r["stdout"]) for r in results], [_cpus_allowed(pid) for pid in pids]
+        finally:
+            await pool.close()
+
+    jail = JailConfig(uid_base=UID_BASE + 60)
+    pool, seen, workers = asyncio.run(run(PoolConfig(workers=len(mask), spare_workers=1, jail=jail, pin_cpus=True)))
+    assert pool.cpus == mask and pool.status()["pinned_cpus"]
+    assert workers == [[cpu] for cpu in mask] + [mask]  # the spare is not pinned
+    assert all(len(cpus) == 1 and cpus[0] in mask for cpus in seen), seen
+    if len(mask) > 1:  # one worker on a machine of several CPUs: not pinned
+        pool, seen, workers = asyncio.run(run(PoolConfig(workers=1, jail=jail, pin_cpus=True)))
+        assert pool.cpus is None and not pool.status()["pinned_cpus"]
+        assert workers == [mask] and all(cpus == mask for cpus in seen), seen
+    pool, seen, workers = asyncio.run(run(PoolConfig(workers=len(mask), jail=jail, pin_cpus=False)))
+    assert pool.cpus is None and workers == [mask] * len(mask) and all(cpus == mask for cpus in seen), seen
 
 
 def test_a_compilation_does_not_call_a_spare() -> None:

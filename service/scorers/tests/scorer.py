@@ -151,7 +151,7 @@ class TestsScorer(Scorer):
         reserve = s.sandbox_tmp_bytes + s.sandbox_shm_bytes + HARNESS_RESERVE_BYTES
         config = PoolConfig(workers=s.sandbox_workers, spare_workers=s.sandbox_spares(),
                             queue_limit=s.sandbox_queue_limit, jail=jail, memory_cgroups=s.sandbox_memory_cgroup,
-                            cgroup_reserve_bytes=reserve)  # fmt: skip
+                            cgroup_reserve_bytes=reserve, pin_cpus=s.sandbox_pin_cpus)  # fmt: skip
         self.pool = SandboxPool(config)
         await self.pool.start()
         self.unrunnable = await asyncio.to_thread(unrunnable, jail)
