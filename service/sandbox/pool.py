@@ -68,9 +68,9 @@ class PoolConfig:
 
 def cpu_plan(workers: int, cpus: list[int]) -> list[int] | None:
     """The CPU of each regular worker, round-robin over ``cpus`` (this process's affinity mask), or None (they
-    are not pinned). Pinned, a worker, its template and its execution wake one another on one CPU: the
-    scheduler no longer pulls two busy workers onto one CPU while another idles (``bench/humaneval_ab.py``:
-    1.08x on 2 cores). Only where the workers are a multiple of the CPUs, so that every CPU gets as many:
+    are not pinned). Pinned, a worker, its template and its execution wake one another on one CPU, and the
+    CPUs no longer idle now and then while executions wait (``bench/humaneval_ab.py``: 1.07x-1.08x on 2
+    cores). Only where the workers are a multiple of the CPUs, so that every CPU gets as many:
     fewer workers than CPUs (a CPU quota on a shared host, say) would pile every pool of a host onto the
     same first CPUs."""
     if not cpus or workers % len(cpus) != 0:
