@@ -861,8 +861,9 @@ def template_main(sock):
     os.close(null)
     # Every page the template writes after a fork is a copy-on-write fault (the child shares them all), and
     # every object it allocates writes to one: the loop allocates little, and raises nothing on its common
-    # path. socket.recv_fds's objects, and the exceptions of killing and reaping nothing, cost about 20 faults
-    # per fork (65 against 44 to 46, tmplbench); a Python loop that only forks and waits costs 35.
+    # path. socket.recv_fds's objects, and the exceptions of killing and reaping nothing, cost about 17 faults
+    # per fork (``bench/humaneval_ab.py``: 382 against 365 machine-wide per program); a Python loop that only
+    # forks and waits still costs about 35.
     receive, room = sock.recvmsg, socket.CMSG_SPACE(4 * 4)
     while True:
         try:
