@@ -19,6 +19,8 @@ keeps the first ``max_tests`` (the service refuses more than its ``max_tests_per
   the same fields (``entry_point`` ``Solution().twoSum``), and its ``prompt`` (imports, ``ListNode``...) goes
   before the answers as the params' ``setup``.
 - MBPP (``test_list``, ``test_setup_code``): one ``assert`` test per assert, after the setup code.
+- EvalPlus (HumanEval+'s and MBPP+'s generated ``test``): its inputs and expected results as asserts the host
+  judges, at most ``max_tests`` of them (see :func:`evalplus_tests`).
 - Test files written for pytest or unittest (KodCode's ``test``: ``from solution import f`` and ``def
   test_...()`` functions): one ``assert`` test per test function and test method, each the file without the
   others, so that each is a component of the reward vector (the scorer runs such a file's tests as pytest or
@@ -33,11 +35,13 @@ from __future__ import annotations
 
 import ast
 import base64
+import copy
 import io
 import json
 import pickle
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 Test = dict[str, Any]
@@ -96,6 +100,45 @@ def apps_tests(input_output: str | dict[str, Any], **stdio: Any) -> list[Test]:
 def humaneval_tests(test: str, entry_point: str) -> list[Test]:
     """HumanEval's ``check`` function, called on the entry point."""
     return [{"kind": "assert", "code": f"{test}\ncheck({entry_point})\n"}]
+
+
+def evalplus_tests(test: str, entry_point: str, max_tests: int = 16) -> list[Test]:
+    """EvalPlus's generated test (HumanEval+ ``test`` with ``check(candidate)``, MBPP+ ``test``): its
+    ``inputs`` and ``results`` as asserts that the host judges, in ``max_tests`` tests (input i in test i mod
+    ``max_tests``), each ``assert entry_point(*inputs[i]) == results[i]`` with the expected value a literal
+    that never enters the sandbox; ``pytest.approx`` (rel 1e-7, abs ``atol``) where EvalPlus's ``assertion``
+    would use ``np.allclose``: a result that is a float or a flat list or tuple of floats (with ``atol`` 1e-6
+    where the test gives 0), or any numeric one where it gives an ``atol``. Run as it is, the test compares in
+    the sandbox (``exact_match = out == exp``), where an answer's object whose ``__eq__`` says yes to anything
+    passes it. A test of another shape (EvalPlus's special oracles, an ``assertion`` or ``is_floats`` of its
+    own, results a reference function computes) is kept whole, as :func:`humaneval_tests` keeps HumanEval's
+    (with ``check(entry_point)`` added where the test defines ``check``)."""
+    plan = _evalplus_plan(test)
+    if plan is None or not plan.inputs:
+        whole = f"{test}\ncheck({entry_point})\n" if _defines(test, "check") else test
+        return [{"kind": "assert", "code": whole}]
+    chunks = min(max_tests, len(plan.inputs))
+    lines: list[list[str]] = [[] for _ in range(chunks)]
+    names: list[set[str]] = [set() for _ in range(chunks)]  # what a test's literals name (MBPP+'s inf)
+    for i, (args, expected) in enumerate(zip(plan.inputs, plan.results, strict=True)):
+        names[i % chunks].update(n.id for node in (args, expected) for n in ast.walk(node) if isinstance(n, ast.Name))
+        value = ast.literal_eval(_with_inf(expected))
+        call = f"{entry_point}(*{ast.get_source_segment(test, args)})"
+        wanted = ast.get_source_segment(test, expected)
+        tolerance = plan.atol if plan.atol != 0 else 1e-6 if _floats(value) else 0
+        if tolerance and _numbers(value):
+            if isinstance(value, (list, tuple)):  # np.allclose takes either sequence for the other
+                call, wanted = f"list({call})", f"list({wanted})"
+            lines[i % chunks].append(f"assert {call} == pytest.approx({wanted}, rel=1e-07, abs={tolerance!r})")
+        else:
+            lines[i % chunks].append(f"assert {call} == {wanted}")
+    tests = []
+    for chunk, used in zip(lines, names, strict=True):
+        imports = [line for line in plan.imports if used.intersection(_bound(line))]
+        if any("pytest.approx" in line for line in chunk):
+            imports.append("import pytest")
+        tests.append({"kind": "assert", "code": "\n".join([*imports, *chunk, ""])})
+    return tests
 
 
 def mbpp_tests(test_list: Sequence[str], test_setup_code: str = "") -> list[Test]:
@@ -171,3 +214,177 @@ class _StringsOnly(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         raise pickle.UnpicklingError(f"refused: the pickle names {module}.{name}")
+
+
+# ------------------------------------------------------------------------------------------ EvalPlus
+# The helpers of EvalPlus's generated tests, as EvalPlus writes them: a test with others is kept whole.
+_EVALPLUS_HELPERS = """
+def is_floats(x) -> bool:
+    if isinstance(x, float):
+        return True
+    if isinstance(x, (list, tuple)):
+        return all(isinstance(i, float) for i in x)
+    if isinstance(x, np.ndarray):
+        return x.dtype == np.float64 or x.dtype == np.float32
+    return False
+
+def assertion(out, exp, atol):
+    exact_match = out == exp
+    if atol == 0 and is_floats(exp):
+        atol = 1e-6
+    if not exact_match and atol != 0:
+        np.testing.assert_allclose(out, exp, atol=atol)
+    else:
+        assert exact_match
+
+def assertion(out, exp, atol):
+    exact_match = out == exp
+    if atol == 0 and is_floats(exp):
+        atol = 1e-6
+    if not exact_match and atol != 0:
+        assert np.allclose(out, exp, rtol=1e-07, atol=atol)
+    else:
+        assert exact_match
+"""
+_KNOWN_HELPERS = {
+    (node.name, ast.dump(ast.Module(node.body, [])))
+    for node in ast.parse(_EVALPLUS_HELPERS).body
+    if isinstance(node, ast.FunctionDef)
+}
+_LOOP = "for i, (inp, exp) in enumerate(zip(inputs, results)):\n    assertion(F(*inp), exp, 0)\n"
+
+
+@dataclass
+class _EvalPlusPlan:
+    inputs: list[ast.expr]
+    results: list[ast.expr]
+    atol: float
+    imports: list[str]
+
+
+def _evalplus_plan(test: str) -> _EvalPlusPlan | None:
+    """The parts of an EvalPlus test in its usual shape, or None: module level, its imports, the helpers as
+    EvalPlus writes them, and the inputs, results and loop there or in ``def check(candidate)`` (called at
+    the end or not)."""
+    try:
+        module = ast.parse(test)
+    except (SyntaxError, ValueError):
+        return None
+    imports: list[str] = []
+    scope: list[ast.stmt] | None = None
+    helpers = set()
+    rest = []
+    for node in module.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            imports.append(ast.get_source_segment(test, node) or "")
+        elif isinstance(node, ast.FunctionDef) and node.name in ("is_floats", "assertion"):
+            if (node.name, ast.dump(ast.Module(node.body, []))) not in _KNOWN_HELPERS:
+                return None
+            helpers.add(node.name)
+        elif (
+            isinstance(node, ast.FunctionDef)
+            and node.name == "check"
+            and [a.arg for a in node.args.args] == ["candidate"]
+        ):
+            scope = node.body
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and _called(node.value) == "check":
+            continue
+        else:
+            rest.append(node)
+    statements = rest if scope is None else scope
+    if helpers != {"is_floats", "assertion"} or (scope is not None and rest):
+        return None
+    values: dict[str, list[ast.expr]] = {}
+    atol = None
+    for node in statements:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id in ("inputs", "results")
+            and isinstance(node.value, ast.List)
+        ):
+            values[node.targets[0].id] = node.value.elts
+        elif isinstance(node, ast.For) and (atol := _loop_atol(node)) is not None:
+            continue
+        else:
+            return None
+    inputs, results = values.get("inputs"), values.get("results")
+    if inputs is None or results is None or atol is None or len(inputs) != len(results):
+        return None
+    for args, expected in zip(inputs, results, strict=True):
+        if not isinstance(args, (ast.List, ast.Tuple)):
+            return None
+        try:
+            ast.literal_eval(_with_inf(expected))
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            return None
+    return _EvalPlusPlan(inputs, results, atol, imports)
+
+
+def _loop_atol(node: ast.For) -> float | None:
+    """The ``atol`` of EvalPlus's loop over its inputs and results (whatever name the function has), or None."""
+    shape = ast.parse(_LOOP).body[0]
+    assert isinstance(shape, ast.For)
+    body = node.body[0] if len(node.body) == 1 and not node.orelse else None
+    if not (isinstance(body, ast.Expr) and isinstance(body.value, ast.Call) and len(body.value.args) == 3):
+        return None
+    call = body.value
+    tolerance = call.args[2]
+    if not (isinstance(tolerance, ast.Constant) and isinstance(tolerance.value, (int, float))):
+        return None
+    if not (isinstance(call.args[0], ast.Call) and isinstance(call.args[0].func, ast.Name)):
+        return None
+    shaped = ast.Call(
+        call.func, [ast.Call(ast.Name("F", ast.Load()), call.args[0].args, []), call.args[1], ast.Constant(0)], []
+    )
+    mine = ast.For(node.target, node.iter, [ast.Expr(shaped)], [])
+    same = ast.dump(mine) == ast.dump(ast.For(shape.target, shape.iter, shape.body, []))
+    return float(tolerance.value) if same and not isinstance(tolerance.value, bool) else None
+
+
+def _called(call: ast.Call) -> str | None:
+    return call.func.id if isinstance(call.func, ast.Name) else None
+
+
+def _defines(test: str, name: str) -> bool:
+    try:
+        return any(isinstance(n, ast.FunctionDef) and n.name == name for n in ast.parse(test).body)
+    except (SyntaxError, ValueError):
+        return False
+
+
+def _with_inf(node: ast.expr) -> ast.expr:
+    """The expression with ``inf`` and ``nan`` (MBPP+'s ``from math import inf``) as the floats they name,
+    for ``ast.literal_eval``."""
+
+    class Floats(ast.NodeTransformer):
+        def visit_Name(self, name: ast.Name) -> ast.expr:
+            if name.id in ("inf", "nan"):
+                return ast.Constant(float(name.id))
+            return name
+
+    return Floats().visit(copy.deepcopy(node))  # type: ignore[no-any-return]
+
+
+def _floats(value: Any) -> bool:
+    """EvalPlus's ``is_floats``."""
+    if isinstance(value, float):
+        return True
+    return isinstance(value, (list, tuple)) and all(isinstance(item, float) for item in value)
+
+
+def _numbers(value: Any) -> bool:
+    """A number, or a flat list or tuple of numbers: what ``np.allclose`` compares."""
+
+    def number(item: Any) -> bool:
+        return isinstance(item, (int, float)) and not isinstance(item, bool)
+
+    return number(value) or (isinstance(value, (list, tuple)) and all(number(item) for item in value))
+
+
+def _bound(statement: str) -> list[str]:
+    """The names an import statement binds."""
+    node = ast.parse(statement).body[0]
+    assert isinstance(node, (ast.Import, ast.ImportFrom))
+    return [alias.asname or alias.name.split(".")[0] for alias in node.names]

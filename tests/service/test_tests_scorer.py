@@ -48,6 +48,7 @@ from tests.sandbox.conftest import UID_BASE
 from tests.service.test_metrics import samples
 from trainer_client.problems import (
     apps_tests,
+    evalplus_tests,
     humaneval_tests,
     livecodebench_tests,
     mbpp_tests,
@@ -1687,6 +1688,27 @@ def test_public_datasets_test_cases_through_the_client_helpers(api: httpx.Client
         params = scorer_params(tests, timeout_s=2.0)
         result = score(api, answers=[[answer]], scorers=[{"name": "tests", "params": params}])
         assert result["rewards"] == [[expected]], (tests, result)
+
+
+def test_evalplus_tests_converted_hold_against_forged_comparisons(api: httpx.Client) -> None:
+    """EvalPlus's test compares in its own helper (``exact_match = out == exp``), in the sandbox; converted
+    (trainer_client.problems.evalplus_tests), its expected values stay on the host: right answers pass (a list
+    for a tuple of floats within the tolerance, as np.allclose takes it), objects whose __eq__ says yes to
+    anything (a class statement's, or type()'s) fail every test, a wrong answer the tests of its inputs."""
+    from tests.trainer_client.test_problems import HUMANEVAL_PLUS
+
+    right = "def add(a, b):\n    return a + b if not isinstance(a, tuple) else tuple(x + b for x in a)\n"
+    listed = "def add(a, b):\n    return a + b if not isinstance(a, tuple) else [x + b + 1e-9 for x in a]\n"
+    forged = "class E:\n    def __eq__(self, o):\n        return True\n    __hash__ = object.__hash__\n"
+    forged += "def add(a, b):\n    return E()\n"
+    made = "E = type('E', (), {'__eq__': lambda s, o: True, '__iter__': lambda s: iter([])})\n"
+    made += "def add(a, b):\n    return E()\n"
+    wrong = "def add(a, b):\n    return a - b if isinstance(a, int) else " + right.split("return ")[1]
+    tests = evalplus_tests(HUMANEVAL_PLUS, "add", max_tests=3)  # [1, 2], [(1.0, 2.0), 1]; [3, 4], [inf, 1]; ...
+    params = scorer_params(tests, timeout_s=5.0)
+    result = score(api, answers=[[right], [listed], [forged], [made], [wrong]], scorers=[{"name": "tests",
+                   "params": params}])  # fmt: skip
+    assert result["rewards"] == [[[1.0] * 3], [[1.0] * 3], [[0.0] * 3], [[0.0] * 3], [[0.0, 0.0, 1.0]]], result
 
 
 LEETCODE_PROMPT = """from typing import *

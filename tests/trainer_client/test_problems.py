@@ -14,6 +14,7 @@ import pytest
 
 from trainer_client.problems import (
     apps_tests,
+    evalplus_tests,
     humaneval_tests,
     livecodebench_tests,
     mbpp_tests,
@@ -75,6 +76,84 @@ def test_humaneval_mbpp_and_the_params() -> None:
     assert len(scorer_params(tests, max_tests=None)["tests"]) == 20
     with pytest.raises(ValueError, match="no test cases"):
         scorer_params([])
+
+
+# EvalPlus's generated tests as the datasets ship them (HumanEval+: in check(candidate); MBPP+: at module level)
+EVALPLUS_HELPERS = """import numpy as np
+from math import inf
+
+def is_floats(x) -> bool:
+    # check if it is float; List[float]; Tuple[float]
+    if isinstance(x, float):
+        return True
+    if isinstance(x, (list, tuple)):
+        return all(isinstance(i, float) for i in x)
+    if isinstance(x, np.ndarray):
+        return x.dtype == np.float64 or x.dtype == np.float32
+    return False
+
+
+def assertion(out, exp, atol):
+    exact_match = out == exp
+
+    if atol == 0 and is_floats(exp):
+        atol = 1e-6
+    if not exact_match and atol != 0:
+        np.testing.assert_allclose(out, exp, atol=atol)
+    else:
+        assert exact_match
+
+"""
+HUMANEVAL_PLUS = (
+    EVALPLUS_HELPERS
+    + """
+def check(candidate):
+    inputs = [[1, 2], [3, 4], [0.5, 0.25], [(1.0, 2.0), 1], [inf, 1], ['a', 'b']]
+    results = [3, 7, 0.75, (2.0, 3.0), inf, 'ab']
+    for i, (inp, exp) in enumerate(zip(inputs, results)):
+        assertion(candidate(*inp), exp, 0)
+"""
+)
+MBPP_PLUS = EVALPLUS_HELPERS.replace("np.testing.assert_allclose(out, exp, atol=atol)", (
+    "assert np.allclose(out, exp, rtol=1e-07, atol=atol)")) + """
+inputs = [[2, 3], [10, 2]]
+results = [5, 12]
+for i, (inp, exp) in enumerate(zip(inputs, results)):
+    assertion(add(*inp), exp, 0.5)
+"""  # fmt: skip
+
+
+def test_evalplus_inputs_as_host_judged_asserts() -> None:
+    """Each input an assert whose expected value is a literal (input i in test i mod max_tests); pytest.approx
+    where EvalPlus would use np.allclose (a float result, or any numeric one given an atol); only the imports
+    the literals name."""
+    assert [t["code"] for t in evalplus_tests(HUMANEVAL_PLUS, "add", max_tests=4)] == [
+        "from math import inf\nimport pytest\nassert add(*[1, 2]) == 3\n"
+        "assert add(*[inf, 1]) == pytest.approx(inf, rel=1e-07, abs=1e-06)\n",
+        "assert add(*[3, 4]) == 7\nassert add(*['a', 'b']) == 'ab'\n",
+        "import pytest\nassert add(*[0.5, 0.25]) == pytest.approx(0.75, rel=1e-07, abs=1e-06)\n",
+        "import pytest\nassert list(add(*[(1.0, 2.0), 1])) == pytest.approx(list((2.0, 3.0)), rel=1e-07, abs=1e-06)\n",
+    ]
+    assert [t["code"] for t in evalplus_tests(MBPP_PLUS, "add")] == [
+        "import pytest\nassert add(*[2, 3]) == pytest.approx(5, rel=1e-07, abs=0.5)\n",
+        "import pytest\nassert add(*[10, 2]) == pytest.approx(12, rel=1e-07, abs=0.5)\n",
+    ]
+    assert len(evalplus_tests(HUMANEVAL_PLUS, "add")) == 6  # fewer inputs than max_tests: one test each
+
+
+def test_evalplus_tests_of_another_shape_stay_whole() -> None:
+    """A special oracle, a helper of the test's own, results a reference function computes, anything after
+    the loop: the test as it is (check(entry_point) added where it defines check)."""
+    oracle = HUMANEVAL_PLUS.replace("exact_match = out == exp\n", "exact_match = out == exp or out == 0\n")
+    computed = HUMANEVAL_PLUS.replace(
+        "results = [3, 7, 0.75, (2.0, 3.0), inf, 'ab']", "results = [ref(*x) for x in inputs]"
+    )
+    more = HUMANEVAL_PLUS + "    assert candidate(0, 0) == 0\n"
+    for test in (oracle, computed, more, "def check(candidate):\n    assert candidate(1, 2) == 3\n"):
+        assert evalplus_tests(test, "add") == [{"kind": "assert", "code": f"{test}\ncheck(add)\n"}]
+    for test in (MBPP_PLUS.replace("exp, 0.5)", "exp, atol)"), MBPP_PLUS + "print(results)\n"):
+        assert evalplus_tests(test, "add") == [{"kind": "assert", "code": test}]  # defines no check
+    assert evalplus_tests("not python (", "add") == [{"kind": "assert", "code": "not python ("}]
 
 
 def test_pytest_files_as_one_test_per_test_function_or_class() -> None:
