@@ -10,6 +10,9 @@ of growing without bound.
 Spare workers take units from the queue only while workers are held by long executions (an answer that loops
 or sleeps until its timeout holds its worker that long, and RL-generated code often does): one spare per held
 worker, one unit at a time, so about ``workers`` units that are not held keep running.
+
+Where the workers are a multiple of the CPUs this process may use (one per CPU by default), each regular worker
+is pinned to one of them, round-robin (see :func:`cpu_plan`).
 """
 
 from __future__ import annotations
@@ -105,7 +108,8 @@ class _Worker:
         )
 
     def _prepare(self) -> None:
-        """In the worker's process, before it execs: into its cgroup (while still root), then its own uid."""
+        """In the worker's process, before it execs: into its cgroup (while still root), onto its CPU, then its
+        own uid."""
         if self.cgroup is not None:
             self.cgroup.join()
         if self.cpu is not None:  # inherited by the template and every execution
