@@ -35,14 +35,14 @@ from __future__ import annotations
 
 import ast
 import base64
-import copy
 import io
 import json
 import pickle
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
+
+from . import _evalplus
 
 Test = dict[str, Any]
 
@@ -113,20 +113,20 @@ def evalplus_tests(test: str, entry_point: str, max_tests: int = 16) -> list[Tes
     passes it. A test of another shape (EvalPlus's special oracles, an ``assertion`` or ``is_floats`` of its
     own, results a reference function computes) is kept whole, as :func:`humaneval_tests` keeps HumanEval's
     (with ``check(entry_point)`` added where the test defines ``check``)."""
-    plan = _evalplus_plan(test)
+    plan = _evalplus.plan(test)
     if plan is None or not plan.inputs:
-        whole = f"{test}\ncheck({entry_point})\n" if _defines(test, "check") else test
+        whole = f"{test}\ncheck({entry_point})\n" if _evalplus.defines(test, "check") else test
         return [{"kind": "assert", "code": whole}]
     chunks = min(max_tests, len(plan.inputs))
     lines: list[list[str]] = [[] for _ in range(chunks)]
     names: list[set[str]] = [set() for _ in range(chunks)]  # what a test's literals name (MBPP+'s inf)
     for i, (args, expected) in enumerate(zip(plan.inputs, plan.results, strict=True)):
         names[i % chunks].update(n.id for node in (args, expected) for n in ast.walk(node) if isinstance(n, ast.Name))
-        value = ast.literal_eval(_with_inf(expected))
+        value = ast.literal_eval(_evalplus.with_inf(expected))
         call = f"{entry_point}(*{ast.get_source_segment(test, args)})"
         wanted = ast.get_source_segment(test, expected)
-        tolerance = plan.atol if plan.atol != 0 else 1e-6 if _floats(value) else 0
-        if tolerance and _numbers(value):
+        tolerance = plan.atol if plan.atol != 0 else 1e-6 if _evalplus.floats(value) else 0
+        if tolerance and _evalplus.numbers(value):
             if isinstance(value, (list, tuple)):  # np.allclose takes either sequence for the other
                 call, wanted = f"list({call})", f"list({wanted})"
             lines[i % chunks].append(f"assert {call} == pytest.approx({wanted}, rel=1e-07, abs={tolerance!r})")
@@ -134,7 +134,7 @@ def evalplus_tests(test: str, entry_point: str, max_tests: int = 16) -> list[Tes
             lines[i % chunks].append(f"assert {call} == {wanted}")
     tests = []
     for chunk, used in zip(lines, names, strict=True):
-        imports = [line for line in plan.imports if used.intersection(_bound(line))]
+        imports = [line for line in plan.imports if used.intersection(_evalplus.bound(line))]
         if any("pytest.approx" in line for line in chunk):
             imports.append("import pytest")
         tests.append({"kind": "assert", "code": "\n".join([*imports, *chunk, ""])})
@@ -214,172 +214,3 @@ class _StringsOnly(pickle.Unpickler):
 
     def find_class(self, module: str, name: str) -> Any:
         raise pickle.UnpicklingError(f"refused: the pickle names {module}.{name}")
-
-
-# ------------------------------------------------------------------------------------------ EvalPlus
-# The helpers of EvalPlus's generated tests, as EvalPlus writes them: a test with others is kept whole.
-_EVALPLUS_HELPERS = """
-def is_floats(x) -> bool:
-    if isinstance(x, float):
-        return True
-    if isinstance(x, (list, tuple)):
-        return all(isinstance(i, float) for i in x)
-    if isinstance(x, np.ndarray):
-        return x.dtype == np.float64 or x.dtype == np.float32
-    return False
-
-def assertion(out, exp, atol):
-    exact_match = out == exp
-    if atol == 0 and is_floats(exp):
-        atol = 1e-6
-    if not exact_match and atol != 0:
-        np.testing.assert_allclose(out, exp, atol=atol)
-    else:
-        assert exact_match
-"""
-# its other form of assertion (MBPP+'s)
-_EVALPLUS_HELPERS += _EVALPLUS_HELPERS[_EVALPLUS_HELPERS.index("def assertion") :].replace(
-    "np.testing.assert_allclose(out, exp, atol=atol)", "assert np.allclose(out, exp, rtol=1e-07, atol=atol)"
-)
-_KNOWN_HELPERS = {
-    (node.name, ast.dump(ast.Module(node.body, [])))
-    for node in ast.parse(_EVALPLUS_HELPERS).body
-    if isinstance(node, ast.FunctionDef)
-}
-_LOOP = "for i, (inp, exp) in enumerate(zip(inputs, results)):\n    assertion(F(*inp), exp, 0)\n"
-
-
-@dataclass
-class _EvalPlusPlan:
-    inputs: list[ast.expr]
-    results: list[ast.expr]
-    atol: float
-    imports: list[str]
-
-
-def _evalplus_plan(test: str) -> _EvalPlusPlan | None:
-    """The parts of an EvalPlus test in its usual shape, or None: module level, its imports, the helpers as
-    EvalPlus writes them, and the inputs, results and loop there or in ``def check(candidate)`` (called at
-    the end or not)."""
-    try:
-        module = ast.parse(test)
-    except (SyntaxError, ValueError):
-        return None
-    imports: list[str] = []
-    scope: list[ast.stmt] | None = None
-    helpers = set()
-    rest = []
-    for node in module.body:
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            imports.append(ast.get_source_segment(test, node) or "")
-        elif isinstance(node, ast.FunctionDef) and node.name in ("is_floats", "assertion"):
-            if (node.name, ast.dump(ast.Module(node.body, []))) not in _KNOWN_HELPERS:
-                return None
-            helpers.add(node.name)
-        elif (
-            isinstance(node, ast.FunctionDef)
-            and node.name == "check"
-            and [a.arg for a in node.args.args] == ["candidate"]
-        ):
-            scope = node.body
-        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) and _called(node.value) == "check":
-            continue
-        else:
-            rest.append(node)
-    statements = rest if scope is None else scope
-    if helpers != {"is_floats", "assertion"} or (scope is not None and rest):
-        return None
-    values: dict[str, list[ast.expr]] = {}
-    atol = None
-    for node in statements:
-        if (
-            isinstance(node, ast.Assign)
-            and len(node.targets) == 1
-            and isinstance(node.targets[0], ast.Name)
-            and node.targets[0].id in ("inputs", "results")
-            and isinstance(node.value, ast.List)
-        ):
-            values[node.targets[0].id] = node.value.elts
-        elif isinstance(node, ast.For) and (atol := _loop_atol(node)) is not None:
-            continue
-        else:
-            return None
-    inputs, results = values.get("inputs"), values.get("results")
-    if inputs is None or results is None or atol is None or len(inputs) != len(results):
-        return None
-    for args, expected in zip(inputs, results, strict=True):
-        if not isinstance(args, (ast.List, ast.Tuple)):
-            return None
-        try:
-            ast.literal_eval(_with_inf(expected))
-        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            return None
-    return _EvalPlusPlan(inputs, results, atol, imports)
-
-
-def _loop_atol(node: ast.For) -> float | None:
-    """The ``atol`` of EvalPlus's loop over its inputs and results (whatever name the function has), or None."""
-    shape = ast.parse(_LOOP).body[0]
-    assert isinstance(shape, ast.For)
-    body = node.body[0] if len(node.body) == 1 and not node.orelse else None
-    if not (isinstance(body, ast.Expr) and isinstance(body.value, ast.Call) and len(body.value.args) == 3):
-        return None
-    call = body.value
-    tolerance = call.args[2]
-    if not (isinstance(tolerance, ast.Constant) and isinstance(tolerance.value, (int, float))):
-        return None
-    if not (isinstance(call.args[0], ast.Call) and isinstance(call.args[0].func, ast.Name)):
-        return None
-    shaped = ast.Call(
-        call.func, [ast.Call(ast.Name("F", ast.Load()), call.args[0].args, []), call.args[1], ast.Constant(0)], []
-    )
-    mine = ast.For(node.target, node.iter, [ast.Expr(shaped)], [])
-    same = ast.dump(mine) == ast.dump(ast.For(shape.target, shape.iter, shape.body, []))
-    return float(tolerance.value) if same and not isinstance(tolerance.value, bool) else None
-
-
-def _called(call: ast.Call) -> str | None:
-    return call.func.id if isinstance(call.func, ast.Name) else None
-
-
-def _defines(test: str, name: str) -> bool:
-    try:
-        return any(isinstance(n, ast.FunctionDef) and n.name == name for n in ast.parse(test).body)
-    except (SyntaxError, ValueError):
-        return False
-
-
-def _with_inf(node: ast.expr) -> ast.expr:
-    """The expression with ``inf`` and ``nan`` (MBPP+'s ``from math import inf``) as the floats they name,
-    for ``ast.literal_eval``."""
-
-    class Floats(ast.NodeTransformer):
-        def visit_Name(self, name: ast.Name) -> ast.expr:
-            if name.id in ("inf", "nan"):
-                return ast.Constant(float(name.id))
-            return name
-
-    return Floats().visit(copy.deepcopy(node))  # type: ignore[no-any-return]
-
-
-def _floats(value: Any) -> bool:
-    """EvalPlus's ``is_floats``."""
-    if isinstance(value, float):
-        return True
-    return isinstance(value, (list, tuple)) and all(isinstance(item, float) for item in value)
-
-
-def _numbers(value: Any) -> bool:
-    """A number, or a flat list or tuple of numbers: what ``np.allclose`` compares."""
-
-    def number(item: Any) -> bool:
-        return isinstance(item, (int, float)) and not isinstance(item, bool)
-
-    return number(value) or (isinstance(value, (list, tuple)) and all(number(item) for item in value))
-
-
-def _bound(statement: str) -> list[str]:
-    """The names an import statement binds."""
-    node = ast.parse(statement).body[0]
-    assert isinstance(node, (ast.Import, ast.ImportFrom))
-    return [alias.asname or alias.name.split(".")[0] for alias in node.names]
