@@ -32,8 +32,10 @@ def assertion(out, exp, atol):
 _EVALPLUS_HELPERS += _EVALPLUS_HELPERS[_EVALPLUS_HELPERS.index("def assertion") :].replace(
     "np.testing.assert_allclose(out, exp, atol=atol)", "assert np.allclose(out, exp, rtol=1e-07, atol=atol)"
 )
+# (name, body) of each known helper -> whether NaN matches NaN in it (np.testing.assert_allclose: yes; np.allclose
+# as EvalPlus calls it: no)
 _KNOWN_HELPERS = {
-    (node.name, ast.dump(ast.Module(node.body, [])))
+    (node.name, ast.dump(ast.Module(node.body, []))): "assert_allclose" in ast.unparse(node)
     for node in ast.parse(_EVALPLUS_HELPERS).body
     if isinstance(node, ast.FunctionDef)
 }
@@ -46,6 +48,7 @@ class Plan:
     results: list[ast.expr]
     atol: float
     imports: list[str]
+    equal_nan: bool  # a NaN result is met by a NaN, as its assertion helper has it
 
 
 def plan(test: str) -> Plan | None:
@@ -59,14 +62,17 @@ def plan(test: str) -> Plan | None:
     imports: list[str] = []
     scope: list[ast.stmt] | None = None
     helpers = set()
+    equal_nan = False
     rest = []
     for node in module.body:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             imports.append(ast.get_source_segment(test, node) or "")
         elif isinstance(node, ast.FunctionDef) and node.name in ("is_floats", "assertion"):
-            if (node.name, ast.dump(ast.Module(node.body, []))) not in _KNOWN_HELPERS:
+            known = _KNOWN_HELPERS.get((node.name, ast.dump(ast.Module(node.body, []))))
+            if known is None:
                 return None
             helpers.add(node.name)
+            equal_nan = equal_nan or known
         elif (
             isinstance(node, ast.FunctionDef)
             and node.name == "check"
@@ -105,7 +111,7 @@ def plan(test: str) -> Plan | None:
             ast.literal_eval(with_inf(expected))
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             return None
-    return Plan(inputs, results, atol, imports)
+    return Plan(inputs, results, atol, imports, equal_nan)
 
 
 def _loop_atol(node: ast.For) -> float | None:

@@ -108,7 +108,8 @@ def evalplus_tests(test: str, entry_point: str, max_tests: int = 16) -> list[Tes
     ``max_tests``), each ``assert entry_point(*inputs[i]) == results[i]`` with the expected value a literal
     that never enters the sandbox; ``pytest.approx`` (rel 1e-7, abs ``atol``) where EvalPlus's ``assertion``
     would use ``np.allclose``: a result that is a float or a flat list or tuple of floats (with ``atol`` 1e-6
-    where the test gives 0), or any numeric one where it gives an ``atol``. Run as it is, the test compares in
+    where the test gives 0), or any numeric one where it gives an ``atol`` (``nan_ok`` where the helper's
+    ``np.testing.assert_allclose`` lets a NaN meet a NaN). Run as it is, the test compares in
     the sandbox (``exact_match = out == exp``), where an answer's object whose ``__eq__`` says yes to anything
     passes it. A test of another shape (EvalPlus's special oracles, an ``assertion`` or ``is_floats`` of its
     own, results a reference function computes) is kept whole, as :func:`humaneval_tests` keeps HumanEval's
@@ -129,7 +130,8 @@ def evalplus_tests(test: str, entry_point: str, max_tests: int = 16) -> list[Tes
         if tolerance and _evalplus.numbers(value):
             if isinstance(value, (list, tuple)):  # np.allclose takes either sequence for the other
                 call, wanted = f"list({call})", f"list({wanted})"
-            lines[i % chunks].append(f"assert {call} == pytest.approx({wanted}, rel=1e-07, abs={tolerance!r})")
+            nan = ", nan_ok=True" if plan.equal_nan else ""
+            lines[i % chunks].append(f"assert {call} == pytest.approx({wanted}, rel=1e-07, abs={tolerance!r}{nan})")
         else:
             lines[i % chunks].append(f"assert {call} == {wanted}")
     tests = []

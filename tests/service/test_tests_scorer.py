@@ -1704,7 +1704,7 @@ def test_evalplus_tests_converted_hold_against_forged_comparisons(api: httpx.Cli
     made = "E = type('E', (), {'__eq__': lambda s, o: True, '__iter__': lambda s: iter([])})\n"
     made += "def add(a, b):\n    return E()\n"
     wrong = "def add(a, b):\n    return a - b if isinstance(a, int) else " + right.split("return ")[1]
-    tests = evalplus_tests(HUMANEVAL_PLUS, "add", max_tests=3)  # [1, 2], [(1.0, 2.0), 1]; [3, 4], [inf, 1]; ...
+    tests = evalplus_tests(HUMANEVAL_PLUS, "add", max_tests=3)  # [1, 2], [(1.0, 2.0), 1], [nan, 1]; [3, 4]...
     params = scorer_params(tests, timeout_s=5.0)
     result = score(api, answers=[[right], [listed], [forged], [made], [wrong]], scorers=[{"name": "tests",
                    "params": params}])  # fmt: skip

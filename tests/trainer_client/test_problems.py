@@ -80,7 +80,7 @@ def test_humaneval_mbpp_and_the_params() -> None:
 
 # EvalPlus's generated tests as the datasets ship them (HumanEval+: in check(candidate); MBPP+: at module level)
 EVALPLUS_HELPERS = """import numpy as np
-from math import inf
+from math import inf, nan
 
 def is_floats(x) -> bool:
     # check if it is float; List[float]; Tuple[float]
@@ -108,8 +108,8 @@ HUMANEVAL_PLUS = (
     EVALPLUS_HELPERS
     + """
 def check(candidate):
-    inputs = [[1, 2], [3, 4], [0.5, 0.25], [(1.0, 2.0), 1], [inf, 1], ['a', 'b']]
-    results = [3, 7, 0.75, (2.0, 3.0), inf, 'ab']
+    inputs = [[1, 2], [3, 4], [0.5, 0.25], [(1.0, 2.0), 1], [inf, 1], ['a', 'b'], [nan, 1]]
+    results = [3, 7, 0.75, (2.0, 3.0), inf, 'ab', nan]
     for i, (inp, exp) in enumerate(zip(inputs, results)):
         assertion(candidate(*inp), exp, 0)
 """
@@ -127,30 +127,32 @@ def test_evalplus_inputs_as_host_judged_asserts() -> None:
     """Each input an assert whose expected value is a literal (input i in test i mod max_tests); pytest.approx
     where EvalPlus would use np.allclose (a float result, or any numeric one given an atol); only the imports
     the literals name."""
+    approx = "rel=1e-07, abs=1e-06, nan_ok=True)"  # np.testing.assert_allclose: NaN meets NaN
     assert [t["code"] for t in evalplus_tests(HUMANEVAL_PLUS, "add", max_tests=4)] == [
-        "from math import inf\nimport pytest\nassert add(*[1, 2]) == 3\n"
-        "assert add(*[inf, 1]) == pytest.approx(inf, rel=1e-07, abs=1e-06)\n",
+        f"from math import inf, nan\nimport pytest\nassert add(*[1, 2]) == 3\n"
+        f"assert add(*[inf, 1]) == pytest.approx(inf, {approx}\n",
         "assert add(*[3, 4]) == 7\nassert add(*['a', 'b']) == 'ab'\n",
-        "import pytest\nassert add(*[0.5, 0.25]) == pytest.approx(0.75, rel=1e-07, abs=1e-06)\n",
-        "import pytest\nassert list(add(*[(1.0, 2.0), 1])) == pytest.approx(list((2.0, 3.0)), rel=1e-07, abs=1e-06)\n",
+        f"from math import inf, nan\nimport pytest\nassert add(*[0.5, 0.25]) == pytest.approx(0.75, {approx}\n"
+        f"assert add(*[nan, 1]) == pytest.approx(nan, {approx}\n",
+        f"import pytest\nassert list(add(*[(1.0, 2.0), 1])) == pytest.approx(list((2.0, 3.0)), {approx}\n",
     ]
     assert [t["code"] for t in evalplus_tests(MBPP_PLUS, "add")] == [
         "import pytest\nassert add(*[2, 3]) == pytest.approx(5, rel=1e-07, abs=0.5)\n",
         "import pytest\nassert add(*[10, 2]) == pytest.approx(12, rel=1e-07, abs=0.5)\n",
     ]
-    assert len(evalplus_tests(HUMANEVAL_PLUS, "add")) == 6  # fewer inputs than max_tests: one test each
+    assert len(evalplus_tests(HUMANEVAL_PLUS, "add")) == 7  # fewer inputs than max_tests: one test each
 
 
 def test_evalplus_tests_of_another_shape_stay_whole() -> None:
     """A special oracle, a helper of the test's own, results a reference function computes, anything after
     the loop: the test as it is (check(entry_point) added where it defines check)."""
     oracle = HUMANEVAL_PLUS.replace("exact_match = out == exp\n", "exact_match = out == exp or out == 0\n")
-    computed = HUMANEVAL_PLUS.replace(
-        "results = [3, 7, 0.75, (2.0, 3.0), inf, 'ab']", "results = [ref(*x) for x in inputs]"
-    )
+    computed = HUMANEVAL_PLUS.replace("[3, 7, 0.75, (2.0, 3.0), inf, 'ab', nan]", "[ref(*x) for x in inputs]")
     more = HUMANEVAL_PLUS + "    assert candidate(0, 0) == 0\n"
+    assert oracle != HUMANEVAL_PLUS and computed != HUMANEVAL_PLUS
     for test in (oracle, computed, more, "def check(candidate):\n    assert candidate(1, 2) == 3\n"):
         assert evalplus_tests(test, "add") == [{"kind": "assert", "code": f"{test}\ncheck(add)\n"}]
+    assert MBPP_PLUS.replace("exp, 0.5)", "exp, atol)") != MBPP_PLUS
     for test in (MBPP_PLUS.replace("exp, 0.5)", "exp, atol)"), MBPP_PLUS + "print(results)\n"):
         assert evalplus_tests(test, "add") == [{"kind": "assert", "code": test}]  # defines no check
     assert evalplus_tests("not python (", "add") == [{"kind": "assert", "code": "not python ("}]
