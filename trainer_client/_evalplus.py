@@ -8,9 +8,9 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
-# The helpers of EvalPlus's generated tests, as EvalPlus writes them: a test with others is kept whole.
-_EVALPLUS_HELPERS = """
-def is_floats(x) -> bool:
+# The helpers of EvalPlus's generated tests, as EvalPlus writes them (comments aside): a test with others is kept
+# whole. ``assertion`` comes in two forms.
+IS_FLOATS = """def is_floats(x) -> bool:
     if isinstance(x, float):
         return True
     if isinstance(x, (list, tuple)):
@@ -18,8 +18,8 @@ def is_floats(x) -> bool:
     if isinstance(x, np.ndarray):
         return x.dtype == np.float64 or x.dtype == np.float32
     return False
-
-def assertion(out, exp, atol):
+"""
+ASSERTION = """def assertion(out, exp, atol):
     exact_match = out == exp
     if atol == 0 and is_floats(exp):
         atol = 1e-6
@@ -28,15 +28,15 @@ def assertion(out, exp, atol):
     else:
         assert exact_match
 """
-# the other form of assertion that EvalPlus's releases write
-_EVALPLUS_HELPERS += _EVALPLUS_HELPERS[_EVALPLUS_HELPERS.index("def assertion") :].replace(
+ASSERTION_ALLCLOSE = ASSERTION.replace(
     "np.testing.assert_allclose(out, exp, atol=atol)", "assert np.allclose(out, exp, rtol=1e-07, atol=atol)"
 )
-# (name, body) of each known helper -> whether NaN matches NaN in it (np.testing.assert_allclose: yes; np.allclose
+# (name, body) of each known helper -> whether NaN meets NaN in it (np.testing.assert_allclose: yes; np.allclose
 # as EvalPlus calls it: no)
 _KNOWN_HELPERS = {
     (node.name, ast.dump(ast.Module(node.body, []))): "assert_allclose" in ast.unparse(node)
-    for node in ast.parse(_EVALPLUS_HELPERS).body
+    for source in (IS_FLOATS, ASSERTION, ASSERTION_ALLCLOSE)
+    for node in ast.parse(source).body
     if isinstance(node, ast.FunctionDef)
 }
 _LOOP = "for i, (inp, exp) in enumerate(zip(inputs, results)):\n    assertion(F(*inp), exp, 0)\n"

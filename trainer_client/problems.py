@@ -108,8 +108,9 @@ def evalplus_tests(test: str, entry_point: str, max_tests: int = 16) -> list[Tes
     ``max_tests``), each ``assert entry_point(*inputs[i]) == results[i]`` with the expected value a literal
     that never enters the sandbox; ``pytest.approx`` (rel 1e-7, abs ``atol``) where EvalPlus's ``assertion``
     would use ``np.allclose``: a result that is a float or a flat list or tuple of floats (with ``atol`` 1e-6
-    where the test gives 0), or any numeric one where it gives an ``atol`` (``nan_ok`` where the helper's
-    ``np.testing.assert_allclose`` lets a NaN meet a NaN). Run as it is, the test compares in
+    where the test gives 0), or any numeric one where it gives an ``atol``; a list or a tuple meets either, as
+    np.allclose takes them (``nan_ok`` where the helper's ``np.testing.assert_allclose`` lets a NaN meet a
+    NaN). ``scripts/evalplus_agreement.py`` checks the verdicts against the test as it is. Run so, it compares in
     the sandbox (``exact_match = out == exp``), where an answer's object whose ``__eq__`` says yes to anything
     passes it. A test of another shape (EvalPlus's special oracles, an ``assertion`` or ``is_floats`` of its
     own, results a reference function computes) is kept whole, as :func:`humaneval_tests` keeps HumanEval's
@@ -128,10 +129,15 @@ def evalplus_tests(test: str, entry_point: str, max_tests: int = 16) -> list[Tes
         wanted = ast.get_source_segment(test, expected)
         tolerance = plan.atol if plan.atol != 0 else 1e-6 if _evalplus.floats(value) else 0
         if tolerance and _evalplus.numbers(value):
-            if isinstance(value, (list, tuple)):  # np.allclose takes either sequence for the other
-                call, wanted = f"list({call})", f"list({wanted})"
-            nan = ", nan_ok=True" if plan.equal_nan else ""
-            lines[i % chunks].append(f"assert {call} == pytest.approx({wanted}, rel=1e-07, abs={tolerance!r}{nan})")
+            approx = f"rel=1e-07, abs={tolerance!r}{', nan_ok=True' if plan.equal_nan else ''})"
+            if isinstance(value, (list, tuple)):  # np.allclose takes either sequence for the other, and no other
+                lines[i % chunks] += [
+                    f"{_RESULT} = {call}",
+                    f"assert isinstance({_RESULT}, (list, tuple)) and list({_RESULT}) == pytest.approx(list({wanted}), "
+                    f"{approx}",
+                ]
+            else:
+                lines[i % chunks].append(f"assert {call} == pytest.approx({wanted}, {approx}")
         else:
             lines[i % chunks].append(f"assert {call} == {wanted}")
     tests = []
@@ -141,6 +147,10 @@ def evalplus_tests(test: str, entry_point: str, max_tests: int = 16) -> list[Tes
             imports.append("import pytest")
         tests.append({"kind": "assert", "code": "\n".join([*imports, *chunk, ""])})
     return tests
+
+
+# the name a converted EvalPlus test gives a result it checks twice (type, then values): apart from the answer's
+_RESULT = "_evalplus_result"
 
 
 def mbpp_tests(test_list: Sequence[str], test_setup_code: str = "") -> list[Test]:

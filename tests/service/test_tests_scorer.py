@@ -1704,11 +1704,13 @@ def test_evalplus_tests_converted_hold_against_forged_comparisons(api: httpx.Cli
     made = "E = type('E', (), {'__eq__': lambda s, o: True, '__iter__': lambda s: iter([])})\n"
     made += "def add(a, b):\n    return E()\n"
     wrong = "def add(a, b):\n    return a - b if isinstance(a, int) else " + right.split("return ")[1]
+    a_set = right.replace("tuple(x + b for x in a)", "{x + b for x in a}")  # np.allclose takes no set either
     tests = evalplus_tests(HUMANEVAL_PLUS, "add", max_tests=3)  # [1, 2], [(1.0, 2.0), 1], [nan, 1]; [3, 4]...
     params = scorer_params(tests, timeout_s=5.0)
-    result = score(api, answers=[[right], [listed], [forged], [made], [wrong]], scorers=[{"name": "tests",
+    result = score(api, answers=[[right], [listed], [forged], [made], [wrong], [a_set]], scorers=[{"name": "tests",
                    "params": params}])  # fmt: skip
-    assert result["rewards"] == [[[1.0] * 3], [[1.0] * 3], [[0.0] * 3], [[0.0] * 3], [[0.0, 0.0, 1.0]]], result
+    assert result["rewards"] == [[[1.0] * 3], [[1.0] * 3], [[0.0] * 3], [[0.0] * 3], [[0.0, 0.0, 1.0]],
+                                 [[0.0, 1.0, 1.0]]], result  # fmt: skip
 
 
 LEETCODE_PROMPT = """from typing import *
