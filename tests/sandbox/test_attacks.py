@@ -409,6 +409,33 @@ def test_objects_with_forged_comparisons_score_zero(sandbox: Sandbox, hack: tupl
     assert result["details"]["tests"][0][0][0]["verdict"] == "fail"
 
 
+EXPECTED_IN_A_NAME = [
+    "def test_sorted():\n    nums = [3, 1, 2]\n    expected = [1, 2, 3]\n    assert sort_it(nums) == expected\n"
+    "\ntest_sorted()\n",
+    "from solution import sort_it\n\n\ndef test_sorted():\n    nums = [3, 1, 2]\n    expected_output = [1, 2, 3]\n"
+    "    result = sort_it(nums)\n    assert result == expected_output\n",  # a pytest file (KodCode's form)
+]
+PEEKS = {
+    # the caller's locals: the test function's own names
+    "caller-locals": "import sys\ndef sort_it(xs):\n    f = sys._getframe(1)\n"
+    "    return next((v for k, v in f.f_locals.items() if k.startswith('expected')), None)\n",
+    # the constants of the caller's code, where an assigned literal would be
+    "caller-constants": "import sys\ndef sort_it(xs):\n    consts = sys._getframe(1).f_code.co_consts\n"
+    "    return next((list(c) for c in consts if isinstance(c, tuple) and len(c) == 3 and c != (3, 1, 2)), None)\n",
+}
+
+
+@pytest.mark.parametrize("peek", PEEKS.values(), ids=PEEKS.keys())
+def test_expected_values_in_names_are_not_in_the_sandbox(sandbox: Sandbox, peek: str) -> None:
+    """A name the test binds to a literal and only compares (``expected = [1, 2, 3]`` then ``assert f(x) ==
+    expected``) is kept on the host like a literal in the assert: an answer that reads the test's frame (its
+    locals, its code's constants) finds nothing to return, while a right answer passes."""
+    tests = [{"kind": "assert", "code": test} for test in EXPECTED_IN_A_NAME]
+    right = "def sort_it(xs):\n    return sorted(xs)\n"
+    result = sandbox.score([right, peek], tests)
+    assert result["rewards"] == [[[1.0, 1.0]], [[0.0, 0.0]]], result["details"]
+
+
 def test_many_concurrent_executions_leave_no_stray_processes(sandbox: Sandbox) -> None:
     spawner = code("""
         import subprocess, sys

@@ -2191,6 +2191,37 @@ def test_rewrite_keeps_literals_outside() -> None:
     assert not check_passes(checks[0], None)  # the value was not plain data
 
 
+def test_rewrite_keeps_names_bound_to_literals_outside() -> None:
+    """``expected = [1, 2, 3]`` then ``assert f(x) == expected``: the assignment leaves the sandbox's code and the
+    value is the check's constant, as a literal written in the assert; any other use keeps the name as it is."""
+    source, checks = rewrite_asserts(
+        "def test_a():\n    nums = [3, 1, 2]\n    expected = [1, 2, 3]\n    assert sort_it(nums) == expected\n"
+        "    assert len(nums) == 3 and expected != nums\nEXPECTED = 'x'\nassert f() in EXPECTED\ntest_a()\n"
+    )
+    assert "[1, 2, 3]" not in source and "'x'" not in source and "[3, 1, 2]" in source  # the input stays
+    assert "    pass\n" in source and "EXPECTED" not in source
+    compile(source, "<rewritten>", "exec")
+    assert check_passes(checks[0], [[1, 2, 3]]) and not check_passes(checks[0], [[3, 2, 1]])
+    assert check_passes(checks[2], [[3, 1, 2]]) and not check_passes(checks[2], [[1, 2, 3]])  # expected != nums
+    assert check_passes(checks[3], ["x"]) and not check_passes(checks[3], ["y"])
+    kept = {
+        "argument": "expected = [1]\nassert f(expected) == expected\n",
+        "mutated": "expected = [1]\nexpected.append(2)\nassert f() == expected\n",
+        "bound twice": "expected = [1]\nexpected = [2]\nassert f() == expected\n",
+        "used before": "def g():\n    assert f() == expected\n    expected = 1\n",
+        "nested function": "expected = 1\ndef g():\n    assert f() == expected\n",
+        "in a branch": "if x:\n    expected = 1\nassert f() == expected\n",
+        "in a lambda": "expected = 1\nassert f() == expected\nh = lambda: expected\n",
+        "locals": "expected = 1\nassert f() == expected\nprint(locals())\n",
+        "identity": "expected = 1\nassert f() is expected\n",
+        "under not": "expected = 1\nassert not (f() == expected)\n",
+        "not a literal": "expected = g()\nassert f() == expected\n",
+        "global": "expected = 1\ndef g():\n    global expected\n    expected = 2\nassert f() == expected\n",
+    }
+    for case, test in kept.items():
+        assert "expected = " in rewrite_asserts(test)[0], case
+
+
 def test_rewrite_marks_the_asserts_a_test_must_run() -> None:
     """Check.block: the module's asserts, and those of a function the module calls by its one name, run
     whenever the test ends normally; Check.guarded: an assert in a try may be skipped by an exception."""

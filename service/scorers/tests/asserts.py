@@ -3,6 +3,7 @@
 ``assert f(2) == 3`` becomes ``__vpo_check__(0, (f(2),))``: the sandbox evaluates ``f(2)`` and sends the
 value back as plain data; the literal ``3`` never enters the sandbox, and the host applies ``==`` itself, so
 neither an object with a forged ``__eq__`` nor a patched builtin can turn a wrong answer into a pass.
+A name the test binds to a literal and only compares counts as that literal (see literals.py).
 Assertions that are not such comparisons become ``__vpo_truth__(i, expr)``: the value must be plain data
 and truthy. Asserts nested in functions (HumanEval's ``check(candidate)``) are rewritten too.
 
@@ -38,6 +39,9 @@ from typing import Any
 from service.sandbox.pytest_stand_in import approx
 
 from .collect import called_name, runnable
+from .literals import NOT_LITERAL as _NOT_LITERAL
+from .literals import and_parts, hosted_names
+from .literals import literal as _literal
 from .spans import Spans
 
 OPERATORS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
@@ -53,7 +57,6 @@ OPERATORS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.IsNot: operator.is_not,
 }
 _SINGLETONS = (None, True, False)
-_NOT_LITERAL = object()
 BIG_RESULT = 1 << 20  # the host makes no sequence longer than this, and no int wider (in bits), for a test
 
 
@@ -141,6 +144,11 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
     checks: list[Check] = []
     edits: list[tuple[int, int, bytes]] = []
     bindings = _bindings(tree)
+    # ``expected = [1, 2]`` then ``assert f() == expected``: the value stays here, as a literal in the assert would
+    constants, dropped = hosted_names(
+        tree, (name for name, _ in _binding_sites(tree)), lambda compare: _outside_comparable(compare, bindings)
+    )
+    edits += [(*spans.span(statement), b"pass") for statement in dropped]
     blocks = _blocks(tree)
     guarded = {id(n) for t in ast.walk(tree) if _may_swallow(t) for n in ast.walk(t) if isinstance(n, ast.Assert)}
     asserts = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Assert)),
@@ -149,13 +157,11 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
         block, in_try = blocks.get(id(node)), id(node) in guarded
         # ``assert A and B`` is judged as ``assert A`` then ``assert B``: each part a check of its own (B is then
         # evaluated even when A is false, which can only make a failing assert an error, both scoring 0)
-        parts = (
-            node.test.values if isinstance(node.test, ast.BoolOp) and isinstance(node.test.op, ast.And) else [node.test]
-        )
+        parts = and_parts(node.test)
         calls = []
         for test in parts:
             check_id = len(checks)
-            lift = _Lifter(bindings, text)
+            lift = _Lifter(bindings, text, constants)
             sent = lift.sent
             container = b""
             if isinstance(test, ast.Compare) and _outside_comparable(test, bindings):
@@ -172,19 +178,23 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
                 continue
             calls.append(b"__vpo_check__(%d, (%s)%s)" % (check_id, b"".join(s + b", " for s in sent), container))
         edits.append((*spans.span(node), b"; ".join(calls)))
-    return spans.splice(edits), tuple(checks)
+    return spans.splice(sorted(edits)), tuple(checks)
 
 
 class _Lifter:
     """Splits an assert's operand into the host's part (literals, operators, pure functions) and what it needs
     of the sandbox: the text of each such expression goes in ``sent``, and the operand refers to it as a slot."""
 
-    def __init__(self, bindings: dict[str, set[tuple[str, ...]]], text: Callable[[ast.expr], bytes]) -> None:
-        self.bindings, self.text = bindings, text
+    def __init__(
+        self, bindings: dict[str, set[tuple[str, ...]]], text: Callable[[ast.expr], bytes], constants: dict[int, Any]
+    ) -> None:
+        self.bindings, self.text, self.constants = bindings, text, constants  # constants: see literals.py
         self.sent: list[bytes] = []
 
     def __call__(self, expr: ast.expr, depth: int = 0, items: bool = False) -> tuple[Any, ...]:
         """The host's part of ``expr``; ``items``: it is an iterable, and only its items matter."""
+        if id(expr) in self.constants:
+            return ("const", self.constants[id(expr)])
         literal = _literal(expr)
         if literal is not _NOT_LITERAL:
             return ("const", literal)
@@ -384,13 +394,6 @@ def _builtin_types(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) ->
     if isinstance(expr, ast.Name) and expr.id in BUILTIN_TYPES and expr.id not in bindings:
         return BUILTIN_TYPES[expr.id]
     return None
-
-
-def _literal(expr: ast.expr) -> Any:
-    try:
-        return ast.literal_eval(expr)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return _NOT_LITERAL
 
 
 def _outside_comparable(test: ast.Compare, bindings: dict[str, set[tuple[str, ...]]]) -> bool:
