@@ -2204,6 +2204,11 @@ def test_rewrite_keeps_names_bound_to_literals_outside() -> None:
     assert check_passes(checks[0], [[1, 2, 3]]) and not check_passes(checks[0], [[3, 2, 1]])
     assert check_passes(checks[2], [[3, 1, 2]]) and not check_passes(checks[2], [[1, 2, 3]])  # expected != nums
     assert check_passes(checks[3], ["x"]) and not check_passes(checks[3], ["y"])
+    # each test function's own ``expected``: two variables, each bound once
+    siblings, _ = rewrite_asserts("def test_a():\n    expected = 'aa'\n    assert f(1) == expected\n"
+                                  "def test_b(expected=None):\n    assert f(2) == expected\n"
+                                  "def test_c():\n    expected = 'cc'\n    assert f(3) == expected\n")  # fmt: skip
+    assert "'aa'" not in siblings and "'cc'" not in siblings and siblings.count("pass") == 2
     kept = {
         "argument": "expected = [1]\nassert f(expected) == expected\n",
         "mutated": "expected = [1]\nexpected.append(2)\nassert f() == expected\n",
@@ -2217,6 +2222,8 @@ def test_rewrite_keeps_names_bound_to_literals_outside() -> None:
         "under not": "expected = 1\nassert not (f() == expected)\n",
         "not a literal": "expected = g()\nassert f() == expected\n",
         "global": "expected = 1\ndef g():\n    global expected\n    expected = 2\nassert f() == expected\n",
+        "closure": "def g():\n    expected = 1\n    assert f() == expected\n    return lambda: expected\n",
+        "comprehension": "def g():\n    expected = 1\n    assert f() == expected\n    return [expected for _ in '']\n",
     }
     for case, test in kept.items():
         assert "expected = " in rewrite_asserts(test)[0], case

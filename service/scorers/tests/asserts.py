@@ -41,6 +41,7 @@ from service.sandbox.pytest_stand_in import approx
 from .collect import called_name, runnable
 from .literals import NOT_LITERAL as _NOT_LITERAL
 from .literals import and_parts, hosted_names
+from .literals import binding_sites as _binding_sites
 from .literals import literal as _literal
 from .spans import Spans
 
@@ -145,9 +146,7 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
     edits: list[tuple[int, int, bytes]] = []
     bindings = _bindings(tree)
     # ``expected = [1, 2]`` then ``assert f() == expected``: the value stays here, as a literal in the assert would
-    constants, dropped = hosted_names(
-        tree, (name for name, _ in _binding_sites(tree)), lambda compare: _outside_comparable(compare, bindings)
-    )
+    constants, dropped = hosted_names(tree, lambda compare: _outside_comparable(compare, bindings))
     edits += [(*spans.span(statement), b"pass") for statement in dropped]
     blocks = _blocks(tree)
     guarded = {id(n) for t in ast.walk(tree) if _may_swallow(t) for n in ast.walk(t) if isinstance(n, ast.Assert)}
@@ -323,32 +322,6 @@ def _bindings(tree: ast.AST) -> dict[str, set[tuple[str, ...]]]:
     for name, how in _binding_sites(tree):
         found.setdefault(name, set()).add(how)
     return found
-
-
-def _binding_sites(tree: ast.AST) -> Iterator[tuple[str, tuple[str, ...]]]:
-    """Each place the test binds a name: the name, and how (see _bindings)."""
-    for node in ast.walk(tree):
-        names: list[tuple[str, tuple[str, ...]]] = []
-        if isinstance(node, ast.Import):
-            names = [(a.asname or a.name.partition(".")[0], ("module", a.name) if a.asname or "." not in a.name
-                      else ("other",)) for a in node.names]  # fmt: skip
-        elif isinstance(node, ast.ImportFrom):
-            names = [(a.asname or a.name, ("from", node.module or "", a.name)) for a in node.names]
-        elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
-            names = [(node.id, ("other",))]
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            names = [(node.name, ("other",))]
-        elif isinstance(node, ast.arg):
-            names = [(node.arg, ("other",))]
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            names = [(node.name, ("other",))]
-        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
-            names = [(node.name, ("other",))]
-        elif isinstance(node, ast.MatchMapping) and node.rest:
-            names = [(node.rest, ("other",))]
-        elif isinstance(node, ast.Global | ast.Nonlocal):
-            names = [(name, ("other",)) for name in node.names]
-        yield from names
 
 
 def _pure_function(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -> Callable[..., Any] | None:

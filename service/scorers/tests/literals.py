@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 # calls that can reach a name without naming it
@@ -33,51 +33,79 @@ def literal(expr: ast.expr) -> Any:
 
 
 def hosted_names(
-    tree: ast.Module, binding_sites: Iterable[str], compared_on_host: Callable[[ast.Compare], bool]
+    tree: ast.Module, compared_on_host: Callable[[ast.Compare], bool]
 ) -> tuple[dict[int, Any], list[ast.Assign]]:
     """The values the host keeps, by ``id`` of each use (a ``Name`` node), and the assignments to drop.
-    ``binding_sites``: each name the test binds, once per place; ``compared_on_host``: whether the host makes
-    a comparison of the kind (see asserts._outside_comparable)."""
+    ``compared_on_host``: whether the host makes a comparison of the kind (see asserts._outside_comparable)."""
     if any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _DYNAMIC for n in ast.walk(tree)):
         return {}, []
-    bound = Counter(binding_sites)
-    assignments: dict[str, tuple[ast.Assign, ast.AST, Any]] = {}  # name -> (assignment, its scope, value)
+    declared = {name for n in ast.walk(tree) if isinstance(n, ast.Global | ast.Nonlocal) for name in n.names}
+    values: dict[int, Any] = {}
+    dropped = []
     for scope in (n for n in ast.walk(tree) if isinstance(n, _SCOPES)):
+        own = list(_own_nodes(scope))
+        bound = Counter(name for node in own for name, _ in _binds(node))  # this scope's own variables
+        assignments: dict[str, tuple[ast.Assign, Any]] = {}
         for statement in scope.body:
-            if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
-                continue
-            target = statement.targets[0]
-            if isinstance(target, ast.Name) and bound[target.id] == 1:
-                value = literal(statement.value)
-                if value is not NOT_LITERAL:
-                    assignments[target.id] = (statement, scope, value)
-    if not assignments:
-        return {}, []
-    uses: dict[str, list[ast.Name]] = {}  # every use, wherever it stands
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in assignments:
-            uses.setdefault(node.id, []).append(node)
-    hosted: set[int] = set()  # the uses that stand as operands of a comparison the host makes, after the binding
-    for scope in (n for n in ast.walk(tree) if isinstance(n, _SCOPES)):
-        for node in _own_nodes(scope):
+            if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+                target = statement.targets[0]
+                if isinstance(target, ast.Name) and bound[target.id] == 1 and target.id not in declared:
+                    value = literal(statement.value)
+                    if value is not NOT_LITERAL:
+                        assignments[target.id] = (statement, value)
+        if not assignments:
+            continue
+        hosted: set[int] = set()  # uses that are operands of a comparison the host makes, after the binding
+        for node in own:
             if isinstance(node, ast.Assert):
                 for part in and_parts(node.test):
                     if not (isinstance(part, ast.Compare) and compared_on_host(part)):
                         continue
                     for operand in (part.left, *part.comparators):
                         if isinstance(operand, ast.Name) and operand.id in assignments:
-                            statement, home, _ = assignments[operand.id]
-                            after = (node.lineno, node.col_offset) > (statement.lineno, statement.col_offset)
-                            if home is scope and after:
+                            statement = assignments[operand.id][0]
+                            if (node.lineno, node.col_offset) > (statement.lineno, statement.col_offset):
                                 hosted.add(id(operand))
-    values: dict[int, Any] = {}
-    dropped = []
-    for name, (statement, _, value) in assignments.items():
-        found = uses.get(name, [])
-        if found and all(id(use) in hosted for use in found):
-            values.update((id(use), value) for use in found)
-            dropped.append(statement)
+        # every use in the scope, its nested functions, lambdas and comprehensions included (a closure reads it)
+        uses: dict[str, list[ast.Name]] = {}
+        for node in ast.walk(scope):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in assignments:
+                uses.setdefault(node.id, []).append(node)
+        for name, (statement, value) in assignments.items():
+            found = uses.get(name, [])
+            if found and all(id(use) in hosted for use in found):
+                values.update((id(use), value) for use in found)
+                dropped.append(statement)
     return values, dropped
+
+
+def binding_sites(tree: ast.AST) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """Each place the test binds a name: the name, and how: ("module", name) for ``import name [as alias]``,
+    ("from", module, name) for ``from module import name [as alias]``, ("other",) for anything else."""
+    for node in ast.walk(tree):
+        yield from _binds(node)
+
+
+def _binds(node: ast.AST) -> list[tuple[str, tuple[str, ...]]]:
+    """The names one node binds (see binding_sites)."""
+    if isinstance(node, ast.Import):
+        return [(a.asname or a.name.partition(".")[0], ("module", a.name) if a.asname or "." not in a.name
+                 else ("other",)) for a in node.names]  # fmt: skip
+    if isinstance(node, ast.ImportFrom):
+        return [(a.asname or a.name, ("from", node.module or "", a.name)) for a in node.names]
+    if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+        return [(node.id, ("other",))]
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return [(node.name, ("other",))]
+    if isinstance(node, ast.arg):
+        return [(node.arg, ("other",))]
+    if isinstance(node, ast.ExceptHandler | ast.MatchAs | ast.MatchStar) and node.name:
+        return [(node.name, ("other",))]
+    if isinstance(node, ast.MatchMapping) and node.rest:
+        return [(node.rest, ("other",))]
+    if isinstance(node, ast.Global | ast.Nonlocal):
+        return [(name, ("other",)) for name in node.names]
+    return []
 
 
 def and_parts(test: ast.expr) -> list[ast.expr]:
