@@ -2209,6 +2209,9 @@ def test_rewrite_keeps_names_bound_to_literals_outside() -> None:
                                   "def test_b(expected=None):\n    assert f(2) == expected\n"
                                   "def test_c():\n    expected = 'cc'\n    assert f(3) == expected\n")  # fmt: skip
     assert "'aa'" not in siblings and "'cc'" not in siblings and siblings.count("pass") == 2
+    # an assert's message goes with the assert (the rewritten one has none): no use of the name
+    messaged, _ = rewrite_asserts("expected = 5\nassert f() == expected, f'wanted {expected}'\n")
+    assert "5" not in messaged and "expected" not in messaged
     kept = {
         "argument": "expected = [1]\nassert f(expected) == expected\n",
         "mutated": "expected = [1]\nexpected.append(2)\nassert f() == expected\n",

@@ -66,11 +66,14 @@ def hosted_names(
                             statement = assignments[operand.id][0]
                             if (node.lineno, node.col_offset) > (statement.lineno, statement.col_offset):
                                 hosted.add(id(operand))
-        # every use in the scope, its nested functions, lambdas and comprehensions included (a closure reads it)
+        # every use in the scope, its nested functions, lambdas and comprehensions included (a closure reads it),
+        # but for those in an assert's message, which the rewritten assert no longer has
+        messages = {id(n) for a in ast.walk(scope) if isinstance(a, ast.Assert) and a.msg for n in ast.walk(a.msg)}
         uses: dict[str, list[ast.Name]] = {}
         for node in ast.walk(scope):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in assignments:
-                uses.setdefault(node.id, []).append(node)
+                if id(node) not in messages:
+                    uses.setdefault(node.id, []).append(node)
         for name, (statement, value) in assignments.items():
             found = uses.get(name, [])
             if found and all(id(use) in hosted for use in found):
