@@ -414,6 +414,9 @@ EXPECTED_IN_A_NAME = [
     "\ntest_sorted()\n",
     "from solution import sort_it\n\n\ndef test_sorted():\n    nums = [3, 1, 2]\n    expected_output = [1, 2, 3]\n"
     "    result = sort_it(nums)\n    assert result == expected_output\n",  # a pytest file (KodCode's form)
+    "import pytest\nfrom solution import sort_it\n\n\n@pytest.mark.parametrize('nums, expected', "
+    "[([3, 1, 2], [1, 2, 3]), ([2, 1, 3], [1, 2, 3])])\ndef test_sorted(nums, expected):\n"
+    "    assert sort_it(nums) == expected\n",  # parametrized: each case's expected value
 ]
 PEEKS = {
     # the caller's locals: the test function's own names
@@ -428,12 +431,13 @@ PEEKS = {
 @pytest.mark.parametrize("peek", PEEKS.values(), ids=PEEKS.keys())
 def test_expected_values_in_names_are_not_in_the_sandbox(sandbox: Sandbox, peek: str) -> None:
     """A name the test binds to a literal and only compares (``expected = [1, 2, 3]`` then ``assert f(x) ==
-    expected``) is kept on the host like a literal in the assert: an answer that reads the test's frame (its
-    locals, its code's constants) finds nothing to return, while a right answer passes."""
+    expected``), or a parametrize case's value that the test only compares, is kept on the host like a literal
+    in the assert: an answer that reads the test's frame (its locals, its code's constants) finds nothing to
+    return, while a right answer passes."""
     tests = [{"kind": "assert", "code": test} for test in EXPECTED_IN_A_NAME]
     right = "def sort_it(xs):\n    return sorted(xs)\n"
     result = sandbox.score([right, peek], tests)
-    assert result["rewards"] == [[[1.0, 1.0]], [[0.0, 0.0]]], result["details"]
+    assert result["rewards"] == [[[1.0, 1.0, 1.0]], [[0.0, 0.0, 0.0]]], result["details"]
 
 
 def test_many_concurrent_executions_leave_no_stray_processes(sandbox: Sandbox) -> None:

@@ -2232,6 +2232,32 @@ def test_rewrite_keeps_names_bound_to_literals_outside() -> None:
         assert "expected = " in rewrite_asserts(test)[0], case
 
 
+def test_rewrite_keeps_parametrized_expected_values_outside() -> None:
+    """A parametrize case's value that the test function only compares (``test_f(x=1, expected=2)`` as
+    collected) is written into a copy of the function per call, whose assert keeps it on the host; the
+    function, its decorator with the cases, goes. A parameter used otherwise, cases given by a name, test
+    classes' methods and a function another decorator wraps are left as they are."""
+    source, checks = rewrite_asserts(
+        "import pytest\nfrom solution import f\n\n"
+        "@pytest.mark.parametrize('x, expected', [(1, 'two'), pytest.param(3, 'four', id='3')])\n"
+        "def test_f(x, expected, tmp_path):\n    assert f(x) == expected, expected\n\n"
+        "@pytest.mark.parametrize('x, expected', [(5, 'six')])\n"
+        "def test_g(x, expected):\n    assert f(x) == expected\n    assert len(expected) == 3\n\n"
+        "CASES = [(7, 'eight')]\n@pytest.mark.parametrize('x, expected', CASES)\n"
+        "def test_h(x, expected):\n    assert f(x) == expected\n\n"
+        "class TestK:\n    @pytest.mark.parametrize('expected', ['ten'])\n"
+        "    def test_k(self, expected):\n        assert f(9) == expected\n\n"
+        "def traced(test):\n    return test\n\n@traced\n@pytest.mark.parametrize('expected', ['twelve'])\n"
+        "def test_m(expected):\n    assert f(11) == expected\n"
+    )
+    assert "'two'" not in source and "'four'" not in source and "def test_f" not in source
+    assert "__vpo_test_f_0(x=1, expected=None, tmp_path=" in source and "__vpo_test_f_1(x=3" in source
+    kept = ("'six'", "'eight'", "'ten'", "'twelve'", "def test_g", "def test_h", "def test_m")  # another decorator
+    assert all(text in source for text in kept)
+    compile(source, "<rewritten>", "exec")
+    assert [c.operands[1] for c in checks[:2]] == [("const", "two"), ("const", "four")]
+
+
 def test_rewrite_marks_the_asserts_a_test_must_run() -> None:
     """Check.block: the module's asserts, and those of a function the module calls by its one name, run
     whenever the test ends normally; Check.guarded: an assert in a try may be skipped by an exception."""

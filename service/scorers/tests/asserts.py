@@ -40,7 +40,7 @@ from service.sandbox.pytest_stand_in import approx
 
 from .collect import called_name, runnable
 from .literals import NOT_LITERAL as _NOT_LITERAL
-from .literals import and_parts, hosted_names
+from .literals import and_parts, hosted_names, hosted_parameters
 from .literals import binding_sites as _binding_sites
 from .literals import literal as _literal
 from .spans import Spans
@@ -140,6 +140,11 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
     collected = runnable(source, tree)
     if collected is not None:
         source, tree = collected, ast.parse(collected)
+    # ``test_f(x=1, expected=2)`` (a parametrize case) calls a copy of test_f whose asserts have the 2 written in
+    bindings = _bindings(tree)
+    specialized = hosted_parameters(source, tree, lambda compare: _outside_comparable(compare, bindings))
+    if specialized is not None:
+        source, tree = specialized, ast.parse(specialized)
     spans = Spans(source)
     text = spans.text
     checks: list[Check] = []

@@ -12,9 +12,12 @@ a nested function, ``locals()``) leaves the name as it is.
 from __future__ import annotations
 
 import ast
+import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from typing import Any
+
+from .spans import Spans
 
 # calls that can reach a name without naming it
 _DYNAMIC = {"locals", "globals", "vars", "eval", "exec", "dir"}
@@ -66,20 +69,150 @@ def hosted_names(
                             statement = assignments[operand.id][0]
                             if (node.lineno, node.col_offset) > (statement.lineno, statement.col_offset):
                                 hosted.add(id(operand))
-        # every use in the scope, its nested functions, lambdas and comprehensions included (a closure reads it),
-        # but for those in an assert's message, which the rewritten assert no longer has
-        messages = {id(n) for a in ast.walk(scope) if isinstance(a, ast.Assert) and a.msg for n in ast.walk(a.msg)}
-        uses: dict[str, list[ast.Name]] = {}
-        for node in ast.walk(scope):
-            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in assignments:
-                if id(node) not in messages:
-                    uses.setdefault(node.id, []).append(node)
+        uses = _uses(scope, assignments.keys())
         for name, (statement, value) in assignments.items():
             found = uses.get(name, [])
             if found and all(id(use) in hosted for use in found):
                 values.update((id(use), value) for use in found)
                 dropped.append(statement)
     return values, dropped
+
+
+# the most text the copies of one test function may add (its calls times its size): past it, none is made
+SPECIALIZED_BYTES = 256 * 1024
+
+
+def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[[ast.Compare], bool]) -> str | None:
+    """``source`` with each call of a module-level test function whose literal arguments a parameter takes
+    only to compare (``@pytest.mark.parametrize("x, expected", [(1, 2)])`` collected as ``test_f(x=1,
+    expected=2)``) made a call of a copy of the function in which that parameter's uses are the literal's text
+    (the rewrite then keeps it on the host, as a literal written in the assert); the parameter is given None.
+    The function itself (its decorators, which hold the cases, included) is replaced by its copies. None when
+    there is none to make. The same conditions as hosted_names hold for the parameter in the function."""
+    if any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _DYNAMIC for n in ast.walk(tree)):
+        return None
+    declared = {name for n in ast.walk(tree) if isinstance(n, ast.Global | ast.Nonlocal) for name in n.names}
+    references: dict[str, list[ast.Name]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            references.setdefault(node.id, []).append(node)
+    module_calls = {id(s.value.func): s.value for s in _module_statements(tree) if isinstance(s, ast.Expr)
+                    and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Name)}  # fmt: skip
+    spans = Spans(source)
+    edits: list[tuple[int, int, bytes]] = []
+    for function in tree.body:
+        if not isinstance(function, ast.FunctionDef) or declared.intersection(_params(function)):
+            continue
+        if not all(_is_mark(decorator) for decorator in function.decorator_list):
+            continue  # a decorator of another kind wraps it: the copies would go without
+        hosted = _hosted_uses(function, compared_on_host)
+        calls = [module_calls.get(id(name)) for name in references.get(function.name, [])]
+        if not hosted or not calls or any(call is None or call.args for call in calls):
+            continue  # referred to otherwise than by calls with keywords only (the collected form)
+        text = spans.data[spans.span(function)[0] : spans.span(function)[1]]
+        if len(calls) * len(text) > SPECIALIZED_BYTES:
+            continue
+        copies, call_edits = [], []
+        for index, call in enumerate(c for c in calls if c is not None):
+            given = {k.arg: k.value for k in call.keywords if k.arg is not None}
+            if any(k.arg is None for k in call.keywords):
+                break
+            values = {name: given[name] for name in hosted if name in given and literal(given[name]) is not NOT_LITERAL}
+            if not values:
+                break
+            copy = f"__vpo_{function.name}_{index}"
+            inner = [(*spans.span(use), spans.text(values[use.id]))
+                     for name, uses in hosted.items() if name in values for use in uses]  # fmt: skip
+            copies.append(_copy(spans, function, copy, inner))
+            call_edits.append((*spans.span(call.func), copy.encode()))
+            call_edits += [(*spans.span(given[name]), b"None") for name in values]
+        else:
+            first = min([function.lineno, *(d.lineno for d in function.decorator_list)])
+            start = spans.offset(first, 0)
+            edits.append((start, spans.span(function)[1], b"\n".join(copies)))
+            edits += call_edits
+    return spans.splice(sorted(edits)) if edits else None
+
+
+def _copy(spans: Spans, function: ast.FunctionDef, name: str, replacements: list[tuple[int, int, bytes]]) -> bytes:
+    """The text of ``function`` from its ``def`` (not its decorators), named ``name``, each (start, end, text)
+    of ``replacements`` (offsets in the source) made."""
+    start, end = spans.span(function)
+    data = spans.data[start:end]
+    named = re.match(rb"def\s+", data)
+    assert named is not None
+    edits = [(named.end(), named.end() + len(function.name.encode()), name.encode())]
+    edits += sorted((s - start, e - start, text) for s, e, text in replacements)
+    out, position = [], 0
+    for s, e, text in edits:
+        out += [data[position:s], text]
+        position = e
+    out.append(data[position:])
+    return b"".join(out)
+
+
+def _is_mark(decorator: ast.expr) -> bool:
+    """``@pytest.mark.x`` or ``@mark.x`` (with arguments or not): the stand-in's marks change nothing, and the
+    collected calls already follow them."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    if not isinstance(target, ast.Attribute):
+        return False
+    owner = target.value
+    return (isinstance(owner, ast.Name) and owner.id == "mark") or (
+        isinstance(owner, ast.Attribute) and owner.attr == "mark" and isinstance(owner.value, ast.Name)
+    )
+
+
+def _params(function: ast.FunctionDef) -> set[str]:
+    arguments = function.args
+    return {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
+
+
+def _hosted_uses(
+    function: ast.FunctionDef, compared_on_host: Callable[[ast.Compare], bool]
+) -> dict[str, list[ast.Name]]:
+    """The parameters of ``function`` that it only compares in its own asserts, host-judged: each with its
+    uses (an assert's message aside)."""
+    own = list(_own_nodes(function))
+    bound = Counter(name for node in own for name, _ in _binds(node))
+    candidates = {name for name in _params(function) if bound[name] == 1}
+    if function.args.vararg or function.args.kwarg:
+        return {}
+    operands: set[int] = set()
+    for node in own:
+        if isinstance(node, ast.Assert):
+            for part in and_parts(node.test):
+                if isinstance(part, ast.Compare) and compared_on_host(part):
+                    operands.update(id(o) for o in (part.left, *part.comparators) if isinstance(o, ast.Name))
+    uses = _uses(function, candidates)
+    return {name: found for name, found in uses.items() if all(id(use) in operands for use in found)}
+
+
+def _uses(scope: ast.AST, names: Container[str]) -> dict[str, list[ast.Name]]:
+    """Every use of ``names`` in ``scope``, its nested functions, lambdas and comprehensions included (a closure
+    reads them), but for those in an assert's message, which the rewritten assert no longer has."""
+    messages = {id(n) for a in ast.walk(scope) if isinstance(a, ast.Assert) and a.msg for n in ast.walk(a.msg)}
+    uses: dict[str, list[ast.Name]] = {}
+    for node in ast.walk(scope):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names:
+            if id(node) not in messages:
+                uses.setdefault(node.id, []).append(node)
+    return uses
+
+
+def _module_statements(tree: ast.Module) -> Iterator[ast.stmt]:
+    """The module's statements, those in its if, for, while, with and try blocks included (not in functions
+    or classes)."""
+    stack: list[ast.stmt] = list(tree.body)
+    while stack:
+        statement = stack.pop()
+        yield statement
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        for field in ("body", "orelse", "finalbody"):
+            stack.extend(getattr(statement, field, []))
+        for handler in getattr(statement, "handlers", []):
+            stack.extend(handler.body)
 
 
 def binding_sites(tree: ast.AST) -> Iterator[tuple[str, tuple[str, ...]]]:
