@@ -145,11 +145,11 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
     specialized = hosted_parameters(source, tree, lambda compare: _outside_comparable(compare, bindings))
     if specialized is not None:
         source, tree = specialized, ast.parse(specialized)
+        bindings = _bindings(tree)
     spans = Spans(source)
     text = spans.text
     checks: list[Check] = []
     edits: list[tuple[int, int, bytes]] = []
-    bindings = _bindings(tree)
     # ``expected = [1, 2]`` then ``assert f() == expected``: the value stays here, as a literal in the assert would
     constants, dropped = hosted_names(tree, lambda compare: _outside_comparable(compare, bindings))
     edits += [(*spans.span(statement), b"pass") for statement in dropped]

@@ -40,22 +40,27 @@ def hosted_names(
 ) -> tuple[dict[int, Any], list[ast.Assign]]:
     """The values the host keeps, by ``id`` of each use (a ``Name`` node), and the assignments to drop.
     ``compared_on_host``: whether the host makes a comparison of the kind (see asserts._outside_comparable)."""
-    if any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _DYNAMIC for n in ast.walk(tree)):
+    scopes = [n for n in ast.walk(tree) if isinstance(n, _SCOPES)]
+    if not any(_literal_assignment(statement) for scope in scopes for statement in scope.body):
+        return {}, []  # most tests (the cheap check first: a rewrite is made once per test source, but per test)
+    if _dynamic(tree):
         return {}, []
     declared = {name for n in ast.walk(tree) if isinstance(n, ast.Global | ast.Nonlocal) for name in n.names}
     values: dict[int, Any] = {}
     dropped = []
-    for scope in (n for n in ast.walk(tree) if isinstance(n, _SCOPES)):
+    for scope in scopes:
+        if not any(_literal_assignment(statement) for statement in scope.body):
+            continue
         own = list(_own_nodes(scope))
         bound = Counter(name for node in own for name, _ in _binds(node))  # this scope's own variables
         assignments: dict[str, tuple[ast.Assign, Any]] = {}
         for statement in scope.body:
-            if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
-                target = statement.targets[0]
-                if isinstance(target, ast.Name) and bound[target.id] == 1 and target.id not in declared:
-                    value = literal(statement.value)
-                    if value is not NOT_LITERAL:
-                        assignments[target.id] = (statement, value)
+            target = _literal_assignment(statement)
+            if target is not None and bound[target] == 1 and target not in declared:
+                assert isinstance(statement, ast.Assign)
+                value = literal(statement.value)
+                if value is not NOT_LITERAL:
+                    assignments[target] = (statement, value)
         if not assignments:
             continue
         hosted: set[int] = set()  # uses that are operands of a comparison the host makes, after the binding
@@ -82,6 +87,23 @@ def hosted_names(
 SPECIALIZED_BYTES = 256 * 1024
 
 
+def _literal_assignment(statement: ast.stmt) -> str | None:
+    """The name ``statement`` assigns, if it is ``name = <a literal display or constant>`` (checked cheaply:
+    literal() decides)."""
+    if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+        return None
+    target, value = statement.targets[0], statement.value
+    shapes = ast.Constant | ast.List | ast.Tuple | ast.Set | ast.Dict | ast.UnaryOp | ast.BinOp
+    return target.id if isinstance(target, ast.Name) and isinstance(value, shapes) else None
+
+
+def _dynamic(tree: ast.AST) -> bool:
+    """It calls something that reaches names without naming them (``locals()``...)."""
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _DYNAMIC for n in ast.walk(tree)
+    )
+
+
 def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[[ast.Compare], bool]) -> str | None:
     """``source`` with each call of a module-level test function whose literal arguments a parameter takes
     only to compare (``@pytest.mark.parametrize("x, expected", [(1, 2)])`` collected as ``test_f(x=1,
@@ -89,19 +111,27 @@ def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[
     (the rewrite then keeps it on the host, as a literal written in the assert); the parameter is given None.
     The function itself (its decorators, which hold the cases, included) is replaced by its copies. None when
     there is none to make. The same conditions as hosted_names hold for the parameter in the function."""
-    if any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _DYNAMIC for n in ast.walk(tree)):
-        return None
+    module_calls: dict[int, ast.Call] = {}  # the module's call statements, by their function's Name node
+    called: set[str] = set()  # the functions called with keywords only (as collect writes a test's calls)
+    for statement in _module_statements(tree):
+        call = statement.value if isinstance(statement, ast.Expr) else None
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
+            module_calls[id(call.func)] = call
+            if call.keywords and not call.args:
+                called.add(call.func.id)
+    if not any(isinstance(f, ast.FunctionDef) and f.name in called for f in tree.body) or _dynamic(tree):
+        return None  # no collected call of a test function (most tests: the cheap check first)
     declared = {name for n in ast.walk(tree) if isinstance(n, ast.Global | ast.Nonlocal) for name in n.names}
     references: dict[str, list[ast.Name]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             references.setdefault(node.id, []).append(node)
-    module_calls = {id(s.value.func): s.value for s in _module_statements(tree) if isinstance(s, ast.Expr)
-                    and isinstance(s.value, ast.Call) and isinstance(s.value.func, ast.Name)}  # fmt: skip
     spans = Spans(source)
     edits: list[tuple[int, int, bytes]] = []
     for function in tree.body:
-        if not isinstance(function, ast.FunctionDef) or declared.intersection(_params(function)):
+        if not isinstance(function, ast.FunctionDef) or function.name not in called:
+            continue
+        if declared.intersection(_params(function)):
             continue
         if not all(_is_mark(decorator) for decorator in function.decorator_list):
             continue  # a decorator of another kind wraps it: the copies would go without
