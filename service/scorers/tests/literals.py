@@ -7,6 +7,9 @@ of a function's body (or the module's), and every use of it is an operand of a c
 it in that same body makes on the host, the assignment is dropped from the sandbox's code and the value is a
 constant of those checks, as a literal written in the assert would be. Any other use (an argument, an index,
 a nested function, ``locals()``) leaves the name as it is.
+
+So with a parametrize case's value that a module-level test function only compares (hosted_parameters): each
+of its collected calls runs a copy of the function with the value written into its asserts.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ def hosted_names(
     ``compared_on_host``: whether the host makes a comparison of the kind (see asserts._outside_comparable)."""
     scopes = [n for n in ast.walk(tree) if isinstance(n, _SCOPES)]
     if not any(_literal_assignment(statement) for scope in scopes for statement in scope.body):
-        return {}, []  # most tests (the cheap check first: a rewrite is made once per test source, but per test)
+        return {}, []  # most tests have no such assignment: checked first, cheaply
     if _dynamic(tree):
         return {}, []
     declared = {name for n in ast.walk(tree) if isinstance(n, ast.Global | ast.Nonlocal) for name in n.names}
