@@ -161,23 +161,29 @@ def mbpp_tests(test_list: Sequence[str], test_setup_code: str = "") -> list[Test
 
 def pytest_tests(test: str) -> list[Test]:
     """A pytest or unittest file as one ``assert`` test per test: per top-level ``test*`` function, and per
-    ``test*`` method of a ``Test*`` or ``TestCase`` class (not one marked ``skip``, ``skipif`` or ``xfail``).
-    Each is the whole file without the other tests (its imports, helpers, fixtures and the class's ``setUp``
-    kept, in their places; a class none of whose tests it is goes whole). A file of fewer than two tests is
-    one test."""
+    ``test*`` method of a ``Test*`` or ``TestCase`` class (not one marked ``skip``, ``skipif`` or ``xfail``:
+    those are in none of the tests, so that one that runs after all, a ``skipif`` whose condition is false,
+    cannot fail the others). Each is the whole file without the other tests (its imports, helpers, fixtures
+    and the class's ``setUp`` kept, in their places; a class none of whose tests it is goes whole). A file of
+    fewer than two tests is one test, the file as it is."""
     lines = test.splitlines(keepends=True)
     units: list[tuple[tuple[int, int], tuple[int, int] | None]] = []  # (the test's lines, its class's lines)
+    skipped: set[int] = set()  # the lines of the tests marked skip, skipif or xfail
     for node in ast.parse(test).body:
-        if isinstance(node, ast.FunctionDef) and node.name.startswith("test") and not _skipped(node):
-            units.append((_lines(node), None))
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+            if _skipped(node):
+                skipped.update(range(*_lines(node)))
+            else:
+                units.append((_lines(node), None))
         elif isinstance(node, ast.ClassDef) and (node.name.startswith("Test") or _is_test_case(node)):
-            units += [(_lines(m), _lines(node)) for m in node.body if isinstance(m, ast.FunctionDef)
-                      and m.name.startswith("test") and not _skipped(m)]  # fmt: skip
+            methods = [m for m in node.body if isinstance(m, ast.FunctionDef) and m.name.startswith("test")]
+            units += [(_lines(m), _lines(node)) for m in methods if not _skipped(m)]
+            skipped.update(line for m in methods if _skipped(m) for line in range(*_lines(m)))
     if len(units) < 2:
         return [{"kind": "assert", "code": test}]
     tests = []
     for keep, owner in units:
-        dropped: set[int] = set()
+        dropped: set[int] = set(skipped)
         for span, cls in units:
             if span != keep:  # another test: its lines go, and its whole class where this test is not in it
                 start, end = cls if cls is not None and cls != owner else span

@@ -160,7 +160,8 @@ def test_evalplus_tests_of_another_shape_stay_whole() -> None:
 
 
 def test_pytest_files_as_one_test_per_test_function_or_class() -> None:
-    """Each test function or class is a test of its own: the file without the others (a skipped one is none)."""
+    """Each test function or class is a test of its own: the file without the others (a skipped one is none, and
+    in none: a skipif whose condition is false would run, and its failure fail them all)."""
     file = (
         "import pytest\nfrom solution import f\n\nHELPER = 2\n\n\ndef test_a():\n    assert f(HELPER) == 4\n\n\n"
         "@pytest.mark.parametrize('x', [1, 2])\ndef test_b(x):\n    assert f(x) == x * x\n\n\n"
@@ -170,7 +171,7 @@ def test_pytest_files_as_one_test_per_test_function_or_class() -> None:
     tests = pytest_tests(file)
     assert [t["kind"] for t in tests] == ["assert"] * 3
     codes = [t["code"] for t in tests]
-    assert all("HELPER = 2" in c and "from solution import f" in c and "def test_c" in c for c in codes)
+    assert all("HELPER = 2" in c and "from solution import f" in c and "def test_c" not in c for c in codes)
     assert ["def test_a" in c for c in codes] == [True, False, False]
     assert ["@pytest.mark.parametrize" in c for c in codes] == [False, True, False]
     assert ["class TestD" in c for c in codes] == [False, False, True]
@@ -187,3 +188,6 @@ def test_pytest_files_as_one_test_per_test_function_or_class() -> None:
         (True, False, False, True), (False, True, False, True), (False, False, True, False),
     ]  # fmt: skip
     assert all(compile(c, "<split>", "exec") for c in split)
+    marked = cases.replace("    def test_b(self):", "    @unittest.skipIf(False, 'no')\n    def test_z(self):\n"
+                           "        self.fail()\n    def test_b(self):")  # fmt: skip
+    assert [t["code"] for t in pytest_tests(marked)] == split  # a skipped method is in none either
