@@ -39,13 +39,14 @@ _KNOWN_HELPERS = {
     for node in ast.parse(source).body
     if isinstance(node, ast.FunctionDef)
 }
-_LOOP = "for i, (inp, exp) in enumerate(zip(inputs, results)):\n    assertion(F(*inp), exp, 0)\n"
+_LOOP = ast.parse("for i, (inp, exp) in enumerate(zip(inputs, results)):\n    assertion(F(*inp), exp, 0)\n").body[0]
 
 
 @dataclass
 class Plan:
     inputs: list[ast.expr]
     results: list[ast.expr]
+    values: list[Any]  # each result's value (``inf`` and ``nan`` as the floats they name)
     atol: float
     imports: list[str]
     equal_nan: bool  # a NaN result is met by a NaN, as its assertion helper has it
@@ -104,19 +105,20 @@ def plan(test: str) -> Plan | None:
     inputs, results = values.get("inputs"), values.get("results")
     if inputs is None or results is None or atol is None or len(inputs) != len(results):
         return None
+    evaluated = []
     for args, expected in zip(inputs, results, strict=True):
         if not isinstance(args, (ast.List, ast.Tuple)):
             return None
         try:
-            ast.literal_eval(with_inf(expected))
+            evaluated.append(ast.literal_eval(with_inf(expected)))
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             return None
-    return Plan(inputs, results, atol, imports, equal_nan)
+    return Plan(inputs, results, evaluated, atol, imports, equal_nan)
 
 
 def _loop_atol(node: ast.For) -> float | None:
     """The ``atol`` of EvalPlus's loop over its inputs and results (whatever name the function has), or None."""
-    shape = ast.parse(_LOOP).body[0]
+    shape = _LOOP
     assert isinstance(shape, ast.For)
     body = node.body[0] if len(node.body) == 1 and not node.orelse else None
     if not (isinstance(body, ast.Expr) and isinstance(body.value, ast.Call) and len(body.value.args) == 3):

@@ -122,9 +122,8 @@ def evalplus_tests(test: str, entry_point: str, max_tests: int = 16) -> list[Tes
     chunks = min(max_tests, len(plan.inputs))
     lines: list[list[str]] = [[] for _ in range(chunks)]
     names: list[set[str]] = [set() for _ in range(chunks)]  # what a test's literals name (MBPP+'s inf)
-    for i, (args, expected) in enumerate(zip(plan.inputs, plan.results, strict=True)):
+    for i, (args, expected, value) in enumerate(zip(plan.inputs, plan.results, plan.values, strict=True)):
         names[i % chunks].update(n.id for node in (args, expected) for n in ast.walk(node) if isinstance(n, ast.Name))
-        value = ast.literal_eval(_evalplus.with_inf(expected))
         call = f"{entry_point}(*{ast.get_source_segment(test, args)})"
         wanted = ast.get_source_segment(test, expected)
         tolerance = plan.atol if plan.atol != 0 else 1e-6 if _evalplus.floats(value) else 0

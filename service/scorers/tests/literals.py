@@ -25,6 +25,8 @@ from .spans import Spans
 # calls that can reach a name without naming it
 _DYNAMIC = {"locals", "globals", "vars", "eval", "exec", "dir"}
 _SCOPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)
+# the most text the copies of one test function may add (its calls times its size): past it, none is made
+SPECIALIZED_BYTES = 256 * 1024
 
 
 NOT_LITERAL = object()
@@ -48,7 +50,7 @@ def hosted_names(
         return {}, []  # most tests have no such assignment: checked first, cheaply
     if _dynamic(tree):
         return {}, []
-    declared = {name for n in ast.walk(tree) if isinstance(n, ast.Global | ast.Nonlocal) for name in n.names}
+    declared = _declared(tree)
     values: dict[int, Any] = {}
     dropped = []
     for scope in scopes:
@@ -67,16 +69,11 @@ def hosted_names(
         if not assignments:
             continue
         hosted: set[int] = set()  # uses that are operands of a comparison the host makes, after the binding
-        for node in own:
-            if isinstance(node, ast.Assert):
-                for part in and_parts(node.test):
-                    if not (isinstance(part, ast.Compare) and compared_on_host(part)):
-                        continue
-                    for operand in (part.left, *part.comparators):
-                        if isinstance(operand, ast.Name) and operand.id in assignments:
-                            statement = assignments[operand.id][0]
-                            if (node.lineno, node.col_offset) > (statement.lineno, statement.col_offset):
-                                hosted.add(id(operand))
+        for check, operand in _compared_names(own, compared_on_host):
+            if operand.id in assignments:
+                statement = assignments[operand.id][0]
+                if (check.lineno, check.col_offset) > (statement.lineno, statement.col_offset):
+                    hosted.add(id(operand))
         uses = _uses(scope, assignments.keys())
         for name, (statement, value) in assignments.items():
             found = uses.get(name, [])
@@ -84,10 +81,6 @@ def hosted_names(
                 values.update((id(use), value) for use in found)
                 dropped.append(statement)
     return values, dropped
-
-
-# the most text the copies of one test function may add (its calls times its size): past it, none is made
-SPECIALIZED_BYTES = 256 * 1024
 
 
 def _literal_assignment(statement: ast.stmt) -> str | None:
@@ -124,7 +117,7 @@ def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[
                 called.add(call.func.id)
     if not any(isinstance(f, ast.FunctionDef) and f.name in called for f in tree.body) or _dynamic(tree):
         return None  # no collected call of a test function (most tests: the cheap check first)
-    declared = {name for n in ast.walk(tree) if isinstance(n, ast.Global | ast.Nonlocal) for name in n.names}
+    declared = _declared(tree)
     references: dict[str, list[ast.Name]] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
@@ -139,17 +132,18 @@ def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[
         if not all(_is_mark(decorator) for decorator in function.decorator_list):
             continue  # a decorator of another kind wraps it: the copies would go without
         hosted = _hosted_uses(function, compared_on_host)
-        calls = [module_calls.get(id(name)) for name in references.get(function.name, [])]
-        if not hosted or not calls or any(call is None or call.args for call in calls):
+        found = [module_calls.get(id(name)) for name in references.get(function.name, [])]
+        calls = [call for call in found if call is not None and not call.args]
+        if not hosted or not calls or len(calls) != len(found):
             continue  # referred to otherwise than by calls with keywords only (the collected form)
-        text = spans.data[spans.span(function)[0] : spans.span(function)[1]]
-        if len(calls) * len(text) > SPECIALIZED_BYTES:
+        start, end = spans.span(function)
+        if len(calls) * (end - start) > SPECIALIZED_BYTES:
             continue
         copies, call_edits = [], []
-        for index, call in enumerate(c for c in calls if c is not None):
-            given = {k.arg: k.value for k in call.keywords if k.arg is not None}
+        for index, call in enumerate(calls):
             if any(k.arg is None for k in call.keywords):
-                break
+                break  # **kwargs
+            given = {k.arg: k.value for k in call.keywords if k.arg is not None}
             values = {name: given[name] for name in hosted if name in given and literal(given[name]) is not NOT_LITERAL}
             if not values:
                 break
@@ -161,8 +155,7 @@ def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[
             call_edits += [(*spans.span(given[name]), b"None") for name in values]
         else:
             first = min([function.lineno, *(d.lineno for d in function.decorator_list)])
-            start = spans.offset(first, 0)
-            edits.append((start, spans.span(function)[1], b"\n".join(copies)))
+            edits.append((spans.offset(first, 0), end, b"\n".join(copies)))
             edits += call_edits
     return spans.splice(sorted(edits)) if edits else None
 
@@ -206,19 +199,33 @@ def _hosted_uses(
 ) -> dict[str, list[ast.Name]]:
     """The parameters of ``function`` that it only compares in its own asserts, host-judged: each with its
     uses (an assert's message aside)."""
+    if function.args.vararg or function.args.kwarg:
+        return {}
     own = list(_own_nodes(function))
     bound = Counter(name for node in own for name, _ in _binds(node))
     candidates = {name for name in _params(function) if bound[name] == 1}
-    if function.args.vararg or function.args.kwarg:
-        return {}
-    operands: set[int] = set()
+    operands = {id(operand) for _, operand in _compared_names(own, compared_on_host)}
+    uses = _uses(function, candidates)
+    return {name: found for name, found in uses.items() if all(id(use) in operands for use in found)}
+
+
+def _compared_names(
+    own: Iterable[ast.AST], compared_on_host: Callable[[ast.Compare], bool]
+) -> Iterator[tuple[ast.Assert, ast.Name]]:
+    """Each name that stands as an operand of a comparison the host makes, in an assert among ``own`` (a
+    scope's own nodes), with that assert."""
     for node in own:
         if isinstance(node, ast.Assert):
             for part in and_parts(node.test):
                 if isinstance(part, ast.Compare) and compared_on_host(part):
-                    operands.update(id(o) for o in (part.left, *part.comparators) if isinstance(o, ast.Name))
-    uses = _uses(function, candidates)
-    return {name: found for name, found in uses.items() if all(id(use) in operands for use in found)}
+                    for operand in (part.left, *part.comparators):
+                        if isinstance(operand, ast.Name):
+                            yield node, operand
+
+
+def _declared(tree: ast.AST) -> set[str]:
+    """The names a ``global`` or ``nonlocal`` statement declares anywhere in the test."""
+    return {name for n in ast.walk(tree) if isinstance(n, ast.Global | ast.Nonlocal) for name in n.names}
 
 
 def _uses(scope: ast.AST, names: Container[str]) -> dict[str, list[ast.Name]]:
