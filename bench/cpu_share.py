@@ -27,7 +27,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import ServiceProcess  # noqa: E402
+from bench._common import ServiceProcess, process_tree  # noqa: E402
 from bench.humaneval import all_completions, group  # noqa: E402
 
 SAMPLE = re.compile(r"\s*(\S+)\s+(\d+)\s+\[\d+\]\s+([\d.]+):")
@@ -35,23 +35,11 @@ BINS = 20  # a batch's time in twentieths: the first and last hold the request's
 
 
 def roles(service: int) -> dict[int, str]:
-    """The long-lived processes by pid, from /proc; any other python3 sample is an execution."""
-    children: dict[int, list[int]] = {}
-    names = {}
-    for entry in Path("/proc").iterdir():
-        try:
-            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
-        except OSError:
-            continue
-        if stat:
-            names[int(entry.name)] = stat[stat.index("(") + 1 : stat.rindex(")")]
-            children.setdefault(int(stat[stat.rindex(")") + 2 :].split()[1]), []).append(int(entry.name))
+    """The long-lived processes by pid; any other python3 sample is an execution."""
     found = {os.getpid(): "client", service: "service"}
-    stack = list(children.get(service, []))
-    while stack:
-        pid = stack.pop()
-        found[pid] = "bwrap" if names[pid] == "bwrap" else "workers and templates"
-        stack += children.get(pid, [])
+    for pid in process_tree(service)[1:]:
+        bwrap = Path(f"/proc/{pid}/comm").read_text().strip() == "bwrap"
+        found[pid] = "bwrap" if bwrap else "workers and templates"
     return found
 
 
