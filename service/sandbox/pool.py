@@ -163,12 +163,24 @@ class _Worker:
             shutil.rmtree(self.spec.scratch, ignore_errors=True)
 
 
+_Item = tuple[
+    dict[str, Any], float, asyncio.Future[dict[str, Any]]
+]  # a queued unit: the unit, its time budget, its result
+
+
+def _closed(item: _Item) -> None:
+    """A unit the pool closed on: its caller's result is the sandbox's failure (a null, not a verdict)."""
+    unit, _, future = item
+    if not future.done():
+        future.set_result({"id": unit["id"], "sandbox_error": "the sandbox pool closed"})
+
+
 class SandboxPool:
     """Runs execution units on sandboxed workers; ``run`` is safe to call from many tasks at once."""
 
     def __init__(self, config: PoolConfig) -> None:
         self.config = config
-        self._queue: asyncio.Queue[tuple[dict[str, Any], float, asyncio.Future[dict[str, Any]]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._workers: list[_Worker] = []
         self._ids = itertools.count()
@@ -203,6 +215,8 @@ class SandboxPool:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        while not self._queue.empty():  # accepted, never started: their callers get an answer, not a hang
+            _closed(self._queue.get_nowait())
         for worker in self._workers:
             await worker.stop()
         self._tasks.clear()
@@ -267,7 +281,21 @@ class SandboxPool:
         a time, and only when :meth:`_spare_turn` lets it."""
         spare = index >= self.config.workers
         depth = 1 if spare else PIPELINE
-        in_flight: deque[tuple[dict[str, Any], float, asyncio.Future[dict[str, Any]]]] = deque()
+        in_flight: deque[_Item] = deque()
+        try:
+            await self._feed(index, worker, spare, depth, in_flight)
+        finally:  # cancelled by close: the units it held are answered as the sandbox's failure
+            for item in in_flight:
+                _closed(item)
+
+    async def _feed(
+        self,
+        index: int,
+        worker: _Worker,
+        spare: bool,
+        depth: int,
+        in_flight: deque[_Item],
+    ) -> None:
         while True:
             while len(in_flight) < depth and not (in_flight and self._queue.empty()):
                 if spare:
@@ -278,7 +306,11 @@ class SandboxPool:
                 if item[2].done():  # its request gave up (deadline, disconnect): skip the work
                     continue
                 if worker.process is None:  # an earlier restart failed: try again, else it is our failure
-                    worker = await self._restart(index, worker)
+                    try:
+                        worker = await self._restart(index, worker)
+                    except asyncio.CancelledError:
+                        _closed(item)
+                        raise
                     if worker.process is None:
                         item[2].set_result({"id": item[0]["id"], "sandbox_error": "the sandbox worker is down"})
                         continue

@@ -25,7 +25,7 @@ import pytest
 
 from service.core.config import Settings
 from service.sandbox.jail import BOOT, HARNESS, JailConfig, harness_args
-from service.sandbox.pool import HELD_S, SPARE_POLL_S, PoolConfig, SandboxPool, cpu_plan
+from service.sandbox.pool import HELD_S, SPARE_POLL_S, PoolConfig, SandboxFailure, SandboxPool, cpu_plan
 from service.scorers.tests import params as tests_params
 from service.scorers.tests.asserts import rewrite_asserts
 from service.scorers.tests.compare import (
@@ -2044,6 +2044,31 @@ def test_workers_pinned_one_per_cpu() -> None:
         assert pool.cpus is None and workers == [mask] * len(mask) and all(cpus == mask for cpus in seen), seen
     finally:
         os.sched_setaffinity(0, machine)
+
+
+def test_units_a_closing_pool_holds_are_answered_as_its_failure() -> None:
+    """Closing the pool (the service stopping) answers the units it had accepted, running or queued, as the
+    sandbox's failure: their callers get a null, never a future that hangs."""
+    sleep = {"mode": "script", "code": "import time\ntime.sleep(20)\n", "stdin": "", "tests": [],
+             "limits": {**_affinity_unit(0)["limits"], "wall_s": 30.0}}  # fmt: skip
+
+    async def run() -> list[dict[str, Any]]:
+        pool = SandboxPool(PoolConfig(workers=1, jail=JailConfig(uid_base=UID_BASE + 70)))
+        await pool.start()
+        try:
+            futures = [pool.submit({**sleep, "code": f"{sleep['code']}# {i}\n"}, budget_s=30) for i in range(4)]
+            await asyncio.sleep(0.5)  # the first is running, one more in the worker's stdin, two queued
+            assert not any(future.done() for future in futures)
+        finally:
+            started = time.monotonic()
+            await pool.close()
+            assert time.monotonic() - started < 10  # it does not wait for the sleepers
+        with pytest.raises(SandboxFailure):
+            pool.submit(sleep, budget_s=30)
+        return [await asyncio.wait_for(future, 1) for future in futures]
+
+    results = asyncio.run(run())
+    assert [result.get("sandbox_error") for result in results] == ["the sandbox pool closed"] * 4, results
 
 
 def test_a_compilation_does_not_call_a_spare() -> None:
