@@ -417,6 +417,11 @@ EXPECTED_IN_A_NAME = [
     "import pytest\nfrom solution import sort_it\n\n\n@pytest.mark.parametrize('nums, expected', "
     "[([3, 1, 2], [1, 2, 3]), ([2, 1, 3], [1, 2, 3])])\ndef test_sorted(nums, expected):\n"
     "    assert sort_it(nums) == expected\n",  # parametrized: each case's expected value
+    "from solution import sort_it\n\nEXPECTED = [1, 2, 3]\n\n\ndef test_sorted():\n"
+    "    assert sort_it([3, 1, 2]) == EXPECTED\n",  # the module's constant, compared in a test function
+    "import pytest\nfrom solution import sort_it\n\nCASES = [([3, 1, 2], [1, 2, 3]), ([2, 1, 3], [1, 2, 3])]\n\n\n"
+    "@pytest.mark.parametrize('nums, expected', CASES)\ndef test_sorted(nums, expected):\n"
+    "    assert sort_it(nums) == expected\n",  # the cases in a list of the module
 ]
 PEEKS = {
     # the caller's locals: the test function's own names
@@ -425,19 +430,30 @@ PEEKS = {
     # the constants of the caller's code, where an assigned literal would be
     "caller-constants": "import sys\ndef sort_it(xs):\n    consts = sys._getframe(1).f_code.co_consts\n"
     "    return next((list(c) for c in consts if isinstance(c, tuple) and len(c) == 3 and c != (3, 1, 2)), None)\n",
+    # the globals of the test's module (its caller's, or any module's): a constant, or the case of this input
+    "module-globals": "import sys\ndef sort_it(xs):\n"
+    "    modules = [vars(m) for m in list(sys.modules.values()) if hasattr(m, '__dict__')]\n"
+    "    spaces = [sys._getframe(1).f_globals, *modules]\n"
+    "    for value in [v for space in spaces for k, v in list(space.items()) if k.isupper() and isinstance(v, list)]:\n"
+    "        for case in value:\n"
+    "            if isinstance(case, tuple) and len(case) == 2 and case[0] == xs:\n"
+    "                return case[1]\n"
+    "        if value and all(isinstance(item, int) for item in value):\n"
+    "            return value\n",
 }
 
 
 @pytest.mark.parametrize("peek", PEEKS.values(), ids=PEEKS.keys())
 def test_expected_values_in_names_are_not_in_the_sandbox(sandbox: Sandbox, peek: str) -> None:
     """A name the test binds to a literal and only compares (``expected = [1, 2, 3]`` then ``assert f(x) ==
-    expected``), or a parametrize case's value that the test only compares, is kept on the host like a literal
-    in the assert: an answer that reads the test's frame (its locals, its code's constants) finds nothing to
-    return, while a right answer passes."""
+    expected``; the module's, compared in its test functions), or a parametrize case's value that the test only
+    compares (its cases written in the mark, or in a list of the module that only marks name), is kept on the
+    host like a literal in the assert: an answer that reads the test's frame (its locals, its code's constants)
+    or its module's globals finds nothing to return, while a right answer passes."""
     tests = [{"kind": "assert", "code": test} for test in EXPECTED_IN_A_NAME]
     right = "def sort_it(xs):\n    return sorted(xs)\n"
     result = sandbox.score([right, peek], tests)
-    assert result["rewards"] == [[[1.0, 1.0, 1.0]], [[0.0, 0.0, 0.0]]], result["details"]
+    assert result["rewards"] == [[[1.0] * len(tests)], [[0.0] * len(tests)]], result["details"]
 
 
 def test_many_concurrent_executions_leave_no_stray_processes(sandbox: Sandbox) -> None:

@@ -817,10 +817,17 @@ def test_input_is_back():
 
 
 CASES = [([1], 1), pytest.param([2, 3], 5, id="two")]
+MORE = [([4], 4)]
+MORE.append(([1, 2, 3], 6))
 
 
 @pytest.mark.parametrize("numbers, expected", CASES)
 def test_cases_by_name(numbers, expected, capsys):
+    assert total(numbers) == expected
+
+
+@pytest.mark.parametrize("numbers, expected", MORE)
+def test_cases_changed(numbers, expected, capsys):
     assert total(numbers) == expected
 
 
@@ -1097,11 +1104,15 @@ def test_pytest_fixtures_of_the_file_and_pytest_s_own(api: httpx.Client) -> None
     sizes = [i for i, line in enumerate(appended) if line == "test_sizes(size=__vpo_size__)"]
     assert [appended[i - 2] for i in sizes] == [f"__vpo_request_size__ = __import__('pytest').FixtureRequest({n})"
                                                 for n in (1, 2)]  # fmt: skip
-    # cases given by a name are expanded as the test runs
-    loop = "for __vpo_parameters__ in __import__('pytest').parametrized([(('numbers', 'expected'), CASES)], 10000):"
+    # cases given by a name that only parametrize marks use are expanded here; those of a list the test changes
+    # (or uses otherwise) as the test runs
+    by_name = [line for line in appended if line.startswith("test_cases_by_name(")]
+    assert by_name == ["test_cases_by_name(numbers=[1], expected=1, capsys=__vpo_capsys__)",
+                       "test_cases_by_name(numbers=[2, 3], expected=5, capsys=__vpo_capsys__)"]  # fmt: skip
+    loop = "for __vpo_parameters__ in __import__('pytest').parametrized([(('numbers', 'expected'), MORE)], 10000):"
     at = appended.index(loop)
     assert [line.strip() for line in appended[at + 1 : at + 5]] == [
-        "setup_function(test_cases_by_name)", "__vpo_fresh_log_generator__ = fresh_log()",
+        "setup_function(test_cases_changed)", "__vpo_fresh_log_generator__ = fresh_log()",
         "__vpo_fresh_log__ = next(__vpo_fresh_log_generator__)",
         "__vpo_capsys__ = __import__('pytest').builtin_fixture('capsys')",
     ]  # fmt: skip
@@ -2228,12 +2239,19 @@ def test_rewrite_keeps_names_bound_to_literals_outside() -> None:
     # an assert's message goes with the assert (the rewritten one has none): no use of the name
     messaged, _ = rewrite_asserts("expected = 5\nassert f() == expected, f'wanted {expected}'\n")
     assert "5" not in messaged and "expected" not in messaged
+    # the module's name compared in its functions (and a class's methods), called once the module has run
+    nested_test = "EXPECTED = [7]\ndef check(c):\n    assert c() == EXPECTED\n"
+    nested_test += "class T:\n    def test(self):\n        assert f() != EXPECTED\n"
+    nested, nested_checks = rewrite_asserts(nested_test)
+    assert "[7]" not in nested and "EXPECTED" not in nested
+    assert [check.operands[1] for check in nested_checks] == [("const", [7])] * 2
     kept = {
         "argument": "expected = [1]\nassert f(expected) == expected\n",
         "mutated": "expected = [1]\nexpected.append(2)\nassert f() == expected\n",
         "bound twice": "expected = [1]\nexpected = [2]\nassert f() == expected\n",
         "used before": "def g():\n    assert f() == expected\n    expected = 1\n",
-        "nested function": "expected = 1\ndef g():\n    assert f() == expected\n",
+        "a function's parameter": "expected = 1\ndef g(expected):\n    assert f() == expected\n",
+        "a function's other use": "expected = 1\ndef g():\n    assert f() == expected\n    return expected\n",
         "in a branch": "if x:\n    expected = 1\nassert f() == expected\n",
         "in a lambda": "expected = 1\nassert f() == expected\nh = lambda: expected\n",
         "locals": "expected = 1\nassert f() == expected\nprint(locals())\n",
@@ -2251,8 +2269,9 @@ def test_rewrite_keeps_names_bound_to_literals_outside() -> None:
 def test_rewrite_keeps_parametrized_expected_values_outside() -> None:
     """A parametrize case's value that the test function only compares (``test_f(x=1, expected=2)`` as
     collected) is written into a copy of the function per call, whose assert keeps it on the host; the
-    function, its decorator with the cases, goes. A parameter used otherwise, cases given by a name, test
-    classes' methods and a function another decorator wraps are left as they are."""
+    function, its decorator with the cases, goes, and so does a list of cases that only such marks named. A
+    parameter used otherwise, a list of cases the test changes, test classes' methods and a function another
+    decorator wraps are left as they are."""
     source, checks = rewrite_asserts(
         "import pytest\nfrom solution import f\n\n"
         "@pytest.mark.parametrize('x, expected', [(1, 'two'), pytest.param(3, 'four', id='3')])\n"
@@ -2261,6 +2280,8 @@ def test_rewrite_keeps_parametrized_expected_values_outside() -> None:
         "def test_g(x, expected):\n    assert f(x) == expected\n    assert len(expected) == 3\n\n"
         "CASES = [(7, 'eight')]\n@pytest.mark.parametrize('x, expected', CASES)\n"
         "def test_h(x, expected):\n    assert f(x) == expected\n\n"
+        "MORE = [(13, 'fourteen')]\nMORE.append((15, 'sixteen'))\n@pytest.mark.parametrize('x, expected', MORE)\n"
+        "def test_n(x, expected):\n    assert f(x) == expected\n\n"
         "class TestK:\n    @pytest.mark.parametrize('expected', ['ten'])\n"
         "    def test_k(self, expected):\n        assert f(9) == expected\n\n"
         "def traced(test):\n    return test\n\n@traced\n@pytest.mark.parametrize('expected', ['twelve'])\n"
@@ -2268,7 +2289,8 @@ def test_rewrite_keeps_parametrized_expected_values_outside() -> None:
     )
     assert "'two'" not in source and "'four'" not in source and "def test_f" not in source
     assert "__vpo_test_f_0(x=1, expected=None, tmp_path=" in source and "__vpo_test_f_1(x=3" in source
-    kept = ("'six'", "'eight'", "'ten'", "'twelve'", "def test_g", "def test_h", "def test_m")  # another decorator
+    assert "'eight'" not in source and "CASES" not in source and "__vpo_test_h_0(x=7, expected=None)" in source
+    kept = ("'six'", "'fourteen'", "'sixteen'", "'ten'", "'twelve'", "def test_g", "def test_n", "def test_m")
     assert all(text in source for text in kept)
     compile(source, "<rewritten>", "exec")
     assert [c.operands[1] for c in checks[:2]] == [("const", "two"), ("const", "four")]

@@ -48,6 +48,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
+from .literals import case_lists
 from .spans import Spans
 
 # unittest's assertion methods that are a comparison: the assert each stands for, from its arguments' text
@@ -100,6 +101,7 @@ def runnable(source: str, tree: ast.Module) -> str | None:
     module_marks = tuple(mark for s in tree.body if isinstance(s, ast.Assign) and len(s.targets) == 1
                          and isinstance(s.targets[0], ast.Name) and s.targets[0].id == "pytestmark"
                          for mark in _marks(s.value))  # fmt: skip
+    lists = case_lists(tree)
     calls: list[str] = []
     shared = Shared()  # the fixtures made once for the file (module scope), and in a class for the class
     first_case = last_case = 0  # where in ``calls`` unittest's calls begin and end (their module hooks there)
@@ -108,7 +110,7 @@ def runnable(source: str, tree: ast.Module) -> str | None:
             if statement.name not in referred:
                 around = [_hook(hooks, "setup_function", statement.name), _hook(hooks, "teardown_function",
                                                                                  statement.name)]  # fmt: skip
-                for call in _calls(statement, imports, fixtures, shared, 0, module_marks):
+                for call in _calls(statement, imports, fixtures, shared, 0, module_marks, lists):
                     call = replace(call, before=(*around[0], *call.before), after=(*call.after, *around[1]))
                     calls += call.lines(statement.name)
         elif isinstance(statement, ast.ClassDef) and statement.name in cases:
@@ -118,7 +120,7 @@ def runnable(source: str, tree: ast.Module) -> str | None:
                 calls += case_calls
                 last_case = len(calls)
         elif isinstance(statement, ast.ClassDef) and statement.name.startswith("Test"):
-            calls += _pytest_class_calls(statement, imports, fixtures, shared, module_marks)
+            calls += _pytest_class_calls(statement, imports, fixtures, shared, module_marks, lists)
     pytest_calls = len(calls) - (last_case - first_case)
     if last_case:  # unittest's module hooks, before its first TestCase's calls and after its last's
         cases_calls = calls[first_case:last_case]
@@ -427,13 +429,15 @@ def _calls(
     shared: Shared,
     skip: int,
     inherited: tuple[ast.expr, ...] = (),
+    lists: dict[str, ast.Assign] | None = None,
 ) -> Iterator[Call]:
     """Each call pytest would make of ``function`` (its first ``skip`` parameters given otherwise: ``self``):
     one per combination of its parametrize cases, with the module's fixtures and pytest's own (BUILTIN_FIXTURES)
     it asks for or its ``usefixtures`` marks name, made only where its ``skipif`` conditions are false; none if
     it is skipped or needs another fixture. Its marks are its decorators and those it ``inherited`` (its
     module's ``pytestmark``, its class's). Cases given by a name rather than a list display
-    (``@pytest.mark.parametrize("a, b", CASES)``) are expanded as the test runs: one Call with a loop."""
+    (``@pytest.mark.parametrize("a, b", CASES)``) are expanded as the test runs: one Call with a loop; but for
+    a name of ``lists`` (see case_lists) assigned before the function, whose display is expanded here."""
     used: list[str] = []  # the fixtures its usefixtures marks name
     parametrized: list[tuple[list[str], ast.expr]] = []
     indirect: set[str] = set()  # parametrized names whose values are their fixtures' request.param
@@ -460,6 +464,10 @@ def _calls(
             return
         if mark == "parametrize":
             spec = _parametrize(call)
+            if spec is not None and isinstance(spec[1], ast.Name) and spec[1].id in (lists or {}):
+                assignment = (lists or {})[spec[1].id]
+                if assignment.lineno < min([function.lineno, *(d.lineno for d in function.decorator_list)]):
+                    spec = (spec[0], assignment.value)
             through = _indirect(call, spec[0]) if spec is not None and call is not None else None
             if spec is None or through is None or not through <= fixtures.keys():
                 return
@@ -593,6 +601,7 @@ def _pytest_class_calls(
     fixtures: dict[str, Fixture],
     shared: Shared,
     inherited: tuple[ast.expr, ...],
+    lists: dict[str, ast.Assign],
 ) -> list[str]:
     """A fresh instance per test method, between the class's setup and teardown methods where it has them; its
     marks (and the module's, ``inherited``) apply to every method."""
@@ -603,7 +612,7 @@ def _pytest_class_calls(
     marks = (*inherited, *cls.decorator_list)
     in_class = Shared(shared.file, cls.name)  # the file's shared fixtures, and the class's own
     tests = [(name, call) for name, m in methods.items() if name.startswith("test")
-             for call in _calls(m, imports, fixtures, in_class, 1, marks)]  # fmt: skip
+             for call in _calls(m, imports, fixtures, in_class, 1, marks, lists)]  # fmt: skip
     if not tests:
         return []
 

@@ -48,7 +48,7 @@ def hosted_names(
     scopes = [n for n in ast.walk(tree) if isinstance(n, _SCOPES)]
     if not any(_literal_assignment(statement) for scope in scopes for statement in scope.body):
         return {}, []  # most tests have no such assignment: checked first, cheaply
-    if _dynamic(tree):
+    if reaches_dynamically(tree):
         return {}, []
     declared = _declared(tree)
     values: dict[int, Any] = {}
@@ -57,7 +57,11 @@ def hosted_names(
         if not any(_literal_assignment(statement) for statement in scope.body):
             continue
         own = list(_own_nodes(scope))
-        bound = Counter(name for node in own for name, _ in _binds(node))  # this scope's own variables
+        # a module's name is read by the functions it holds too (``EXPECTED = 3``, then ``def test_f(): assert
+        # f() == EXPECTED``): its bindings and comparisons are counted in every scope, so that a function's
+        # own variable of that name (which would shadow it) leaves it be; a function's, in its own body
+        reach = list(ast.walk(tree)) if scope is tree else own
+        bound = Counter(name for node in reach for name, _ in _binds(node))
         assignments: dict[str, tuple[ast.Assign, Any]] = {}
         for statement in scope.body:
             target = _literal_assignment(statement)
@@ -68,11 +72,15 @@ def hosted_names(
                     assignments[target] = (statement, value)
         if not assignments:
             continue
-        hosted: set[int] = set()  # uses that are operands of a comparison the host makes, after the binding
-        for check, operand in _compared_names(own, compared_on_host):
+        # uses that are operands of a comparison the host makes: in this scope's body after the binding, or in
+        # a function (called once the module has run, as a test's functions are)
+        in_body = {id(node) for node in own}
+        hosted: set[int] = set()
+        for check, operand in _compared_names(reach, compared_on_host):
             if operand.id in assignments:
                 statement = assignments[operand.id][0]
-                if (check.lineno, check.col_offset) > (statement.lineno, statement.col_offset):
+                after = (check.lineno, check.col_offset) > (statement.lineno, statement.col_offset)
+                if after or id(check) not in in_body:
                     hosted.add(id(operand))
         uses = _uses(scope, assignments.keys())
         for name, (statement, value) in assignments.items():
@@ -93,8 +101,8 @@ def _literal_assignment(statement: ast.stmt) -> str | None:
     return target.id if isinstance(target, ast.Name) and isinstance(value, shapes) else None
 
 
-def _dynamic(tree: ast.AST) -> bool:
-    """It calls something that reaches names without naming them (``locals()``...)."""
+def reaches_dynamically(tree: ast.AST) -> bool:
+    """It calls something that reaches names without naming them (``locals()``, ``globals()``...)."""
     return any(
         isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id in _DYNAMIC for n in ast.walk(tree)
     )
@@ -115,7 +123,7 @@ def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[
             module_calls[id(call.func)] = call
             if call.keywords and not call.args:
                 called.add(call.func.id)
-    if not any(isinstance(f, ast.FunctionDef) and f.name in called for f in tree.body) or _dynamic(tree):
+    if not any(isinstance(f, ast.FunctionDef) and f.name in called for f in tree.body) or reaches_dynamically(tree):
         return None  # no collected call of a test function (most tests: the cheap check first)
     declared = _declared(tree)
     references: dict[str, list[ast.Name]] = {}
@@ -124,6 +132,7 @@ def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[
             references.setdefault(node.id, []).append(node)
     spans = Spans(source)
     edits: list[tuple[int, int, bytes]] = []
+    gone: list[tuple[int, int]] = []  # the spans of the marks of the functions replaced by copies
     for function in tree.body:
         if not isinstance(function, ast.FunctionDef) or function.name not in called:
             continue
@@ -157,7 +166,31 @@ def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[
             first = min([function.lineno, *(d.lineno for d in function.decorator_list)])
             edits.append((spans.offset(first, 0), end, b"\n".join(copies)))
             edits += call_edits
+            gone += [spans.span(decorator) for decorator in function.decorator_list]
+    # a list of cases that only those marks named (``CASES = [(1, 2)]``, see collect.case_lists) goes with them
+    for name, assignment in case_lists(tree).items():
+        if all(any(s <= spans.span(use)[0] < e for s, e in gone) for use in references[name]):
+            edits.append((*spans.span(assignment), b"pass"))
     return spans.splice(sorted(edits)) if edits else None
+
+
+def case_lists(tree: ast.Module) -> dict[str, ast.Assign]:
+    """The module's names of parametrize cases (``CASES = [(1, 2), (3, 4)]``, then ``@pytest.mark.parametrize("x,
+    expected", CASES)``), each with its assignment: a name bound once in the whole test, by a plain assignment of
+    a list or tuple display in the module's body, and used only as the cases of parametrize marks. Nothing can
+    change their cases, so collect expands them as if the display were written in each mark, and the host can
+    keep an expected value they hold (hosted_parameters)."""
+    assigned = {s.targets[0].id: s for s in tree.body if isinstance(s, ast.Assign) and len(s.targets) == 1
+                and isinstance(s.targets[0], ast.Name) and isinstance(s.value, ast.List | ast.Tuple)}  # fmt: skip
+    if not assigned or reaches_dynamically(tree):
+        return {}
+    bound = Counter(name for node in ast.walk(tree) for name, _ in _binds(node) if name in assigned)
+    marks = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+             and n.func.attr == "parametrize"]  # fmt: skip
+    as_cases = {id(a) for n in marks for a in [*n.args[1:2], *(k.value for k in n.keywords if k.arg == "argvalues")]}
+    uses = _uses(tree, assigned.keys())
+    return {name: assignment for name, assignment in assigned.items()
+            if bound[name] == 1 and name in uses and all(id(use) in as_cases for use in uses[name])}  # fmt: skip
 
 
 def _copy(spans: Spans, function: ast.FunctionDef, name: str, replacements: list[tuple[int, int, bytes]]) -> bytes:
