@@ -2296,6 +2296,31 @@ def test_rewrite_keeps_parametrized_expected_values_outside() -> None:
     assert [c.operands[1] for c in checks[:2]] == [("const", "two"), ("const", "four")]
 
 
+def test_rewrite_keeps_a_helper_s_expected_values_outside() -> None:
+    """A test's own helper, called by statements of the module with literal arguments that a parameter only
+    compares (``check(1, 2)``, positional or by keyword), is replaced by a copy per call with the value written
+    into its asserts, as a parametrize case's test function is; a helper called otherwise is left as it is."""
+    source, checks = rewrite_asserts(
+        "def check(x, expected):\n    assert f(x) == expected\n\ncheck(1, 'two')\ncheck(3, expected='four')\n"
+        "for _ in range(2):\n    check(5, 'six')\n"
+    )
+    assert not any(text in source for text in ("'two'", "'four'", "'six'", "def check"))
+    assert "__vpo_check_0(1, None)" in source and "__vpo_check_1(3, expected=None)" in source
+    assert "    __vpo_check_2(5, None)" in source
+    compile(source, "<rewritten>", "exec")
+    assert [c.operands[1] for c in checks] == [("const", "two"), ("const", "four"), ("const", "six")]
+    kept = {
+        "an argument that is a name": "def check(x, expected):\n    assert f(x) == expected\ncheck(1, y)\n",
+        "called in a function": "def check(x, expected):\n    assert f(x) == expected\ndef g():\n    check(1, 2)\n",
+        "a default": "def check(x, expected=2):\n    assert f(x) == expected\ncheck(1)\ncheck(1, 2)\n",
+        "starred": "def check(x, expected):\n    assert f(x) == expected\ncheck(*(1, 2))\ncheck(1, 2)\n",
+        "too many": "def check(x, expected):\n    assert f(x) == expected\ncheck(1, 2, 3)\ncheck(1, 2)\n",
+        "used otherwise": "def check(x, expected):\n    assert f(x) == expected\n    g(expected)\ncheck(1, 2)\n",
+    }
+    for case, test in kept.items():
+        assert "def check(" in rewrite_asserts(test)[0], case
+
+
 def test_rewrite_marks_the_asserts_a_test_must_run() -> None:
     """Check.block: the module's asserts, and those of a function the module calls by its one name, run
     whenever the test ends normally; Check.guarded: an assert in a try may be skipped by an exception."""

@@ -30,6 +30,8 @@ SPECIALIZED_BYTES = 256 * 1024
 
 
 NOT_LITERAL = object()
+# the expressions that may be literals (literal() decides): a cheap first check
+_LITERAL_SHAPES = ast.Constant | ast.List | ast.Tuple | ast.Set | ast.Dict | ast.UnaryOp | ast.BinOp
 
 
 def literal(expr: ast.expr) -> Any:
@@ -97,8 +99,7 @@ def _literal_assignment(statement: ast.stmt) -> str | None:
     if not (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
         return None
     target, value = statement.targets[0], statement.value
-    shapes = ast.Constant | ast.List | ast.Tuple | ast.Set | ast.Dict | ast.UnaryOp | ast.BinOp
-    return target.id if isinstance(target, ast.Name) and isinstance(value, shapes) else None
+    return target.id if isinstance(target, ast.Name) and isinstance(value, _LITERAL_SHAPES) else None
 
 
 def reaches_dynamically(tree: ast.AST) -> bool:
@@ -109,22 +110,24 @@ def reaches_dynamically(tree: ast.AST) -> bool:
 
 
 def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[[ast.Compare], bool]) -> str | None:
-    """``source`` with each call of a module-level test function whose literal arguments a parameter takes
-    only to compare (``@pytest.mark.parametrize("x, expected", [(1, 2)])`` collected as ``test_f(x=1,
-    expected=2)``) made a call of a copy of the function in which that parameter's uses are the literal's text
-    (the rewrite then keeps it on the host, as a literal written in the assert); the parameter is given None.
-    The function itself (its decorators, which hold the cases, included) is replaced by its copies. None when
-    there is none to make. The same conditions as hosted_names hold for the parameter in the function."""
+    """``source`` with each call of a module-level function whose literal arguments a parameter takes only to
+    compare made a call of a copy of the function in which that parameter's uses are the literal's text (the
+    rewrite then keeps it on the host, as a literal written in the assert); the parameter is given None. That
+    is a parametrize case (``@pytest.mark.parametrize("x, expected", [(1, 2)])``, collected as ``test_f(x=1,
+    expected=2)``), or a test's own helper (``def check(x, expected): assert f(x) == expected``, then
+    ``check(1, 2)``). The function itself (its decorators, which hold the cases, included) is replaced by its
+    copies, where every reference to it is such a call, a statement of the module. None when there is none to
+    make. The same conditions as hosted_names hold for the parameter in the function."""
     module_calls: dict[int, ast.Call] = {}  # the module's call statements, by their function's Name node
-    called: set[str] = set()  # the functions called with keywords only (as collect writes a test's calls)
+    called: set[str] = set()  # the functions called with a literal argument (collected test calls have them)
     for statement in _module_statements(tree):
         call = statement.value if isinstance(statement, ast.Expr) else None
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
             module_calls[id(call.func)] = call
-            if call.keywords and not call.args:
+            if any(isinstance(a, _LITERAL_SHAPES) for a in [*call.args, *(k.value for k in call.keywords)]):
                 called.add(call.func.id)
     if not any(isinstance(f, ast.FunctionDef) and f.name in called for f in tree.body) or reaches_dynamically(tree):
-        return None  # no collected call of a test function (most tests: the cheap check first)
+        return None  # no call of a function with a literal (most tests: the cheap check first)
     declared = _declared(tree)
     references: dict[str, list[ast.Name]] = {}
     for node in ast.walk(tree):
@@ -142,17 +145,17 @@ def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[
             continue  # a decorator of another kind wraps it: the copies would go without
         hosted = _hosted_uses(function, compared_on_host)
         found = [module_calls.get(id(name)) for name in references.get(function.name, [])]
-        calls = [call for call in found if call is not None and not call.args]
+        calls = [call for call in found if call is not None]
         if not hosted or not calls or len(calls) != len(found):
-            continue  # referred to otherwise than by calls with keywords only (the collected form)
+            continue  # referred to otherwise than by calls that are statements of the module
         start, end = spans.span(function)
         if len(calls) * (end - start) > SPECIALIZED_BYTES:
             continue
         copies, call_edits = [], []
         for index, call in enumerate(calls):
-            if any(k.arg is None for k in call.keywords):
-                break  # **kwargs
-            given = {k.arg: k.value for k in call.keywords if k.arg is not None}
+            given = _arguments(function, call)
+            if given is None:
+                break
             values = {name: given[name] for name in hosted if name in given and literal(given[name]) is not NOT_LITERAL}
             if not values:
                 break
@@ -191,6 +194,21 @@ def case_lists(tree: ast.Module) -> dict[str, ast.Assign]:
     uses = _uses(tree, assigned.keys())
     return {name: assignment for name, assignment in assigned.items()
             if bound[name] == 1 and name in uses and all(id(use) in as_cases for use in uses[name])}  # fmt: skip
+
+
+def _arguments(function: ast.FunctionDef, call: ast.Call) -> dict[str, ast.expr] | None:
+    """The argument ``call`` gives each parameter of ``function`` it names, by the parameter's name; None for
+    a call this does not read so (``*args``, ``**kwargs``, more positional arguments than parameters, or one
+    parameter given twice)."""
+    positional = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
+    if len(call.args) > len(positional) or any(isinstance(a, ast.Starred) for a in call.args):
+        return None
+    given: dict[str, ast.expr] = dict(zip(positional, call.args, strict=False))
+    for keyword in call.keywords:
+        if keyword.arg is None or keyword.arg in given:
+            return None
+        given[keyword.arg] = keyword.value
+    return given
 
 
 def _copy(spans: Spans, function: ast.FunctionDef, name: str, replacements: list[tuple[int, int, bytes]]) -> bytes:
