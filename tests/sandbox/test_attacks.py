@@ -424,6 +424,9 @@ EXPECTED_IN_A_NAME = [
     "    assert sort_it(nums) == expected\n",  # the cases in a list of the module
     "def check(nums, expected):\n    assert sort_it(nums) == expected\n\n\ncheck([3, 1, 2], [1, 2, 3])\n"
     "check(nums=[2, 1, 3], expected=[1, 2, 3])\n",  # the test's own helper, called with each case
+    "import pytest\nfrom solution import sort_it\n\n\nclass TestSort:\n    @pytest.mark.parametrize('nums, expected', "
+    "[([3, 1, 2], [1, 2, 3])])\n    def test_sorted(self, nums, expected):\n"
+    "        assert sort_it(nums) == expected\n",  # a test class's method
 ]
 PEEKS = {
     # the caller's locals: the test function's own names
@@ -449,10 +452,10 @@ PEEKS = {
 def test_expected_values_in_names_are_not_in_the_sandbox(sandbox: Sandbox, peek: str) -> None:
     """A name the test binds to a literal and only compares (``expected = [1, 2, 3]`` then ``assert f(x) ==
     expected``; the module's, compared in its test functions), or a parametrize case's value that the test only
-    compares (its cases written in the mark, or in a list of the module that only marks name), or an argument
-    that a helper of the test only compares, is kept on the host like a literal in the assert: an answer that
-    reads the test's frame (its locals, its code's constants) or its module's globals finds nothing to return,
-    while a right answer passes."""
+    compares (its cases written in the mark, or in a list of the module that only marks name; in a test class
+    too), or an argument that a helper of the test only compares, is kept on the host like a literal in the
+    assert: an answer that reads the test's frame (its locals, its code's constants) or its module's globals
+    finds nothing to return, while a right answer passes."""
     tests = [{"kind": "assert", "code": test} for test in EXPECTED_IN_A_NAME]
     right = "def sort_it(xs):\n    return sorted(xs)\n"
     result = sandbox.score([right, peek], tests)

@@ -2269,9 +2269,9 @@ def test_rewrite_keeps_names_bound_to_literals_outside() -> None:
 def test_rewrite_keeps_parametrized_expected_values_outside() -> None:
     """A parametrize case's value that the test function only compares (``test_f(x=1, expected=2)`` as
     collected) is written into a copy of the function per call, whose assert keeps it on the host; the
-    function, its decorator with the cases, goes, and so does a list of cases that only such marks named. A
-    parameter used otherwise, a list of cases the test changes, test classes' methods and a function another
-    decorator wraps are left as they are."""
+    function, its decorator with the cases, goes, and so does a list of cases that only such marks named; a
+    test class's method likewise, with copies that are methods. A parameter used otherwise, a list of cases the
+    test changes, a function another decorator wraps and a name defined twice are left as they are."""
     source, checks = rewrite_asserts(
         "import pytest\nfrom solution import f\n\n"
         "@pytest.mark.parametrize('x, expected', [(1, 'two'), pytest.param(3, 'four', id='3')])\n"
@@ -2290,10 +2290,22 @@ def test_rewrite_keeps_parametrized_expected_values_outside() -> None:
     assert "'two'" not in source and "'four'" not in source and "def test_f" not in source
     assert "__vpo_test_f_0(x=1, expected=None, tmp_path=" in source and "__vpo_test_f_1(x=3" in source
     assert "'eight'" not in source and "CASES" not in source and "__vpo_test_h_0(x=7, expected=None)" in source
-    kept = ("'six'", "'fourteen'", "'sixteen'", "'ten'", "'twelve'", "def test_g", "def test_n", "def test_m")
+    assert "'ten'" not in source and "    def __vpo_test_k_0__(self, expected):" in source  # not name-mangled
+    assert "(__vpo_case__).__vpo_test_k_0__(expected=None)" in source
+    kept = ("'six'", "'fourteen'", "'sixteen'", "'twelve'", "def test_g", "def test_n", "def test_m")
     assert all(text in source for text in kept)
     compile(source, "<rewritten>", "exec")
     assert [c.operands[1] for c in checks[:2]] == [("const", "two"), ("const", "four")]
+    # defined twice (pytest runs the last; a subclass's method overrides): no copies, whose names would clash
+    twice = "@pytest.mark.parametrize('x, expected', [(1, 2)])\ndef test_a(x, expected):\n    assert f(x) == expected\n"
+    overridden = "class TestK:\n    @pytest.mark.parametrize('x, expected', [(1, 2)])\n"
+    overridden += "    def test_k(self, x, expected):\n        assert f(x) == expected\nclass TestL(TestK):\n"
+    overridden += "    @pytest.mark.parametrize('x, expected', [(3, 4)])\n    def test_k(self, x, expected):\n"
+    overridden += "        assert f(x) == expected\n"
+    for test in ("import pytest\n" + twice + twice.replace("(1, 2)", "(3, 4)"), "import pytest\n" + overridden):
+        rewritten = rewrite_asserts(test)[0]
+        assert "__vpo_test" not in rewritten and "(3, 4)" in rewritten, rewritten
+        compile(rewritten, "<rewritten>", "exec")
 
 
 def test_rewrite_keeps_a_helper_s_expected_values_outside() -> None:

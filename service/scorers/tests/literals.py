@@ -118,56 +118,73 @@ def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[
     ``check(1, 2)``). The function itself (its decorators, which hold the cases, included) is replaced by its
     copies, where every reference to it is such a call, a statement of the module. None when there is none to
     make. The same conditions as hosted_names hold for the parameter in the function."""
-    module_calls: dict[int, ast.Call] = {}  # the module's call statements, by their function's Name node
+    module_calls: dict[int, ast.Call] = {}  # the module's call statements, by their function's node
     called: set[str] = set()  # the functions called with a literal argument (collected test calls have them)
     for statement in _module_statements(tree):
         call = statement.value if isinstance(statement, ast.Expr) else None
-        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name):
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name | ast.Attribute):
             module_calls[id(call.func)] = call
             if any(isinstance(a, _LITERAL_SHAPES) for a in [*call.args, *(k.value for k in call.keywords)]):
-                called.add(call.func.id)
-    if not any(isinstance(f, ast.FunctionDef) and f.name in called for f in tree.body) or reaches_dynamically(tree):
+                called.add(call.func.id if isinstance(call.func, ast.Name) else call.func.attr)
+    # the module's functions, and the methods of its classes (a test class's, called on an instance as
+    # collect writes it: ``__vpo_case__.test_f(x=1)``)
+    functions: list[tuple[ast.FunctionDef, ast.ClassDef | None]]
+    functions = [(f, None) for f in tree.body if isinstance(f, ast.FunctionDef)]
+    functions += [
+        (m, c) for c in tree.body if isinstance(c, ast.ClassDef) for m in c.body if isinstance(m, ast.FunctionDef)
+    ]
+    if not any(f.name in called for f, _ in functions) or reaches_dynamically(tree):
         return None  # no call of a function with a literal (most tests: the cheap check first)
     declared = _declared(tree)
-    references: dict[str, list[ast.Name]] = {}
+    bound = Counter(name for node in ast.walk(tree) for name, _ in _binds(node) if name in called)
+    references: dict[str, list[ast.expr]] = {}  # each name's loads, and each attribute's
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             references.setdefault(node.id, []).append(node)
+    attributes: dict[str, list[ast.expr]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            attributes.setdefault(node.attr, []).append(node)
     spans = Spans(source)
     edits: list[tuple[int, int, bytes]] = []
     gone: list[tuple[int, int]] = []  # the spans of the marks of the functions replaced by copies
-    for function in tree.body:
-        if not isinstance(function, ast.FunctionDef) or function.name not in called:
-            continue
-        if declared.intersection(_params(function)):
+    for function, owner in functions:
+        # one function of that name (which is the one called), with its parameters, under pytest's marks only
+        if function.name not in called or bound[function.name] != 1 or declared.intersection(_params(function)):
             continue
         if not all(_is_mark(decorator) for decorator in function.decorator_list):
             continue  # a decorator of another kind wraps it: the copies would go without
         hosted = _hosted_uses(function, compared_on_host)
-        found = [module_calls.get(id(name)) for name in references.get(function.name, [])]
+        named = references.get(function.name, [])
+        found = [module_calls.get(id(node)) for node in (attributes.get(function.name, []) if owner else named)]
         calls = [call for call in found if call is not None]
-        if not hosted or not calls or len(calls) != len(found):
+        if not hosted or not calls or len(calls) != len(found) or (owner and named):
             continue  # referred to otherwise than by calls that are statements of the module
         start, end = spans.span(function)
         if len(calls) * (end - start) > SPECIALIZED_BYTES:
             continue
         copies, call_edits = [], []
         for index, call in enumerate(calls):
-            given = _arguments(function, call)
+            given = _arguments(function, call, skip=1 if owner else 0)
             if given is None:
                 break
             values = {name: given[name] for name in hosted if name in given and literal(given[name]) is not NOT_LITERAL}
             if not values:
                 break
-            copy = f"__vpo_{function.name}_{index}"
+            copy = f"__vpo_{function.name}_{index}" + ("__" if owner else "")  # a method's: not name-mangled
             inner = [(*spans.span(use), spans.text(values[use.id]))
                      for name, uses in hosted.items() if name in values for use in uses]  # fmt: skip
             copies.append(_copy(spans, function, copy, inner))
-            call_edits.append((*spans.span(call.func), copy.encode()))
+            func = call.func
+            renamed = (
+                spans.text(func.value) + b"." + copy.encode() if isinstance(func, ast.Attribute) else copy.encode()
+            )
+            call_edits.append((*spans.span(func), renamed))
             call_edits += [(*spans.span(given[name]), b"None") for name in values]
         else:
             first = min([function.lineno, *(d.lineno for d in function.decorator_list)])
-            edits.append((spans.offset(first, 0), end, b"\n".join(copies)))
+            indent = spans.data[spans.offset(function.lineno, 0) : start]  # a method's, before its def
+            edits.append((spans.offset(first, 0), end, indent + (b"\n" + indent).join(copies)))
             edits += call_edits
             gone += [spans.span(decorator) for decorator in function.decorator_list]
     # a list of cases that only those marks named (``CASES = [(1, 2)]``, see collect.case_lists) goes with them
@@ -196,11 +213,11 @@ def case_lists(tree: ast.Module) -> dict[str, ast.Assign]:
             if bound[name] == 1 and name in uses and all(id(use) in as_cases for use in uses[name])}  # fmt: skip
 
 
-def _arguments(function: ast.FunctionDef, call: ast.Call) -> dict[str, ast.expr] | None:
-    """The argument ``call`` gives each parameter of ``function`` it names, by the parameter's name; None for
-    a call this does not read so (``*args``, ``**kwargs``, more positional arguments than parameters, or one
-    parameter given twice)."""
-    positional = [a.arg for a in [*function.args.posonlyargs, *function.args.args]]
+def _arguments(function: ast.FunctionDef, call: ast.Call, skip: int = 0) -> dict[str, ast.expr] | None:
+    """The argument ``call`` gives each parameter of ``function`` it names, by the parameter's name (its first
+    ``skip`` given otherwise: a method's ``self``); None for a call this does not read so (``*args``,
+    ``**kwargs``, more positional arguments than parameters, or one parameter given twice)."""
+    positional = [a.arg for a in [*function.args.posonlyargs, *function.args.args]][skip:]
     if len(call.args) > len(positional) or any(isinstance(a, ast.Starred) for a in call.args):
         return None
     given: dict[str, ast.expr] = dict(zip(positional, call.args, strict=False))
