@@ -8,6 +8,7 @@ import json
 import math
 import os
 import pickle
+import signal
 import socket
 import subprocess
 import time
@@ -2032,9 +2033,15 @@ def test_workers_pinned_one_per_cpu() -> None:
             # one at a time: a spare takes a unit only while one waits beside a held worker, so they all run on
             # the regular workers
             results = [await pool.run(_affinity_unit(i), budget_s=30) for i in range(2 * len(mask))]
-            # a replacement (the answer killed its worker, say) is pinned as the one it replaces
-            await pool._restart(0, pool._workers[0])
-            results.append(await pool.run(_affinity_unit(99), budget_s=30))
+            # a replacement (the answer killed its worker, say) is pinned as the one it replaces: worker 0 killed
+            # from outside, the unit that meets it ends as the answer's fault and its worker is replaced (by the
+            # task that feeds it, the one owner of its worker: a restart from elsewhere would leave one behind)
+            victim = pool._workers[0]
+            assert victim.process is not None
+            os.killpg(victim.process.pid, signal.SIGKILL)
+            after = [await pool.run(_affinity_unit(100 + i), budget_s=30) for i in range(2 * len(mask) + 1)]
+            assert sum(1 for r in after if r.get("worker_died")) == 1 and pool._workers[0] is not victim, after
+            results += [r for r in after if not r.get("worker_died")]
             pids = [worker.process.pid for worker in pool._workers if worker.process is not None]
             return pool, [json.loads(r["stdout"]) for r in results], [sorted(os.sched_getaffinity(pid)) for pid in pids]
         finally:
