@@ -427,6 +427,9 @@ EXPECTED_IN_A_NAME = [
     "import pytest\nfrom solution import sort_it\n\n\nclass TestSort:\n    @pytest.mark.parametrize('nums, expected', "
     "[([3, 1, 2], [1, 2, 3])])\n    def test_sorted(self, nums, expected):\n"
     "        assert sort_it(nums) == expected\n",  # a test class's method
+    "from solution import sort_it\n\n\ndef test_sorted():\n"
+    "    cases = [([3, 1, 2], [1, 2, 3]), ([2, 1, 3], [1, 2, 3])]\n"
+    "    for nums, expected in cases:\n        assert sort_it(nums) == expected\n",  # a loop over the cases
 ]
 PEEKS = {
     # the caller's locals: the test function's own names
@@ -453,9 +456,9 @@ def test_expected_values_in_names_are_not_in_the_sandbox(sandbox: Sandbox, peek:
     """A name the test binds to a literal and only compares (``expected = [1, 2, 3]`` then ``assert f(x) ==
     expected``; the module's, compared in its test functions), or a parametrize case's value that the test only
     compares (its cases written in the mark, or in a list of the module that only marks name; in a test class
-    too), or an argument that a helper of the test only compares, is kept on the host like a literal in the
-    assert: an answer that reads the test's frame (its locals, its code's constants) or its module's globals
-    finds nothing to return, while a right answer passes."""
+    too), or an argument that a helper of the test only compares, or a loop's variable over a list of cases, is
+    kept on the host like a literal in the assert: an answer that reads the test's frame (its locals, its
+    code's constants) or its module's globals finds nothing to return, while a right answer passes."""
     tests = [{"kind": "assert", "code": test} for test in EXPECTED_IN_A_NAME]
     right = "def sort_it(xs):\n    return sorted(xs)\n"
     result = sandbox.score([right, peek], tests)

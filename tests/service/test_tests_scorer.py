@@ -2340,6 +2340,43 @@ def test_rewrite_keeps_a_helper_s_expected_values_outside() -> None:
         assert "def check(" in rewrite_asserts(test)[0], case
 
 
+def test_rewrite_writes_out_loops_over_literal_cases() -> None:
+    """``for x, expected in [(1, 2), (3, 4)]: assert f(x) == expected`` (a list written in the loop, or a name
+    bound once to it that nothing else uses, in the function or the module) is written out once per case in an
+    ``if True:`` block, the compared value written into the assert (kept on the host) and the others assigned
+    before it; loops this cannot write out so stay as they are."""
+    source, checks = rewrite_asserts(
+        "CASES = [(5, 'six')]\n"
+        "def test_a():\n    cases = [(1, 'two'), (3, 'four')]\n    for x, expected in cases:\n"
+        "        got = f(x)\n        assert got == expected, expected\n"
+        "def test_b():\n    for x, expected in CASES:\n        assert f(x) == expected\n"
+        'for word in [\'seven\', """eight\n"""]:\n    assert g() != word\n'
+        "test_a()\ntest_b()\n"
+    )
+    assert not any(text in source for text in ("'two'", "'four'", "'six'", "'seven'", "eight", "cases", "CASES"))
+    assert source.count("if True:\n        x = (1)\n        got = f(x)\n") == 1 and "x = (3)" in source
+    assert source.count("if True:\n") == 5
+    compile(source, "<rewritten>", "exec")
+    assert [c.operands[1] for c in checks] == [("const", v) for v in ("two", "four", "six", "seven", "eight\n")]
+    kept = {
+        "else": "for x, y in [(1, 2)]:\n    assert f(x) == y\nelse:\n    pass\n",
+        "break": "for x, y in [(1, 2)]:\n    assert f(x) == y\n    if x:\n        break\n",
+        "continue": "for x, y in [(1, 2)]:\n    if x:\n        continue\n    assert f(x) == y\n",
+        "used after": "for x, y in [(1, 2)]:\n    assert f(x) == y\nprint(y)\n",
+        "used otherwise": "for x, y in [(1, 2)]:\n    assert f(x) == y\n    g(y)\n",
+        "one line": "for x, y in [(1, 2)]: assert f(x) == y\n",
+        "not a literal": "for x, y in [(1, g())]:\n    assert f(x) == y\n",
+        "list used again": "L = [(1, 2)]\nfor x, y in L:\n    assert f(x) == y\nassert len(L) == 1\n",
+        "list bound twice": "L = [(1, 2)]\nL = [(3, 4)]\nfor x, y in L:\n    assert f(x) == y\n",
+        "list after": "def t():\n    for x, y in L:\n        assert f(x) == y\n    L = [(1, 2)]\n",
+        "uneven cases": "for x, y in [(1, 2), (3,)]:\n    assert f(x) == y\n",
+        "starred target": "for x, *y in [(1, 2)]:\n    assert f(x) == y\n",
+        "rebound": "for x, y in [(1, 2)]:\n    y = y + 1\n    assert f(x) == y\n",
+    }
+    for case, test in kept.items():
+        assert "if True" not in rewrite_asserts(test)[0], case
+
+
 def test_rewrite_marks_the_asserts_a_test_must_run() -> None:
     """Check.block: the module's asserts, and those of a function the module calls by its one name, run
     whenever the test ends normally; Check.guarded: an assert in a try may be skipped by an exception."""

@@ -40,7 +40,7 @@ from service.sandbox.pytest_stand_in import approx
 
 from .collect import called_name, runnable
 from .literals import NOT_LITERAL as _NOT_LITERAL
-from .literals import and_parts, hosted_names, hosted_parameters
+from .literals import and_parts, hosted_names, hosted_parameters, unrolled_loops
 from .literals import binding_sites as _binding_sites
 from .literals import literal as _literal
 from .spans import Spans
@@ -145,6 +145,11 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
     specialized = hosted_parameters(source, tree, lambda compare: _outside_comparable(compare, bindings))
     if specialized is not None:
         source, tree = specialized, ast.parse(specialized)
+        bindings = _bindings(tree)
+    # ``for x, expected in [(1, 2)]: assert f(x) == expected`` is written out per case, each with its 2 written in
+    unrolled = unrolled_loops(source, tree, lambda compare: _outside_comparable(compare, bindings))
+    if unrolled is not None:
+        source, tree = unrolled, ast.parse(unrolled)
         bindings = _bindings(tree)
     spans = Spans(source)
     text = spans.text

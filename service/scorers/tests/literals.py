@@ -194,6 +194,135 @@ def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[
     return spans.splice(sorted(edits)) if edits else None
 
 
+def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[ast.Compare], bool]) -> str | None:
+    """``source`` with each loop over a literal list of cases whose variables the test only compares written out
+    once per case (``for x, expected in [(1, 2), (3, 4)]: assert f(x) == expected``), the compared values as
+    the literal's text, so that the rewrite keeps them on the host; the loop's other variables are assigned
+    before each copy, which is an ``if True:`` block at the loop's place (its body keeps its indentation). The
+    list may be a name bound once, by a plain assignment of a list or tuple display at the top level of the
+    loop's function or module, that nothing else uses: that assignment then goes too. A loop with an ``else``,
+    a ``break`` or ``continue``, its body on its own line, or inside another loop written out, stays as it is.
+    None when there is none to write out. The same conditions as hosted_names hold for the variables."""
+    loops = [
+        n for n in ast.walk(tree) if isinstance(n, ast.For) and isinstance(n.iter, ast.List | ast.Tuple | ast.Name)
+    ]
+    if not loops or reaches_dynamically(tree):
+        return None  # most tests have no loop over a list (the cheap check first)
+    scope_of: dict[int, ast.AST] = {}
+    for owner in (n for n in ast.walk(tree) if isinstance(n, _SCOPES)):
+        scope_of.update((id(node), owner) for node in _own_nodes(owner) if isinstance(node, ast.For))
+    declared = _declared(tree)
+    everywhere = Counter(name for node in ast.walk(tree) for name, _ in _binds(node))
+    spans = Spans(source)
+    edits: list[tuple[int, int, bytes]] = []
+    for loop in loops:
+        scope = scope_of.get(id(loop))  # None: in a class's body
+        start, end = spans.span(loop)
+        if scope is None:
+            continue
+        if any(s < end and start < e for s, e, _ in edits):
+            continue  # in a loop written out already (or holding the list assigned for one)
+        if loop.orelse or loop.body[0].lineno == loop.lineno or _escapes(loop.body):
+            continue
+        targets = [loop.target] if isinstance(loop.target, ast.Name) else getattr(loop.target, "elts", [None])
+        if not all(isinstance(t, ast.Name) for t in targets) or not isinstance(
+            loop.target, ast.Name | ast.Tuple | ast.List
+        ):
+            continue
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
+        assignment = _named_list(loop, scope, tree, everywhere) if isinstance(loop.iter, ast.Name) else None
+        display = assignment.value if assignment is not None else loop.iter
+        if not isinstance(display, ast.List | ast.Tuple) or literal(display) is NOT_LITERAL:
+            continue
+        cases = [_parts(item, len(names), isinstance(loop.target, ast.Name)) for item in display.elts]
+        if not cases or any(case is None for case in cases):
+            continue
+        hosted = _loop_hosted(loop, scope, names, declared, compared_on_host)
+        body_start = spans.offset(loop.body[0].lineno, 0)
+        if not hosted or len(cases) * (end - body_start) > SPECIALIZED_BYTES:
+            continue
+        indent = spans.data[spans.offset(loop.lineno, 0) : start]
+        inner = spans.data[body_start : spans.span(loop.body[0])[0]]  # the body's indentation
+        copies = []
+        for case in cases:
+            assert case is not None
+            given = dict(zip(names, case, strict=True))
+            replacements = [(*spans.span(use), spans.text(given[use.id])) for uses in hosted.values() for use in uses]
+            assigned = b"".join(inner + f"{name} = ".encode() + spans.text(given[name]) + b"\n"
+                                for name in names if name not in hosted)  # fmt: skip
+            copies.append(b"if True:\n" + assigned + _region(spans, body_start, end, replacements))
+        edits.append((start, end, (b"\n" + indent).join(copies)))
+        if assignment is not None:
+            edits.append((*spans.span(assignment), b"pass"))
+    return spans.splice(sorted(edits)) if edits else None
+
+
+def _escapes(body: list[ast.stmt]) -> bool:
+    """A ``break`` or ``continue`` of the loop whose body this is (not of a loop or function inside it)."""
+    stack: list[ast.AST] = list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Break | ast.Continue):
+            return True
+        if not isinstance(node, (*_SCOPES, ast.ClassDef, ast.Lambda, ast.For, ast.While, ast.AsyncFor)):
+            stack.extend(ast.iter_child_nodes(node))
+        elif isinstance(node, ast.For | ast.While | ast.AsyncFor):  # their else blocks are this loop's
+            stack.extend(node.orelse)
+    return False
+
+
+def _named_list(loop: ast.For, scope: ast.AST, tree: ast.Module, everywhere: Counter[str]) -> ast.Assign | None:
+    """The assignment of the list a loop goes over by name (``for x, y in CASES``): a list or tuple display
+    bound by the name's one binding in the test, a plain assignment at the top level of the loop's scope
+    (before the loop) or of the module, and the loop its one use."""
+    assert isinstance(loop.iter, ast.Name)
+    name = loop.iter.id
+    if everywhere[name] != 1 or _uses(tree, {name}).get(name) != [loop.iter]:
+        return None
+    for owner in {id(scope): scope, id(tree): tree}.values():
+        for statement in getattr(owner, "body", []):
+            if _literal_assignment(statement) == name and isinstance(statement, ast.Assign):
+                if owner is tree and scope is not tree or statement.lineno < loop.lineno:
+                    return statement
+    return None
+
+
+def _parts(item: ast.expr, count: int, whole: bool) -> list[ast.expr] | None:
+    """A case's value for each of a loop's ``count`` variables: the item (one variable, not unpacked), or the
+    elements of its tuple or list display; None where it does not unpack so."""
+    if whole:
+        return [item]
+    if isinstance(item, ast.Tuple | ast.List) and len(item.elts) == count:
+        return None if any(isinstance(e, ast.Starred) for e in item.elts) else list(item.elts)
+    return None
+
+
+def _loop_hosted(
+    loop: ast.For,
+    scope: ast.AST,
+    names: list[str],
+    declared: set[str],
+    compared_on_host: Callable[[ast.Compare], bool],
+) -> dict[str, list[ast.Name]]:
+    """The loop's variables that only its body compares, in asserts the host judges, each with its uses: bound
+    by the loop alone in its scope (not declared global or nonlocal), and used nowhere else in that scope."""
+    bound = Counter(name for node in _own_nodes(scope) for name, _ in _binds(node))
+    operands = {id(operand) for _, operand in _compared_names(_own_nodes(loop), compared_on_host)}
+    candidates = {name for name in names if bound[name] == 1 and name not in declared and names.count(name) == 1}
+    uses = _uses(scope, candidates)
+    return {name: found for name, found in uses.items() if all(id(use) in operands for use in found)}
+
+
+def _region(spans: Spans, start: int, end: int, replacements: list[tuple[int, int, bytes]]) -> bytes:
+    """The source's bytes from ``start`` to ``end``, each (start, end, text) of ``replacements`` made."""
+    out, position = [], start
+    for s, e, text in sorted(replacements):
+        out += [spans.data[position:s], text]
+        position = e
+    out.append(spans.data[position:end])
+    return b"".join(out)
+
+
 def case_lists(tree: ast.Module) -> dict[str, ast.Assign]:
     """The module's names of parametrize cases (``CASES = [(1, 2), (3, 4)]``, then ``@pytest.mark.parametrize("x,
     expected", CASES)``), each with its assignment: a name bound once in the whole test, by a plain assignment of
@@ -232,17 +361,10 @@ def _copy(spans: Spans, function: ast.FunctionDef, name: str, replacements: list
     """The text of ``function`` from its ``def`` (not its decorators), named ``name``, each (start, end, text)
     of ``replacements`` (offsets in the source) made."""
     start, end = spans.span(function)
-    data = spans.data[start:end]
-    named = re.match(rb"def\s+", data)
+    named = re.match(rb"def\s+", spans.data[start:end])
     assert named is not None
-    edits = [(named.end(), named.end() + len(function.name.encode()), name.encode())]
-    edits += sorted((s - start, e - start, text) for s, e, text in replacements)
-    out, position = [], 0
-    for s, e, text in edits:
-        out += [data[position:s], text]
-        position = e
-    out.append(data[position:])
-    return b"".join(out)
+    at = start + named.end()
+    return _region(spans, start, end, [(at, at + len(function.name.encode()), name.encode()), *replacements])
 
 
 def _is_mark(decorator: ast.expr) -> bool:
