@@ -2342,9 +2342,9 @@ def test_rewrite_keeps_a_helper_s_expected_values_outside() -> None:
 
 def test_rewrite_writes_out_loops_over_literal_cases() -> None:
     """``for x, expected in [(1, 2), (3, 4)]: assert f(x) == expected`` (a list written in the loop, or a name
-    bound once to it that nothing else uses, in the function or the module) is written out once per case in an
-    ``if True:`` block, the compared value written into the assert (kept on the host) and the others assigned
-    before it; loops this cannot write out so stay as they are."""
+    bound once to it that nothing else uses, in the function or the module; or ``zip`` of such lists) is
+    written out once per case in an ``if True:`` block, the compared value written into the assert (kept on
+    the host) and the others assigned before it; loops this cannot write out so stay as they are."""
     source, checks = rewrite_asserts(
         "CASES = [(5, 'six')]\n"
         "def test_a():\n    cases = [(1, 'two'), (3, 'four')]\n    for x, expected in cases:\n"
@@ -2358,7 +2358,17 @@ def test_rewrite_writes_out_loops_over_literal_cases() -> None:
     assert source.count("if True:\n") == 5
     compile(source, "<rewritten>", "exec")
     assert [c.operands[1] for c in checks] == [("const", v) for v in ("two", "four", "six", "seven", "eight\n")]
+    # zip of such lists, named or written there: cut to the shortest, as zip does
+    zipped, zipped_checks = rewrite_asserts(
+        "def test_z():\n    inputs = [1, 3, 5]\n    for x, y in zip(inputs, ['two', 'four']):\n"
+        "        assert f(x) == y\n"
+    )
+    assert "inputs" not in zipped and "'two'" not in zipped and "x = (5)" not in zipped
+    assert [c.operands[1] for c in zipped_checks] == [("const", "two"), ("const", "four")]
     kept = {
+        "zip's keywords": "for x, y in zip([1], [2], strict=True):\n    assert f(x) == y\n",
+        "zip rebound": "zip = g\nfor x, y in zip([1], [2]):\n    assert f(x) == y\n",
+        "another call": "for x, y in enumerate([2]):\n    assert f(x) == y\n",
         "else": "for x, y in [(1, 2)]:\n    assert f(x) == y\nelse:\n    pass\n",
         "break": "for x, y in [(1, 2)]:\n    assert f(x) == y\n    if x:\n        break\n",
         "continue": "for x, y in [(1, 2)]:\n    if x:\n        continue\n    assert f(x) == y\n",

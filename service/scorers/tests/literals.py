@@ -200,12 +200,11 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
     the literal's text, so that the rewrite keeps them on the host; the loop's other variables are assigned
     before each copy, which is an ``if True:`` block at the loop's place (its body keeps its indentation). The
     list may be a name bound once, by a plain assignment of a list or tuple display at the top level of the
-    loop's function or module, that nothing else uses: that assignment then goes too. A loop with an ``else``,
+    loop's function or module, that nothing else uses: that assignment then goes too; and ``zip`` of such
+    lists (``for x, expected in zip(inputs, outputs)``). A loop with an ``else``,
     a ``break`` or ``continue``, its body on its own line, or inside another loop written out, stays as it is.
     None when there is none to write out. The same conditions as hosted_names hold for the variables."""
-    loops = [
-        n for n in ast.walk(tree) if isinstance(n, ast.For) and isinstance(n.iter, ast.List | ast.Tuple | ast.Name)
-    ]
+    loops = [n for n in ast.walk(tree) if isinstance(n, ast.For) and _over_cases(n.iter)]
     if not loops or reaches_dynamically(tree):
         return None  # most tests have no loop over a list (the cheap check first)
     scope_of: dict[int, ast.AST] = {}
@@ -230,13 +229,10 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
         ):
             continue
         names = [t.id for t in targets if isinstance(t, ast.Name)]
-        assignment = _named_list(loop, scope, tree, everywhere) if isinstance(loop.iter, ast.Name) else None
-        display = assignment.value if assignment is not None else loop.iter
-        if not isinstance(display, ast.List | ast.Tuple) or literal(display) is NOT_LITERAL:
+        found = _loop_cases(loop, scope, tree, everywhere, len(names))
+        if found is None:
             continue
-        cases = [_parts(item, len(names), isinstance(loop.target, ast.Name)) for item in display.elts]
-        if not cases or any(case is None for case in cases):
-            continue
+        cases, assignments = found
         hosted = _loop_hosted(loop, scope, names, declared, compared_on_host)
         body_start = spans.offset(loop.body[0].lineno, 0)
         if not hosted or len(cases) * (end - body_start) > SPECIALIZED_BYTES:
@@ -245,16 +241,51 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
         inner = spans.data[body_start : spans.span(loop.body[0])[0]]  # the body's indentation
         copies = []
         for case in cases:
-            assert case is not None
             given = dict(zip(names, case, strict=True))
             replacements = [(*spans.span(use), spans.text(given[use.id])) for uses in hosted.values() for use in uses]
             assigned = b"".join(inner + f"{name} = ".encode() + spans.text(given[name]) + b"\n"
                                 for name in names if name not in hosted)  # fmt: skip
             copies.append(b"if True:\n" + assigned + _region(spans, body_start, end, replacements))
         edits.append((start, end, (b"\n" + indent).join(copies)))
-        if assignment is not None:
-            edits.append((*spans.span(assignment), b"pass"))
+        edits += [(*spans.span(assignment), b"pass") for assignment in assignments]
     return spans.splice(sorted(edits)) if edits else None
+
+
+def _loop_cases(
+    loop: ast.For, scope: ast.AST, tree: ast.Module, everywhere: Counter[str], count: int
+) -> tuple[list[list[ast.expr]], list[ast.Assign]] | None:
+    """Each case of a loop over literal cases, as the expression of each of its ``count`` variables, and the
+    assignments of the lists it names (see _named_list); None for a loop over anything else. The cases are a
+    list or tuple display, or ``zip`` of such (``for x, y in zip(inputs, outputs)``), each display written
+    there or named."""
+    zipped = isinstance(loop.iter, ast.Call) and isinstance(loop.iter.func, ast.Name) and loop.iter.func.id == "zip"
+    if isinstance(loop.iter, ast.Call) and not (zipped and everywhere["zip"] == 0 and not loop.iter.keywords):
+        return None
+    sources = loop.iter.args if isinstance(loop.iter, ast.Call) else [loop.iter]
+    if not sources or (zipped and len(sources) != count):
+        return None
+    displays, assignments = [], []
+    for source in sources:
+        assignment = _named_list(source, loop, scope, tree, everywhere) if isinstance(source, ast.Name) else None
+        display = assignment.value if assignment is not None else source
+        if not isinstance(display, ast.List | ast.Tuple) or literal(display) is NOT_LITERAL:
+            return None
+        displays.append(display.elts)
+        assignments += [assignment] if assignment is not None else []
+    if zipped:
+        cases: list[list[ast.expr] | None] = [list(items) for items in zip(*displays, strict=False)]
+    else:
+        cases = [_parts(item, count, isinstance(loop.target, ast.Name)) for item in displays[0]]
+    if not cases or any(case is None for case in cases):
+        return None
+    return [case for case in cases if case is not None], assignments
+
+
+def _over_cases(iterable: ast.expr) -> bool:
+    """A loop over this may be one over literal cases (a cheap first check: _loop_cases decides)."""
+    if isinstance(iterable, ast.Call):
+        return isinstance(iterable.func, ast.Name) and iterable.func.id == "zip"
+    return isinstance(iterable, ast.List | ast.Tuple | ast.Name)
 
 
 def _escapes(body: list[ast.stmt]) -> bool:
@@ -271,13 +302,14 @@ def _escapes(body: list[ast.stmt]) -> bool:
     return False
 
 
-def _named_list(loop: ast.For, scope: ast.AST, tree: ast.Module, everywhere: Counter[str]) -> ast.Assign | None:
-    """The assignment of the list a loop goes over by name (``for x, y in CASES``): a list or tuple display
-    bound by the name's one binding in the test, a plain assignment at the top level of the loop's scope
-    (before the loop) or of the module, and the loop its one use."""
-    assert isinstance(loop.iter, ast.Name)
-    name = loop.iter.id
-    if everywhere[name] != 1 or _uses(tree, {name}).get(name) != [loop.iter]:
+def _named_list(
+    node: ast.Name, loop: ast.For, scope: ast.AST, tree: ast.Module, everywhere: Counter[str]
+) -> ast.Assign | None:
+    """The assignment of a list a loop goes over by name (``for x, y in CASES``, ``node`` the name): a list or
+    tuple display bound by the name's one binding in the test, a plain assignment at the top level of the
+    loop's scope (before the loop) or of the module, and the loop's use its one use."""
+    name = node.id
+    if everywhere[name] != 1 or _uses(tree, {name}).get(name) != [node]:
         return None
     for owner in {id(scope): scope, id(tree): tree}.values():
         for statement in getattr(owner, "body", []):
