@@ -2342,9 +2342,10 @@ def test_rewrite_keeps_a_helper_s_expected_values_outside() -> None:
 
 def test_rewrite_writes_out_loops_over_literal_cases() -> None:
     """``for x, expected in [(1, 2), (3, 4)]: assert f(x) == expected`` (a list written in the loop, or a name
-    bound once to it that nothing else uses, in the function or the module; or ``zip`` of such lists) is
-    written out once per case in an ``if True:`` block, the compared value written into the assert (kept on
-    the host) and the others assigned before it; loops this cannot write out so stay as they are."""
+    bound once to it that nothing else uses, in the function or the module; or ``zip`` of such lists; or one
+    variable used as ``case[0]`` or ``case["key"]``) is written out once per case in an ``if True:`` block,
+    the compared value written into the assert (kept on the host) and the others assigned before it; loops
+    this cannot write out so stay as they are."""
     source, checks = rewrite_asserts(
         "CASES = [(5, 'six')]\n"
         "def test_a():\n    cases = [(1, 'two'), (3, 'four')]\n    for x, expected in cases:\n"
@@ -2365,7 +2366,19 @@ def test_rewrite_writes_out_loops_over_literal_cases() -> None:
     )
     assert "inputs" not in zipped and "'two'" not in zipped and "x = (5)" not in zipped
     assert [c.operands[1] for c in zipped_checks] == [("const", "two"), ("const", "four")]
+    # one variable, used as ``case[0]``, ``case[-1]`` or ``case["key"]``: each use is its part of the case
+    indexed, indexed_checks = rewrite_asserts(
+        "def test_i():\n    cases = [{'in': 1, 'out': 'two'}, {'in': 3, 'out': 'four'}]\n    for case in cases:\n"
+        "        assert f(case['in']) == case['out']\nfor pair in [(5, 'six')]:\n    assert f(pair[0]) == pair[-1]\n"
+    )
+    assert "case" not in indexed and "pair" not in indexed and "'two'" not in indexed and "f((3))" in indexed
+    assert [c.operands[1] for c in indexed_checks] == [("const", v) for v in ("two", "four", "six")]
     kept = {
+        "the case itself": "for c in [(1, 2)]:\n    assert f(c[0]) == c[1]\n    g(c)\n",
+        "a case changed": "for c in [[1, 2]]:\n    c[1] = 3\n    assert f(c[0]) == c[1]\n",
+        "no such part": "for c in [(1, 2), (3,)]:\n    assert f(c[0]) == c[1]\n",
+        "a slice": "for c in [(1, 2)]:\n    assert f(c[0]) == c[1:]\n",
+        "only inputs": "for c in [(1, 2)]:\n    assert f(c[0], c[1])\n",
         "zip's keywords": "for x, y in zip([1], [2], strict=True):\n    assert f(x) == y\n",
         "zip rebound": "zip = g\nfor x, y in zip([1], [2]):\n    assert f(x) == y\n",
         "another call": "for x, y in enumerate([2]):\n    assert f(x) == y\n",

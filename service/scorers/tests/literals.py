@@ -234,17 +234,20 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
             continue
         cases, assignments = found
         hosted = _loop_hosted(loop, scope, names, declared, compared_on_host)
+        # ``for case in CASES: assert f(case[0]) == case[1]`` (or ``case["expected"]``): each item's part
+        indexed = _indexed_uses(loop, scope, names, declared, compared_on_host, cases) if not hosted else {}
         body_start = spans.offset(loop.body[0].lineno, 0)
-        if not hosted or len(cases) * (end - body_start) > SPECIALIZED_BYTES:
+        if not (hosted or indexed) or len(cases) * (end - body_start) > SPECIALIZED_BYTES:
             continue
         indent = spans.data[spans.offset(loop.lineno, 0) : start]
         inner = spans.data[body_start : spans.span(loop.body[0])[0]]  # the body's indentation
         copies = []
-        for case in cases:
+        for index, case in enumerate(cases):
             given = dict(zip(names, case, strict=True))
             replacements = [(*spans.span(use), spans.text(given[use.id])) for uses in hosted.values() for use in uses]
+            replacements += [(*spans.span(use), spans.text(parts[index])) for use, parts in indexed.items()]
             assigned = b"".join(inner + f"{name} = ".encode() + spans.text(given[name]) + b"\n"
-                                for name in names if name not in hosted)  # fmt: skip
+                                for name in names if name not in hosted and not indexed)  # fmt: skip
             copies.append(b"if True:\n" + assigned + _region(spans, body_start, end, replacements))
         edits.append((start, end, (b"\n" + indent).join(copies)))
         edits += [(*spans.span(assignment), b"pass") for assignment in assignments]
@@ -326,6 +329,55 @@ def _parts(item: ast.expr, count: int, whole: bool) -> list[ast.expr] | None:
         return [item]
     if isinstance(item, ast.Tuple | ast.List) and len(item.elts) == count:
         return None if any(isinstance(e, ast.Starred) for e in item.elts) else list(item.elts)
+    return None
+
+
+def _indexed_uses(
+    loop: ast.For,
+    scope: ast.AST,
+    names: list[str],
+    declared: set[str],
+    compared_on_host: Callable[[ast.Compare], bool],
+    cases: list[list[ast.expr]],
+) -> dict[ast.Subscript, list[ast.expr]]:
+    """For a loop of one variable over cases that are tuple, list or dict displays, used only as ``case[0]``
+    or ``case["key"]`` in the loop's own statements, and at least once as an operand of a comparison the host
+    makes: each such use with its part of every case. Empty otherwise (or where a case has no such part)."""
+    if len(names) != 1 or not isinstance(loop.target, ast.Name) or names[0] in declared:
+        return {}
+    name = names[0]
+    if sum(1 for node in _own_nodes(scope) for bound, _ in _binds(node) if bound == name) != 1:
+        return {}
+    uses = _uses(scope, {name}).get(name, [])
+    own = {id(node) for node in _own_nodes(loop)}
+    parents = {id(node.value): node for node in _own_nodes(loop) if isinstance(node, ast.Subscript)}
+    indexed: dict[ast.Subscript, list[ast.expr]] = {}
+    for use in uses:
+        subscript = parents.get(id(use))
+        if subscript is None or id(use) not in own or not isinstance(subscript.ctx, ast.Load):
+            return {}  # the case itself, or ``case[0] = x``: a change to the case
+        key = literal(subscript.slice)  # ``case[-1]`` too
+        if not isinstance(key, int | str):
+            return {}
+        parts = [_part(case[0], key) for case in cases]
+        if any(part is None for part in parts):
+            return {}
+        indexed[subscript] = [part for part in parts if part is not None]
+    operands = {id(operand) for _, operand in _compared_operands(_own_nodes(loop), compared_on_host)}
+    return indexed if any(id(subscript) in operands for subscript in indexed) else {}
+
+
+def _part(item: ast.expr, key: Any) -> ast.expr | None:
+    """``item[key]`` of a case written as a display: an element of a tuple or list (no starred ones), or the
+    value of a dict's key (its keys all constants); None where there is none such."""
+    if isinstance(item, ast.Tuple | ast.List) and isinstance(key, int) and not isinstance(key, bool):
+        if any(isinstance(e, ast.Starred) for e in item.elts) or not -len(item.elts) <= key < len(item.elts):
+            return None
+        return item.elts[key]
+    if isinstance(item, ast.Dict) and all(isinstance(k, ast.Constant) for k in item.keys):
+        matches = [v for k, v in zip(item.keys, item.values, strict=True)
+                   if isinstance(k, ast.Constant) and type(k.value) is type(key) and k.value == key]  # fmt: skip
+        return matches[-1] if matches else None
     return None
 
 
@@ -436,13 +488,21 @@ def _compared_names(
 ) -> Iterator[tuple[ast.Assert, ast.Name]]:
     """Each name that stands as an operand of a comparison the host makes, in an assert among ``own`` (a
     scope's own nodes), with that assert."""
+    for node, operand in _compared_operands(own, compared_on_host):
+        if isinstance(operand, ast.Name):
+            yield node, operand
+
+
+def _compared_operands(
+    own: Iterable[ast.AST], compared_on_host: Callable[[ast.Compare], bool]
+) -> Iterator[tuple[ast.Assert, ast.expr]]:
+    """Each operand of a comparison the host makes, in an assert among ``own``, with that assert."""
     for node in own:
         if isinstance(node, ast.Assert):
             for part in and_parts(node.test):
                 if isinstance(part, ast.Compare) and compared_on_host(part):
                     for operand in (part.left, *part.comparators):
-                        if isinstance(operand, ast.Name):
-                            yield node, operand
+                        yield node, operand
 
 
 def _declared(tree: ast.AST) -> set[str]:
