@@ -25,7 +25,7 @@ from .spans import Spans
 # calls that can reach a name without naming it
 _DYNAMIC = {"locals", "globals", "vars", "eval", "exec", "dir"}
 _SCOPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)
-# the most text the copies of one test function may add (its calls times its size): past it, none is made
+# the most text the copies of a test's functions, or of its loops' bodies, may come to: past it, no more are made
 SPECIALIZED_BYTES = 256 * 1024
 
 
@@ -148,6 +148,7 @@ def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[
     spans = Spans(source)
     edits: list[tuple[int, int, bytes]] = []
     gone: list[tuple[int, int]] = []  # the spans of the marks of the functions replaced by copies
+    added = 0  # the text of the copies (at most SPECIALIZED_BYTES in all)
     for function, owner in functions:
         # one function of that name (which is the one called), with its parameters, under pytest's marks only
         if function.name not in called or bound[function.name] != 1 or declared.intersection(_params(function)):
@@ -161,8 +162,9 @@ def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[
         if not hosted or not calls or len(calls) != len(found) or (owner and named):
             continue  # referred to otherwise than by calls that are statements of the module
         start, end = spans.span(function)
-        if len(calls) * (end - start) > SPECIALIZED_BYTES:
+        if added + len(calls) * (end - start) > SPECIALIZED_BYTES:
             continue
+        added += len(calls) * (end - start)
         copies, call_edits = [], []
         for index, call in enumerate(calls):
             given = _arguments(function, call, skip=1 if owner else 0)
@@ -214,6 +216,7 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
     everywhere = Counter(name for node in ast.walk(tree) for name, _ in _binds(node))
     spans = Spans(source)
     edits: list[tuple[int, int, bytes]] = []
+    added = 0  # the text of the copies (at most SPECIALIZED_BYTES in all)
     for loop in loops:
         scope = scope_of.get(id(loop))  # None: in a class's body
         start, end = spans.span(loop)
@@ -237,8 +240,9 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
         # ``for case in CASES: assert f(case[0]) == case[1]`` (or ``case["expected"]``): each item's part
         indexed = _indexed_uses(loop, scope, names, declared, compared_on_host, cases) if not hosted else {}
         body_start = spans.offset(loop.body[0].lineno, 0)
-        if not (hosted or indexed) or len(cases) * (end - body_start) > SPECIALIZED_BYTES:
+        if not (hosted or indexed) or added + len(cases) * (end - body_start) > SPECIALIZED_BYTES:
             continue
+        added += len(cases) * (end - body_start)
         indent = spans.data[spans.offset(loop.lineno, 0) : start]
         inner = spans.data[body_start : spans.span(loop.body[0])[0]]  # the body's indentation
         copies = []
