@@ -638,9 +638,7 @@ def child_main(fds):
     send = _sender(token)
     gc.disable()  # a collection now would touch (and copy) the parent's pages; back on for the tests
     if job["pytest"] is not None:
-        stand_in = type(sys)("pytest")
-        exec(job["pytest"], stand_in.__dict__)
-        sys.modules["pytest"] = sys.modules["pytest_mock"] = stand_in
+        _stand_in(job["pytest"])
     script = unit["mode"] == "script"
     if job["module"]:  # the answer is the module ``solution`` (``__main__`` as a script), as pickle finds it
         globals_ = _module("__main__" if script else "solution")
@@ -670,12 +668,23 @@ def child_main(fds):
     send({"loaded": True})
     for test in tests:
         _renew_cpu(limits)
+        if test.get("own_pytest") and job["pytest"] is not None:
+            # it expands parametrize cases with the stand-in (collect.py): one the answer's code has not seen
+            # (it may have patched the one it imported, to expand into no case, or into cases it passes)
+            _stand_in(job["pytest"])
         report = _run_test(test, globals_)
         _flush()
         send(dict(report, i=test["i"]))
     _flush()
     send({"done": True})
     os._exit(0)
+
+
+def _stand_in(code):
+    """A new pytest stand-in, made ``pytest`` (and ``pytest_mock``) in sys.modules."""
+    stand_in = type(sys)("pytest")
+    exec(code, stand_in.__dict__)
+    sys.modules["pytest"] = sys.modules["pytest_mock"] = stand_in
 
 
 def _exec_program(job):
@@ -1254,7 +1263,12 @@ def _job(unit, tests, token, run_dir, stdin_path, compiled):
         "filename": unit.get("filename"),
         "files": {**unit.get("files", {}), **_programs(unit)},
         "tests": [
-            dict(t, source=compiled.ref(t["source"], "<test>"), module=_finds_modules(t["source"]))
+            dict(
+                t,
+                source=compiled.ref(t["source"], "<test>"),
+                module=_finds_modules(t["source"]),
+                own_pytest=".parametrized(" in t["source"],
+            )  # fmt: skip
             if "source" in t
             else t
             for t in tests

@@ -465,6 +465,36 @@ def test_expected_values_in_names_are_not_in_the_sandbox(sandbox: Sandbox, peek:
     assert result["rewards"] == [[[1.0] * len(tests)], [[0.0] * len(tests)]], result["details"]
 
 
+PARAMETRIZED_AT_RUN_TIME = [
+    # cases given by an expression: expanded as the test runs, by the pytest stand-in in the sandbox
+    "import pytest\nfrom solution import sort_it\n\n\n@pytest.mark.parametrize('nums, expected', "
+    "list(zip([[3, 1, 2], [2, 1]], [[1, 2, 3], [1, 2]])))\ndef test_sorted(nums, expected):\n"
+    "    assert sort_it(nums) == expected\n",
+    # a list of cases the file also reads: expanded before the run (the stand-in is not asked)
+    "import pytest\nfrom solution import sort_it\n\nCASES = [([3, 1, 2], [1, 2, 3]), ([2, 1], [1, 2])]\n\n\n"
+    "@pytest.mark.parametrize('nums, expected', CASES)\ndef test_sorted(nums, expected):\n"
+    "    assert sort_it(nums) == expected\n\n\ndef test_count():\n    assert len(CASES) == 2\n",
+]
+STAND_IN_PATCHES = {
+    # no case at all: the asserts of the test function never run
+    "no-cases": "import pytest\ndef sort_it(xs):\n    return xs\npytest.parametrized = lambda specs, limit: []\n",
+    # a case the answer passes, in place of the test's
+    "own-cases": "import sys\ndef sort_it(xs):\n    return 'x'\n"
+    "sys.modules['pytest'].parametrized = lambda specs, limit: [{'nums': [], 'expected': 'x'}]\n",
+}
+
+
+@pytest.mark.parametrize("patch", STAND_IN_PATCHES.values(), ids=STAND_IN_PATCHES.keys())
+def test_parametrize_cases_are_not_the_answer_s_to_choose(sandbox: Sandbox, patch: str) -> None:
+    """Cases that the pytest stand-in expands as the test runs are expanded by a stand-in made after the
+    answer's code ran, not by the one the answer imported and patched; a list of cases that the file only
+    reads is expanded before the run."""
+    tests = [{"kind": "assert", "code": test} for test in PARAMETRIZED_AT_RUN_TIME]
+    right = "def sort_it(xs):\n    return sorted(xs)\n"
+    result = sandbox.score([right, patch], tests)
+    assert result["rewards"] == [[[1.0] * len(tests)], [[0.0] * len(tests)]], result["details"]
+
+
 def test_many_concurrent_executions_leave_no_stray_processes(sandbox: Sandbox) -> None:
     spawner = code("""
         import subprocess, sys

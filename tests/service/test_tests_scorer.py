@@ -2303,6 +2303,15 @@ def test_rewrite_keeps_parametrized_expected_values_outside() -> None:
     assert all(text in source for text in kept)
     compile(source, "<rewritten>", "exec")
     assert [c.operands[1] for c in checks[:2]] == [("const", "two"), ("const", "four")]
+    # a list of cases the file also reads (not changes) is expanded before the run too; it stays, being read
+    read = rewrite_asserts("import pytest\nCASES = [(1, 2)]\n@pytest.mark.parametrize('x, expected', CASES)\n"
+                           "def test_r(x, expected):\n    assert f(x) == expected\nassert len(CASES) == 1\n"
+                           "assert CASES[0] and (1, 2) in CASES\nfor case in CASES:\n    g(case)\n")[0]  # fmt: skip
+    assert "parametrized(" not in read and "__vpo_test_r_0(x=1, expected=None)" in read and "CASES = [" in read
+    for use in ("CASES.append((3, 4))", "g(CASES)", "CASES[0] = (5, 6)", "len = max\nlen(CASES)"):
+        changed = "import pytest\nCASES = [(1, 2)]\n@pytest.mark.parametrize('x, expected', CASES)\n"
+        changed += f"def test_r(x, expected):\n    assert f(x) == expected\n{use}\n"
+        assert "parametrized(" in rewrite_asserts(changed)[0], use  # expanded as the test runs
     # defined twice (pytest runs the last; a subclass's method overrides): no copies, whose names would clash
     twice = "@pytest.mark.parametrize('x, expected', [(1, 2)])\ndef test_a(x, expected):\n    assert f(x) == expected\n"
     overridden = "class TestK:\n    @pytest.mark.parametrize('x, expected', [(1, 2)])\n"
@@ -2359,6 +2368,8 @@ def test_rewrite_writes_out_loops_over_literal_cases() -> None:
     assert source.count("if True:\n") == 5
     compile(source, "<rewritten>", "exec")
     assert [c.operands[1] for c in checks] == [("const", v) for v in ("two", "four", "six", "seven", "eight\n")]
+    # each copy's asserts must run as the loop's block does (test_a and test_b are called by the module)
+    assert [c.block for c in checks] == [("module", 0)] * 5
     # zip of such lists, named or written there: cut to the shortest, as zip does
     zipped, zipped_checks = rewrite_asserts(
         "def test_z():\n    inputs = [1, 3, 5]\n    for x, y in zip(inputs, ['two', 'four']):\n"
@@ -2417,6 +2428,8 @@ def test_rewrite_marks_the_asserts_a_test_must_run() -> None:
     assert [c.block for c in rewrite_asserts(rebound)[1]] == [("function", 0)]
     assert [c.block for c in rewrite_asserts(early)[1]] == [None]
     assert [c.block for c in rewrite_asserts(inner)[1]] == [("function", 1)]
+    always = "if True:\n    assert f(1)\nif True:\n    assert f(2)\nelse:\n    pass\nif 1:\n    assert f(3)\n"
+    assert [c.block for c in rewrite_asserts(always)[1]] == [("module", 0), None, None]  # if True: always runs
     method = "class T:\n    def run(self):\n        assert f(1)\nT().run()\nt = T()\nt.run()\n"
     assert [c.block for c in rewrite_asserts(method)[1]] == [("module", 0)]  # called on an instance
     decorated = "def deco(g):\n    return print\n@deco\ndef check(c):\n    assert c(1)\ncheck(f)\n"

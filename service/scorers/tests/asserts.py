@@ -245,7 +245,8 @@ def _may_swallow(statement: ast.AST) -> bool:
 def _blocks(tree: ast.Module) -> dict[int, tuple[str, int]]:
     """The straight-line block of each assert that stands directly in the module's or a function's body, or
     directly in the body of a loop there that surely runs (``for ... in range(3)`` or over a non-empty
-    literal, with no ``break``, ``continue`` or ``return`` in it): such an assert runs whenever its block does.
+    literal, with no ``break``, ``continue`` or ``return`` in it) or of an ``if True:`` (a loop written out,
+    see literals.unrolled_loops): such an assert runs whenever its block does.
     A function's body is part of the module's block where the module's own statements call it by the name its
     one ``def`` gave it (HumanEval's ``check(candidate)``), and so is a method's where they call it on an
     instance of its class (``Cls().m()``, or ``case = Cls(...)`` then ``case.m()``: a test class's methods, as
@@ -272,7 +273,14 @@ def _blocks(tree: ast.Module) -> dict[int, tuple[str, int]]:
                 found.setdefault(id(statement), block)
             elif isinstance(statement, ast.For) and _surely_runs(statement):
                 statements += statement.body  # its own asserts, and those of a surely running loop in it
+            elif isinstance(statement, ast.If) and _always(statement):  # as a loop over cases is written out
+                statements += statement.body
     return found
+
+
+def _always(statement: ast.If) -> bool:
+    """``if True:`` with no ``else``: its body runs as the statements around it do."""
+    return isinstance(statement.test, ast.Constant) and statement.test.value is True and not statement.orelse
 
 
 def _methods_called(tree: ast.Module, bound: Counter[str]) -> Iterator[ast.FunctionDef]:

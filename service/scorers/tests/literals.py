@@ -414,20 +414,42 @@ def _region(spans: Spans, start: int, end: int, replacements: list[tuple[int, in
 def case_lists(tree: ast.Module) -> dict[str, ast.Assign]:
     """The module's names of parametrize cases (``CASES = [(1, 2), (3, 4)]``, then ``@pytest.mark.parametrize("x,
     expected", CASES)``), each with its assignment: a name bound once in the whole test, by a plain assignment of
-    a list or tuple display in the module's body, and used only as the cases of parametrize marks. Nothing can
-    change their cases, so collect expands them as if the display were written in each mark, and the host can
-    keep an expected value they hold (hosted_parameters)."""
+    a list or tuple display in the module's body, used as the cases of parametrize marks and otherwise only
+    read (``len(CASES)``, ``CASES[0]``, ``for case in CASES``, ``x in CASES``). Nothing can change their cases,
+    so collect expands them as if the display were written in each mark (not in the sandbox, where an answer
+    could patch the stand-in that would expand them), and the host can keep an expected value they hold
+    (hosted_parameters)."""
     assigned = {s.targets[0].id: s for s in tree.body if isinstance(s, ast.Assign) and len(s.targets) == 1
                 and isinstance(s.targets[0], ast.Name) and isinstance(s.value, ast.List | ast.Tuple)}  # fmt: skip
     if not assigned or reaches_dynamically(tree):
         return {}
-    bound = Counter(name for node in ast.walk(tree) for name, _ in _binds(node) if name in assigned)
+    bound = Counter(name for node in ast.walk(tree) for name, _ in _binds(node) if name in {*assigned, "len"})
     marks = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
              and n.func.attr == "parametrize"]  # fmt: skip
     as_cases = {id(a) for n in marks for a in [*n.args[1:2], *(k.value for k in n.keywords if k.arg == "argvalues")]}
     uses = _uses(tree, assigned.keys())
-    return {name: assignment for name, assignment in assigned.items()
-            if bound[name] == 1 and name in uses and all(id(use) in as_cases for use in uses[name])}  # fmt: skip
+    marked = {name for name, found in uses.items() if any(id(use) in as_cases for use in found)}
+    if not marked:
+        return {}
+    read = _read_only(tree, bound["len"] == 0)
+    return {name: assigned[name] for name in marked
+            if bound[name] == 1 and all(id(use) in as_cases or id(use) in read for use in uses[name])}  # fmt: skip
+
+
+def _read_only(tree: ast.Module, builtin_len: bool) -> set[int]:
+    """The names (by ``id``) that stand where their value is only read: iterated (a loop's or comprehension's
+    iterable), indexed (``x[0]``), compared (``x in y``), or the one argument of the builtin ``len``."""
+    read: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.For | ast.comprehension):
+            read.add(id(node.iter))
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            read.add(id(node.value))
+        elif isinstance(node, ast.Compare):
+            read.update(id(operand) for operand in (node.left, *node.comparators))
+        elif builtin_len and isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len":
+            read.update(id(argument) for argument in node.args[:1] if len(node.args) == 1 and not node.keywords)
+    return read
 
 
 def _arguments(function: ast.FunctionDef, call: ast.Call, skip: int = 0) -> dict[str, ast.expr] | None:
