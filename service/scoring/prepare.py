@@ -7,9 +7,9 @@ refuses the whole batch (4xx) and an accepted request is always answered in full
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from trainer_client import EstimatorError
 from trainer_client.split import SplitConfig, SplitResult, select_answers, split_completion
@@ -20,6 +20,9 @@ from ..core.config import Limits
 from ..core.errors import InvalidRequest, LimitExceeded
 from ..scorers.base import Scorer
 from ..scorers.registry import ScorerRegistry
+from .offload import run_math
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,17 @@ class PreparedGroup:
     @property
     def components(self) -> list[str]:
         return [name for use in self.scorers for name in use.components]
+
+
+# A request body past this size is prepared in a worker thread: parsing params can take long (a tests scorer's
+# asserts are rewritten at about 0.1 ms each, the first time a test is seen), and other requests go on meanwhile.
+PREPARE_INLINE_BYTES = 32 * 1024
+
+
+async def prepared_off_loop(prepare: Callable[[], T], body_bytes: int) -> T:
+    """``prepare()`` (prepare_batch or prepare_group), in a worker thread for a body of more than
+    PREPARE_INLINE_BYTES (a thread hop costs more than preparing a small one)."""
+    return await run_math(prepare, body_bytes, PREPARE_INLINE_BYTES)
 
 
 def prepare_batch(

@@ -411,3 +411,35 @@ def test_start_up_objects_are_frozen_out_of_the_collector(make_server: ServerFac
     server = make_server(Settings(scorers=["reference"]))
     assert httpx.get(f"{server.url}/readyz").status_code == 200
     assert gc.get_freeze_count() > 10_000  # the app, its modules and scorers
+
+
+def test_a_big_request_is_prepared_off_the_event_loop(http: httpx.Client) -> None:
+    """A body past PREPARE_INLINE_BYTES is prepared (params parsed, tests rewritten) in a worker thread, so that
+    the event loop serves other requests meanwhile; a small one inline, where a thread hop would cost more.
+    Either way the request is answered the same."""
+    import asyncio
+    import threading
+
+    from service.scoring.prepare import PREPARE_INLINE_BYTES, prepared_off_loop
+
+    async def threads() -> tuple[int, int, int]:
+        loop = threading.get_ident()
+        return (
+            loop,
+            await prepared_off_loop(threading.get_ident, 100),
+            await prepared_off_loop(threading.get_ident, PREPARE_INLINE_BYTES + 1),
+        )
+
+    loop, small, big = asyncio.run(threads())
+    assert small == loop and big != loop
+    for prompt in ("short", "x" * (PREPARE_INLINE_BYTES + 1)):
+        body = {"prompt": prompt, "answers": [["4"], ["5"]], "scorers": [REFERENCE_FOUR]}
+        batch = {"groups": [body, body]}
+        for path, payload in (("/v1/score", body), ("/v1/score/batch", batch)):
+            response = http.post(path, json=payload)
+            assert response.status_code == 200, response.text
+            results = response.json()["results"] if path.endswith("batch") else [response.json()]
+            assert all(result["rewards"] == [[[1.0]], [[0.0]]] for result in results)
+    bad = {"prompt": "x" * (PREPARE_INLINE_BYTES + 1), "answers": [["4"]], "scorers": [{"name": "nonesuch"}]}
+    response = http.post("/v1/score", json=bad)  # a refusal from the thread is the same 4xx
+    assert response.status_code == 422 and response.json()["error"]["code"] == "unknown_scorer", response.text

@@ -2384,11 +2384,11 @@ def test_rewrite_writes_out_loops_over_literal_cases() -> None:
     )
     assert "case" not in indexed and "pair" not in indexed and "'two'" not in indexed and "f((3))" in indexed
     assert [c.operands[1] for c in indexed_checks] == [("const", v) for v in ("two", "four", "six")]
-    # the copies of a test's loops come to SPECIALIZED_BYTES at most: past it, the loops stay loops
+    # the copies of a test's loops come to UNROLLED_BYTES at most: past it, the loops stay loops
     body = "    assert g() != e\n    h('" + "x" * 100 + "')\n"
-    loop = f"for e in {list(range(1200))}:\n{body}"  # about 150 KB written out
+    loop = f"for e in {list(range(300))}:\n{body}"  # about 40 KB written out
     halves = rewrite_asserts(loop + loop.replace("for e", "for d").replace("!= e", "!= d"))[0]
-    assert halves.count("if True:") == 1200 and "for d in" in halves
+    assert halves.count("if True:") == 300 and "for d in" in halves
     kept = {
         "the case itself": "for c in [(1, 2)]:\n    assert f(c[0]) == c[1]\n    g(c)\n",
         "a case changed": "for c in [[1, 2]]:\n    c[1] = 3\n    assert f(c[0]) == c[1]\n",

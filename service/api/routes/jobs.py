@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Request, Response
 
 from ...core.errors import NotFound, Unavailable
 from ...jobs.queue import job_id_for
-from ...scoring.prepare import count_answers, prepare_batch
+from ...scoring.prepare import count_answers, prepare_batch, prepared_off_loop
 from ...store.connections import needs_redis
 from ..deps import AuthDep, RateDep, StateDep, bearer_token
 from ..protocol import BatchRequest, ErrorResponse, JobResponse
@@ -34,7 +34,10 @@ async def submit_job(
 ) -> Response:
     """Validate the batch now (a bad group is refused here, not later), then queue it."""
     queue = _queue(state)
-    prepared = prepare_batch(body.groups, state.registry, state.settings.limits, deadline_ms=body.deadline_ms)
+    limits, size = state.settings.limits, len(await request.body())
+    prepared = await prepared_off_loop(
+        lambda: prepare_batch(body.groups, state.registry, limits, deadline_ms=body.deadline_ms), size
+    )
     token = bearer_token(request)
     await state.limiter.spend(token, "answers", count_answers(prepared))
     job_id = job_id_for(token, idempotency_key)

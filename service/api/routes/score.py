@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from ...core.text import dump_json
-from ...scoring.prepare import count_answers, prepare_batch, prepare_group
+from ...scoring.prepare import count_answers, prepare_batch, prepare_group, prepared_off_loop
 from ..deps import GuardDep, bearer_token, state_of
 from ..protocol import BatchRequest, BatchResponse, ScoreRequest, ScoreResponse, StreamedResult
 from ..routing import FastJSONRoute, json_response
@@ -23,7 +23,8 @@ NDJSON = "application/x-ndjson"
 @router.post("/score", response_model=ScoreResponse)
 async def score(body: ScoreRequest, request: Request) -> Response:
     state = state_of(request)
-    prepared = prepare_group(body, state.registry, state.settings.limits)
+    size = len(await request.body())
+    prepared = await prepared_off_loop(lambda: prepare_group(body, state.registry, state.settings.limits), size)
     await state.limiter.spend(bearer_token(request), "answers", count_answers([prepared]))
     return json_response(await state.pipeline.score(prepared))
 
@@ -35,7 +36,10 @@ async def score(body: ScoreRequest, request: Request) -> Response:
 )
 async def score_batch(body: BatchRequest, request: Request) -> Response:
     state = state_of(request)
-    prepared = prepare_batch(body.groups, state.registry, state.settings.limits, deadline_ms=body.deadline_ms)
+    limits, size = state.settings.limits, len(await request.body())
+    prepared = await prepared_off_loop(
+        lambda: prepare_batch(body.groups, state.registry, limits, deadline_ms=body.deadline_ms), size
+    )
     await state.limiter.spend(bearer_token(request), "answers", count_answers(prepared))
     if NDJSON in request.headers.get("accept", ""):
 

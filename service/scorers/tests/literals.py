@@ -25,8 +25,11 @@ from .spans import Spans
 # calls that can reach a name without naming it
 _DYNAMIC = {"locals", "globals", "vars", "eval", "exec", "dir"}
 _SCOPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)
-# the most text the copies of a test's functions, or of its loops' bodies, may come to: past it, no more are made
+# the most text the copies of a test's functions may come to: past it, no more are made
 SPECIALIZED_BYTES = 256 * 1024
+# and the copies of its loops' bodies (each copy is rewritten, at about 0.3 ms a copy, the first time the test is
+# seen; within this, the sandbox's worker compiles the test once for all its executions: see PRECOMPILE_BYTES)
+UNROLLED_BYTES = 64 * 1024
 
 
 NOT_LITERAL = object()
@@ -216,7 +219,7 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
     everywhere = Counter(name for node in ast.walk(tree) for name, _ in _binds(node))
     spans = Spans(source)
     edits: list[tuple[int, int, bytes]] = []
-    added = 0  # the text of the copies (at most SPECIALIZED_BYTES in all)
+    added = 0  # the text of the copies (at most UNROLLED_BYTES in all)
     for loop in loops:
         scope = scope_of.get(id(loop))  # None: in a class's body
         start, end = spans.span(loop)
@@ -240,7 +243,7 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
         # ``for case in CASES: assert f(case[0]) == case[1]`` (or ``case["expected"]``): each item's part
         indexed = _indexed_uses(loop, scope, names, declared, compared_on_host, cases) if not hosted else {}
         body_start = spans.offset(loop.body[0].lineno, 0)
-        if not (hosted or indexed) or added + len(cases) * (end - body_start) > SPECIALIZED_BYTES:
+        if not (hosted or indexed) or added + len(cases) * (end - body_start) > UNROLLED_BYTES:
             continue
         added += len(cases) * (end - body_start)
         indent = spans.data[spans.offset(loop.lineno, 0) : start]
