@@ -2377,6 +2377,12 @@ def test_rewrite_writes_out_loops_over_literal_cases() -> None:
     )
     assert "inputs" not in zipped and "'two'" not in zipped and "x = (5)" not in zipped
     assert [c.operands[1] for c in zipped_checks] == [("const", "two"), ("const", "four")]
+    # enumerate, and targets that unpack further: each name its part
+    numbered, numbered_checks = rewrite_asserts(
+        "cases = [(1, 'two'), (3, 'four')]\nfor i, (x, y) in enumerate(cases, 10):\n    assert f(x, i) == y, i\n"
+    )
+    assert "'two'" not in numbered and "i = 10\n    x = (1)\n" in numbered and "i = 11\n    x = (3)\n" in numbered
+    assert [c.operands[1] for c in numbered_checks] == [("const", "two"), ("const", "four")]
     # one variable, used as ``case[0]``, ``case[-1]`` or ``case["key"]``: each use is its part of the case
     indexed, indexed_checks = rewrite_asserts(
         "def test_i():\n    cases = [{'in': 1, 'out': 'two'}, {'in': 3, 'out': 'four'}]\n    for case in cases:\n"
@@ -2397,7 +2403,9 @@ def test_rewrite_writes_out_loops_over_literal_cases() -> None:
         "only inputs": "for c in [(1, 2)]:\n    assert f(c[0], c[1])\n",
         "zip's keywords": "for x, y in zip([1], [2], strict=True):\n    assert f(x) == y\n",
         "zip rebound": "zip = g\nfor x, y in zip([1], [2]):\n    assert f(x) == y\n",
-        "another call": "for x, y in enumerate([2]):\n    assert f(x) == y\n",
+        "another call": "for x, y in sorted([(1, 2)]):\n    assert f(x) == y\n",
+        "enumerate's keywords": "for x, y in enumerate([2], start=1):\n    assert f(x) == y\n",
+        "a target too wide": "for i, (x, y) in enumerate([(1, 2, 3)]):\n    assert f(x) == y\n",
         "else": "for x, y in [(1, 2)]:\n    assert f(x) == y\nelse:\n    pass\n",
         "break": "for x, y in [(1, 2)]:\n    assert f(x) == y\n    if x:\n        break\n",
         "continue": "for x, y in [(1, 2)]:\n    if x:\n        continue\n    assert f(x) == y\n",

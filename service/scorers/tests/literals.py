@@ -15,6 +15,7 @@ of its collected calls runs a copy of the function with the value written into i
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from collections import Counter
 from collections.abc import Callable, Container, Iterable, Iterator
@@ -229,14 +230,9 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
             continue  # in a loop written out already (or holding the list assigned for one)
         if loop.orelse or loop.body[0].lineno == loop.lineno or _escapes(loop.body):
             continue
-        targets = [loop.target] if isinstance(loop.target, ast.Name) else getattr(loop.target, "elts", [None])
-        if not all(isinstance(t, ast.Name) for t in targets) or not isinstance(
-            loop.target, ast.Name | ast.Tuple | ast.List
-        ):
-            continue
-        names = [t.id for t in targets if isinstance(t, ast.Name)]
-        found = _loop_cases(loop, scope, tree, everywhere, len(names))
-        if found is None:
+        names = _target_names(loop.target)
+        found = _loop_cases(loop, scope, tree, everywhere) if names else None
+        if names is None or found is None:
             continue
         cases, assignments = found
         hosted = _loop_hosted(loop, scope, names, declared, compared_on_host)
@@ -249,11 +245,12 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
         indent = spans.data[spans.offset(loop.lineno, 0) : start]
         inner = spans.data[body_start : spans.span(loop.body[0])[0]]  # the body's indentation
         copies = []
+        text = functools.partial(_case_text, spans)
         for index, case in enumerate(cases):
             given = dict(zip(names, case, strict=True))
-            replacements = [(*spans.span(use), spans.text(given[use.id])) for uses in hosted.values() for use in uses]
-            replacements += [(*spans.span(use), spans.text(parts[index])) for use, parts in indexed.items()]
-            assigned = b"".join(inner + f"{name} = ".encode() + spans.text(given[name]) + b"\n"
+            replacements = [(*spans.span(use), text(given[use.id])) for uses in hosted.values() for use in uses]
+            replacements += [(*spans.span(use), text(parts[index])) for use, parts in indexed.items()]
+            assigned = b"".join(inner + f"{name} = ".encode() + text(given[name]) + b"\n"
                                 for name in names if name not in hosted and not indexed)  # fmt: skip
             copies.append(b"if True:\n" + assigned + _region(spans, body_start, end, replacements))
         edits.append((start, end, (b"\n" + indent).join(copies)))
@@ -262,17 +259,21 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
 
 
 def _loop_cases(
-    loop: ast.For, scope: ast.AST, tree: ast.Module, everywhere: Counter[str], count: int
+    loop: ast.For, scope: ast.AST, tree: ast.Module, everywhere: Counter[str]
 ) -> tuple[list[list[ast.expr]], list[ast.Assign]] | None:
-    """Each case of a loop over literal cases, as the expression of each of its ``count`` variables, and the
-    assignments of the lists it names (see _named_list); None for a loop over anything else. The cases are a
-    list or tuple display, or ``zip`` of such (``for x, y in zip(inputs, outputs)``), each display written
-    there or named."""
-    zipped = isinstance(loop.iter, ast.Call) and isinstance(loop.iter.func, ast.Name) and loop.iter.func.id == "zip"
-    if isinstance(loop.iter, ast.Call) and not (zipped and everywhere["zip"] == 0 and not loop.iter.keywords):
-        return None
+    """Each case of a loop over literal cases, as the expression of each of its variables (in the order of
+    _target_names), and the assignments of the lists it names (see _named_list); None for a loop over anything
+    else. The cases are a list or tuple display, or ``zip`` or ``enumerate`` of such (``for x, y in
+    zip(inputs, outputs)``, ``for i, (x, y) in enumerate(cases)``), each display written there or named."""
+    call = loop.iter.func.id if isinstance(loop.iter, ast.Call) and isinstance(loop.iter.func, ast.Name) else None
+    if isinstance(loop.iter, ast.Call):
+        if call not in ("zip", "enumerate") or everywhere[call] or loop.iter.keywords:
+            return None
     sources = loop.iter.args if isinstance(loop.iter, ast.Call) else [loop.iter]
-    if not sources or (zipped and len(sources) != count):
+    start = literal(sources[1]) if call == "enumerate" and len(sources) == 2 else 0
+    if call == "enumerate":
+        sources = sources[:1]
+    if not sources or not isinstance(start, int) or isinstance(start, bool):
         return None
     displays, assignments = [], []
     for source in sources:
@@ -282,19 +283,64 @@ def _loop_cases(
             return None
         displays.append(display.elts)
         assignments += [assignment] if assignment is not None else []
-    if zipped:
-        cases: list[list[ast.expr] | None] = [list(items) for items in zip(*displays, strict=False)]
+    items: list[ast.expr | list[ast.expr]]
+    if call == "zip":
+        items = [list(parts) for parts in zip(*displays, strict=False)]
+    elif call == "enumerate":
+        items = [[ast.Constant(start + index), item] for index, item in enumerate(displays[0])]
     else:
-        cases = [_parts(item, count, isinstance(loop.target, ast.Name)) for item in displays[0]]
+        items = list(displays[0])
+    cases = [_destructure(loop.target, item) for item in items]
     if not cases or any(case is None for case in cases):
         return None
     return [case for case in cases if case is not None], assignments
 
 
+def _target_names(target: ast.expr) -> list[str] | None:
+    """The names a loop's target binds, in order (``i, (x, y)``: i, x, y); None for one this does not write
+    out (a starred name, an attribute, an index)."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Tuple | ast.List):
+        names: list[str] = []
+        for element in target.elts:
+            inner = _target_names(element)
+            if inner is None:
+                return None
+            names += inner
+        return names
+    return None
+
+
+def _destructure(target: ast.expr, item: ast.expr | list[ast.expr]) -> list[ast.expr] | None:
+    """What each name of ``target`` gets of ``item`` (a display, or the items zip or enumerate make), as
+    unpacking it would give; None where it does not unpack so."""
+    if isinstance(target, ast.Name):
+        return [item] if isinstance(item, ast.expr) else None
+    assert isinstance(target, ast.Tuple | ast.List)
+    parts = item if isinstance(item, list) else item.elts if isinstance(item, ast.Tuple | ast.List) else None
+    if parts is None or len(parts) != len(target.elts) or any(isinstance(part, ast.Starred) for part in parts):
+        return None
+    found: list[ast.expr] = []
+    for element, part in zip(target.elts, parts, strict=True):
+        inner = _destructure(element, part)
+        if inner is None:
+            return None
+        found += inner
+    return found
+
+
+def _case_text(spans: Spans, node: ast.expr) -> bytes:
+    """The text of a case's part: the source's, or an index that enumerate gives."""
+    if isinstance(node, ast.Constant) and getattr(node, "end_col_offset", None) is None:
+        return repr(node.value).encode()
+    return spans.text(node)
+
+
 def _over_cases(iterable: ast.expr) -> bool:
     """A loop over this may be one over literal cases (a cheap first check: _loop_cases decides)."""
     if isinstance(iterable, ast.Call):
-        return isinstance(iterable.func, ast.Name) and iterable.func.id == "zip"
+        return isinstance(iterable.func, ast.Name) and iterable.func.id in ("zip", "enumerate")
     return isinstance(iterable, ast.List | ast.Tuple | ast.Name)
 
 
@@ -326,16 +372,6 @@ def _named_list(
             if _literal_assignment(statement) == name and isinstance(statement, ast.Assign):
                 if owner is tree and scope is not tree or statement.lineno < loop.lineno:
                     return statement
-    return None
-
-
-def _parts(item: ast.expr, count: int, whole: bool) -> list[ast.expr] | None:
-    """A case's value for each of a loop's ``count`` variables: the item (one variable, not unpacked), or the
-    elements of its tuple or list display; None where it does not unpack so."""
-    if whole:
-        return [item]
-    if isinstance(item, ast.Tuple | ast.List) and len(item.elts) == count:
-        return None if any(isinstance(e, ast.Starred) for e in item.elts) else list(item.elts)
     return None
 
 
