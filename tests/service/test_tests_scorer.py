@@ -2405,6 +2405,7 @@ def test_rewrite_writes_out_loops_over_literal_cases() -> None:
         "zip rebound": "zip = g\nfor x, y in zip([1], [2]):\n    assert f(x) == y\n",
         "another call": "for x, y in sorted([(1, 2)]):\n    assert f(x) == y\n",
         "enumerate's keywords": "for x, y in enumerate([2], start=1):\n    assert f(x) == y\n",
+        "enumerate's three": "for x, y in enumerate([2], 1, 2):\n    assert f(x) == y\n",
         "a target too wide": "for i, (x, y) in enumerate([(1, 2, 3)]):\n    assert f(x) == y\n",
         "else": "for x, y in [(1, 2)]:\n    assert f(x) == y\nelse:\n    pass\n",
         "break": "for x, y in [(1, 2)]:\n    assert f(x) == y\n    if x:\n        break\n",

@@ -206,10 +206,10 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
     the literal's text, so that the rewrite keeps them on the host; the loop's other variables are assigned
     before each copy, which is an ``if True:`` block at the loop's place (its body keeps its indentation). The
     list may be a name bound once, by a plain assignment of a list or tuple display at the top level of the
-    loop's function or module, that nothing else uses: that assignment then goes too; and ``zip`` of such
-    lists (``for x, expected in zip(inputs, outputs)``). A loop with an ``else``,
-    a ``break`` or ``continue``, its body on its own line, or inside another loop written out, stays as it is.
-    None when there is none to write out. The same conditions as hosted_names hold for the variables."""
+    loop's function or module, that nothing else uses: that assignment then goes too; and ``zip`` or
+    ``enumerate`` of such lists (see _loop_cases). A loop with an ``else``, a ``break`` or ``continue``, its
+    body on the ``for`` line, or inside another loop written out, stays as it is. None when there is none to
+    write out. The same conditions as hosted_names hold for the variables."""
     loops = [n for n in ast.walk(tree) if isinstance(n, ast.For) and _over_cases(n.iter)]
     if not loops or reaches_dynamically(tree):
         return None  # most tests have no loop over a list (the cheap check first)
@@ -270,9 +270,10 @@ def _loop_cases(
         if call not in ("zip", "enumerate") or everywhere[call] or loop.iter.keywords:
             return None
     sources = loop.iter.args if isinstance(loop.iter, ast.Call) else [loop.iter]
+    if call == "enumerate" and len(sources) not in (1, 2):
+        return None
     start = literal(sources[1]) if call == "enumerate" and len(sources) == 2 else 0
-    if call == "enumerate":
-        sources = sources[:1]
+    sources = sources[:1] if call == "enumerate" else sources
     if not sources or not isinstance(start, int) or isinstance(start, bool):
         return None
     displays, assignments = [], []
