@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import time
+import types
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,8 @@ from typing import Any, get_args
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.core.config import Settings
 from service.sandbox.jail import BOOT, HARNESS, JailConfig, harness_args
@@ -2548,3 +2551,78 @@ def test_decode_and_compare() -> None:
     # integers are not "close"); a program's 100,000-digit token is judged at once
     assert not tokens("1" * 400, "2" * 400) and not tokens("1e400", "2e400") and tokens("7" * 400, "7" * 400)
     assert not lines("1" * 100_000 + "x", "1") and not tokens("9" * 100_000, "9" * 99_999 + "8")
+
+
+LOOP_FORMS = {
+    "literal": "for x, y in {cases}:\n    assert f(x) == y\n",
+    "named": "def test_a():\n    cases = {cases}\n    for x, y in cases:\n        got = f(x)\n"
+    "        assert got == y\ntest_a()\n",
+    "module": "CASES = {cases}\ndef check(g):\n    for x, y in CASES:\n        assert g(x) == y, x\ncheck(f)\n",
+    "zip": "inputs = {xs}\nfor x, y in zip(inputs, {ys}):\n    assert f(x) == y\n",
+    "enumerate": "for i, (x, y) in enumerate({cases}, 1):\n    assert f(x) == y and i > 0\n",
+    "indexed": "for case in {cases}:\n    assert f(case[0]) == case[-1]\n",
+    "dict": "for case in {dicts}:\n    assert case['out'] == f(case['in'])\n",
+    "helper": "def check(x, expected):\n    assert f(x) == expected\n{calls}",
+    "constant": "EXPECTED = {first}\ndef test_c():\n    assert f({x0}) == EXPECTED\ntest_c()\n",
+    "kept": "for x, y in {cases}:\n    assert f(x) == y\n    if x < -100:\n        break\n",
+}
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    pairs=st.lists(st.tuples(st.integers(-50, 50), st.integers(-1, 1)), min_size=1, max_size=5),
+    form=st.sampled_from(sorted(LOOP_FORMS)),
+    wrong_at=st.one_of(st.none(), st.integers(-50, 50)),
+)
+def test_rewrite_keeps_the_verdict_of_plain_python(
+    pairs: list[tuple[int, int]], form: str, wrong_at: int | None
+) -> None:
+    """Whatever the rewrite writes out or keeps on the host (loops over cases, named lists, helpers, the
+    module's constants), the rewritten test, its asserts judged on the host, passes exactly when the test run
+    as plain Python does, for answers right on every case and wrong on some; and but for the loop it keeps,
+    no expected value (from 950 up, apart from every other number) is left in the code the sandbox runs."""
+    cases = [(x, x + 1000 + d) for x, d in pairs]
+    test = LOOP_FORMS[form].format(
+        cases=repr(cases), xs=repr([x for x, _ in cases]), ys=repr([y for _, y in cases]),
+        dicts=repr([{"in": x, "out": y} for x, y in cases]), first=cases[0][1], x0=cases[0][0],
+        calls="".join(f"check({x}, expected={y})\n" if i % 2 else f"check({x}, {y})\n"
+                      for i, (x, y) in enumerate(cases)),
+    )  # fmt: skip
+
+    def answer(x: int) -> int:
+        return x + 1000 if x != wrong_at else x + 999
+
+    def plain() -> bool:
+        try:
+            exec(compile(test, "<test>", "exec"), {"f": answer})
+        except AssertionError:
+            return False
+        return True
+
+    source, checks = rewrite_asserts(test)
+
+    def judged(i: int, values: Any, container: Any = None) -> None:
+        if not check_passes(checks[i], list(values)):
+            raise AssertionError(i)
+
+    def rewritten() -> bool:
+        scope = {"f": answer, "__vpo_check__": judged, "__vpo_truth__": lambda i, v: judged(i, (v,))}
+        try:
+            exec(compile(source, "<rewritten>", "exec"), scope)
+        except AssertionError:
+            return False
+        return True
+
+    assert rewritten() == plain(), (test, source)
+    stack: list[Any] = [compile(source, "<rewritten>", "exec")]
+    numbers = []  # every number among the constants of the rewritten code, in tuples and nested code too
+    while stack:
+        item = stack.pop()
+        if isinstance(item, types.CodeType):
+            stack += item.co_consts
+        elif isinstance(item, tuple | frozenset):
+            stack += item
+        elif isinstance(item, int):
+            numbers.append(item)
+    left = [number for number in numbers if number >= 950]
+    assert bool(left) == (form == "kept"), (source, left)
