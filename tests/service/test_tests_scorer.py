@@ -2311,10 +2311,14 @@ def test_rewrite_keeps_parametrized_expected_values_outside() -> None:
                            "def test_r(x, expected):\n    assert f(x) == expected\nassert len(CASES) == 1\n"
                            "assert CASES[0] and (1, 2) in CASES\nfor case in CASES:\n    g(case)\n")[0]  # fmt: skip
     assert "parametrized(" not in read and "__vpo_test_r_0(x=1, expected=None)" in read and "CASES = [" in read
-    for use in ("CASES.append((3, 4))", "g(CASES)", "CASES[0] = (5, 6)", "len = max\nlen(CASES)"):
-        changed = "import pytest\nCASES = [(1, 2)]\n@pytest.mark.parametrize('x, expected', CASES)\n"
+    for cases, use in (("[(1, 2)]", "CASES.append((3, 4))"), ("[(1, 2)]", "g(CASES)"), ("[(1, 2)]", "CASES[0] = 5"),
+                       ("[(1, 2)]", "len = max\nlen(CASES)"), ("[([1], 2)]", "CASES[0][0].append(5)")):  # fmt: skip
+        changed = f"import pytest\nCASES = {cases}\n@pytest.mark.parametrize('x, expected', CASES)\n"
         changed += f"def test_r(x, expected):\n    assert f(x) == expected\n{use}\n"
         assert "parametrized(" in rewrite_asserts(changed)[0], use  # expanded as the test runs
+    counted = "import pytest\nCASES = [([1], 2)]\n@pytest.mark.parametrize('x, expected', CASES)\n"
+    counted += "def test_r(x, expected):\n    assert f(x) == expected\nassert len(CASES) == 1\n"
+    assert "parametrized(" not in rewrite_asserts(counted)[0]  # items that could change, but only counted
     # defined twice (pytest runs the last; a subclass's method overrides): no copies, whose names would clash
     twice = "@pytest.mark.parametrize('x, expected', [(1, 2)])\ndef test_a(x, expected):\n    assert f(x) == expected\n"
     overridden = "class TestK:\n    @pytest.mark.parametrize('x, expected', [(1, 2)])\n"

@@ -471,15 +471,24 @@ def case_lists(tree: ast.Module) -> dict[str, ast.Assign]:
     marked = {name for name, found in uses.items() if any(id(use) in as_cases for use in found)}
     if not marked:
         return {}
-    read = _read_only(tree, bound["len"] == 0)
-    return {name: assigned[name] for name in marked
-            if bound[name] == 1 and all(id(use) in as_cases or id(use) in read for use in uses[name])}  # fmt: skip
+    read, counted = _read_only(tree, bound["len"] == 0)
+    found = {}
+    for name in marked:
+        # cases holding lists, dicts or sets could be changed through an item read (``CASES[0].append(1)``)
+        items = getattr(assigned[name].value, "elts", [])  # a list or tuple display (see assigned)
+        mutable = any(isinstance(n, ast.List | ast.Dict | ast.Set) for item in items for n in ast.walk(item))
+        allowed = counted if mutable else read
+        if bound[name] == 1 and all(id(use) in as_cases or id(use) in allowed for use in uses[name]):
+            found[name] = assigned[name]
+    return found
 
 
-def _read_only(tree: ast.Module, builtin_len: bool) -> set[int]:
-    """The names (by ``id``) that stand where their value is only read: iterated (a loop's or comprehension's
-    iterable), indexed (``x[0]``), compared (``x in y``), or the one argument of the builtin ``len``."""
+def _read_only(tree: ast.Module, builtin_len: bool) -> tuple[set[int], set[int]]:
+    """The expressions (by ``id``) whose value is only read: iterated (a loop's or comprehension's iterable),
+    indexed (``x[0]``), compared (``x in y``), or the one argument of the builtin ``len``; and those of the
+    last kind alone (which reach none of the value's items)."""
     read: set[int] = set()
+    counted: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.For | ast.comprehension):
             read.add(id(node.iter))
@@ -488,8 +497,8 @@ def _read_only(tree: ast.Module, builtin_len: bool) -> set[int]:
         elif isinstance(node, ast.Compare):
             read.update(id(operand) for operand in (node.left, *node.comparators))
         elif builtin_len and isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len":
-            read.update(id(argument) for argument in node.args[:1] if len(node.args) == 1 and not node.keywords)
-    return read
+            counted.update(id(argument) for argument in node.args[:1] if len(node.args) == 1 and not node.keywords)
+    return read | counted, counted
 
 
 def _arguments(function: ast.FunctionDef, call: ast.Call, skip: int = 0) -> dict[str, ast.expr] | None:
