@@ -2358,8 +2358,9 @@ def test_rewrite_keeps_a_helper_s_expected_values_outside() -> None:
 
 def test_rewrite_writes_out_loops_over_literal_cases() -> None:
     """``for x, expected in [(1, 2), (3, 4)]: assert f(x) == expected`` (a list written in the loop, or a name
-    bound once to it that nothing else uses, in the function or the module; or ``zip`` of such lists; or one
-    variable used as ``case[0]`` or ``case["key"]``) is written out once per case in an ``if True:`` block,
+    bound once to it that nothing else uses, in the function or the module, or a test class's attribute set
+    once; or ``zip`` of such lists; or one variable used as ``case[0]`` or ``case["key"]``) is written out once
+    per case in an ``if True:`` block,
     the compared value written into the assert (kept on the host) and the others assigned before it; loops
     this cannot write out so stay as they are."""
     source, checks = rewrite_asserts(
@@ -2384,6 +2385,16 @@ def test_rewrite_writes_out_loops_over_literal_cases() -> None:
     )
     assert "inputs" not in zipped and "'two'" not in zipped and "x = (5)" not in zipped
     assert [c.operands[1] for c in zipped_checks] == [("const", "two"), ("const", "four")]
+    # a test class's list of cases, set in setUp (or setup_method) or in the class's body, used by this loop alone
+    for setting in ("    def setUp(self):\n        self.cases = [(1, 'two')]\n", "    cases = [(1, 'two')]\n"):
+        held = f"class T(unittest.TestCase):\n{setting}    def test_a(self):\n"
+        held += "        for x, y in self.cases:\n            self.assertEqual(f(x), y)\n"
+        rewritten = rewrite_asserts("import unittest\n" + held)[0]
+        assert "'two'" not in rewritten and "cases" not in rewritten and "x = (1)" in rewritten, rewritten
+        for other in ("    def test_b(self):\n        assert len(self.cases) == 1\n",  # another use
+                      "class U(T):\n    cases = [(2, 'three')]\n",  # a subclass's own
+                      "    def test_b(self):\n        assert getattr(self, 'cases')\n"):  # fmt: skip
+            assert "'two'" in rewrite_asserts("import unittest\n" + held + other)[0], other
     # enumerate, and targets that unpack further: each name its part
     numbered, numbered_checks = rewrite_asserts(
         "cases = [(1, 'two'), (3, 'four')]\nfor i, (x, y) in enumerate(cases, 10):\n    assert f(x, i) == y, i\n"

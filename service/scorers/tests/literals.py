@@ -278,7 +278,11 @@ def _loop_cases(
         return None
     displays, assignments = [], []
     for source in sources:
-        assignment = _named_list(source, loop, scope, tree, everywhere) if isinstance(source, ast.Name) else None
+        assignment = None
+        if isinstance(source, ast.Name):
+            assignment = _named_list(source, loop, scope, tree, everywhere)
+        elif isinstance(source, ast.Attribute):
+            assignment = _attribute_list(source, scope, tree)
         display = assignment.value if assignment is not None else source
         if not isinstance(display, ast.List | ast.Tuple) or literal(display) is NOT_LITERAL:
             return None
@@ -342,7 +346,7 @@ def _over_cases(iterable: ast.expr) -> bool:
     """A loop over this may be one over literal cases (a cheap first check: _loop_cases decides)."""
     if isinstance(iterable, ast.Call):
         return isinstance(iterable.func, ast.Name) and iterable.func.id in ("zip", "enumerate")
-    return isinstance(iterable, ast.List | ast.Tuple | ast.Name)
+    return isinstance(iterable, ast.List | ast.Tuple | ast.Name | ast.Attribute)
 
 
 def _escapes(body: list[ast.stmt]) -> bool:
@@ -373,6 +377,40 @@ def _named_list(
             if _literal_assignment(statement) == name and isinstance(statement, ast.Assign):
                 if owner is tree and scope is not tree or statement.lineno < loop.lineno:
                     return statement
+    return None
+
+
+# the methods a test's runner calls before each of its tests, where an instance's cases may be set
+_SETUPS = ("setUp", "setup_method")
+
+
+def _attribute_list(node: ast.Attribute, scope: ast.AST, tree: ast.Module) -> ast.Assign | None:
+    """The assignment of a list a test method's loop goes over as an attribute (``for x, y in self.cases``,
+    ``node`` the attribute): a list or tuple display set once, by ``self.cases = [...]`` at the top level of
+    its class's setUp (or setup_method), or by ``cases = [...]`` in its class's body; and nothing else in the
+    test binds or names that attribute, in code or as a string."""
+    owner = next((c for c in tree.body if isinstance(c, ast.ClassDef) and scope in c.body), None)
+    arguments = getattr(scope, "args", None)
+    if owner is None or arguments is None or not arguments.args or not isinstance(node.value, ast.Name):
+        return None
+    name = node.attr
+    if node.value.id != arguments.args[0].arg or any(isinstance(n, ast.Constant) and n.value == name
+                                                     for n in ast.walk(tree)):  # fmt: skip
+        return None
+    attributes = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == name and n is not node]
+    bindings = [n for n in ast.walk(tree) for bound, _ in _binds(n) if bound == name]
+    if not attributes and len(bindings) == 1:  # ``cases = [...]`` in the class's body, the one binding
+        found = [s for s in owner.body if _literal_assignment(s) == name]
+        return found[0] if len(found) == 1 and isinstance(found[0], ast.Assign) else None
+    if bindings or len(attributes) != 1:
+        return None
+    for method in owner.body:  # ``self.cases = [...]`` in setUp, the one other use
+        if isinstance(method, ast.FunctionDef) and method.name in _SETUPS and method.args.args:
+            for statement in method.body:
+                if isinstance(statement, ast.Assign) and statement.targets == attributes:
+                    target = attributes[0]
+                    own = isinstance(target.value, ast.Name) and target.value.id == method.args.args[0].arg
+                    return statement if own and isinstance(statement.value, ast.List | ast.Tuple) else None
     return None
 
 
