@@ -430,6 +430,9 @@ EXPECTED_IN_A_NAME = [
     "from solution import sort_it\n\n\ndef test_sorted():\n"
     "    cases = [([3, 1, 2], [1, 2, 3]), ([2, 1, 3], [1, 2, 3])]\n"
     "    for nums, expected in cases:\n        assert sort_it(nums) == expected\n",  # a loop over the cases
+    "import unittest\nfrom solution import sort_it\n\n\nclass TestSort(unittest.TestCase):\n    def setUp(self):\n"
+    "        self.expected = [1, 2, 3]\n\n    def test_sorted(self):\n"
+    "        self.assertEqual(sort_it([3, 1, 2]), self.expected)\n",  # the test case's attribute
 ]
 PEEKS = {
     # the caller's locals: the test function's own names
@@ -438,6 +441,11 @@ PEEKS = {
     # the constants of the caller's code, where an assigned literal would be
     "caller-constants": "import sys\ndef sort_it(xs):\n    consts = sys._getframe(1).f_code.co_consts\n"
     "    return next((list(c) for c in consts if isinstance(c, tuple) and len(c) == 3 and c != (3, 1, 2)), None)\n",
+    # the attributes of the caller's ``self`` (a test case's), and of its class
+    "caller-self": "import sys\ndef sort_it(xs):\n    me = sys._getframe(1).f_locals.get('self')\n"
+    "    spaces = [*vars(me).items(), *vars(type(me)).items()] if me else []\n"
+    "    found = [v for k, v in spaces if isinstance(v, list) and v]\n"
+    "    return found[0] if found else None\n",
     # the globals of the test's module (its caller's, or any module's): a constant, or the case of this input
     "module-globals": "import sys\ndef sort_it(xs):\n"
     "    modules = [vars(m) for m in list(sys.modules.values()) if hasattr(m, '__dict__')]\n"
@@ -456,9 +464,10 @@ def test_expected_values_in_names_are_not_in_the_sandbox(sandbox: Sandbox, peek:
     """A name the test binds to a literal and only compares (``expected = [1, 2, 3]`` then ``assert f(x) ==
     expected``; the module's, compared in its test functions), or a parametrize case's value that the test only
     compares (its cases written in the mark, or in a list of the module that only marks name; in a test class
-    too), or an argument that a helper of the test only compares, or a loop's variable over a list of cases, is
-    kept on the host like a literal in the assert: an answer that reads the test's frame (its locals, its
-    code's constants) or its module's globals finds nothing to return, while a right answer passes."""
+    too), or an argument that a helper of the test only compares, or a loop's variable over a list of cases, or
+    a test case's attribute, is kept on the host like a literal in the assert: an answer that reads the test's
+    frame (its locals, its ``self``, its code's constants) or its module's globals finds nothing to return,
+    while a right answer passes."""
     tests = [{"kind": "assert", "code": test} for test in EXPECTED_IN_A_NAME]
     right = "def sort_it(xs):\n    return sorted(xs)\n"
     result = sandbox.score([right, peek], tests)

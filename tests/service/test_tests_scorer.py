@@ -2276,6 +2276,28 @@ def test_rewrite_keeps_names_bound_to_literals_outside() -> None:
         assert "expected = " in rewrite_asserts(test)[0], case
 
 
+def test_rewrite_keeps_a_test_class_s_expected_attributes_outside() -> None:
+    """``self.expected = [1, 2]`` in setUp (or setup_method), or ``expected = [1, 2]`` in the class's body, then
+    ``self.assertEqual(f(), self.expected)``: the value is the checks' constant and the assignment leaves the
+    sandbox's code, as a name bound to a literal does; any other use, binding or naming keeps it."""
+    head = "import unittest\nclass T(unittest.TestCase):\n"
+    test = "    def test_a(self):\n        self.assertEqual(f(1), self.expected)\n        assert g() != self.expected\n"
+    for setting in ("    def setUp(self):\n        self.expected = [1, 2]\n", "    expected = [1, 2]\n"):
+        source, checks = rewrite_asserts(head + setting + test)
+        assert "[1, 2]" not in source and "expected" not in source, source
+        assert [c.operands[1] for c in checks] == [("const", [1, 2])] * 2
+        kept = {
+            "another use": "        print(self.expected)\n",
+            "a string": "        assert getattr(self, 'expected')\n",
+            "set again": "        self.expected = [3]\n",
+            "another class": "class U(T):\n    expected = [3]\n",
+        }
+        for case, other in kept.items():
+            assert "[1, 2]" in rewrite_asserts(head + setting + test + other)[0], case
+    read = rewrite_asserts(head + "    expected = [1, 2]\n    other = expected\n" + test)[0]
+    assert "[1, 2]" in read  # the class's body reads the name
+
+
 def test_rewrite_keeps_parametrized_expected_values_outside() -> None:
     """A parametrize case's value that the test function only compares (``test_f(x=1, expected=2)`` as
     collected) is written into a copy of the function per call, whose assert keeps it on the host; the
@@ -2579,6 +2601,8 @@ LOOP_FORMS = {
     "dict": "for case in {dicts}:\n    assert case['out'] == f(case['in'])\n",
     "helper": "def check(x, expected):\n    assert f(x) == expected\n{calls}",
     "constant": "EXPECTED = {first}\ndef test_c():\n    assert f({x0}) == EXPECTED\ntest_c()\n",
+    "attribute": "class Check:\n    def setup_method(self):\n        self.expected = {first}\n"
+    "    def test_c(self):\n        assert f({x0}) == self.expected\nc = Check()\nc.setup_method()\nc.test_c()\n",
     "kept": "for x, y in {cases}:\n    assert f(x) == y\n    if x < -100:\n        break\n",
 }
 

@@ -49,16 +49,16 @@ def literal(expr: ast.expr) -> Any:
 def hosted_names(
     tree: ast.Module, compared_on_host: Callable[[ast.Compare], bool]
 ) -> tuple[dict[int, Any], list[ast.Assign]]:
-    """The values the host keeps, by ``id`` of each use (a ``Name`` node), and the assignments to drop.
-    ``compared_on_host``: whether the host makes a comparison of the kind (see asserts._outside_comparable)."""
+    """The values the host keeps, by ``id`` of each use (a ``Name`` node, or a test class's attribute: see
+    _hosted_attributes), and the assignments to drop. ``compared_on_host``: whether the host makes a
+    comparison of the kind (see asserts._outside_comparable)."""
+    values, dropped = _hosted_attributes(tree, compared_on_host)
     scopes = [n for n in ast.walk(tree) if isinstance(n, _SCOPES)]
     if not any(_literal_assignment(statement) for scope in scopes for statement in scope.body):
-        return {}, []  # most tests have no such assignment: checked first, cheaply
+        return values, dropped  # most tests have no such assignment: checked first, cheaply
     if reaches_dynamically(tree):
         return {}, []
     declared = _declared(tree)
-    values: dict[int, Any] = {}
-    dropped = []
     for scope in scopes:
         if not any(_literal_assignment(statement) for statement in scope.body):
             continue
@@ -95,6 +95,62 @@ def hosted_names(
                 values.update((id(use), value) for use in found)
                 dropped.append(statement)
     return values, dropped
+
+
+def _hosted_attributes(
+    tree: ast.Module, compared_on_host: Callable[[ast.Compare], bool]
+) -> tuple[dict[int, Any], list[ast.Assign]]:
+    """A test class's attribute that holds a literal and is only compared (``self.expected = [1, 2]`` in setUp
+    or setup_method, or ``expected = [1, 2]`` in the class's body; then ``self.assertEqual(f(), self.expected)``
+    in its methods): each use, by ``id``, with its value, and the assignment to drop. The attribute is set
+    once, every other use is ``self.<name>`` as an operand of a comparison the host makes in an assert of one
+    of the class's methods, and nothing else in the test binds or names it (not even as a string)."""
+    classes = [c for c in tree.body if isinstance(c, ast.ClassDef)]
+    settings = [(c, s) for c in classes for s in _attribute_settings(c)]
+    if not settings or reaches_dynamically(tree):
+        return {}, []  # most tests set no such attribute: checked first
+    operands = {id(o) for c in classes for m in c.body if isinstance(m, ast.FunctionDef)
+                for _, o in _compared_operands(_own_nodes(m), compared_on_host)}  # fmt: skip
+    values: dict[int, Any] = {}
+    dropped = []
+    for cls, statement in settings:
+        target = statement.targets[0]
+        name = target.id if isinstance(target, ast.Name) else getattr(target, "attr", "")
+        selves = {m.args.args[0].arg for m in cls.body if isinstance(m, ast.FunctionDef) and m.args.args}
+        uses = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == name and n is not target]
+        bindings = sum(1 for n in ast.walk(tree) for bound, _ in _binds(n) if bound == name)
+        if bindings != (1 if isinstance(target, ast.Name) else 0) or not uses:
+            continue  # bound otherwise (another class's, a method of that name)
+        if any(isinstance(n, ast.Constant) and n.value == name for n in ast.walk(tree)) or _uses(tree, {name}):
+            continue  # ``getattr(self, "expected")``, or the name read in the class's body
+        if not all(id(use) in operands and isinstance(use.value, ast.Name) and use.value.id in selves for use in uses):
+            continue
+        value = literal(statement.value)
+        if value is not NOT_LITERAL:
+            values.update((id(use), value) for use in uses)
+            dropped.append(statement)
+    return values, dropped
+
+
+def _attribute_settings(cls: ast.ClassDef) -> Iterator[ast.Assign]:
+    """A class's assignments of a literal to an attribute: ``name = <literal>`` in its body, and ``self.name =
+    <literal>`` at the top level of its setUp or setup_method (where nothing else in the test sets that
+    attribute: see _hosted_attributes)."""
+    for statement in cls.body:
+        if _literal_assignment(statement) and isinstance(statement, ast.Assign):
+            yield statement
+        elif isinstance(statement, ast.FunctionDef) and statement.name in _SETUPS and statement.args.args:
+            me = statement.args.args[0].arg
+            for assignment in statement.body:
+                if isinstance(assignment, ast.Assign) and len(assignment.targets) == 1:
+                    target = assignment.targets[0]
+                    if (
+                        isinstance(target, ast.Attribute)
+                        and isinstance(target.value, ast.Name)
+                        and target.value.id == me
+                    ):
+                        if isinstance(assignment.value, _LITERAL_SHAPES):
+                            yield assignment
 
 
 def _literal_assignment(statement: ast.stmt) -> str | None:
