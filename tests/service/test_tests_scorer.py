@@ -2413,9 +2413,12 @@ def test_rewrite_writes_out_loops_over_literal_cases() -> None:
         held += "        for x, y in self.cases:\n            self.assertEqual(f(x), y)\n"
         rewritten = rewrite_asserts("import unittest\n" + held)[0]
         assert "'two'" not in rewritten and "cases" not in rewritten and "x = (1)" in rewritten, rewritten
-        for other in ("    def test_b(self):\n        assert len(self.cases) == 1\n",  # another use
-                      "class U(T):\n    cases = [(2, 'three')]\n",  # a subclass's own
-                      "    def test_b(self):\n        assert getattr(self, 'cases')\n"):  # fmt: skip
+        for other in (
+            "    def test_b(self):\n        assert len(self.cases) == 1\n",  # another use
+            "class U(T):\n    cases = [(2, 'three')]\n",  # a subclass's own
+            "    def test_b(self):\n        assert getattr(self, 'cases')\n",
+            "    count = len(cases)\n",
+        ):  # fmt: skip  (the class's body reads the name)
             assert "'two'" in rewrite_asserts("import unittest\n" + held + other)[0], other
     # enumerate, and targets that unpack further: each name its part
     numbered, numbered_checks = rewrite_asserts(

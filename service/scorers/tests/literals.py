@@ -26,6 +26,8 @@ from .spans import Spans
 # calls that can reach a name without naming it
 _DYNAMIC = {"locals", "globals", "vars", "eval", "exec", "dir"}
 _SCOPES = (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef)
+# the methods a test's runner calls before each of its tests, where an instance's attributes may be set
+_SETUPS = ("setUp", "setup_method")
 # the most text the copies of a test's functions may come to: past it, no more are made
 SPECIALIZED_BYTES = 256 * 1024
 # and the copies of its loops' bodies (each copy is rewritten, at about 0.3 ms a copy, the first time the test is
@@ -114,15 +116,10 @@ def _hosted_attributes(
     values: dict[int, Any] = {}
     dropped = []
     for cls, statement in settings:
-        target = statement.targets[0]
-        name = target.id if isinstance(target, ast.Name) else getattr(target, "attr", "")
         selves = {m.args.args[0].arg for m in cls.body if isinstance(m, ast.FunctionDef) and m.args.args}
-        uses = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == name and n is not target]
-        bindings = sum(1 for n in ast.walk(tree) for bound, _ in _binds(n) if bound == name)
-        if bindings != (1 if isinstance(target, ast.Name) else 0) or not uses:
-            continue  # bound otherwise (another class's, a method of that name)
-        if any(isinstance(n, ast.Constant) and n.value == name for n in ast.walk(tree)) or _uses(tree, {name}):
-            continue  # ``getattr(self, "expected")``, or the name read in the class's body
+        uses = _attribute_uses(statement, tree)
+        if not uses:
+            continue
         if not all(id(use) in operands and isinstance(use.value, ast.Name) and use.value.id in selves for use in uses):
             continue
         value = literal(statement.value)
@@ -151,6 +148,22 @@ def _attribute_settings(cls: ast.ClassDef) -> Iterator[ast.Assign]:
                     ):
                         if isinstance(assignment.value, _LITERAL_SHAPES):
                             yield assignment
+
+
+def _attribute_uses(statement: ast.Assign, tree: ast.Module) -> list[ast.Attribute] | None:
+    """The uses of the attribute that ``statement`` (one of _attribute_settings) sets, but for its own target,
+    where it is the attribute's one setting: nothing else in the test binds that name (another class's
+    attribute, a method of that name), reads it bare (in the class's body) or names it as a string
+    (``getattr(self, "expected")``), and any other setting of the attribute is among the uses returned; None
+    otherwise."""
+    target = statement.targets[0]
+    name = target.id if isinstance(target, ast.Name) else getattr(target, "attr", "")
+    bindings = sum(1 for n in ast.walk(tree) for bound, _ in _binds(n) if bound == name)
+    if bindings != (1 if isinstance(target, ast.Name) else 0) or _uses(tree, {name}):
+        return None
+    if any(isinstance(n, ast.Constant) and n.value == name for n in ast.walk(tree)):
+        return None
+    return [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == name and n is not target]
 
 
 def _literal_assignment(statement: ast.stmt) -> str | None:
@@ -197,13 +210,12 @@ def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[
         return None  # no call of a function with a literal (most tests: the cheap check first)
     declared = _declared(tree)
     bound = Counter(name for node in ast.walk(tree) for name, _ in _binds(node) if name in called)
-    references: dict[str, list[ast.expr]] = {}  # each name's loads, and each attribute's
+    references: dict[str, list[ast.expr]] = {}  # each name's loads
+    attributes: dict[str, list[ast.expr]] = {}  # each attribute's uses
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             references.setdefault(node.id, []).append(node)
-    attributes: dict[str, list[ast.expr]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute):
+        elif isinstance(node, ast.Attribute):
             attributes.setdefault(node.attr, []).append(node)
     spans = Spans(source)
     edits: list[tuple[int, int, bytes]] = []
@@ -436,37 +448,23 @@ def _named_list(
     return None
 
 
-# the methods a test's runner calls before each of its tests, where an instance's cases may be set
-_SETUPS = ("setUp", "setup_method")
-
-
 def _attribute_list(node: ast.Attribute, scope: ast.AST, tree: ast.Module) -> ast.Assign | None:
     """The assignment of a list a test method's loop goes over as an attribute (``for x, y in self.cases``,
     ``node`` the attribute): a list or tuple display set once, by ``self.cases = [...]`` at the top level of
-    its class's setUp (or setup_method), or by ``cases = [...]`` in its class's body; and nothing else in the
-    test binds or names that attribute, in code or as a string."""
+    its class's setUp (or setup_method), or by ``cases = [...]`` in its class's body (see _attribute_settings),
+    and this loop its one use (see _attribute_uses)."""
     owner = next((c for c in tree.body if isinstance(c, ast.ClassDef) and scope in c.body), None)
     arguments = getattr(scope, "args", None)
     if owner is None or arguments is None or not arguments.args or not isinstance(node.value, ast.Name):
         return None
-    name = node.attr
-    if node.value.id != arguments.args[0].arg or any(isinstance(n, ast.Constant) and n.value == name
-                                                     for n in ast.walk(tree)):  # fmt: skip
+    if node.value.id != arguments.args[0].arg:
         return None
-    attributes = [n for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == name and n is not node]
-    bindings = [n for n in ast.walk(tree) for bound, _ in _binds(n) if bound == name]
-    if not attributes and len(bindings) == 1:  # ``cases = [...]`` in the class's body, the one binding
-        found = [s for s in owner.body if _literal_assignment(s) == name]
-        return found[0] if len(found) == 1 and isinstance(found[0], ast.Assign) else None
-    if bindings or len(attributes) != 1:
-        return None
-    for method in owner.body:  # ``self.cases = [...]`` in setUp, the one other use
-        if isinstance(method, ast.FunctionDef) and method.name in _SETUPS and method.args.args:
-            for statement in method.body:
-                if isinstance(statement, ast.Assign) and statement.targets == attributes:
-                    target = attributes[0]
-                    own = isinstance(target.value, ast.Name) and target.value.id == method.args.args[0].arg
-                    return statement if own and isinstance(statement.value, ast.List | ast.Tuple) else None
+    for statement in _attribute_settings(owner):
+        target = statement.targets[0]
+        if (target.id if isinstance(target, ast.Name) else getattr(target, "attr", "")) == node.attr:
+            if isinstance(statement.value, ast.List | ast.Tuple) and _attribute_uses(statement, tree) == [node]:
+                return statement
+            return None
     return None
 
 
@@ -487,8 +485,9 @@ def _indexed_uses(
     if sum(1 for node in _own_nodes(scope) for bound, _ in _binds(node) if bound == name) != 1:
         return {}
     uses = _uses(scope, {name}).get(name, [])
-    own = {id(node) for node in _own_nodes(loop)}
-    parents = {id(node.value): node for node in _own_nodes(loop) if isinstance(node, ast.Subscript)}
+    body = list(_own_nodes(loop))
+    own = {id(node) for node in body}
+    parents = {id(node.value): node for node in body if isinstance(node, ast.Subscript)}
     indexed: dict[ast.Subscript, list[ast.expr]] = {}
     for use in uses:
         subscript = parents.get(id(use))
@@ -501,7 +500,7 @@ def _indexed_uses(
         if any(part is None for part in parts):
             return {}
         indexed[subscript] = [part for part in parts if part is not None]
-    operands = {id(operand) for _, operand in _compared_operands(_own_nodes(loop), compared_on_host)}
+    operands = {id(operand) for _, operand in _compared_operands(body, compared_on_host)}
     return indexed if any(id(subscript) in operands for subscript in indexed) else {}
 
 
