@@ -65,9 +65,11 @@ def split_json(split: SplitOptions) -> dict[str, Any] | None:
 
 
 def rewards_json(rewards: Any) -> Any:
-    """Nested lists with null for NaN, from arrays, tensors or ragged lists."""
+    """Nested lists of numbers with null for NaN, from arrays (boolean ones too), tensors or ragged lists."""
     if isinstance(rewards, list | tuple):
         return [rewards_json(r) for r in rewards]
+    if isinstance(rewards, bool):  # a pass/fail value goes as the number it stands for (the API takes numbers)
+        return float(rewards)
     if rewards is None or isinstance(rewards, int | float):
         return None if rewards is None or rewards != rewards else rewards
     array = to_numpy(rewards)

@@ -18,6 +18,14 @@ class APIModel(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
+class RequestModel(APIModel):
+    """What clients send: JSON's own types, as the schema says. A number is a JSON number (``true`` or
+    ``"1.5"`` is refused, not read as 1.0 or 1.5), an integer an integer, a boolean ``true`` or ``false``, a
+    string a string: a client's mistake gets a 422 naming the field, not a silent reading of it."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
+
+
 # ------------------------------------------------------------------------------------------------ errors
 class ErrorBody(APIModel):
     code: str = Field(description="machine-readable error code, e.g. validation_error, limit_exceeded")
@@ -31,11 +39,11 @@ class ErrorResponse(APIModel):
 
 
 # ------------------------------------------------------------------------------------------ shared parts
-class FillSpec(APIModel):
+class FillSpec(RequestModel):
     fill: Reward
 
 
-class EstimatorSpec(APIModel):
+class EstimatorSpec(RequestModel):
     """The estimator and its options (VPO.md); defaults are the paper's."""
 
     name: str = Field("vpo", description="vpo, scalar, multi_scalar, random_weight, gdpo or vpo_loo")
@@ -55,7 +63,7 @@ class EstimatorSpec(APIModel):
         return self.model_dump(exclude_none=True)
 
 
-class SplitSpec(APIModel):
+class SplitSpec(RequestModel):
     """How completions become answers (VPO.md section 1)."""
 
     mode: Literal["none", "tags", "code_blocks", "delimiter"] = "none"
@@ -67,7 +75,7 @@ class SplitSpec(APIModel):
     pad: bool = Field(True, description="fill missing answers up to max_answers with all-zero rows")
 
 
-class ScorerSpec(APIModel):
+class ScorerSpec(RequestModel):
     name: str = Field(max_length=128)
     params: dict[str, Any] = Field(default_factory=dict)
     alias: str | None = Field(
@@ -82,7 +90,7 @@ class CacheInfo(APIModel):
     misses: int = 0
 
 
-class Profile(APIModel):
+class Profile(RequestModel):
     """A named scorer + split + estimator configuration of the server config, for trainers that cannot send
     scorer specs (OpenRLHF, verl): they name the profile, and per-prompt data comes in their labels."""
 
@@ -105,7 +113,7 @@ class Profile(APIModel):
 
 
 # ------------------------------------------------------------------------------------------------ score
-class ScoreRequest(APIModel):
+class ScoreRequest(RequestModel):
     """One group: a prompt, its G completions (or their answers), the scorers and the estimator."""
 
     prompt: str = ""
@@ -161,7 +169,7 @@ class ScoreResponse(APIModel):
     details: dict[str, Any] | None = None
 
 
-class BatchRequest(APIModel):
+class BatchRequest(RequestModel):
     groups: list[ScoreRequest] = Field(min_length=1)
     deadline_ms: int | None = Field(None, ge=1, description="applies to every group without its own")
 
@@ -188,7 +196,7 @@ class JobResponse(APIModel):
 
 
 # ------------------------------------------------------------------------------------------- profiles
-class ProfileSample(APIModel):
+class ProfileSample(RequestModel):
     prompt: str = ""
     response: str
     label: str | dict[str, Any] | None = Field(
@@ -197,7 +205,7 @@ class ProfileSample(APIModel):
     step: int | None = Field(None, ge=0, description="the training step, mixed into the group key")
 
 
-class ProfileRequest(APIModel):
+class ProfileRequest(RequestModel):
     samples: list[ProfileSample] = Field(min_length=1)
 
 
@@ -215,7 +223,7 @@ class ProfileResponse(APIModel):
 class OpenRLHFRequest(BaseModel):
     """OpenRLHF's remote reward request; unknown fields are ignored (its protocol grows)."""
 
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, strict=True)
     query: list[str] = Field(min_length=1)
     prompts: list[str] | None = None
     labels: list[Any] | None = None
@@ -228,12 +236,12 @@ class OpenRLHFResponse(APIModel):
 
 
 # -------------------------------------------------------------------------------------------------- vpo
-class VPOGroup(APIModel):
+class VPOGroup(RequestModel):
     rewards: list[list[list[Reward | None]]] = Field(description="G x m x d; m may differ between completions")
     group_key: str | None = Field(None, max_length=512)
 
 
-class VPORequest(APIModel):
+class VPORequest(RequestModel):
     groups: list[VPOGroup] = Field(min_length=1)
     estimator: EstimatorSpec = Field(default_factory=EstimatorSpec)
 
@@ -253,7 +261,7 @@ class VPOResponse(APIModel):
 
 
 # ----------------------------------------------------------------------------------------------- search
-class SearchPool(APIModel):
+class SearchPool(RequestModel):
     rewards: list[list[list[Reward]]] | list[list[Reward]] = Field(
         description="completions x answers x components (or answers x components: one answer per completion)"
     )
@@ -265,7 +273,7 @@ class SearchPool(APIModel):
         return self.rewards  # type: ignore[return-value]
 
 
-class SearchRequest(APIModel):
+class SearchRequest(RequestModel):
     pools: list[SearchPool] = Field(min_length=1)
     ks: list[Annotated[int, Field(ge=1)]] = Field(
         default_factory=lambda: [1, 2, 4, 8, 16, 32, 64], min_length=1, validation_alias=AliasChoices("ks", "k")

@@ -19,9 +19,10 @@ from pydantic import BaseModel, ConfigDict
 
 
 class ScorerParams(BaseModel):
-    """Base of every scorer's params model: unknown fields are refused."""
+    """Base of every scorer's params model: unknown fields are refused, and each field takes JSON's own type
+    (a number a JSON number, not ``true`` or ``"2"``), as the API's requests do."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
 
 
 @dataclass(frozen=True)

@@ -268,6 +268,40 @@ def test_wrong_types_are_validation_errors(api: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize(
+    ("path", "body", "loc"),
+    [
+        ("/v1/vpo", {"groups": [{"rewards": [[[True, 0.5]], [[0.0, 1.0]]]}]}, ("groups", 0, "rewards", 0, 0, 0)),
+        ("/v1/vpo", {"groups": [{"rewards": [[["0.5"]], [[1.0]]]}]}, ("groups", 0, "rewards", 0, 0, 0)),
+        ("/v1/vpo", {"groups": [{"rewards": [[[1.0]]]}], "estimator": {"weights": [[True]]}},
+         ("estimator", "weights", 0, 0)),
+        ("/v1/score", group(estimator={"seed": True}), ("estimator", "seed")),
+        ("/v1/score", group(estimator={"num_weights": 10.0}), ("estimator", "num_weights")),
+        ("/v1/score", group(estimator={"alpha": "2"}), ("estimator", "alpha")),
+        ("/v1/score", group(split={"mode": "tags", "dedupe": "false"}), ("split", "dedupe")),
+        ("/v1/score", group(detail=1), ("detail",)),
+        ("/v1/metrics/search", {"pools": [{"rewards": [[False]]}]}, ("pools", 0, "rewards")),
+    ],
+)  # fmt: skip
+def test_json_types_are_taken_as_the_schema_gives_them(
+    api: httpx.Client, path: str, body: dict[str, object], loc: tuple[object, ...]
+) -> None:
+    # a boolean or a numeric string where a number goes, a float where an integer goes, a string where a boolean
+    # goes: a 422 at that field, not a silent reading of it (true as 1.0, "false" as False)
+    error = assert_error(api.post(path, json=body), 422, "validation_error")
+    locs = [tuple(map(str, d["loc"])) for d in error["details"]]  # type: ignore[union-attr]
+    assert any(found[1 : 1 + len(loc)] == tuple(map(str, loc)) for found in locs), locs
+
+
+def test_scorer_params_take_json_types_too(api: httpx.Client) -> None:
+    check = {"mode": "numeric", "reference": "4"}
+    for wrong in ({"abs_tol": True}, {"abs_tol": "0.1"}, {"full_match": 1}, {"reference": True}):
+        body = group(scorers=[{"name": "reference", "params": {"checks": [{**check, **wrong}]}}])
+        assert_error(api.post("/v1/score", json=body), 422, "invalid_params")
+    numbers = group(scorers=[{"name": "reference", "params": {"checks": [{**check, "reference": 4, "abs_tol": 0}]}}])
+    assert api.post("/v1/score", json=numbers).status_code == 200  # an integer is a number
+
+
+@pytest.mark.parametrize(
     ("body", "code"),
     [
         (group(scorers=[{"name": "nope"}]), "unknown_scorer"),

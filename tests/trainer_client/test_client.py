@@ -91,6 +91,20 @@ def test_vpo_and_search_metrics_remote_equal_local(server: LiveServer) -> None:
     assert search.ks == [1, 4] and search.pools[0].num_answers == 10
 
 
+def test_pass_fail_rewards_go_as_numbers(server: LiveServer) -> None:
+    # the API takes JSON numbers only (a boolean is a 422 there); the client sends a boolean array, or a bool in
+    # ragged lists, as the 0.0 and 1.0 it stands for
+    passed = np.array([[[True, False]], [[False, False]], [[True, True]]])
+    ragged = [[[True, None]], [[False, 1.0]]]
+    config = EstimatorConfig(num_weights=20, seed=3)
+    with RewardClient(server.url) as client:
+        remote = client.vpo([passed, ragged], config)
+    for position, numbers in enumerate([passed.astype(float), [[[1.0, None]], [[0.0, 1.0]]]]):
+        estimate, local = remote[position], estimate_group(numbers, config, position=position)
+        assert np.allclose(estimate.advantages, local.advantages)
+        assert np.allclose(estimate.set_scores, local.set_scores, equal_nan=True)
+
+
 def test_api_errors_become_typed_exceptions(make_server: ServerFactory) -> None:
     server = make_server(Settings(tokens=["secret"]))  # type: ignore[list-item]
     with RewardClient(server.url) as anonymous:
