@@ -59,7 +59,8 @@ def _moved_refs(node: Any, prefix: str) -> Any:
 
 @pytest.fixture(scope="module")
 def params_schema(service_url: str) -> schemathesis.BaseSchema:
-    """/v1/score alone, each item of ``scorers`` one of the registered scorers with its params schema."""
+    """/v1/score, /v1/score/batch and /v1/jobs, each item of a group's ``scorers`` one of the registered scorers
+    with its params schema."""
     document = httpx.get(f"{service_url}/openapi.json").json()
     schemas = document["components"]["schemas"]
     choices = []
@@ -81,7 +82,7 @@ def params_schema(service_url: str) -> schemathesis.BaseSchema:
         "scorers": {"type": "array", "minItems": 1, "items": {"anyOf": choices}},
     }
     request["required"] = ["completions", "scorers"]
-    document["paths"] = {"/v1/score": document["paths"]["/v1/score"]}
+    document["paths"] = {path: document["paths"][path] for path in ("/v1/score", "/v1/score/batch", "/v1/jobs")}
     schema = schemathesis.openapi.from_dict(document)
     schema.config.update(base_url=service_url)
     return _refusing(schema)
