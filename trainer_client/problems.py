@@ -21,6 +21,9 @@ keeps the first ``max_tests`` (the service refuses more than its ``max_tests_per
 - MBPP (``test_list``, ``test_setup_code``): one ``assert`` test per assert, after the setup code.
 - EvalPlus (HumanEval+'s and MBPP+'s generated ``test``): its inputs and expected results as asserts the host
   judges, at most ``max_tests`` of them (see :func:`evalplus_tests`).
+- MultiPL-E (``nuprl/MultiPL-E``, HumanEval and MBPP in other languages; ``tests`` of a ``js`` row): one
+  ``call`` test per ``assert.deepEqual(candidate(...), ...)``, its values read as data (see
+  :func:`multipl_e_tests`), for the scorer's ``javascript``.
 - Test files written for pytest or unittest (KodCode's ``test``: ``from solution import f`` and ``def
   test_...()`` functions): one ``assert`` test per test function and test method, each the file without the
   others, so that each is a component of the reward vector (the scorer runs such a file's tests as pytest or
@@ -42,7 +45,7 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-from . import _evalplus
+from . import _evalplus, _multipl_e
 
 Test = dict[str, Any]
 
@@ -156,6 +159,25 @@ def mbpp_tests(test_list: Sequence[str], test_setup_code: str = "") -> list[Test
     """MBPP's asserts, one test each, after the setup code."""
     setup = f"{test_setup_code.rstrip()}\n" if test_setup_code.strip() else ""
     return [{"kind": "assert", "code": f"{setup}{line}\n"} for line in test_list]
+
+
+def multipl_e_tests(tests: str, language: str = "js") -> list[Test]:
+    """MultiPL-E's test suite of a JavaScript problem (a row's ``tests`` where its ``language`` is ``js``): one
+    ``call`` test of the suite's ``candidate`` per ``assert.deepEqual(candidate(ARGS),EXPECTED);``, its
+    arguments and expected value read as data (the expected value never enters the sandbox; ``undefined`` is
+    null, as the driver sends it). The host compares the return value as JSON data, as deepStrictEqual would,
+    not with deepEqual's loose ``==`` (which takes ``"1"`` for ``1``). Score them with ``language``
+    ``"javascript"``. A suite with anything else than such asserts on literals (and its frame: ``function
+    test()``, ``let candidate = NAME;``, ``test();``) is refused with a ValueError naming the line."""
+    if language not in ("js", "javascript"):
+        raise ValueError(f"MultiPL-E's {language!r} tests are not supported: the tests scorer runs its javascript")
+    function = _multipl_e.entry_point(tests)
+    if function is None:
+        raise ValueError("no 'let candidate = NAME;' in the suite")
+    cases = _multipl_e.asserts(tests)
+    if not cases:
+        raise ValueError("no assert in the suite")
+    return [{"kind": "call", "function": function, "args": args, "expected": expected} for args, expected in cases]
 
 
 def pytest_tests(test: str) -> list[Test]:

@@ -56,6 +56,7 @@ from trainer_client.problems import (
     humaneval_tests,
     livecodebench_tests,
     mbpp_tests,
+    multipl_e_tests,
     pytest_tests,
     scorer_params,
 )
@@ -1616,6 +1617,27 @@ def test_javascript_functions_on_call_tests(api: httpx.Client) -> None:
     assert [d["error"] for d in hostile_verdicts[:4]] == ["Unencodable", "Unencodable", "RangeError", "ReferenceError"]
     broken = result["details"]["tests"][2][0][0]
     assert broken["verdict"] == "error" and broken["error"] == "SyntaxError"
+
+
+def test_javascript_multipl_e_suite_through_the_client_helper(api: httpx.Client) -> None:
+    """A MultiPL-E suite (trainer_client.problems.multipl_e_tests) scores each assert as a call test: a right
+    answer passes them all, an answer that replaces assert.deepEqual (as the suite itself would have run it)
+    gains nothing, and a wrong one fails the asserts it gets wrong."""
+    from tests.trainer_client.test_problems import MULTIPL_E_JS
+
+    suite = MULTIPL_E_JS.replace("by_length", "describe")
+    right = (
+        "function describe(xs, label) {\n  if (xs === undefined) return undefined;\n"
+        "  if (label !== undefined) return {1: 'x', k: [undefined, true], q: null};\n"
+        "  const names = ['', 'One', 'Two', 'Three', 'Four', 'Five', 'Six', 'Seven', 'Eight', 'Nine'];\n"
+        "  return xs.filter((x) => x >= 1 && x <= 9).sort((a, b) => b - a).map((x) => names[x]);\n}\n"
+    )
+    patched = "require('node:assert').deepEqual = () => {};\nfunction describe() { return 0; }\n"
+    wrong = right.replace("b - a", "a - b")
+    params = scorer_params(multipl_e_tests(suite), language="javascript", timeout_s=2.0)
+    answers = [[f"```js\n{code}```"] for code in (right, patched, wrong)]
+    result = score(api, answers=answers, scorers=[{"name": "tests", "params": params}])
+    assert result["rewards"] == [[[1.0] * 4], [[0.0] * 4], [[0.0, 1.0, 1.0, 1.0]]], result
 
 
 def test_javascript_async_functions_and_a_test_that_hangs(api: httpx.Client) -> None:

@@ -18,6 +18,7 @@ from trainer_client.problems import (
     humaneval_tests,
     livecodebench_tests,
     mbpp_tests,
+    multipl_e_tests,
     pytest_tests,
     scorer_params,
 )
@@ -191,3 +192,55 @@ def test_pytest_files_as_one_test_per_test_function_or_class() -> None:
     marked = cases.replace("    def test_b(self):", "    @unittest.skipIf(False, 'no')\n    def test_z(self):\n"
                            "        self.fail()\n    def test_b(self):")  # fmt: skip
     assert [t["code"] for t in pytest_tests(marked)] == split  # a skipped method is in none either
+
+
+# MultiPL-E's JavaScript suite as its translator writes it (humaneval_to_js.py): Python's literals as JavaScript,
+# None as undefined, tuples as arrays, dicts as objects (a numeric key unquoted)
+MULTIPL_E_JS = """const assert = require('node:assert');
+
+
+function test() {
+  let candidate = by_length;
+  assert.deepEqual(candidate([2, 1, 1, 4, 5, 8, 2, 3]),["Eight", "Five", "Four", "Three", "Two", "Two", "One", "One"]);
+  assert.deepEqual(candidate([]),[]);
+  // a comment
+  assert.deepEqual(candidate([1, -1.5e-05, 55], "a, b)"),{1: "x", "k": [undefined, true], 'q': null,});
+  assert.deepEqual(candidate(),undefined);
+}
+
+test();"""
+
+
+def test_multipl_e_javascript_asserts_as_call_tests() -> None:
+    tests = multipl_e_tests(MULTIPL_E_JS)
+    assert [(t["kind"], t["function"]) for t in tests] == [("call", "by_length")] * 4
+    assert [(t["args"], t["expected"]) for t in tests] == [
+        ([[2, 1, 1, 4, 5, 8, 2, 3]], ["Eight", "Five", "Four", "Three", "Two", "Two", "One", "One"]),
+        ([[]], []),
+        ([[1, -1.5e-05, 55], "a, b)"], {"1": "x", "k": [None, True], "q": None}),
+        ([], None),
+    ]
+    assert multipl_e_tests('let candidate = f;\nassert.deepEqual(candidate("\\u00e9\\n\\"", 0.5),1);') == [
+        {"kind": "call", "function": "f", "args": ['\u00e9\n"', 0.5], "expected": 1}
+    ]
+
+
+@pytest.mark.parametrize(
+    ("suite", "message"),
+    [
+        ("let candidate = f;\nassert.deepEqual(candidate(g(1)),1);", "line 2 is not an assert on literals"),
+        ("let candidate = f;\nassert.deepEqual(candidate(1),1) || x;", "unexpected text"),
+        ("let candidate = f;\nassert(candidate(1) == 1);", "line 2"),
+        ("let candidate = f;\nassert.deepEqual(candidate([1, 2),1);", "line 2"),
+        ("let candidate = f;\nassert.deepEqual(candidate('open),1);", "unterminated string"),
+        ("let candidate = f;\nconsole.log(1);", "line 2"),
+        ("assert.deepEqual(candidate(1),1);", "let candidate"),
+        ("let candidate = f;\n", "no assert"),
+    ],
+)
+def test_multipl_e_suites_with_more_than_literal_asserts_are_refused(suite: str, message: str) -> None:
+    # such a suite runs JavaScript of its own to judge, which the scorer's javascript does not do
+    with pytest.raises(ValueError, match=message):
+        multipl_e_tests(suite)
+    with pytest.raises(ValueError, match="not supported"):
+        multipl_e_tests(MULTIPL_E_JS, language="cpp")
