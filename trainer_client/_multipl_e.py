@@ -17,6 +17,7 @@ from typing import Any
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _WORD = re.compile(r"[A-Za-z_$][A-Za-z0-9_$]*")
 _WORDS = {"true": True, "false": False, "null": None, "undefined": None}
+_UNITS = re.compile(r"(?:\\u[0-9A-Fa-f]{4})+")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 _ASSERT = re.compile(r"assert\.(deepEqual|deepStrictEqual|strictEqual|equal)\(\s*")
 _CANDIDATE = re.compile(r"let\s+candidate\s*=\s*([A-Za-z_$][A-Za-z0-9_$.]*)\s*;")
@@ -106,13 +107,16 @@ class Literal:
             if char != "\\":
                 parts.append(char)
                 continue
+            units = _UNITS.match(self.text, self.position - 1)
+            if units is not None:  # UTF-16 code units, as JavaScript's strings hold them: a pair is one character
+                parts.append(json.loads(f'"{units.group()}"'))
+                self.position = units.end()
+                continue
             escaped = self.text[self.position : self.position + 1]
-            self.position += 1
             if escaped == "u":
-                parts.append(json.loads(f'"\\u{self.text[self.position : self.position + 4]}"'))
-                self.position += 4
-            else:
-                parts.append(_ESCAPES.get(escaped, escaped))
+                raise self.fail("bad \\u escape")
+            self.position += 1
+            parts.append(_ESCAPES.get(escaped, escaped))
 
 
 def _number_key(text: str) -> str:

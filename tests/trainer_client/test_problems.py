@@ -11,6 +11,8 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from trainer_client.problems import (
     apps_tests,
@@ -244,3 +246,49 @@ def test_multipl_e_suites_with_more_than_literal_asserts_are_refused(suite: str,
         multipl_e_tests(suite)
     with pytest.raises(ValueError, match="not supported"):
         multipl_e_tests(MULTIPL_E_JS, language="cpp")
+
+
+# Python values as MultiPL-E's translator writes them in JavaScript (gen_literal, gen_list, gen_dict), and the
+# value the converter must read back: a dict's keys are strings (a JavaScript object's keys are), None is null
+KEYS = st.one_of(st.text(max_size=5), st.integers(-1000, 1000))
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**15), 10**15),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=8),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(KEYS, inner, max_size=3)),
+    max_leaves=12,
+)
+
+
+def javascript(value: object) -> str:
+    if value is None:
+        return "undefined"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)  # MultiPL-E writes f'"{c}"': the same where c needs no escape
+    if isinstance(value, list):
+        return "[" + ", ".join(map(javascript, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{javascript(k)}: {javascript(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def as_read(value: object) -> object:
+    if isinstance(value, list):
+        return [as_read(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): as_read(v) for k, v in value.items()}
+    return value
+
+
+@given(st.lists(VALUES, max_size=4), VALUES)
+def test_multipl_e_literals_read_back_as_written(args: list[object], expected: object) -> None:
+    line = f"  assert.deepEqual(candidate({', '.join(map(javascript, args))}),{javascript(expected)});"
+    (test,) = multipl_e_tests(f"function test() {{\n  let candidate = f;\n{line}\n}}\n\ntest();")
+    assert (test["args"], test["expected"]) == (as_read(args), as_read(expected))
