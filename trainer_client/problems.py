@@ -15,6 +15,7 @@ keeps the first ``max_tests`` (the service refuses more than its ``max_tests_per
 - APPS and TACO (``input_output``): without ``fn_name``, ``stdio`` tests (an expected output given as a
   list of lines is joined); with it, ``call`` tests whose expected value is unwrapped from the one-element
   list those datasets put it in (their own harness accepts it either way).
+- CodeContests (``public_tests``, ``private_tests``, ``generated_tests``): ``stdio`` tests, in that order.
 - HumanEval (``test``, ``entry_point``): one ``assert`` test, ``check(entry_point)``. LeetCodeDataset has
   the same fields (``entry_point`` ``Solution().twoSum``), and its ``prompt`` (imports, ``ListNode``...) goes
   before the answers as the params' ``setup``.
@@ -42,7 +43,7 @@ import io
 import json
 import pickle
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import _evalplus, _multipl_e
@@ -97,6 +98,29 @@ def apps_tests(input_output: str | dict[str, Any], **stdio: Any) -> list[Test]:
             stdin = "\n".join(map(str, given)) if isinstance(given, list) else str(given)
             stdout = "\n".join(map(str, wanted)) if isinstance(wanted, list) else str(wanted)
             tests.append({"kind": "stdio", "stdin": stdin, "expected_stdout": stdout, **stdio})
+    return tests
+
+
+def code_contests_tests(
+    public_tests: Mapping[str, Sequence[str]],
+    private_tests: Mapping[str, Sequence[str]] | None = None,
+    generated_tests: Mapping[str, Sequence[str]] | None = None,
+    **stdio: Any,
+) -> list[Test]:
+    """CodeContests's (``deepmind/code_contests``) public, then private, then generated tests, each ``{"input":
+    [...], "output": [...]}``, as ``stdio`` tests; ``stdio`` (``compare``, ``abs_tol``, ``rel_tol``) goes into
+    every test (many of its problems accept any answer within a tolerance, or in any order, through a
+    checker). :func:`scorer_params` keeps the first 16, so the generated ones count only where fewer are
+    given."""
+    tests = []
+    for name, given in (("public_tests", public_tests), ("private_tests", private_tests),
+                        ("generated_tests", generated_tests)):  # fmt: skip
+        inputs, outputs = list((given or {}).get("input") or []), list((given or {}).get("output") or [])
+        if len(inputs) != len(outputs):
+            raise ValueError(f"{name}: {len(inputs)} inputs but {len(outputs)} outputs")
+        tests += [
+            {"kind": "stdio", "stdin": i, "expected_stdout": o, **stdio} for i, o in zip(inputs, outputs, strict=True)
+        ]
     return tests
 
 

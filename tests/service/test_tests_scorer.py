@@ -52,6 +52,7 @@ from tests.sandbox.conftest import UID_BASE
 from tests.service.test_metrics import samples
 from trainer_client.problems import (
     apps_tests,
+    code_contests_tests,
     evalplus_tests,
     humaneval_tests,
     livecodebench_tests,
@@ -1703,8 +1704,8 @@ CPP_SUM = "#include <iostream>\nint main() { long long a, b; std::cin >> a >> b;
 
 
 def test_public_datasets_test_cases_through_the_client_helpers(api: httpx.Client) -> None:
-    """trainer_client.problems turns LiveCodeBench's, APPS's, HumanEval's, MBPP's and KodCode's (pytest) test
-    cases into params the scorer runs as those datasets' harnesses do."""
+    """trainer_client.problems turns LiveCodeBench's, APPS's, CodeContests's, HumanEval's, MBPP's and KodCode's
+    (pytest) test cases into params the scorer runs as those datasets' harnesses do."""
     two_sum = PY_CLASSES.split("class Tally")[0]  # LiveCodeBench's functional answers: class Solution
     lcb = livecodebench_tests(
         json.dumps([{"input": "[2, 7, 11]\n9", "output": "[0, 1]", "testtype": "functional"}]),
@@ -1715,11 +1716,13 @@ def test_public_datasets_test_cases_through_the_client_helpers(api: httpx.Client
     summing = "print(sum(map(int, input().split())))\n"
     apps = apps_tests({"inputs": ["1 2\n", ["3 4"]], "outputs": ["3\n", ["7"]]})
     apps_calls = apps_tests({"fn_name": "add", "inputs": [[1, 2]], "outputs": [[3]]})
+    contests = code_contests_tests({"input": ["1 2\n"], "output": ["3\n"]}, None, {"input": ["5 5"], "output": ["11"]})
     mbpp = mbpp_tests(["assert add(1, 2) == 3", "assert add(0, 0) == 1"], "import math")
     human = humaneval_tests("def check(candidate):\n    assert candidate(2, 2) == 4\n", "add")
     kodcode = pytest_tests("from solution import add\n\ndef test_a():\n    assert add(1, 2) == 3\n\n"
                            "def test_b():\n    assert add(1, 1) == 3\n")  # fmt: skip
-    cases = [(two_sum, lcb, [1.0, 1.0]), (summing, apps, [1.0, 1.0]), (PROGRAM, apps_calls, [1.0]),
+    cases = [(two_sum, lcb, [1.0, 1.0]), (summing, apps, [1.0, 1.0]), (summing, contests, [1.0, 0.0]),
+             (PROGRAM, apps_calls, [1.0]),
              (PROGRAM, mbpp, [1.0, 0.0]), (PROGRAM, human, [1.0]), (PROGRAM, kodcode, [1.0, 0.0])]  # fmt: skip
     for answer, tests, expected in cases:
         params = scorer_params(tests, timeout_s=2.0)

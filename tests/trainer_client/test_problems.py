@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from trainer_client.problems import (
     apps_tests,
+    code_contests_tests,
     evalplus_tests,
     humaneval_tests,
     livecodebench_tests,
@@ -63,6 +64,21 @@ def test_apps_and_taco() -> None:
     assert [(t["function"], t["args"], t["expected"]) for t in calls] == [("f", [1, 2], 3), ("f", [[1, 2]], [2, 1])]
     with pytest.raises(ValueError, match="2 inputs but 1 outputs"):
         apps_tests({"inputs": ["1", "2"], "outputs": ["1"]})
+
+
+def test_code_contests_public_private_then_generated() -> None:
+    public = {"input": ["1 2\n"], "output": ["3\n"]}
+    generated = {"input": ["5 5\n", "0 0\n"], "output": ["10\n", "0\n"]}
+    tests = code_contests_tests(public, {"input": [], "output": []}, generated, compare="tokens")
+    assert [(t["stdin"], t["expected_stdout"]) for t in tests] == [
+        ("1 2\n", "3\n"),
+        ("5 5\n", "10\n"),
+        ("0 0\n", "0\n"),
+    ]
+    assert all(t["kind"] == "stdio" and t["compare"] == "tokens" for t in tests)
+    assert code_contests_tests(public) == [{"kind": "stdio", "stdin": "1 2\n", "expected_stdout": "3\n"}]
+    with pytest.raises(ValueError, match="private_tests: 1 inputs but 0 outputs"):
+        code_contests_tests(public, {"input": ["1"], "output": []})
 
 
 def test_humaneval_mbpp_and_the_params() -> None:
