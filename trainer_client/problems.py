@@ -108,10 +108,10 @@ def code_contests_tests(
     **stdio: Any,
 ) -> list[Test]:
     """CodeContests's (``deepmind/code_contests``) public, then private, then generated tests, each ``{"input":
-    [...], "output": [...]}``, as ``stdio`` tests; ``stdio`` (``compare``, ``abs_tol``, ``rel_tol``) goes into
-    every test (many of its problems accept any answer within a tolerance, or in any order, through a
-    checker). :func:`scorer_params` keeps the first 16, so the generated ones count only where fewer are
-    given."""
+    [...], "output": [...]}``, as ``stdio`` tests; ``stdio`` (``compare``, ``abs_tol``, ``rel_tol``, ``checker``)
+    goes into every test (many of its problems accept any answer within a tolerance, or any of several answers,
+    which only a ``checker`` can judge). :func:`scorer_params` keeps the first 16, so the generated ones count
+    only where fewer are given."""
     tests = []
     for name, given in (("public_tests", public_tests), ("private_tests", private_tests),
                         ("generated_tests", generated_tests)):  # fmt: skip
