@@ -430,6 +430,8 @@ EXPECTED_IN_A_NAME = [
     "from solution import sort_it\n\n\ndef test_sorted():\n"
     "    cases = [([3, 1, 2], [1, 2, 3]), ([2, 1, 3], [1, 2, 3])]\n"
     "    for nums, expected in cases:\n        assert sort_it(nums) == expected\n",  # a loop over the cases
+    "from solution import sort_it\n\n\ndef test_sorted():\n    for nums, expected in [([3, 1, 2], [1, 2, 3]),\n"
+    "                           ([2, 1, 3], [1, 2, 3])]: assert sort_it(nums) == expected\n",  # a loop on one line
     "import unittest\nfrom solution import sort_it\n\n\nclass TestSort(unittest.TestCase):\n    def setUp(self):\n"
     "        self.expected = [1, 2, 3]\n\n    def test_sorted(self):\n"
     "        self.assertEqual(sort_it([3, 1, 2]), self.expected)\n",  # the test case's attribute

@@ -2463,6 +2463,15 @@ def test_rewrite_writes_out_loops_over_literal_cases() -> None:
     loop = f"for e in {list(range(300))}:\n{body}"  # about 40 KB written out
     halves = rewrite_asserts(loop + loop.replace("for e", "for d").replace("!= e", "!= d"))[0]
     assert halves.count("if True:") == 300 and "for d in" in halves
+    # a body on the for's line, or on the last line of a for written over several: a line of its own per copy
+    for one_line in (
+        "for x, y in [(1, 'two'), (3, 'four')]: assert f(x) == y; g(x)\n",
+        "def t():\n    for x, y in [(1, 'two'),\n                 (3, 'four')]: assert f(x) == y  # c\n",
+    ):
+        written, written_checks = rewrite_asserts(one_line)
+        compile(written, "<rewritten>", "exec")
+        assert "'two'" not in written and written.count("if True:") == 2 and "x = (3)" in written, written
+        assert [c.operands[1] for c in written_checks] == [("const", "two"), ("const", "four")]
     kept = {
         "the case itself": "for c in [(1, 2)]:\n    assert f(c[0]) == c[1]\n    g(c)\n",
         "a case changed": "for c in [[1, 2]]:\n    c[1] = 3\n    assert f(c[0]) == c[1]\n",
@@ -2480,7 +2489,6 @@ def test_rewrite_writes_out_loops_over_literal_cases() -> None:
         "continue": "for x, y in [(1, 2)]:\n    if x:\n        continue\n    assert f(x) == y\n",
         "used after": "for x, y in [(1, 2)]:\n    assert f(x) == y\nprint(y)\n",
         "used otherwise": "for x, y in [(1, 2)]:\n    assert f(x) == y\n    g(y)\n",
-        "one line": "for x, y in [(1, 2)]: assert f(x) == y\n",
         "not a literal": "for x, y in [(1, g())]:\n    assert f(x) == y\n",
         "list used again": "L = [(1, 2)]\nfor x, y in L:\n    assert f(x) == y\nassert len(L) == 1\n",
         "list bound twice": "L = [(1, 2)]\nL = [(3, 4)]\nfor x, y in L:\n    assert f(x) == y\n",
@@ -2631,6 +2639,8 @@ LOOP_FORMS = {
     "constant": "EXPECTED = {first}\ndef test_c():\n    assert f({x0}) == EXPECTED\ntest_c()\n",
     "attribute": "class Check:\n    def setup_method(self):\n        self.expected = {first}\n"
     "    def test_c(self):\n        assert f({x0}) == self.expected\nc = Check()\nc.setup_method()\nc.test_c()\n",
+    "one line": "def test_o():\n    for x, y in {cases}: got = f(x); assert got == y\ntest_o()\n",
+    "header lines": "for x, y in (\n    {cases}\n): assert f(x) == y  # a comment\n",
     "kept": "for x, y in {cases}:\n    assert f(x) == y\n    if x < -100:\n        break\n",
 }
 

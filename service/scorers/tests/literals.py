@@ -275,9 +275,10 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
     before each copy, which is an ``if True:`` block at the loop's place (its body keeps its indentation). The
     list may be a name bound once, by a plain assignment of a list or tuple display at the top level of the
     loop's function or module, that nothing else uses: that assignment then goes too; and ``zip`` or
-    ``enumerate`` of such lists (see _loop_cases). A loop with an ``else``, a ``break`` or ``continue``, its
-    body on the ``for`` line, or inside another loop written out, stays as it is. None when there is none to
-    write out. The same conditions as hosted_names hold for the variables."""
+    ``enumerate`` of such lists (see _loop_cases). A body on the ``for``'s (last) line gets a line of its own in
+    each copy. A loop with an ``else``, a ``break`` or ``continue``, or inside another loop written out, stays
+    as it is. None when there is none to write out. The same conditions as hosted_names hold for the
+    variables."""
     loops = [n for n in ast.walk(tree) if isinstance(n, ast.For) and _over_cases(n.iter)]
     if not loops or reaches_dynamically(tree):
         return None  # most tests have no loop over a list (the cheap check first)
@@ -296,7 +297,7 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
             continue
         if any(s < end and start < e for s, e, _ in edits):
             continue  # in a loop written out already (or holding the list assigned for one)
-        if loop.orelse or loop.body[0].lineno == loop.lineno or _escapes(loop.body):
+        if loop.orelse or _escapes(loop.body):
             continue
         names = _target_names(loop.target)
         found = _loop_cases(loop, scope, tree, everywhere) if names else None
@@ -306,12 +307,14 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
         hosted = _loop_hosted(loop, scope, names, declared, compared_on_host)
         # ``for case in CASES: assert f(case[0]) == case[1]`` (or ``case["expected"]``): each item's part
         indexed = _indexed_uses(loop, scope, names, declared, compared_on_host, cases) if not hosted else {}
-        body_start = spans.offset(loop.body[0].lineno, 0)
+        indent = spans.data[spans.offset(loop.lineno, 0) : start]
+        body_start, first = spans.offset(loop.body[0].lineno, 0), spans.span(loop.body[0])[0]
+        inner = spans.data[body_start:first]  # the body's indentation
+        if inner.strip():  # the body on the (last) line of the ``for``: one line of statements, indented anew
+            body_start, inner = first, indent + b"    "
         if not (hosted or indexed) or added + len(cases) * (end - body_start) > UNROLLED_BYTES:
             continue
         added += len(cases) * (end - body_start)
-        indent = spans.data[spans.offset(loop.lineno, 0) : start]
-        inner = spans.data[body_start : spans.span(loop.body[0])[0]]  # the body's indentation
         copies = []
         text = functools.partial(_case_text, spans)
         for index, case in enumerate(cases):
@@ -320,7 +323,8 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
             replacements += [(*spans.span(use), text(parts[index])) for use, parts in indexed.items()]
             assigned = b"".join(inner + f"{name} = ".encode() + text(given[name]) + b"\n"
                                 for name in names if name not in hosted and not indexed)  # fmt: skip
-            copies.append(b"if True:\n" + assigned + _region(spans, body_start, end, replacements))
+            own_line = inner if body_start == first else b""  # a one-line body gets a line of its own
+            copies.append(b"if True:\n" + assigned + own_line + _region(spans, body_start, end, replacements))
         edits.append((start, end, (b"\n" + indent).join(copies)))
         edits += [(*spans.span(assignment), b"pass") for assignment in assignments]
     return spans.splice(sorted(edits)) if edits else None
