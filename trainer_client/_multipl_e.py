@@ -27,8 +27,8 @@ _FRAME = re.compile(
 )
 
 
-class Literal:
-    """A reader of JavaScript literals from ``text`` at ``position``."""
+class Reader:
+    """Reads JavaScript literals from ``text``, from ``position`` on."""
 
     def __init__(self, text: str, position: int = 0) -> None:
         self.text, self.position = text, position
@@ -49,10 +49,12 @@ class Literal:
 
     def value(self) -> Any:
         char = self.skip()
+        if not char:
+            raise self.fail("expected a literal")
         if char == "[":
-            return self._items("]", self.value)
+            return self.items("]", self.value)
         if char == "{":
-            return dict(self._items("}", self._entry))
+            return dict(self.items("}", self._entry))
         if char in "\"'":
             return self._string()
         if char.isalpha() or char in "_$":
@@ -69,7 +71,9 @@ class Literal:
         text = number.group().lstrip("+")
         return int(text) if text.lstrip("-").isdigit() else float(text)
 
-    def _items(self, close: str, item: Any) -> list[Any]:
+    def items(self, close: str, item: Any) -> list[Any]:
+        """What ``item`` reads, separated by commas (a trailing one allowed), from the opening bracket at the
+        position to ``close``."""
         self.position += 1  # the opening bracket
         items = []
         while self.skip() != close:
@@ -81,7 +85,7 @@ class Literal:
 
     def _entry(self) -> tuple[str, Any]:
         char = self.skip()
-        if char in "\"'":
+        if char and char in "\"'":
             key = self._string()
         else:
             token = _WORD.match(self.text, self.position) or _NUMBER.match(self.text, self.position)
@@ -151,8 +155,8 @@ def _assert(line: str) -> tuple[list[Any], Any]:
     start = _ASSERT.match(line)
     if start is None or not line.startswith("candidate(", start.end()):
         raise ValueError("expected assert.deepEqual(candidate(...), ...)")
-    reader = Literal(line, start.end() + len("candidate"))
-    args = reader._items(")", reader.value)
+    reader = Reader(line, start.end() + len("candidate"))
+    args = reader.items(")", reader.value)
     reader.expect(",")
     expected = reader.value()
     reader.expect(")")

@@ -254,6 +254,9 @@ def test_multipl_e_javascript_asserts_as_call_tests() -> None:
         ("let candidate = f;\nconsole.log(1);", "line 2"),
         ("assert.deepEqual(candidate(1),1);", "let candidate"),
         ("let candidate = f;\n", "no assert"),
+        ("let candidate = f;\nassert.deepEqual(candidate(1),", "expected a literal"),  # cut short
+        ("let candidate = f;\nassert.deepEqual(candidate([1, {", "expected a key"),
+        ("let candidate = f;\nassert.deepEqual(candidate({'a", "unterminated string"),
     ],
 )
 def test_multipl_e_suites_with_more_than_literal_asserts_are_refused(suite: str, message: str) -> None:
@@ -308,3 +311,12 @@ def test_multipl_e_literals_read_back_as_written(args: list[object], expected: o
     line = f"  assert.deepEqual(candidate({', '.join(map(javascript, args))}),{javascript(expected)});"
     (test,) = multipl_e_tests(f"function test() {{\n  let candidate = f;\n{line}\n}}\n\ntest();")
     assert (test["args"], test["expected"]) == (as_read(args), as_read(expected))
+
+
+@given(st.text(alphabet=st.sampled_from(list("[]{}()'\",:;-+.eE0123456789 \\uabtrfnlsdUNx")), max_size=40))
+def test_multipl_e_reader_refuses_what_it_cannot_read_with_a_value_error(tail: str) -> None:
+    suite = f"let candidate = f;\nassert.deepEqual(candidate({tail}"
+    try:
+        multipl_e_tests(suite)
+    except ValueError:
+        pass
