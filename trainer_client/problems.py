@@ -30,6 +30,9 @@ keeps the first ``max_tests`` (the service refuses more than its ``max_tests_per
   others, so that each is a component of the reward vector (the scorer runs such a file's tests as pytest or
   unittest would).
 
+A row that is not in its dataset's shape (a string where a list goes, a case without its output, a test file
+that does not parse) is refused with a ValueError that names what is wrong.
+
 Private LiveCodeBench tests come compressed (base64 of zlib of a pickled JSON string). They are unpickled by
 an unpickler that builds strings and nothing else: a pickle that asks for any class or function is refused,
 so a tampered dataset cannot run code here.
@@ -85,7 +88,13 @@ def livecodebench_tests(
 def apps_tests(input_output: str | dict[str, Any], **stdio: Any) -> list[Test]:
     """APPS's or TACO's ``input_output``."""
     spec = json.loads(input_output) if isinstance(input_output, str) else input_output
-    inputs, outputs, function = spec.get("inputs", []), spec.get("outputs", []), spec.get("fn_name")
+    if not isinstance(spec, Mapping):
+        raise ValueError("input_output is an object with 'inputs' and 'outputs'")
+    inputs, outputs, function = (
+        _listed(spec, "inputs", "input_output"),
+        _listed(spec, "outputs", "input_output"),
+        spec.get("fn_name"),
+    )
     if len(inputs) != len(outputs):
         raise ValueError(f"{len(inputs)} inputs but {len(outputs)} outputs")
     tests = []
@@ -115,7 +124,9 @@ def code_contests_tests(
     tests = []
     for name, given in (("public_tests", public_tests), ("private_tests", private_tests),
                         ("generated_tests", generated_tests)):  # fmt: skip
-        inputs, outputs = list((given or {}).get("input") or []), list((given or {}).get("output") or [])
+        if given is not None and not isinstance(given, Mapping):
+            raise ValueError(f"{name} is an object with 'input' and 'output'")
+        inputs, outputs = _listed(given or {}, "input", name), _listed(given or {}, "output", name)
         if len(inputs) != len(outputs):
             raise ValueError(f"{name}: {len(inputs)} inputs but {len(outputs)} outputs")
         tests += [
@@ -214,7 +225,11 @@ def pytest_tests(test: str) -> list[Test]:
     lines = test.splitlines(keepends=True)
     units: list[tuple[tuple[int, int], tuple[int, int] | None]] = []  # (the test's lines, its class's lines)
     skipped: set[int] = set()  # the lines of the tests marked skip, skipif or xfail
-    for node in ast.parse(test).body:
+    try:
+        tree = ast.parse(test)
+    except SyntaxError as exc:
+        raise ValueError(f"the test file does not parse: {exc.msg} (line {exc.lineno})") from None
+    for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
             if _skipped(node):
                 skipped.update(range(*_lines(node)))
@@ -258,18 +273,36 @@ def _mark_name(decorator: ast.expr) -> str | None:
     return target.attr if isinstance(target, ast.Attribute) else None
 
 
+def _listed(spec: Mapping[str, Any], key: str, where: str) -> list[Any]:
+    """``spec[key]``, a list (none: empty); a string there is refused, not read as a list of characters."""
+    value = spec.get(key)
+    if value is None:
+        return []
+    if isinstance(value, str | bytes | Mapping) or not hasattr(value, "__iter__"):  # a list, a tuple, an array
+        raise ValueError(f"{where}: {key!r} is a list, not {type(value).__name__}")
+    return list(value)
+
+
 def _cases(cases: str | Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """LiveCodeBench's test cases: a list, its JSON, or its compressed form."""
-    if not isinstance(cases, str):
-        return list(cases)
-    try:
-        decoded = json.loads(cases)
-    except json.JSONDecodeError:
-        decoded = _StringsOnly(io.BytesIO(zlib.decompress(base64.b64decode(cases)))).load()
-        decoded = json.loads(decoded) if isinstance(decoded, str) else decoded
-    if not isinstance(decoded, list):
+    decoded: Any = cases
+    if isinstance(cases, str):
+        try:
+            decoded = json.loads(cases)
+        except json.JSONDecodeError:
+            try:
+                pickled = zlib.decompress(base64.b64decode(cases))
+                decoded = _StringsOnly(io.BytesIO(pickled)).load()
+            except (ValueError, zlib.error, EOFError) as exc:
+                raise ValueError(f"test cases are neither JSON nor LiveCodeBench's compressed form ({exc})") from None
+            decoded = json.loads(decoded) if isinstance(decoded, str) else decoded
+    if not isinstance(decoded, Sequence) or isinstance(decoded, str | bytes):
         raise ValueError("test cases are a list")
-    return decoded
+    found: list[dict[str, Any]] = list(decoded)
+    for index, case in enumerate(found):
+        if not isinstance(case, Mapping) or "input" not in case or "output" not in case:
+            raise ValueError(f"test case {index} is not an object with 'input' and 'output'")
+    return found
 
 
 class _StringsOnly(pickle.Unpickler):

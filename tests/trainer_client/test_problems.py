@@ -7,8 +7,10 @@ import base64
 import json
 import os
 import pickle
+import re
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -79,6 +81,26 @@ def test_code_contests_public_private_then_generated() -> None:
     assert code_contests_tests(public) == [{"kind": "stdio", "stdin": "1 2\n", "expected_stdout": "3\n"}]
     with pytest.raises(ValueError, match="private_tests: 1 inputs but 0 outputs"):
         code_contests_tests(public, {"input": ["1"], "output": []})
+
+
+@pytest.mark.parametrize(
+    ("convert", "message"),
+    [
+        (lambda: livecodebench_tests("not json"), "neither JSON nor LiveCodeBench's compressed form"),
+        (lambda: livecodebench_tests(base64.b64encode(b"plain").decode()), "compressed form"),
+        (lambda: livecodebench_tests('{"input": "1"}'), "test cases are a list"),
+        (lambda: livecodebench_tests('[{"input": "1"}]'), "test case 0 is not an object with 'input' and 'output'"),
+        (lambda: apps_tests("[1]"), "input_output is an object"),
+        (lambda: apps_tests({"inputs": "12", "outputs": "34"}), "'inputs' is a list, not str"),
+        (lambda: code_contests_tests({"input": "1 2", "output": "3"}), "public_tests: 'input' is a list, not str"),
+        (lambda: code_contests_tests([["1 2"]]), "public_tests is an object"),  # type: ignore[arg-type]
+        (lambda: pytest_tests("def test_a(:\n    pass\n"), "the test file does not parse"),
+    ],
+)
+def test_malformed_rows_are_refused_saying_what_is_wrong(convert: Any, message: str) -> None:
+    # a ValueError that names the field, never a string read as a list of characters, a KeyError or a zlib.error
+    with pytest.raises(ValueError, match=re.escape(message)):
+        convert()
 
 
 def test_humaneval_mbpp_and_the_params() -> None:
