@@ -192,6 +192,8 @@ _RESULT = "_evalplus_result"
 
 def mbpp_tests(test_list: Sequence[str], test_setup_code: str = "") -> list[Test]:
     """MBPP's asserts, one test each, after the setup code."""
+    if isinstance(test_list, str):
+        raise ValueError("test_list is a list of asserts, not str")
     setup = f"{test_setup_code.rstrip()}\n" if test_setup_code.strip() else ""
     return [{"kind": "assert", "code": f"{setup}{line}\n"} for line in test_list]
 

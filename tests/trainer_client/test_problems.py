@@ -95,6 +95,7 @@ def test_code_contests_public_private_then_generated() -> None:
         (lambda: code_contests_tests({"input": "1 2", "output": "3"}), "public_tests: 'input' is a list, not str"),
         (lambda: code_contests_tests([["1 2"]]), "public_tests is an object"),  # type: ignore[arg-type]
         (lambda: pytest_tests("def test_a(:\n    pass\n"), "the test file does not parse"),
+        (lambda: mbpp_tests("assert f(1) == 2"), "test_list is a list of asserts, not str"),
     ],
 )
 def test_malformed_rows_are_refused_saying_what_is_wrong(convert: Any, message: str) -> None:
