@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.core.config import Settings
 from service.main import create_app
@@ -18,6 +20,7 @@ from trainer_client import (
     AsyncRewardClient,
     AuthenticationError,
     EstimatorConfig,
+    Fill,
     InvalidRequestError,
     RateLimitError,
     RequestTooLargeError,
@@ -231,3 +234,49 @@ def test_async_client_twin(server: LiveServer) -> None:
         assert search.pools[0].pass_at_k_answers == [0.5]
 
     asyncio.run(run())
+
+
+# Groups (G x m x d, some values null) and estimator options, as a trainer would send them to /v1/vpo
+VALUES = st.one_of(st.none(), st.floats(-5, 5, allow_nan=False), st.sampled_from([0.0, 1.0]))
+
+
+@st.composite
+def vpo_cases(draw: st.DrawFn) -> tuple[list[Any], EstimatorConfig, list[str | None]]:
+    d = draw(st.integers(1, 3))
+    groups = [
+        [
+            [[draw(VALUES) for _ in range(d)] for _ in range(draw(st.integers(1, 3)))]
+            for _ in range(draw(st.integers(1, 4)))
+        ]
+        for _ in range(draw(st.integers(1, 3)))
+    ]
+    options: dict[str, Any] = {
+        "name": draw(st.sampled_from(["vpo", "scalar", "multi_scalar", "random_weight", "gdpo", "vpo_loo"])),
+        "num_weights": draw(st.integers(1, 12)),
+        "sampler": draw(st.sampled_from(["dirichlet", "sobol"])),
+        "alpha": draw(st.sampled_from([0.5, 1.0, 3.0])),
+        "seed": draw(st.integers(0, 2**31)),
+        "scale": draw(st.sampled_from(["group", "none"])),
+        "normalize": draw(st.sampled_from(["none", "minmax"])),
+        "on_missing": draw(st.sampled_from(["invalid", Fill(0.0), Fill(-1.0)])),
+    }
+    if draw(st.booleans()):
+        options["weights"] = [row / row.sum() for row in np.random.default_rng(options["seed"]).random((3, d)) + 0.1]
+    keys = [draw(st.one_of(st.none(), st.text(max_size=4))) for _ in groups]
+    return groups, EstimatorConfig(**options), keys
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=vpo_cases())
+def test_the_service_estimates_as_the_local_estimator_does(server: LiveServer, case: Any) -> None:
+    """The contract of the thin client: /v1/vpo and trainer_client's own estimator give the same set scores,
+    validity and advantages, for every estimator, sampler, option and group key, nulls included."""
+    groups, config, keys = case
+    with RewardClient(server.url) as client:
+        remote = client.vpo(groups, config, group_keys=keys)
+    for position, (group, key) in enumerate(zip(groups, keys, strict=True)):
+        local = estimate_group(group, config, position=position, group_key=key)
+        assert np.array_equal(remote[position].valid, local.valid)
+        assert np.allclose(remote[position].set_scores, local.set_scores, equal_nan=True, atol=1e-9)
+        assert np.allclose(remote[position].advantages, local.advantages, atol=1e-9)
+        assert np.allclose(remote[position].scalar_advantages, local.scalar_advantages, atol=1e-9)
