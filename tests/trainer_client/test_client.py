@@ -29,6 +29,8 @@ from trainer_client import (
     TransportError,
     estimate_group,
 )
+from trainer_client.metrics import pool_metrics
+from trainer_client.weights import group_rng, sample_weights
 
 COMPLETIONS = ["<answer>4</answer><answer>5</answer>", "<answer>5</answer>", "<answer>4</answer>"]
 SPLIT = SplitConfig(mode="tags", max_answers=2)
@@ -280,3 +282,52 @@ def test_the_service_estimates_as_the_local_estimator_does(server: LiveServer, c
         assert np.allclose(remote[position].set_scores, local.set_scores, equal_nan=True, atol=1e-9)
         assert np.allclose(remote[position].advantages, local.advantages, atol=1e-9)
         assert np.allclose(remote[position].scalar_advantages, local.scalar_advantages, atol=1e-9)
+
+
+@st.composite
+def search_cases(draw: st.DrawFn) -> tuple[list[Any], list[int], dict[str, Any]]:
+    d = draw(st.integers(1, 3))
+    value = st.sampled_from([0.0, 0.5, 1.0]) | st.floats(-2, 2, allow_nan=False)
+
+    def answers() -> list[list[float]]:
+        return [[draw(value) for _ in range(d)] for _ in range(draw(st.integers(0, 3)))]
+
+    pools = [[answers() for _ in range(draw(st.integers(1, 4)))] for _ in range(draw(st.integers(1, 3)))]
+    for pool in pools:  # a pool holds at least one answer
+        pool[0].append([draw(value) for _ in range(d)])
+    ks = sorted(set(draw(st.lists(st.integers(1, 8), min_size=1, max_size=4))))
+    estimator = EstimatorConfig(
+        num_weights=draw(st.integers(1, 10)),
+        sampler=draw(st.sampled_from(["dirichlet", "sobol"])),
+        alpha=draw(st.sampled_from([0.5, 1.0, 2.0])),
+        seed=draw(st.integers(0, 2**31)),
+    )
+    options: dict[str, Any] = {"estimator": estimator, "pass_threshold": draw(st.sampled_from([0.5, 1.0]))}
+    if draw(st.booleans()):  # the evaluation scalar: one component's value, or their mean (the default)
+        options["scalar_weights"] = [1.0] + [0.0] * (d - 1) if draw(st.booleans()) else [1.0 / d] * d
+    return pools, ks, options
+
+
+@settings(max_examples=80, deadline=None)
+@given(case=search_cases())
+def test_search_metrics_of_the_service_are_the_local_ones(server: LiveServer, case: Any) -> None:
+    """/v1/metrics/search through the client gives pool_metrics' curves, E_w max, coverage and diversity, with
+    each pool's weights drawn as the estimator draws a group's (its seed, its position)."""
+    pools, ks, options = case
+    with RewardClient(server.url) as client:
+        remote = client.search_metrics(pools, ks=ks, **options)
+    config = options["estimator"]
+    for position, pool in enumerate(pools):
+        d = len(pool[0][0])
+        weights = sample_weights(d, num_weights=config.num_weights, alpha=config.alpha, sampler=config.sampler,
+                                 rng=group_rng(config.seed, position))  # fmt: skip
+        local = pool_metrics(pool, ks, weights=weights, scalar_weights=options.get("scalar_weights"),
+                             pass_threshold=options["pass_threshold"])  # fmt: skip
+        got = remote.pools[position]
+        assert (got.num_answers, got.num_completions) == (local.num_answers, local.num_completions)
+        for name in ("pass_at_k_answers", "pass_at_k_completions", "best_at_k_answers", "best_at_k_completions"):
+            mine, theirs = getattr(local, name), getattr(got, name)
+            assert [m is None for m in mine] == [t is None for t in theirs], name
+            assert np.allclose([m for m in mine if m is not None], [t for t in theirs if t is not None]), name
+        assert np.allclose([got.expected_max, got.coverage, got.diversity],
+                           [local.expected_max, local.coverage, local.diversity])  # fmt: skip
