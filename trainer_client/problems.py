@@ -124,9 +124,10 @@ def code_contests_tests(
     tests = []
     for name, given in (("public_tests", public_tests), ("private_tests", private_tests),
                         ("generated_tests", generated_tests)):  # fmt: skip
-        if given is not None and not isinstance(given, Mapping):
+        spec = {} if given is None else given
+        if not isinstance(spec, Mapping):
             raise ValueError(f"{name} is an object with 'input' and 'output'")
-        inputs, outputs = _listed(given or {}, "input", name), _listed(given or {}, "output", name)
+        inputs, outputs = _listed(spec, "input", name), _listed(spec, "output", name)
         if len(inputs) != len(outputs):
             raise ValueError(f"{name}: {len(inputs)} inputs but {len(outputs)} outputs")
         tests += [

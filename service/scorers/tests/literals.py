@@ -310,7 +310,8 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
         indent = spans.data[spans.offset(loop.lineno, 0) : start]
         body_start, first = spans.offset(loop.body[0].lineno, 0), spans.span(loop.body[0])[0]
         inner = spans.data[body_start:first]  # the body's indentation
-        if inner.strip():  # the body on the (last) line of the ``for``: one line of statements, indented anew
+        one_line = bool(inner.strip())  # the body on the (last) line of the ``for``: one line of statements
+        if one_line:  # each copy gives it a line of its own, indented anew
             body_start, inner = first, indent + b"    "
         if not (hosted or indexed) or added + len(cases) * (end - body_start) > UNROLLED_BYTES:
             continue
@@ -323,7 +324,7 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
             replacements += [(*spans.span(use), text(parts[index])) for use, parts in indexed.items()]
             assigned = b"".join(inner + f"{name} = ".encode() + text(given[name]) + b"\n"
                                 for name in names if name not in hosted and not indexed)  # fmt: skip
-            own_line = inner if body_start == first else b""  # a one-line body gets a line of its own
+            own_line = inner if one_line else b""
             copies.append(b"if True:\n" + assigned + own_line + _region(spans, body_start, end, replacements))
         edits.append((start, end, (b"\n" + indent).join(copies)))
         edits += [(*spans.span(assignment), b"pass") for assignment in assignments]
