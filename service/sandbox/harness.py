@@ -206,9 +206,10 @@ class Unencodable(Exception):
     pass
 
 
-# A subclass of a plain type (a Counter, an OrderedDict, a namedtuple, an IntEnum) goes as the plain value it
-# holds, read with the base type's own C methods, which no subclass overrides: Python compares it so too
-# (``Counter("aab") == {"a": 2, "b": 1}``), and the host compares data, never the subclass's ``__eq__``.
+# A subclass of a plain type (a defaultdict, a namedtuple, an IntEnum) goes as the plain value it holds, read
+# with the base type's own C methods, which no subclass overrides: Python compares it so too
+# (``Point(1, 2) == (1, 2)``), and the host compares data, never the subclass's ``__eq__``. (A Counter and an
+# OrderedDict go as themselves: see stdlib_value.)
 PLAIN_BASES = (
     (int, int.__index__),
     (float, float.__float__),
@@ -257,19 +258,28 @@ def stdlib_number(value):
 
 
 VIEWS = {type({}.keys()): "keys", type({}.values()): "values", type({}.items()): "items"}
-NESTED = frozenset(("fraction", "deque", "range", "keys", "values", "items"))  # tags whose parts are values themselves
+# tags whose parts are values themselves
+NESTED = frozenset(("fraction", "deque", "range", "keys", "values", "items", "counter", "ordereddict"))
 
 
 def stdlib_value(value):
     """The standard library's values that Python compares by their contents, as (tag, parts) read with the
     library's own C methods (a subclass goes as its base, as for PLAIN_BASES): the numbers of stdlib_number,
-    a deque, a bytearray, a range, a dict's keys, values or items, a path (see _path), a UUID, a date,
-    datetime, time or timedelta. None for anything else."""
+    a Counter, an OrderedDict, a deque, a bytearray, a range, a dict's keys, values or items, a path (see
+    _path), a UUID, a date, datetime, time or timedelta. None for anything else."""
     number = stdlib_number(value)
     if number is not None:
         return number
     kind = type(value)
-    deque = sys.modules["collections"].deque  # preloaded
+    collections = sys.modules["collections"]  # preloaded
+    # A Counter and an OrderedDict as themselves, not as plain dicts: the host's arithmetic on them is theirs
+    # (``Counter(f()) - Counter(s)``), and so are their comparisons (a Counter's missing counts are zeros, two
+    # OrderedDicts' order counts). Their items are read with dict's and OrderedDict's own C methods.
+    if issubclass(kind, collections.Counter):
+        return "counter", [[key, count] for key, count in dict.items(value)]
+    if issubclass(kind, collections.OrderedDict):
+        return "ordereddict", [[key, item] for key, item in collections.OrderedDict.items(value)]
+    deque = collections.deque
     if issubclass(kind, deque):
         return "deque", list(deque.__iter__(value))
     if issubclass(kind, bytearray):

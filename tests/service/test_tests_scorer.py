@@ -14,6 +14,7 @@ import subprocess
 import time
 import types
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -369,6 +370,47 @@ def test_subclasses_of_plain_types_compare_as_the_values_they_hold(api: httpx.Cl
     )  # fmt: skip
     result = score(api, answers=[[liar]], scorers=[{"name": "tests", "params": {"tests": tests[:2] + tests[5:]}}])
     assert result["rewards"] == [[[0.0, 0.0, 0.0]]]
+
+
+COUNTS = """import collections
+
+
+def freq(xs):
+    return collections.Counter(xs)
+
+
+def ordered(pairs):
+    return collections.OrderedDict(pairs)
+"""
+
+
+def test_counters_and_ordered_dicts_keep_their_own_arithmetic_and_order(api: httpx.Client) -> None:
+    """A Counter and an OrderedDict reach the host as themselves (read with dict's and OrderedDict's own C
+    methods): the operators the host applies for the test are theirs (``Counter(f()) - Counter(s)``), a Counter
+    takes a missing count for a zero and two OrderedDicts compare in order, as Python has them. Before, both went
+    as plain dicts: the first three right answers failed (a TypeError, a count of zero), the fourth passed."""
+    tests = [
+        "from collections import Counter\nassert Counter(freq('aab')) - Counter('a') == Counter('ab')",
+        "assert freq('ab') + freq('b') == {'a': 1, 'b': 2} and freq('ab') | freq('bb') == {'a': 1, 'b': 2}",
+        "from collections import Counter\nassert freq('aab') == Counter(a=2, b=1, c=0)",
+        "from collections import OrderedDict\nassert ordered([(1, 2), (3, 4)]) == OrderedDict([(3, 4), (1, 2)])",
+        "from collections import OrderedDict\nassert ordered([(1, 2), (3, 4)]) == OrderedDict([(1, 2), (3, 4)])",
+        "assert ordered([(1, 2), (3, 4)]) == {3: 4, 1: 2} and freq('ab')",
+    ]
+    params = {"tests": [{"kind": "assert", "code": t} for t in tests]}
+    result = score(api, answers=[[COUNTS]], scorers=[{"name": "tests", "params": params}], detail=True)
+    assert result["rewards"] == [[[1.0, 1.0, 1.0, 0.0, 1.0, 1.0]]], result["details"]
+    # the host's own Counter does the arithmetic: a subclass's __sub__ plays no part
+    liar = "import collections\nclass Lie(collections.Counter):\n    def __sub__(self, other):\n        return Lie()\n"
+    liar += "def freq(xs):\n    return Lie(xs)\n"
+    test = {"kind": "assert", "code": "from collections import Counter\nassert freq('ab') - Counter('a') == Counter()"}
+    result = score(api, answers=[[liar]], scorers=[{"name": "tests", "params": {"tests": [test]}}])
+    assert result["rewards"] == [[[0.0]]]
+    assert decode({"counter": [["a", 2]]}) == Counter(a=2, b=0)
+    assert list(decode({"ordereddict": [[2, "x"], [1, "y"]]})) == [2, 1]
+    for forged in ({"counter": [[1]]}, {"counter": [[[1], 2]]}, {"ordereddict": [[1, 2, 3]]}):
+        with pytest.raises(ValueError):
+            decode(forged)
 
 
 NUMBERS = """from decimal import Decimal

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections import deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -216,6 +216,8 @@ CONTAINERS: dict[str, Callable[[list[Any]], Any]] = {
     "set": lambda items: {_hashable(item) for item in items},
     "frozenset": lambda items: frozenset(_hashable(item) for item in items),
     "deque": deque,
+    "counter": lambda pairs: Counter({_hashable(k): v for k, v in pairs}),
+    "ordereddict": lambda pairs: OrderedDict((_hashable(k), v) for k, v in pairs),
     "keys": lambda items: dict.fromkeys(_hashable(item) for item in items).keys(),
     "values": lambda items: dict(enumerate(items)).values(),
     "items": lambda pairs: {_hashable(k): v for k, v in pairs}.items(),
