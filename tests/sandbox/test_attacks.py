@@ -384,6 +384,11 @@ OBJECT_HACKS = {
         "def when():\n    return Day.TUE\n",
         "assert when() == Day.MON",
     ),
+    # comparisons in an all() over cases: written out as the and of its cases, each compared on the host
+    "yes-in-all-over-cases": (
+        YES + "def when(x):\n    return Yes()\n",
+        "def check(f):\n    assert all(f(x) == y for x, y in [(1, 2), (3, 4)])\ncheck(when)",
+    ),
     # a subclass of a standard library value goes as that value: its own __eq__ plays no part
     "date-subclass": (
         "import datetime\nclass Day(datetime.date):\n    def __eq__(self, other):\n        return True\n"
@@ -430,6 +435,9 @@ EXPECTED_IN_A_NAME = [
     "from solution import sort_it\n\n\ndef test_sorted():\n"
     "    cases = [([3, 1, 2], [1, 2, 3]), ([2, 1, 3], [1, 2, 3])]\n"
     "    for nums, expected in cases:\n        assert sort_it(nums) == expected\n",  # a loop over the cases
+    "from solution import sort_it\n\n\ndef test_sorted():\n"
+    "    assert all(sort_it(nums) == expected for nums, expected in\n"
+    "               [([3, 1, 2], [1, 2, 3]), ([2, 1, 3], [1, 2, 3])])\n",  # all() over the cases
     "from solution import sort_it\n\n\ndef test_sorted():\n    for nums, expected in [([3, 1, 2], [1, 2, 3]),\n"
     "                           ([2, 1, 3], [1, 2, 3])]: assert sort_it(nums) == expected\n",  # a loop on one line
     "import unittest\nfrom solution import sort_it\n\n\nclass TestSort(unittest.TestCase):\n    def setUp(self):\n"

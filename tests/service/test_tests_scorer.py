@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import base64
 import json
@@ -2445,6 +2446,43 @@ def test_rewrite_keeps_a_helper_s_expected_values_outside() -> None:
         assert "def check(" in rewrite_asserts(test)[0], case
 
 
+def test_rewrite_writes_out_all_over_literal_cases() -> None:
+    """``assert all(f(x) == y for x, y in [(1, 2), (3, 4)])`` becomes ``assert (f(1) == 2) and (f(3) == 4)``:
+    each case a check of its own, its expected value kept on the host (before, ``all`` was given the results of
+    comparisons made in the sandbox); ``zip`` and ``enumerate`` of lists written there too, and a part of an
+    ``and``, however it is nested. Other comprehensions stay as they are."""
+    source, checks = rewrite_asserts(
+        "def check(c):\n    assert c(0) == 'zero' and all(\n        c(x) == y\n"
+        "        for x, y in zip([1, 2], ['one', 'two']))\ncheck(f)\n"
+        "assert all([f(i) for i in (5, 6)])\nassert all(f(x, i) == y for i, (x, y) in enumerate([(7, 'seven')], 1))\n"
+    )
+    compile(source, "<rewritten>", "exec")
+    assert not any(text in source for text in ("'zero'", "'one'", "'two'", "'seven'", "all(")), source
+    compared = [c.operands[1] if c.ops else c.operands[0] for c in checks]
+    assert compared == [("const", "zero"), ("const", "one"), ("const", "two"), ("slot", 0), ("slot", 0),
+                        ("const", "seven")]  # fmt: skip
+    calls = {ast.unparse(n) for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Call) and n.func.id in "cf"}
+    assert calls == {"c(0)", "c(1)", "c(2)", "f(5)", "f(6)", "f(7, 1)"}
+    assert [c.block for c in checks] == [("module", 0)] * 6
+    nested = rewrite_asserts("assert f(1) == 1 and (f(2) == 2 and (f(3) == 3))")[1]
+    assert [c.operands[1] for c in nested] == [("const", 1), ("const", 2), ("const", 3)]
+    kept = {
+        "a name": "CASES = [(1, 2)]\nassert all(f(x) == y for x, y in CASES)\n",
+        "an if": "assert all(f(x) == y for x, y in [(1, 2)] if x)\n",
+        "two fors": "assert all(f(x) == y for x in [1] for y in [2])\n",
+        "no literal": "assert all(f(x) == y for x, y in [(g(), 2)])\n",
+        "a lambda": "assert all((lambda: f(x))() == y for x, y in [(1, 2)])\n",
+        "a walrus": "assert all((z := f(x)) == y for x, y in [(1, 2)])\n",
+        "not unpacking": "assert all(f(x) == y for x, y in [(1, 2), (3,)])\n",
+        "all rebound": "all = g\nassert all(f(x) == y for x, y in [(1, 2)])\n",
+        "any": "assert any(f(x) == y for x, y in [(1, 2)])\n",
+        "empty": "assert all(f(x) == y for x, y in [])\n",
+        "a set": "assert all({f(x) == y for x, y in [(1, 2)]})\n",
+    }
+    for case, test in kept.items():
+        assert "for x" in rewrite_asserts(test)[0], case
+
+
 def test_rewrite_writes_out_loops_over_literal_cases() -> None:
     """``for x, expected in [(1, 2), (3, 4)]: assert f(x) == expected`` (a list written in the loop, or a name
     bound once to it that nothing else uses, in the function or the module, or a test class's attribute set
@@ -2684,6 +2722,9 @@ LOOP_FORMS = {
     "one line": "def test_o():\n    for x, y in {cases}: got = f(x); assert got == y\ntest_o()\n",
     "header lines": "for x, y in (\n    {cases}\n): assert f(x) == y  # a comment\n",
     "kept": "for x, y in {cases}:\n    assert f(x) == y\n    if x < -100:\n        break\n",
+    "all": "def check(g):\n    assert g(0) != 5 and all(g(x) == y\n"
+    "                              for x, y in {cases})\ncheck(f)\n",
+    "all zipped": "assert all([f(x) == y for x, y in zip({xs}, {ys})])\n",
 }
 
 

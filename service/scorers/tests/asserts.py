@@ -40,7 +40,7 @@ from service.sandbox.pytest_stand_in import approx
 
 from .collect import called_name, runnable
 from .literals import NOT_LITERAL as _NOT_LITERAL
-from .literals import and_parts, hosted_names, hosted_parameters, unrolled_loops
+from .literals import and_parts, hosted_names, hosted_parameters, unrolled_alls, unrolled_loops
 from .literals import binding_sites as _binding_sites
 from .literals import literal as _literal
 from .spans import Spans
@@ -150,6 +150,11 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
     unrolled = unrolled_loops(source, tree, lambda compare: _outside_comparable(compare, bindings))
     if unrolled is not None:
         source, tree = unrolled, ast.parse(unrolled)
+        bindings = _bindings(tree)
+    # ``assert all(f(x) == y for x, y in [(1, 2)])`` is written out as the ``and`` of its cases, each a check
+    expanded = unrolled_alls(source, tree)
+    if expanded is not None:
+        source, tree = expanded, ast.parse(expanded)
         bindings = _bindings(tree)
     spans = Spans(source)
     text = spans.text

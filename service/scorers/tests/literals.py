@@ -331,6 +331,86 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
     return spans.splice(sorted(edits)) if edits else None
 
 
+def unrolled_alls(source: str, tree: ast.Module) -> str | None:
+    """``source`` with each ``all(...)`` over literal cases that an assert tests (``assert all(f(x) == y for x, y
+    in [(1, 2), (3, 4)])``, or one part of its ``and``) written out as the ``and`` of its element, once per case
+    with the case's values written in: ``assert (f(1) == 2) and (f(3) == 4)``. The rewrite then judges each
+    part on the host as an assert of its own (see and_parts), so an expected value stays out of the sandbox and
+    an answer's object with a forged ``__eq__`` passes none (``all`` of the comparisons' results, made in the
+    sandbox, took its word). The comprehension has one ``for`` and no ``if``, over a list or tuple display of
+    literals written there (or ``zip`` or ``enumerate`` of such), and its element no lambda, comprehension or
+    ``:=`` of its own; the test binds no ``all``, ``zip`` or ``enumerate`` of its own. None when there is none
+    to write out."""
+    parts = [part for node in ast.walk(tree) if isinstance(node, ast.Assert) for part in and_parts(node.test)]
+    found = [(part, comprehension) for part in parts if (comprehension := _all_of_comprehension(part)) is not None]
+    if not found or reaches_dynamically(tree):
+        return None
+    if {"all", "zip", "enumerate"} & {name for name, _ in binding_sites(tree)}:
+        return None
+    spans = Spans(source)
+    edits: list[tuple[int, int, bytes]] = []
+    added = 0  # the text of the copies (at most UNROLLED_BYTES in all)
+    for part, comprehension in found:
+        generator = comprehension.generators[0]
+        names = _target_names(generator.target)
+        cases = _comprehension_cases(generator) if names else None
+        if names is None or not cases:
+            continue
+        start, end = spans.span(comprehension.elt)
+        if added + len(cases) * (end - start + 6) > UNROLLED_BYTES:
+            continue
+        added += len(cases) * (end - start + 6)
+        uses = [n for n in ast.walk(comprehension.elt) if isinstance(n, ast.Name) and n.id in names]
+        copies = []
+        for case in cases:
+            given = dict(zip(names, case, strict=True))
+            replacements = [(*spans.span(use), b"(%s)" % _case_text(spans, given[use.id])) for use in uses]
+            copies.append(b"(%s)" % _region(spans, start, end, replacements))
+        edits.append((*spans.span(part), b" and ".join(copies)))
+    return spans.splice(sorted(edits)) if edits else None
+
+
+def _all_of_comprehension(part: ast.expr) -> ast.GeneratorExp | ast.ListComp | None:
+    """The comprehension of ``all(<comprehension>)`` with one ``for`` and no ``if``, its element free of nested
+    scopes and ``:=``; None for anything else."""
+    if not (isinstance(part, ast.Call) and isinstance(part.func, ast.Name) and part.func.id == "all"):
+        return None
+    comprehension = part.args[0] if len(part.args) == 1 and not part.keywords else None
+    if not isinstance(comprehension, ast.GeneratorExp | ast.ListComp):
+        return None
+    if len(comprehension.generators) != 1 or comprehension.generators[0].ifs or comprehension.generators[0].is_async:
+        return None
+    nested = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.NamedExpr)
+    return None if any(isinstance(node, nested) for node in ast.walk(comprehension.elt)) else comprehension
+
+
+def _comprehension_cases(generator: ast.comprehension) -> list[list[ast.expr]] | None:
+    """Each case of a comprehension's ``for`` over literal cases written there (a list or tuple display, or
+    ``zip`` or ``enumerate`` of such), as the expression of each of its variables; None for anything else."""
+    iterable = generator.iter
+    call = iterable.func.id if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) else None
+    if isinstance(iterable, ast.Call) and (call not in ("zip", "enumerate") or iterable.keywords):
+        return None
+    sources = iterable.args if isinstance(iterable, ast.Call) else [iterable]
+    start = literal(sources[1]) if call == "enumerate" and len(sources) == 2 else 0
+    if call == "enumerate":
+        if len(sources) not in (1, 2) or type(start) is not int:
+            return None
+        sources = sources[:1]
+    if not sources or not all(isinstance(s, ast.List | ast.Tuple) and literal(s) is not NOT_LITERAL for s in sources):
+        return None
+    displays = [source.elts for source in sources if isinstance(source, ast.List | ast.Tuple)]
+    items: list[ast.expr | list[ast.expr]]
+    if call == "zip":
+        items = [list(parts) for parts in zip(*displays, strict=False)]
+    elif call == "enumerate":
+        items = [[ast.Constant(start + index), item] for index, item in enumerate(displays[0])]
+    else:
+        items = list(displays[0])
+    cases = [_destructure(generator.target, item) for item in items]
+    return None if any(case is None for case in cases) else [case for case in cases if case is not None]
+
+
 def _loop_cases(
     loop: ast.For, scope: ast.AST, tree: ast.Module, everywhere: Counter[str]
 ) -> tuple[list[list[ast.expr]], list[ast.Assign]] | None:
@@ -740,8 +820,11 @@ def _binds(node: ast.AST) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def and_parts(test: ast.expr) -> list[ast.expr]:
-    """The parts of ``assert A and B`` (judged as two asserts), or the one test."""
-    return test.values if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And) else [test]
+    """The parts of ``assert A and B`` (judged as two asserts), those of a part that is itself an ``and``
+    (``A and (B and C)``) too, or the one test."""
+    if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And)):
+        return [test]
+    return [part for value in test.values for part in and_parts(value)]
 
 
 def _own_nodes(scope: ast.AST) -> Iterable[ast.AST]:
