@@ -389,6 +389,8 @@ OBJECT_HACKS = {
         YES + "def when(x):\n    return Yes()\n",
         "def check(f):\n    assert all(f(x) == y for x, y in [(1, 2), (3, 4)])\ncheck(when)",
     ),
+    # ...or in an or of comparisons: each compared on the host
+    "yes-in-an-or": (YES + "def when():\n    return Yes()\n", "r = when()\nassert r == [1, 2] or r == [2, 1]"),
     # a subclass of a standard library value goes as that value: its own __eq__ plays no part
     "date-subclass": (
         "import datetime\nclass Day(datetime.date):\n    def __eq__(self, other):\n        return True\n"
@@ -435,6 +437,8 @@ EXPECTED_IN_A_NAME = [
     "from solution import sort_it\n\n\ndef test_sorted():\n"
     "    cases = [([3, 1, 2], [1, 2, 3]), ([2, 1, 3], [1, 2, 3])]\n"
     "    for nums, expected in cases:\n        assert sort_it(nums) == expected\n",  # a loop over the cases
+    "from solution import sort_it\n\n\ndef test_sorted():\n    result = sort_it([3, 1, 2])\n"
+    "    assert result == [1, 2, 3] or result == [3, 2, 1]\n",  # either of two expected values
     "from solution import sort_it\n\n\ndef test_sorted():\n"
     "    assert all(sort_it(nums) == expected for nums, expected in\n"
     "               [([3, 1, 2], [1, 2, 3]), ([2, 1, 3], [1, 2, 3])])\n",  # all() over the cases

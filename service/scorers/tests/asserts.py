@@ -104,7 +104,8 @@ LIFT_DEPTH = 32  # deeper expressions go to the sandbox whole
 class Check:
     """One rewritten assert: each operand is ("const", value) kept here, ("slot", k) the k-th value the sandbox
     sends, or the host's own work on such operands: ("binary", function, left, right), ("unary", function,
-    operand), ("call", function, args, keyword pairs). No ``ops`` means a truth check of the one operand."""
+    operand), ("call", function, args, keyword pairs), ("any", comparisons) for ``A == x or A == y``, each
+    comparison ("compare", ops, operands). No ``ops`` means a truth check of the one operand."""
 
     ops: tuple[Callable[[Any, Any], Any], ...]
     operands: tuple[tuple[Any, ...], ...]
@@ -128,6 +129,11 @@ def evaluate(node: tuple[Any, ...], slots: list[Any]) -> Any:
         return node[1](evaluate(node[2], slots), evaluate(node[3], slots))
     if kind == "unary":
         return node[1](evaluate(node[2], slots))
+    if kind == "any":  # in order, the first that holds ends it (as ``or`` does)
+        return any(evaluate(comparison, slots) for comparison in node[1])
+    if kind == "compare":
+        values = [evaluate(operand, slots) for operand in node[2]]
+        return all(bool(op(values[i], values[i + 1])) for i, op in enumerate(node[1]))
     args = [evaluate(arg, slots) for arg in node[2]]
     return node[1](*args, **{name: evaluate(value, slots) for name, value in node[3]})
 
@@ -142,12 +148,12 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
         source, tree = collected, ast.parse(collected)
     # ``test_f(x=1, expected=2)`` (a parametrize case) calls a copy of test_f whose asserts have the 2 written in
     bindings = _bindings(tree)
-    specialized = hosted_parameters(source, tree, lambda compare: _outside_comparable(compare, bindings))
+    specialized = hosted_parameters(source, tree, lambda part: host_compares(part, bindings))
     if specialized is not None:
         source, tree = specialized, ast.parse(specialized)
         bindings = _bindings(tree)
     # ``for x, expected in [(1, 2)]: assert f(x) == expected`` is written out per case, each with its 2 written in
-    unrolled = unrolled_loops(source, tree, lambda compare: _outside_comparable(compare, bindings))
+    unrolled = unrolled_loops(source, tree, lambda part: host_compares(part, bindings))
     if unrolled is not None:
         source, tree = unrolled, ast.parse(unrolled)
         bindings = _bindings(tree)
@@ -161,7 +167,7 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
     checks: list[Check] = []
     edits: list[tuple[int, int, bytes]] = []
     # ``expected = [1, 2]`` then ``assert f() == expected``: the value stays here, as a literal in the assert would
-    constants, dropped = hosted_names(tree, lambda compare: _outside_comparable(compare, bindings))
+    constants, dropped = hosted_names(tree, lambda part: host_compares(part, bindings))
     edits += [(*spans.span(statement), b"pass") for statement in dropped]
     blocks = _blocks(tree)
     guarded = {id(n) for t in ast.walk(tree) if _may_swallow(t) for n in ast.walk(t) if isinstance(n, ast.Assert)}
@@ -186,6 +192,13 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
                     container = b", %d" % operands[1][1]
             elif (isinstance(test, ast.UnaryOp) and type(test.op) in UNARY) or _pure_function(test, bindings):
                 checks.append(Check((), (lift(test),), block, in_try))  # the truth of the host's work on the values
+            elif _or_on_host(test, bindings):
+                assert isinstance(test, ast.BoolOp)
+                lift.shared = True  # ``r`` of ``r == x or r == y`` goes once
+                alternatives = tuple(("compare", tuple(OPERATORS[type(op)] for op in value.ops),
+                                      tuple(lift(expr) for expr in (value.left, *value.comparators)))
+                                     for value in test.values if isinstance(value, ast.Compare))  # fmt: skip
+                checks.append(Check((), (("any", alternatives),), block, in_try))
             else:  # the truth of a value judged inside
                 checks.append(Check((), (("slot", 0),), block, in_try))
                 calls.append(b"__vpo_truth__(%d, %s)" % (check_id, text(test)))
@@ -204,6 +217,9 @@ class _Lifter:
     ) -> None:
         self.bindings, self.text, self.constants = bindings, text, constants  # constants: see literals.py
         self.sent: list[bytes] = []
+        self.shared = False  # an expression sent already (the same code) is sent once (see _or_on_host)
+        self.keys: dict[str, int] = {}  # each sent expression's code (ast.dump), to its slot
+        self.names: list[bool] = []  # each sent expression is a bare name
 
     def __call__(self, expr: ast.expr, depth: int = 0, items: bool = False) -> tuple[Any, ...]:
         """The host's part of ``expr``; ``items``: it is an iterable, and only its items matter."""
@@ -228,8 +244,50 @@ class _Lifter:
                 args = tuple(self(arg, depth + 1, items=iterable and i == 0) for i, arg in enumerate(expr.args))
                 keywords = tuple((k.arg, self(k.value, depth + 1)) for k in expr.keywords)
                 return ("call", function, args, keywords)
+        key = f"{items}:{ast.dump(expr)}"
+        if self.shared and key in self.keys:
+            return ("slot", self.keys[key])
+        self.keys.setdefault(key, len(self.sent))
+        self.names.append(isinstance(expr, ast.Name) and not items)
         self.sent.append(b"(*%s,)" % self.text(expr) if items else self.text(expr))
         return ("slot", len(self.sent) - 1)
+
+
+def host_compares(part: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -> list[ast.Compare]:
+    """The comparisons the host makes for one part of an assert: the part, where it is a comparison that
+    survives the trip (see _outside_comparable), or those of an ``or`` of such (see _or_on_host); none for any
+    other part (judged inside)."""
+    if isinstance(part, ast.Compare):
+        return [part] if _outside_comparable(part, bindings) else []
+    if _or_on_host(part, bindings):
+        assert isinstance(part, ast.BoolOp)
+        return [value for value in part.values if isinstance(value, ast.Compare)]
+    return []
+
+
+def _or_on_host(test: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -> bool:
+    """Whether the host makes ``assert r == [1, 2] or r == [2, 1]`` (an ``or`` of comparisons that survive the
+    trip), each comparison's operands lifted as an assert's are and the first that holds ending it: where the
+    sandbox evaluates nothing for the later comparisons but what the first needs too (``r``, ``f(x)``, sent
+    once) and bare names (a value the test bound). Python evaluates the first in any case; a later one's own
+    operand could raise where the first already held (``r is None or r[0] == 1``): that ``or`` is judged
+    inside. Decided on the code alone (a name the host keeps as a literal counts as sent), so that literals.py
+    and the rewrite agree on it."""
+    if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or)):
+        return False
+    if not all(isinstance(value, ast.Compare) and _outside_comparable(value, bindings) for value in test.values):
+        return False
+    lift = _Lifter(bindings, lambda expr: b"", {})
+    lift.shared = True
+    first = 0
+    for index, value in enumerate(test.values):
+        assert isinstance(value, ast.Compare)
+        for expr in (value.left, *value.comparators):
+            lift(expr)
+        first = first or len(lift.sent)
+        if index and not all(lift.names[first:]):
+            return False
+    return True
 
 
 # context managers that may end their block early and swallow the exception: ``with pytest.raises(E):``

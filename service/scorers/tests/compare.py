@@ -257,6 +257,16 @@ def check_operands(check: Check, reported: list[Any], objects: Any = None) -> li
     return [evaluate(operand, slots) for operand in check.operands]
 
 
+def compared_values(check: Check, reported: list[Any], objects: Any = None) -> list[Any]:
+    """What a failed assert's detail shows: the values it compared (see check_operands); for ``A == x or A ==
+    y``, those of each comparison."""
+    operand = check.operands[0] if len(check.operands) == 1 else None
+    if check.ops or operand is None or operand[0] != "any":
+        return check_operands(check, reported, objects)
+    slots = [decode(v, local_objects(objects)) for v in reported]
+    return [[evaluate(value, slots) for value in comparison[2]] for comparison in operand[1]]
+
+
 def returned_matches(value: Any, expected: Any, abs_tol: float = 0.0, rel_tol: float = 0.0) -> bool:
     """A call test's return value against its JSON ``expected``: tuples compare as lists and dict keys as
     JSON writes them (JSON has no tuples, and only strings for keys: ``{1: "a"}`` matches ``{"1": "a"}``),

@@ -18,7 +18,7 @@ import ast
 import functools
 import re
 from collections import Counter
-from collections.abc import Callable, Container, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from typing import Any
 
 from .spans import Spans
@@ -35,6 +35,8 @@ SPECIALIZED_BYTES = 256 * 1024
 UNROLLED_BYTES = 64 * 1024
 
 
+# the comparisons the host makes for one part of an assert (asserts.host_compares): none for a part judged inside
+HostCompares = Callable[[ast.expr], Sequence[ast.Compare]]
 NOT_LITERAL = object()
 # the expressions that may be literals (literal() decides): a cheap first check
 _LITERAL_SHAPES = ast.Constant | ast.List | ast.Tuple | ast.Set | ast.Dict | ast.UnaryOp | ast.BinOp
@@ -48,13 +50,11 @@ def literal(expr: ast.expr) -> Any:
         return NOT_LITERAL
 
 
-def hosted_names(
-    tree: ast.Module, compared_on_host: Callable[[ast.Compare], bool]
-) -> tuple[dict[int, Any], list[ast.Assign]]:
+def hosted_names(tree: ast.Module, host_compares: HostCompares) -> tuple[dict[int, Any], list[ast.Assign]]:
     """The values the host keeps, by ``id`` of each use (a ``Name`` node, or a test class's attribute: see
-    _hosted_attributes), and the assignments to drop. ``compared_on_host``: whether the host makes a
-    comparison of the kind (see asserts._outside_comparable)."""
-    values, dropped = _hosted_attributes(tree, compared_on_host)
+    _hosted_attributes), and the assignments to drop. ``host_compares``: the comparisons the host makes for
+    a part of an assert (see asserts.host_compares)."""
+    values, dropped = _hosted_attributes(tree, host_compares)
     scopes = [n for n in ast.walk(tree) if isinstance(n, _SCOPES)]
     if not any(_literal_assignment(statement) for scope in scopes for statement in scope.body):
         return values, dropped  # most tests have no such assignment: checked first, cheaply
@@ -84,7 +84,7 @@ def hosted_names(
         # a function (called once the module has run, as a test's functions are)
         in_body = {id(node) for node in own}
         hosted: set[int] = set()
-        for check, operand in _compared_names(reach, compared_on_host):
+        for check, operand in _compared_names(reach, host_compares):
             if operand.id in assignments:
                 statement = assignments[operand.id][0]
                 after = (check.lineno, check.col_offset) > (statement.lineno, statement.col_offset)
@@ -99,9 +99,7 @@ def hosted_names(
     return values, dropped
 
 
-def _hosted_attributes(
-    tree: ast.Module, compared_on_host: Callable[[ast.Compare], bool]
-) -> tuple[dict[int, Any], list[ast.Assign]]:
+def _hosted_attributes(tree: ast.Module, host_compares: HostCompares) -> tuple[dict[int, Any], list[ast.Assign]]:
     """A test class's attribute that holds a literal and is only compared (``self.expected = [1, 2]`` in setUp
     or setup_method, or ``expected = [1, 2]`` in the class's body; then ``self.assertEqual(f(), self.expected)``
     in its methods): each use, by ``id``, with its value, and the assignment to drop. The attribute is set
@@ -112,7 +110,7 @@ def _hosted_attributes(
     if not settings or reaches_dynamically(tree):
         return {}, []  # most tests set no such attribute: checked first
     operands = {id(o) for c in classes for m in c.body if isinstance(m, ast.FunctionDef)
-                for _, o in _compared_operands(_own_nodes(m), compared_on_host)}  # fmt: skip
+                for _, o in _compared_operands(_own_nodes(m), host_compares)}  # fmt: skip
     values: dict[int, Any] = {}
     dropped = []
     for cls, statement in settings:
@@ -182,7 +180,7 @@ def reaches_dynamically(tree: ast.AST) -> bool:
     )
 
 
-def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[[ast.Compare], bool]) -> str | None:
+def hosted_parameters(source: str, tree: ast.Module, host_compares: HostCompares) -> str | None:
     """``source`` with each call of a module-level function whose literal arguments a parameter takes only to
     compare made a call of a copy of the function in which that parameter's uses are the literal's text (the
     rewrite then keeps it on the host, as a literal written in the assert); the parameter is given None. That
@@ -227,7 +225,7 @@ def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[
             continue
         if not all(_is_mark(decorator) for decorator in function.decorator_list):
             continue  # a decorator of another kind wraps it: the copies would go without
-        hosted = _hosted_uses(function, compared_on_host)
+        hosted = _hosted_uses(function, host_compares)
         named = references.get(function.name, [])
         found = [module_calls.get(id(node)) for node in (attributes.get(function.name, []) if owner else named)]
         calls = [call for call in found if call is not None]
@@ -268,7 +266,7 @@ def hosted_parameters(source: str, tree: ast.Module, compared_on_host: Callable[
     return spans.splice(sorted(edits)) if edits else None
 
 
-def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[ast.Compare], bool]) -> str | None:
+def unrolled_loops(source: str, tree: ast.Module, host_compares: HostCompares) -> str | None:
     """``source`` with each loop over a literal list of cases whose variables the test only compares written out
     once per case (``for x, expected in [(1, 2), (3, 4)]: assert f(x) == expected``), the compared values as
     the literal's text, so that the rewrite keeps them on the host; the loop's other variables are assigned
@@ -304,9 +302,9 @@ def unrolled_loops(source: str, tree: ast.Module, compared_on_host: Callable[[as
         if names is None or found is None:
             continue
         cases, assignments = found
-        hosted = _loop_hosted(loop, scope, names, declared, compared_on_host)
+        hosted = _loop_hosted(loop, scope, names, declared, host_compares)
         # ``for case in CASES: assert f(case[0]) == case[1]`` (or ``case["expected"]``): each item's part
-        indexed = _indexed_uses(loop, scope, names, declared, compared_on_host, cases) if not hosted else {}
+        indexed = _indexed_uses(loop, scope, names, declared, host_compares, cases) if not hosted else {}
         indent = spans.data[spans.offset(loop.lineno, 0) : start]
         body_start, first = spans.offset(loop.body[0].lineno, 0), spans.span(loop.body[0])[0]
         inner = spans.data[body_start:first]  # the body's indentation
@@ -558,7 +556,7 @@ def _indexed_uses(
     scope: ast.AST,
     names: list[str],
     declared: set[str],
-    compared_on_host: Callable[[ast.Compare], bool],
+    host_compares: HostCompares,
     cases: list[list[ast.expr]],
 ) -> dict[ast.Subscript, list[ast.expr]]:
     """For a loop of one variable over cases that are tuple, list or dict displays, used only as ``case[0]``
@@ -585,7 +583,7 @@ def _indexed_uses(
         if any(part is None for part in parts):
             return {}
         indexed[subscript] = [part for part in parts if part is not None]
-    operands = {id(operand) for _, operand in _compared_operands(body, compared_on_host)}
+    operands = {id(operand) for _, operand in _compared_operands(body, host_compares)}
     return indexed if any(id(subscript) in operands for subscript in indexed) else {}
 
 
@@ -608,12 +606,12 @@ def _loop_hosted(
     scope: ast.AST,
     names: list[str],
     declared: set[str],
-    compared_on_host: Callable[[ast.Compare], bool],
+    host_compares: HostCompares,
 ) -> dict[str, list[ast.Name]]:
     """The loop's variables that only its body compares, in asserts the host judges, each with its uses: bound
     by the loop alone in its scope (not declared global or nonlocal), and used nowhere else in that scope."""
     bound = Counter(name for node in _own_nodes(scope) for name, _ in _binds(node))
-    operands = {id(operand) for _, operand in _compared_names(_own_nodes(loop), compared_on_host)}
+    operands = {id(operand) for _, operand in _compared_names(_own_nodes(loop), host_compares)}
     candidates = {name for name in names if bound[name] == 1 and name not in declared and names.count(name) == 1}
     uses = _uses(scope, candidates)
     return {name: found for name, found in uses.items() if all(id(use) in operands for use in found)}
@@ -721,9 +719,7 @@ def _params(function: ast.FunctionDef) -> set[str]:
     return {a.arg for a in [*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs]}
 
 
-def _hosted_uses(
-    function: ast.FunctionDef, compared_on_host: Callable[[ast.Compare], bool]
-) -> dict[str, list[ast.Name]]:
+def _hosted_uses(function: ast.FunctionDef, host_compares: HostCompares) -> dict[str, list[ast.Name]]:
     """The parameters of ``function`` that it only compares in its own asserts, host-judged: each with its
     uses (an assert's message aside)."""
     if function.args.vararg or function.args.kwarg:
@@ -731,30 +727,26 @@ def _hosted_uses(
     own = list(_own_nodes(function))
     bound = Counter(name for node in own for name, _ in _binds(node))
     candidates = {name for name in _params(function) if bound[name] == 1}
-    operands = {id(operand) for _, operand in _compared_names(own, compared_on_host)}
+    operands = {id(operand) for _, operand in _compared_names(own, host_compares)}
     uses = _uses(function, candidates)
     return {name: found for name, found in uses.items() if all(id(use) in operands for use in found)}
 
 
-def _compared_names(
-    own: Iterable[ast.AST], compared_on_host: Callable[[ast.Compare], bool]
-) -> Iterator[tuple[ast.Assert, ast.Name]]:
+def _compared_names(own: Iterable[ast.AST], host_compares: HostCompares) -> Iterator[tuple[ast.Assert, ast.Name]]:
     """Each name that stands as an operand of a comparison the host makes, in an assert among ``own`` (a
     scope's own nodes), with that assert."""
-    for node, operand in _compared_operands(own, compared_on_host):
+    for node, operand in _compared_operands(own, host_compares):
         if isinstance(operand, ast.Name):
             yield node, operand
 
 
-def _compared_operands(
-    own: Iterable[ast.AST], compared_on_host: Callable[[ast.Compare], bool]
-) -> Iterator[tuple[ast.Assert, ast.expr]]:
+def _compared_operands(own: Iterable[ast.AST], host_compares: HostCompares) -> Iterator[tuple[ast.Assert, ast.expr]]:
     """Each operand of a comparison the host makes, in an assert among ``own``, with that assert."""
     for node in own:
         if isinstance(node, ast.Assert):
             for part in and_parts(node.test):
-                if isinstance(part, ast.Compare) and compared_on_host(part):
-                    for operand in (part.left, *part.comparators):
+                for compare in host_compares(part):
+                    for operand in (compare.left, *compare.comparators):
                         yield node, operand
 
 

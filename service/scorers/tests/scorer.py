@@ -30,8 +30,8 @@ from ...sandbox.pool import PoolConfig, SandboxPool
 from ..base import ComponentFailure, ScoreOutput, Scorer, ScoreTask
 from .asserts import Check, rewrite_asserts
 from .compare import (
-    check_operands,
     check_passes,
+    compared_values,
     decode,
     normalize_stdout,
     returned_matches,
@@ -466,7 +466,7 @@ def _failed_check(checks: tuple[Check, ...], check_id: int, values: list[Any] | 
     if values is None:
         return f"assert {check_id + 1} of the test: a value it compares is not plain data"
     try:
-        operands = check_operands(checks[check_id], values, objects)
+        operands = compared_values(checks[check_id], values, objects)
     except Exception as error:  # noqa: BLE001 (a forged report, or the host's work on the values failed)
         return f"assert {check_id + 1} of the test failed: {type(error).__name__}"
     return f"assert {check_id + 1} of the test failed; it compared {_shown(operands)}"
