@@ -391,6 +391,9 @@ OBJECT_HACKS = {
     ),
     # ...or in an or of comparisons: each compared on the host
     "yes-in-an-or": (YES + "def when():\n    return Yes()\n", "r = when()\nassert r == [1, 2] or r == [2, 1]"),
+    # ...or in a comparison under a not (a unittest assertFalse), or compared again
+    "yes-under-a-not": (YES + "def when():\n    return Yes()\n", "assert not (when() != [1, 2])"),
+    "yes-compared-again": (YES + "def when():\n    return Yes()\n", "assert (when() == [1, 2]) == True"),
     # a subclass of a standard library value goes as that value: its own __eq__ plays no part
     "date-subclass": (
         "import datetime\nclass Day(datetime.date):\n    def __eq__(self, other):\n        return True\n"

@@ -2644,6 +2644,35 @@ def test_rewrite_runs_pytest_and_unittest_files_as_scripts() -> None:
     assert rewrite_asserts(plain)[0].count("test_x()") == 2
 
 
+def test_unittest_assertions_keep_their_arguments_whole() -> None:
+    """Each argument of a unittest assertion stays one operand, however it is written: ``assertEqual(f(1) > 0,
+    True)`` was written as the chain ``f(1) > 0 == True`` (``0 == True`` is false: a right answer failed), and
+    ``assertFalse(f(1) or f(2))`` as ``not f(1) or f(2)``. Arguments given by keyword count too, and a
+    comparison in an operand (``not (f(1) != 2)``, ``(f(1) > 0) == True``) is the host's."""
+    source, checks = rewrite_asserts(
+        "import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n"
+        "        self.assertEqual(f(1) > 0, True)\n        self.assertFalse(f(1) or f(2))\n"
+        "        self.assertEqual(second=[1, 2], first=f(3))\n"
+        "        self.assertIn(member=2, container=f(4), msg='m')\n"
+        "        self.assertAlmostEqual(f(5), 2 if f else 3, delta=0.5)\n        self.assertFalse(f(6) != 2)\n"
+        "        self.assertTrue(f(7) for _ in [1])\n"
+    )
+    compile(source, "<rewritten>", "exec")
+    assert "assert" not in source.split("__vpo_case__")[0].replace("__vpo_check__", ""), source
+    assert check_passes(checks[0], [5]) and not check_passes(checks[0], [-5])
+    assert check_passes(checks[1], [0]) and not check_passes(checks[1], [1])  # not (f(1) or f(2))
+    assert check_passes(checks[2], [[1, 2]]) and "[1, 2]" not in source and check_passes(checks[3], [[2]])
+    assert check_passes(checks[4], [2.4, 2]) and not check_passes(checks[4], [2.6, 2])
+    assert check_passes(checks[5], [2]) and not check_passes(checks[5], [3])  # the host's !=, then its not
+    kept = ("self.assertEqual(f(1), first=2)", "self.assertEqual(f(1))", "self.assertEqual(f(1), 2, 'm', 3)",
+            "self.assertTrue(f(1), expr=2)", "self.assertEqual(f(1), 2, other=3)")  # fmt: skip
+    for call in kept:
+        rewritten = rewrite_asserts(
+            f"import unittest\nclass T(unittest.TestCase):\n    def test_a(self):\n        {call}\n"
+        )
+        assert call in rewritten[0], call
+
+
 def test_rewrite_lifts_type_checks_against_built_in_types() -> None:
     source, checks = rewrite_asserts(
         "assert type(f(2)) == int\nassert isinstance(f(3), (int, float))\nassert type(f(4)) is not str\n"

@@ -236,6 +236,13 @@ class _Lifter:
                 return ("binary", BINARY[type(expr.op)], self(expr.left, depth + 1), self(expr.right, depth + 1))
             if isinstance(expr, ast.UnaryOp) and type(expr.op) in UNARY:
                 return ("unary", UNARY[type(expr.op)], self(expr.operand, depth + 1))
+            if (
+                isinstance(expr, ast.Compare)
+                and _outside_comparable(expr, self.bindings)
+                and not any(isinstance(op, ast.In | ast.NotIn) for op in expr.ops)
+            ):  # ``not (f(x) != 3)``, ``(f(x) > 0) == True``: (an ``in`` there keeps a container no data can be)
+                operands = tuple(self(operand, depth + 1) for operand in (expr.left, *expr.comparators))
+                return ("compare", tuple(OPERATORS[type(op)] for op in expr.ops), operands)
             function = _pure_function(expr, self.bindings)
             if function is not None:
                 assert isinstance(expr, ast.Call)

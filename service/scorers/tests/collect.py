@@ -51,25 +51,32 @@ from dataclasses import dataclass, field, replace
 from .literals import case_lists
 from .spans import Spans
 
-# unittest's assertion methods that are a comparison: the assert each stands for, from its arguments' text
-ASSERT_METHODS: dict[str, tuple[int, str]] = {
-    **dict.fromkeys(("assertEqual", "assertEquals", "assertListEqual", "assertTupleEqual", "assertDictEqual",
-                     "assertSetEqual", "assertSequenceEqual", "assertMultiLineEqual"), (2, "{0} == {1}")),
-    **dict.fromkeys(("assertNotEqual", "assertNotEquals"), (2, "{0} != {1}")),
-    **dict.fromkeys(("assertTrue", "assert_"), (1, "{0}")),
-    "assertFalse": (1, "not {0}"),
-    "assertIs": (2, "{0} is {1}"),
-    "assertIsNot": (2, "{0} is not {1}"),
-    "assertIsNone": (1, "{0} is None"),
-    "assertIsNotNone": (1, "{0} is not None"),
-    "assertIn": (2, "{0} in {1}"),
-    "assertNotIn": (2, "{0} not in {1}"),
-    "assertIsInstance": (2, "isinstance({0}, {1})"),
-    "assertNotIsInstance": (2, "not isinstance({0}, {1})"),
-    "assertGreater": (2, "{0} > {1}"),
-    "assertGreaterEqual": (2, "{0} >= {1}"),
-    "assertLess": (2, "{0} < {1}"),
-    "assertLessEqual": (2, "{0} <= {1}"),
+# unittest's assertion methods that are a comparison: their parameters (but ``msg``, which each takes last) and
+# the assert each stands for, from its arguments' text (each in parentheses: ``assertEqual(f(1) > 0, True)`` is
+# ``(f(1) > 0) == (True)``, not the chain ``f(1) > 0 == True``)
+_EQUAL = "({0}) == ({1})"
+ASSERT_METHODS: dict[str, tuple[tuple[str, ...], str]] = {
+    **dict.fromkeys(("assertEqual", "assertEquals", "assertMultiLineEqual"), (("first", "second"), _EQUAL)),
+    "assertListEqual": (("list1", "list2"), _EQUAL),
+    "assertTupleEqual": (("tuple1", "tuple2"), _EQUAL),
+    "assertDictEqual": (("d1", "d2"), _EQUAL),
+    "assertSetEqual": (("set1", "set2"), _EQUAL),
+    "assertSequenceEqual": (("seq1", "seq2"), _EQUAL),
+    **dict.fromkeys(("assertNotEqual", "assertNotEquals"), (("first", "second"), "({0}) != ({1})")),
+    **dict.fromkeys(("assertTrue", "assert_"), (("expr",), "({0})")),
+    "assertFalse": (("expr",), "not ({0})"),
+    "assertIs": (("expr1", "expr2"), "({0}) is ({1})"),
+    "assertIsNot": (("expr1", "expr2"), "({0}) is not ({1})"),
+    "assertIsNone": (("obj",), "({0}) is None"),
+    "assertIsNotNone": (("obj",), "({0}) is not None"),
+    "assertIn": (("member", "container"), "({0}) in ({1})"),
+    "assertNotIn": (("member", "container"), "({0}) not in ({1})"),
+    "assertIsInstance": (("obj", "cls"), "isinstance(({0}), ({1}))"),
+    "assertNotIsInstance": (("obj", "cls"), "not isinstance(({0}), ({1}))"),
+    "assertGreater": (("a", "b"), "({0}) > ({1})"),
+    "assertGreaterEqual": (("a", "b"), "({0}) >= ({1})"),
+    "assertLess": (("a", "b"), "({0}) < ({1})"),
+    "assertLessEqual": (("a", "b"), "({0}) <= ({1})"),
 }  # fmt: skip
 ALMOST_EQUAL = {"assertAlmostEqual": "==", "assertAlmostEquals": "==", "assertNotAlmostEqual": "!=",
                 "assertNotAlmostEquals": "!="}  # fmt: skip
@@ -698,21 +705,33 @@ def _assert_of(method: str, call: ast.Call, spans: Spans) -> bytes | None:
         return None
     keywords = {k.arg: k.value for k in call.keywords}
     if method in ASSERT_METHODS:
-        count, template = ASSERT_METHODS[method]
-        if len(call.args) < count or len(call.args) > count + 1 or keywords.keys() - {"msg"}:
+        names, template = ASSERT_METHODS[method]
+        given = _given(call, (*names, "msg"), keywords, names)
+        if given is None:
             return None
-        texts = [spans.text(a).decode("utf-8") for a in call.args[:count]]
-        return template.format(*texts).encode("utf-8")
+        return template.format(*(spans.text(given[name]).decode("utf-8") for name in names)).encode("utf-8")
     if method in ALMOST_EQUAL:
-        given = dict(zip(("first", "second", "places", "msg", "delta"), call.args, strict=False)) | keywords
-        if len(call.args) > 5 or not {"first", "second"} <= given.keys() or given.keys() - {
-            "first", "second", "places", "msg", "delta"
-        }:  # fmt: skip
+        given = _given(call, ("first", "second", "places", "msg", "delta"), keywords, ("first", "second"))
+        if given is None:
             return None
-        first, second = spans.text(given["first"]).decode(), spans.text(given["second"]).decode()
+        first, second = (f"({spans.text(given[name]).decode()})" for name in ("first", "second"))
         if "delta" in given and "places" not in given:  # unittest: within delta, equal ones included
             comparison = "<=" if ALMOST_EQUAL[method] == "==" else ">"
-            return f"abs({first} - {second}) {comparison} {spans.text(given['delta']).decode()}".encode()
-        places = spans.text(given["places"]).decode() if "places" in given else "7"
+            return f"abs({first} - {second}) {comparison} ({spans.text(given['delta']).decode()})".encode()
+        places = f"({spans.text(given['places']).decode()})" if "places" in given else "7"
         return f"round(abs({first} - {second}), {places}) {ALMOST_EQUAL[method]} 0".encode()
     return None
+
+
+def _given(
+    call: ast.Call, parameters: tuple[str, ...], keywords: dict[str | None, ast.expr], required: tuple[str, ...]
+) -> dict[str | None, ast.expr] | None:
+    """The arguments of a call by the name of their parameter (given by position or keyword); None where they
+    do not bind so (too many, an unknown keyword, one given twice, a required one missing)."""
+    if len(call.args) > len(parameters):
+        return None
+    given: dict[str | None, ast.expr] = dict(zip(parameters, call.args, strict=False))
+    if given.keys() & keywords.keys() or keywords.keys() - set(parameters):
+        return None
+    given |= keywords
+    return given if set(required) <= given.keys() else None
