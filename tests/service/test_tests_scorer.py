@@ -14,6 +14,7 @@ import socket
 import subprocess
 import time
 import types
+import warnings
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -2458,7 +2459,7 @@ def test_rewrite_judges_an_or_of_comparisons_on_the_host() -> None:
     # the first that holds ends it: a later comparison the host cannot make does not matter
     assert check_passes(rewrite_asserts("assert f() == 1 or f() < 'a'")[1][0], [1])
     for kept in ("assert r is None or r[0] == 1", "assert f(1) == 2 or g(1) == 3", "assert r == 1 or s",
-                 "assert f() == 1 or (f() == 2 and f() > 0)"):  # fmt: skip
+                 "assert f() == 1 or (f() == 2 and f() > 0)", "assert [1] == [1] or f(0) == len(f(0))"):  # fmt: skip
         assert "__vpo_truth__" in rewrite_asserts(kept)[0], kept
 
 
@@ -2832,3 +2833,83 @@ def test_rewrite_keeps_the_verdict_of_plain_python(
             numbers.append(item)
     left = [number for number in numbers if number >= 950]
     assert bool(left) == (form == "kept"), (source, left)
+
+
+# expressions of an assert, as text: the answer's values (f(k), a name bound to one), literals, and the work
+# around them that the rewrite may lift to the host (operators, pure builtins, comparisons, not, or, all)
+_VALUE = st.sampled_from(["f(0)", "f(1)", "f(2)", "r", "[1, 2]", "'ab'", "3", "None", "(1,)", "2.5"])
+_EXPRESSION = st.recursive(
+    _VALUE,
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["+", "-", "*"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(st.sampled_from(["abs", "len", "sorted", "not ", "-"]), inner).map(lambda t: f"({t[0]}({t[1]}))"),
+        st.tuples(inner, st.sampled_from(["==", "!=", "<", ">=", "in", "not in"]), inner).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"
+        ),
+    ),
+    max_leaves=4,
+)
+_COMPARISON = st.tuples(_EXPRESSION, st.sampled_from(["==", "!=", "<=", "in", "is", "is not"]), _EXPRESSION).map(
+    lambda t: f"{t[0]} {t[1]} {'None' if t[1].startswith('is') else t[2]}"
+)
+_TEST = st.one_of(
+    _COMPARISON,
+    _EXPRESSION,
+    st.lists(_COMPARISON, min_size=2, max_size=3).map(" or ".join),
+    st.lists(_COMPARISON, min_size=2, max_size=3)
+    .map(lambda parts: " and (" + " and ".join(parts) + ")")
+    .map(lambda text: text[5:]),
+    _COMPARISON.map(lambda c: f"not ({c})"),
+    _COMPARISON.map(lambda c: f"({c}) == True"),
+    st.lists(st.tuples(st.integers(0, 2), _VALUE), min_size=1, max_size=3).map(
+        lambda cases: f"all(f(x) == y for x, y in [{', '.join(f'({x}, {y})' for x, y in cases)}])"
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    tests=st.lists(_TEST, min_size=1, max_size=3),
+    values=st.lists(st.sampled_from([0, 1, 2, 3, [1, 2], [2, 1], "ab", "a", None, (1,), 2.5, True, []]), min_size=3,
+                    max_size=3),
+)  # fmt: skip
+def test_rewritten_asserts_judge_as_python_does(tests: list[str], values: list[Any]) -> None:
+    """Whatever the rewrite lifts to the host (operators, pure builtins, comparisons under a ``not`` or in an
+    operand, ``or`` and ``and`` of comparisons, ``all`` over cases), the rewritten test, its asserts judged on the
+    host and its truth checks on the values, passes exactly when the test run as plain Python does."""
+    test = "r = f(0)\n" + "".join(f"assert {t}\n" for t in tests)
+
+    def answer(k: int) -> Any:
+        return values[k]
+
+    def compiled(text: str | bytes) -> types.CodeType:
+        with warnings.catch_warnings():  # ``assert (1,)``: "assertion is always true", ``'ab' is None``...
+            warnings.simplefilter("ignore")
+            return compile(text, "<test>", "exec")
+
+    def plain() -> bool:
+        try:
+            exec(compiled(test), {"f": answer})
+        except Exception:  # noqa: BLE001 (an assert that fails, or one that raises: the test fails either way)
+            return False
+        return True
+
+    source, checks = rewrite_asserts(test)
+    judged: list[bool] = []
+
+    def check(i: int, operands: Any, container: Any = None) -> None:
+        judged.append(check_passes(checks[i], list(operands)))
+
+    def truth(i: int, value: Any) -> None:
+        judged.append(check_passes(checks[i], [value]))
+        if not judged[-1]:
+            raise AssertionError(i)
+
+    def rewritten() -> bool:
+        try:
+            exec(compiled(source), {"f": answer, "__vpo_check__": check, "__vpo_truth__": truth})
+        except Exception:  # noqa: BLE001
+            return False
+        return all(judged) and len(judged) >= len(checks) - sum(t.count(" and ") for t in tests)
+
+    assert rewritten() == plain(), (test, source.decode() if isinstance(source, bytes) else source)

@@ -291,8 +291,9 @@ def _or_on_host(test: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -> bo
         assert isinstance(value, ast.Compare)
         for expr in (value.left, *value.comparators):
             lift(expr)
-        first = first or len(lift.sent)
-        if index and not all(lift.names[first:]):
+        if index == 0:
+            first = len(lift.sent)
+        elif not all(lift.names[first:]):
             return False
     return True
 
