@@ -34,9 +34,10 @@ from service.core.config import Settings
 from service.sandbox.jail import BOOT, HARNESS, JailConfig, harness_args
 from service.sandbox.pool import HELD_S, SPARE_POLL_S, PoolConfig, SandboxFailure, SandboxPool, cpu_plan
 from service.scorers.tests import params as tests_params
-from service.scorers.tests.asserts import rewrite_asserts
+from service.scorers.tests.asserts import PURE_BUILTINS, rewrite_asserts
 from service.scorers.tests.compare import (
     Undecodable,
+    check_operands,
     check_passes,
     decode,
     local_objects,
@@ -2643,6 +2644,49 @@ def test_rewrite_runs_pytest_and_unittest_files_as_scripts() -> None:
     assert check_passes(checks[2], [9]) and not check_passes(checks[2], [8])
     plain = "def test_x():\n    assert f(1) == 1\ntest_x()\n"  # calls its own test: left as it is
     assert rewrite_asserts(plain)[0].count("test_x()") == 2
+
+
+WIDE = "import random\nrandom.seed(7)\nA = random.getrandbits(8_000_000)\nB = random.getrandbits(4_000_000)\n"
+
+
+def test_the_host_s_work_on_an_answer_s_values_stays_about_linear(api: httpx.Client) -> None:
+    """The work the host does on an answer's values for a test (its operators and functions, making sets and
+    dicts of them) takes time about linear in their size, or is refused and the assert fails: the answer chose
+    the values, and the work held the host (dividing two ints of 8 and 4 million bits kept the service from
+    answering anyone for 40 s). So are refused: multiplying or dividing two ints past 2**36 bits of product,
+    a set or a dict with more than 64 values of one hash, a Fraction wider than 2**17 bits, a Decimal with an
+    int wider than 2**16 bits, ``sum`` of sequences past 2**26 copies, ``round`` to more than 10,000 digits."""
+    answer = WIDE + "def f(k):\n    return A if k == 0 else B\n"
+    tests = [{"kind": "assert", "code": "assert f(0) // f(1) == 5"}, {"kind": "assert", "code": "assert f(0) > f(1)"}]
+    result = score(api, answers=[[answer]], scorers=[{"name": "tests", "params": {"tests": tests}}], detail=True)
+    details = result["details"]["tests"][0][0]
+    assert result["rewards"] == [[[0.0, 1.0]]] and details[0]["message"].endswith("failed: OverflowError"), details
+    wide = {"bigint": format(1 << 8_000_000, "x")}
+    check = rewrite_asserts("assert f(0) % f(1) == 5\nassert f(0) * f(1) == 5\nassert f(0) * 3 == 5\n")[1]
+    for i in (0, 1):
+        with pytest.raises(OverflowError):
+            check_operands(check[i], [wide, wide])
+    assert check_operands(check[2], [wide])[0] == 3 << 8_000_000  # one wide int: linear
+    colliding = [7 + k * ((1 << 61) - 1) for k in range(100)]
+    lifted = rewrite_asserts("assert set(f()) == {1}")[1][0]
+    with pytest.raises(OverflowError):
+        check_operands(lifted, [colliding])
+    assert check_passes(lifted, [[1] * 1000])  # one value many times: one item in the set
+    for forged in ({"set": colliding}, {"dict": [[k, 0] for k in colliding]}, {"fraction": [wide, 3]}):
+        with pytest.raises(Undecodable):
+            decode(forged)
+    decimal = rewrite_asserts("assert f(0) == f(1)")[1][0]
+    with pytest.raises(Undecodable):
+        check_operands(decimal, [{"decimal": "1.5"}, wide])
+    assert check_passes(decimal, [{"decimal": "1.5"}, {"fraction": [3, 2]}])
+    with pytest.raises(OverflowError):
+        PURE_BUILTINS["sum"]([[0] * 10_000] * 10_000, [])
+    assert PURE_BUILTINS["sum"]([[1], [2]], []) == [1, 2] and PURE_BUILTINS["sum"]([1, 2], 3) == 6
+    with pytest.raises(OverflowError):
+        PURE_BUILTINS["round"](5, -(10**9))
+    power = rewrite_asserts("assert f(0) ** f(1) == 1")[1][0]
+    with pytest.raises(OverflowError):
+        check_operands(power, [{"fraction": [3, 2]}, 10**9])
 
 
 def test_unittest_assertions_keep_their_arguments_whole() -> None:

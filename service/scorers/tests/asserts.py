@@ -30,9 +30,11 @@ from __future__ import annotations
 import ast
 import math
 import operator
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -58,36 +60,117 @@ OPERATORS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.IsNot: operator.is_not,
 }
 _SINGLETONS = (None, True, False)
+# The host's work on an answer's values takes time about linear in their size (a unit's reports come to 32 MB at
+# most), or it is refused (OverflowError: the check fails) where Python's would not be: the answer chooses the
+# values, and the work holds the host's interpreter (a long int's multiplication or division does not let go
+# of the GIL; two 8-million-bit ints took 40 s to divide).
 BIG_RESULT = 1 << 20  # the host makes no sequence longer than this, and no int wider (in bits), for a test
+QUADRATIC_BITS = 1 << 36  # the most bits(a) * bits(b) of two ints the host multiplies or divides (about 0.1 s)
+SUM_COPIES = 1 << 26  # the most items sum() of sequences (``sum(f(), [])``, quadratic) may copy on the host
+ROUND_DIGITS = 10_000  # round(x, n) for |n| past this would make 10 ** |n| (an int or a Fraction's)
+# values of one hash that a set or a dict the host makes of an answer's values may hold: more, and making it takes
+# time quadratic in their number (ints that differ by a multiple of 2 ** 61 - 1 hash alike, and an answer's
+# class may hash all its objects alike); fewer are cheap however many groups of them there are
+HASH_COLLISIONS = 64
+
+
+def _int_bits(value: Any) -> int:
+    """The bits of an int (or of a Fraction's wider part): what the cost of the host's work on it goes by."""
+    if isinstance(value, int):
+        return value.bit_length()
+    if isinstance(value, Fraction):
+        return max(value.numerator.bit_length(), value.denominator.bit_length())
+    return 0
+
+
+def _quadratic(a: Any, b: Any) -> None:
+    """Refuses a product or a division of two ints (their time about the product of their sizes) past
+    QUADRATIC_BITS."""
+    if isinstance(a, int) and isinstance(b, int) and a.bit_length() * b.bit_length() > QUADRATIC_BITS:
+        raise OverflowError("two ints too wide to multiply or divide")
 
 
 def _multiply(a: Any, b: Any) -> Any:
     for sequence, count in ((a, b), (b, a)):
-        if isinstance(sequence, str | bytes | list | tuple) and isinstance(count, int):
+        if isinstance(sequence, str | bytes | bytearray | list | tuple | deque) and isinstance(count, int):
             if len(sequence) * count > BIG_RESULT:
                 raise OverflowError("a sequence too long to make")
+    _quadratic(a, b)
     return a * b
 
 
+def _floor_divide(a: Any, b: Any) -> Any:
+    _quadratic(a, b)
+    return a // b
+
+
+def _modulo(a: Any, b: Any) -> Any:
+    _quadratic(a, b)
+    return a % b
+
+
 def _power(a: Any, b: Any) -> Any:
-    if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1 and b * a.bit_length() > BIG_RESULT:
-        raise OverflowError("an int too wide to make")
+    if isinstance(b, int) and b > 0 and abs(a) > 1 and b * _int_bits(a) > BIG_RESULT:
+        raise OverflowError("a number too wide to make")
     return a**b
 
 
 BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: _multiply, ast.Div: operator.truediv,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: _power,
+    ast.FloorDiv: _floor_divide, ast.Mod: _modulo, ast.Pow: _power,
 }  # fmt: skip
+
+
+def few_collisions(items: Iterable[Any]) -> list[Any]:
+    """``items`` as a list; OverflowError where more than HASH_COLLISIONS different values among them share one
+    hash (equal ones are one value: a set keeps one). TypeError for one that has no hash, as a set would raise.
+    Each item is compared with at most HASH_COLLISIONS others, of its hash (as a set compares them)."""
+    items = list(items)
+    if len(items) <= HASH_COLLISIONS:
+        return items
+    kinds: dict[int, list[Any]] = {}
+    for item in items:
+        kept = kinds.setdefault(hash(item), [])
+        if not any(other is item or bool(other == item) for other in kept):
+            kept.append(item)
+            if len(kept) > HASH_COLLISIONS:
+                raise OverflowError(f"more than {HASH_COLLISIONS} values of one hash")
+    return items
+
+
+def _set(items: Iterable[Any] = (), /) -> set[Any]:
+    return set(few_collisions(items))
+
+
+def _frozenset(items: Iterable[Any] = (), /) -> frozenset[Any]:
+    return frozenset(few_collisions(items))
+
+
+def _sum(items: Iterable[Any], /, start: Any = 0) -> Any:
+    """sum(); of sequences (``sum(f(), [])``, each addition a copy of all so far), not past SUM_COPIES."""
+    items = list(items)
+    if not isinstance(start, int | float | complex | Fraction | Decimal):
+        total = sum(len(item) if hasattr(item, "__len__") else 1 for item in [start, *items])
+        if len(items) * total > SUM_COPIES:
+            raise OverflowError("a sum of sequences too long to make")
+    return sum(items, start)
+
+
+def _round(number: Any, ndigits: Any = None) -> Any:
+    if isinstance(ndigits, int) and abs(ndigits) > ROUND_DIGITS:
+        raise OverflowError("round() to too many digits")
+    return round(number) if ndigits is None else round(number, ndigits)
+
+
 UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.USub: operator.neg, ast.UAdd: operator.pos,
                                                         ast.Not: operator.not_}  # fmt: skip
 # the builtins whose first argument is any iterable: the sandbox sends it as a tuple of its items (``(*x,)``,
 # syntax no answer can patch), which these functions treat as they treat the iterable itself
 ITERABLE_BUILTINS: dict[str, Callable[..., Any]] = {
-    "sorted": sorted, "set": set, "frozenset": frozenset, "list": list, "tuple": tuple, "len": len, "sum": sum,
+    "sorted": sorted, "set": _set, "frozenset": _frozenset, "list": list, "tuple": tuple, "len": len, "sum": _sum,
     "min": min, "max": max, "all": all, "any": any,
 }  # fmt: skip
-PURE_BUILTINS: dict[str, Callable[..., Any]] = {"abs": abs, "round": round, **ITERABLE_BUILTINS}
+PURE_BUILTINS: dict[str, Callable[..., Any]] = {"abs": abs, "round": _round, **ITERABLE_BUILTINS}
 PURE_MATH: dict[str, Callable[..., Any]] = {
     name: getattr(math, name)
     for name in ("isclose", "fabs", "floor", "ceil", "trunc", "sqrt", "isnan", "isinf", "isfinite")
@@ -236,18 +319,15 @@ class _Lifter:
                 return ("binary", BINARY[type(expr.op)], self(expr.left, depth + 1), self(expr.right, depth + 1))
             if isinstance(expr, ast.UnaryOp) and type(expr.op) in UNARY:
                 return ("unary", UNARY[type(expr.op)], self(expr.operand, depth + 1))
-            if (
-                isinstance(expr, ast.Compare)
-                and _outside_comparable(expr, self.bindings)
-                and not any(isinstance(op, ast.In | ast.NotIn) for op in expr.ops)
-            ):  # ``not (f(x) != 3)``, ``(f(x) > 0) == True``: (an ``in`` there keeps a container no data can be)
+            if _one_comparison(expr, self.bindings):  # ``not (f(x) != 3)``, ``(f(x) > 0) == True``
+                assert isinstance(expr, ast.Compare)
                 operands = tuple(self(operand, depth + 1) for operand in (expr.left, *expr.comparators))
                 return ("compare", tuple(OPERATORS[type(op)] for op in expr.ops), operands)
             function = _pure_function(expr, self.bindings)
             if function is not None:
                 assert isinstance(expr, ast.Call)
                 # min(a, b) and max(a, b) compare their arguments; with one argument, it is the iterable
-                iterable = function in ITERABLE_BUILTINS.values() and (len(expr.args) == 1 or function is sum)
+                iterable = function in ITERABLE_BUILTINS.values() and (len(expr.args) == 1 or function is _sum)
                 args = tuple(self(arg, depth + 1, items=iterable and i == 0) for i, arg in enumerate(expr.args))
                 keywords = tuple((k.arg, self(k.value, depth + 1)) for k in expr.keywords)
                 return ("call", function, args, keywords)
@@ -258,6 +338,16 @@ class _Lifter:
         self.names.append(isinstance(expr, ast.Name) and not items)
         self.sent.append(b"(*%s,)" % self.text(expr) if items else self.text(expr))
         return ("slot", len(self.sent) - 1)
+
+
+def _one_comparison(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -> bool:
+    """A comparison the host can make in place of Python wherever it stands (in an operand, an ``or``): one
+    operator (a chain stops at its first false link, and Python evaluates no operand after it, where the
+    sandbox would have evaluated them all), its operands surviving the trip (see _outside_comparable), and for
+    ``in`` a container written as a literal (one the sandbox sends could be no data: a generator)."""
+    if not (isinstance(expr, ast.Compare) and len(expr.ops) == 1 and _outside_comparable(expr, bindings)):
+        return False
+    return not isinstance(expr.ops[0], ast.In | ast.NotIn) or _literal(expr.comparators[0]) is not _NOT_LITERAL
 
 
 def host_compares(part: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -> list[ast.Compare]:
@@ -282,7 +372,7 @@ def _or_on_host(test: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -> bo
     and the rewrite agree on it."""
     if not (isinstance(test, ast.BoolOp) and isinstance(test.op, ast.Or)):
         return False
-    if not all(isinstance(value, ast.Compare) and _outside_comparable(value, bindings) for value in test.values):
+    if not all(_one_comparison(value, bindings) for value in test.values):
         return False
     lift = _Lifter(bindings, lambda expr: b"", {})
     lift.shared = True

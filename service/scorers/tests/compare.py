@@ -14,7 +14,7 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 from uuid import UUID
 
-from .asserts import Check, evaluate
+from .asserts import Check, evaluate, few_collisions
 
 
 class Undecodable(ValueError):
@@ -22,6 +22,9 @@ class Undecodable(ValueError):
 
 
 DECIMAL_CHARS = 1 << 20  # a Decimal's text the host reads (linear in it): a value's text is bounded anyway
+# (see asserts.QUADRATIC_BITS: the host's work on an answer's values stays about linear in their size)
+FRACTION_BITS = 1 << 17  # a Fraction's parts (made in lowest terms on the host: a gcd, quadratic in their size)
+DECIMAL_INT_BITS = 1 << 16  # an int that a Decimal may meet on the host (converted to one: quadratic in its size)
 ISO_CHARS = 64  # a datetime's or time's ISO text
 MAX_LOCAL_OBJECTS = 10_000  # as the harness's: objects in one assert's values, and pairs of them compared
 ALL_PAIRS = 64  # as the harness's: up to this many objects, a report says of every two whether they are equal
@@ -132,19 +135,19 @@ def _pairs(pairs: list[Any], count: int, increasing: bool = True) -> frozenset[t
     return found
 
 
-def decode(value: Any, objects: tuple[Local, ...] = ()) -> Any:
+def decode(value: Any, objects: tuple[Local, ...] = (), seen: set[str] | None = None) -> Any:
     """The inverse of the harness's ``encode``: tagged JSON back to Python values (``objects``: the stand-ins
-    of the objects an assert's values refer to). Anything else (a value an answer forged, having found its
-    token) raises :class:`Undecodable`."""
+    of the objects an assert's values refer to; ``seen`` gets "decimal" and "wide int" where they hold such).
+    Anything else (a value an answer forged, having found its token) raises :class:`Undecodable`."""
     try:
-        return _decode(value, objects)
+        return _decode(value, objects, set() if seen is None else seen)
     except (TypeError, ValueError, OverflowError, RecursionError, InvalidOperation, IndexError) as error:
         raise Undecodable(f"not a value the harness encodes: {error}") from None
 
 
-def _decode(value: Any, objects: tuple[Local, ...]) -> Any:
+def _decode(value: Any, objects: tuple[Local, ...], seen: set[str]) -> Any:
     if isinstance(value, list):
-        return [_decode(item, objects) for item in value]
+        return [_decode(item, objects, seen) for item in value]
     if not isinstance(value, dict):
         return value
     if len(value) != 1:
@@ -157,36 +160,41 @@ def _decode(value: Any, objects: tuple[Local, ...]) -> Any:
             raise Undecodable("a reference is an index")
         return objects[body]
     if tag in CONTAINERS:
-        return CONTAINERS[tag](_decode(body, objects))
+        return CONTAINERS[tag](_decode(body, objects, seen))
     if tag == "complex":
-        return complex(_decode(body[0], objects), _decode(body[1], objects))
+        return complex(_decode(body[0], objects, seen), _decode(body[1], objects, seen))
     if tag in TEXTS:
         if not isinstance(body, str) or len(body) > TEXTS[tag][1]:
             raise Undecodable(f"a {tag} is its text")
-        return TEXTS[tag][0](body)
+        number = TEXTS[tag][0](body)
+        if tag == "decimal" or (tag == "bigint" and number.bit_length() > DECIMAL_INT_BITS):
+            seen.add("decimal" if tag == "decimal" else "wide int")
+        return number
     if tag == "fraction":
-        numerator, denominator = (_int(part, objects) for part in body)
+        numerator, denominator = (_int(part, objects, seen) for part in body)
         if denominator <= 0:
             raise Undecodable("a fraction's denominator is positive")
+        if max(numerator.bit_length(), denominator.bit_length()) > FRACTION_BITS:
+            raise Undecodable(f"a fraction wider than {FRACTION_BITS} bits")
         return Fraction(numerator, denominator)
     if tag == "range":
-        start, stop, step = (_int(part, objects) for part in body)
+        start, stop, step = (_int(part, objects, seen) for part in body)
         return range(start, stop, step)
     if tag == "date":
-        return date.fromordinal(_int(body, objects))
+        return date.fromordinal(_int(body, objects, seen))
     if tag == "path":
         flavour, parts = body
         if flavour not in PATHS or not isinstance(parts, list) or not all(isinstance(p, str) for p in parts):
             raise Undecodable("a path is its flavour and its parts")
         return PATHS[flavour](*parts)
     if tag == "timedelta":
-        days, seconds, microseconds = (_int(part, objects) for part in body)
+        days, seconds, microseconds = (_int(part, objects, seen) for part in body)
         return timedelta(days=days, seconds=seconds, microseconds=microseconds)
     raise Undecodable(f"unknown tag {tag!r}")
 
 
-def _int(value: Any, objects: tuple[Local, ...]) -> int:
-    number = _decode(value, objects)
+def _int(value: Any, objects: tuple[Local, ...], seen: set[str]) -> int:
+    number = _decode(value, objects, seen)
     if type(number) is not int:
         raise Undecodable("not an int")
     return number
@@ -195,6 +203,12 @@ def _int(value: Any, objects: tuple[Local, ...]) -> int:
 def _hashable(value: Any) -> Any:
     hash(value)
     return value
+
+
+def _keyed(pairs: list[Any]) -> list[tuple[Any, Any]]:
+    """A dict's pairs, its keys hashable and of few collisions (see asserts.few_collisions)."""
+    few_collisions(_hashable(key) for key, _ in pairs)
+    return [(key, item) for key, item in pairs]
 
 
 def _bigint(text: str) -> int:
@@ -212,15 +226,15 @@ PATHS = {"posix": PurePosixPath, "windows": PureWindowsPath}
 # tags whose body is a list of values, and what the host makes of their decoded items
 CONTAINERS: dict[str, Callable[[list[Any]], Any]] = {
     "tuple": tuple,
-    "dict": lambda pairs: {_hashable(k): v for k, v in pairs},
-    "set": lambda items: {_hashable(item) for item in items},
-    "frozenset": lambda items: frozenset(_hashable(item) for item in items),
+    "dict": lambda pairs: dict(_keyed(pairs)),
+    "set": lambda items: set(few_collisions(items)),
+    "frozenset": lambda items: frozenset(few_collisions(items)),
     "deque": deque,
-    "counter": lambda pairs: Counter({_hashable(k): v for k, v in pairs}),
-    "ordereddict": lambda pairs: OrderedDict((_hashable(k), v) for k, v in pairs),
-    "keys": lambda items: dict.fromkeys(_hashable(item) for item in items).keys(),
+    "counter": lambda pairs: Counter(dict(_keyed(pairs))),
+    "ordereddict": lambda pairs: OrderedDict(_keyed(pairs)),
+    "keys": lambda items: dict.fromkeys(few_collisions(items)).keys(),
     "values": lambda items: dict(enumerate(items)).values(),
-    "items": lambda pairs: {_hashable(k): v for k, v in pairs}.items(),
+    "items": lambda pairs: dict(_keyed(pairs)).items(),
 }
 # tags whose body is a text, what reads it, and its longest length
 TEXTS: dict[str, tuple[Callable[[str], Any], int]] = {
@@ -252,9 +266,17 @@ def check_operands(check: Check, reported: list[Any], objects: Any = None) -> li
     """The values one rewritten assert compares: the sandbox's (decoded) in their slots, the constants the host
     kept in theirs, and the host's work on them. Raises Undecodable or IndexError on a report the harness
     would not send, or what that work raised (a TypeError, a ZeroDivisionError...)."""
-    stand_ins = local_objects(objects)
-    slots = [decode(v, stand_ins) for v in reported]
+    slots = _slots(reported, objects)
     return [evaluate(operand, slots) for operand in check.operands]
+
+
+def _slots(reported: list[Any], objects: Any) -> list[Any]:
+    """The values the sandbox sent for one assert, decoded."""
+    stand_ins, seen = local_objects(objects), set[str]()
+    slots = [decode(v, stand_ins, seen) for v in reported]
+    if {"decimal", "wide int"} <= seen:  # comparing or adding them makes the int a Decimal
+        raise Undecodable(f"a Decimal and an int wider than {DECIMAL_INT_BITS} bits in one assert")
+    return slots
 
 
 def compared_values(check: Check, reported: list[Any], objects: Any = None) -> list[Any]:
@@ -263,7 +285,7 @@ def compared_values(check: Check, reported: list[Any], objects: Any = None) -> l
     operand = check.operands[0] if len(check.operands) == 1 else None
     if check.ops or operand is None or operand[0] != "any":
         return check_operands(check, reported, objects)
-    slots = [decode(v, local_objects(objects)) for v in reported]
+    slots = _slots(reported, objects)
     return [[evaluate(value, slots) for value in comparison[2]] for comparison in operand[1]]
 
 
