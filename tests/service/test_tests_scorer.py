@@ -2687,6 +2687,15 @@ def test_the_host_s_work_on_an_answer_s_values_stays_about_linear(api: httpx.Cli
     power = rewrite_asserts("assert f(0) ** f(1) == 1")[1][0]
     with pytest.raises(OverflowError):
         check_operands(power, [{"fraction": [3, 2]}, 10**9])
+    # fractions: their sum grows with each term (each addition a gcd), and all of one assert's are bounded
+    primes = [n for n in range(2, 20_000) if all(n % d for d in range(2, math.isqrt(n) + 1))]
+    with pytest.raises(OverflowError):
+        PURE_BUILTINS["sum"]([Fraction(1, p) for p in primes])
+    assert PURE_BUILTINS["sum"]([Fraction(1, 2)] * 1000) == 500
+    half_wide = {"bigint": format((1 << 65_000) + 1, "x")}
+    with pytest.raises(Undecodable):
+        decode([{"fraction": [1, half_wide]}] * 20)
+    assert decode([{"fraction": [1, half_wide]}] * 10)[0] == Fraction(1, (1 << 65_000) + 1)
 
 
 def test_unittest_assertions_keep_their_arguments_whole() -> None:

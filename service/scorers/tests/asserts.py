@@ -147,13 +147,23 @@ def _frozenset(items: Iterable[Any] = (), /) -> frozenset[Any]:
 
 
 def _sum(items: Iterable[Any], /, start: Any = 0) -> Any:
-    """sum(); of sequences (``sum(f(), [])``, each addition a copy of all so far), not past SUM_COPIES."""
+    """sum(); of sequences (``sum(f(), [])``, each addition a copy of all so far), not past SUM_COPIES; of
+    Fractions (whose terms in lowest terms grow with each addition, and each costs a gcd quadratic in their
+    size), not past QUADRATIC_BITS of that work."""
     items = list(items)
     if not isinstance(start, int | float | complex | Fraction | Decimal):
         total = sum(len(item) if hasattr(item, "__len__") else 1 for item in [start, *items])
         if len(items) * total > SUM_COPIES:
             raise OverflowError("a sum of sequences too long to make")
-    return sum(items, start)
+    if not any(isinstance(item, Fraction) for item in [start, *items]):
+        return sum(items, start)
+    result, work = start, 0
+    for item in items:
+        result = result + item
+        work += _int_bits(result) ** 2
+        if work > QUADRATIC_BITS:
+            raise OverflowError("a sum of fractions too wide to make")
+    return result
 
 
 def _round(number: Any, ndigits: Any = None) -> Any:

@@ -24,6 +24,8 @@ class Undecodable(ValueError):
 DECIMAL_CHARS = 1 << 20  # a Decimal's text the host reads (linear in it): a value's text is bounded anyway
 # (see asserts.QUADRATIC_BITS: the host's work on an answer's values stays about linear in their size)
 FRACTION_BITS = 1 << 17  # a Fraction's parts (made in lowest terms on the host: a gcd, quadratic in their size)
+# and the parts of all the Fractions of one assert's values (ordering them multiplies their parts)
+FRACTIONS_BITS = 1 << 20
 DECIMAL_INT_BITS = 1 << 16  # an int that a Decimal may meet on the host (converted to one: quadratic in its size)
 ISO_CHARS = 64  # a datetime's or time's ISO text
 MAX_LOCAL_OBJECTS = 10_000  # as the harness's: objects in one assert's values, and pairs of them compared
@@ -135,17 +137,18 @@ def _pairs(pairs: list[Any], count: int, increasing: bool = True) -> frozenset[t
     return found
 
 
-def decode(value: Any, objects: tuple[Local, ...] = (), seen: set[str] | None = None) -> Any:
+def decode(value: Any, objects: tuple[Local, ...] = (), seen: Counter[str] | None = None) -> Any:
     """The inverse of the harness's ``encode``: tagged JSON back to Python values (``objects``: the stand-ins
-    of the objects an assert's values refer to; ``seen`` gets "decimal" and "wide int" where they hold such).
-    Anything else (a value an answer forged, having found its token) raises :class:`Undecodable`."""
+    of the objects an assert's values refer to; ``seen`` counts the Decimals, the ints wider than
+    DECIMAL_INT_BITS and the bits of the Fractions they hold). Anything else (a value an answer forged, having
+    found its token) raises :class:`Undecodable`."""
     try:
-        return _decode(value, objects, set() if seen is None else seen)
+        return _decode(value, objects, Counter() if seen is None else seen)
     except (TypeError, ValueError, OverflowError, RecursionError, InvalidOperation, IndexError) as error:
         raise Undecodable(f"not a value the harness encodes: {error}") from None
 
 
-def _decode(value: Any, objects: tuple[Local, ...], seen: set[str]) -> Any:
+def _decode(value: Any, objects: tuple[Local, ...], seen: Counter[str]) -> Any:
     if isinstance(value, list):
         return [_decode(item, objects, seen) for item in value]
     if not isinstance(value, dict):
@@ -168,14 +171,17 @@ def _decode(value: Any, objects: tuple[Local, ...], seen: set[str]) -> Any:
             raise Undecodable(f"a {tag} is its text")
         number = TEXTS[tag][0](body)
         if tag == "decimal" or (tag == "bigint" and number.bit_length() > DECIMAL_INT_BITS):
-            seen.add("decimal" if tag == "decimal" else "wide int")
+            seen["decimal" if tag == "decimal" else "wide int"] += 1
         return number
     if tag == "fraction":
         numerator, denominator = (_int(part, objects, seen) for part in body)
         if denominator <= 0:
             raise Undecodable("a fraction's denominator is positive")
+        seen["fraction bits"] += numerator.bit_length() + denominator.bit_length()
         if max(numerator.bit_length(), denominator.bit_length()) > FRACTION_BITS:
             raise Undecodable(f"a fraction wider than {FRACTION_BITS} bits")
+        if seen["fraction bits"] > FRACTIONS_BITS:
+            raise Undecodable(f"fractions of more than {FRACTIONS_BITS} bits in all")
         return Fraction(numerator, denominator)
     if tag == "range":
         start, stop, step = (_int(part, objects, seen) for part in body)
@@ -193,7 +199,7 @@ def _decode(value: Any, objects: tuple[Local, ...], seen: set[str]) -> Any:
     raise Undecodable(f"unknown tag {tag!r}")
 
 
-def _int(value: Any, objects: tuple[Local, ...], seen: set[str]) -> int:
+def _int(value: Any, objects: tuple[Local, ...], seen: Counter[str]) -> int:
     number = _decode(value, objects, seen)
     if type(number) is not int:
         raise Undecodable("not an int")
@@ -272,9 +278,9 @@ def check_operands(check: Check, reported: list[Any], objects: Any = None) -> li
 
 def _slots(reported: list[Any], objects: Any) -> list[Any]:
     """The values the sandbox sent for one assert, decoded."""
-    stand_ins, seen = local_objects(objects), set[str]()
+    stand_ins, seen = local_objects(objects), Counter[str]()
     slots = [decode(v, stand_ins, seen) for v in reported]
-    if {"decimal", "wide int"} <= seen:  # comparing or adding them makes the int a Decimal
+    if seen["decimal"] and seen["wide int"]:  # comparing or adding them makes the int a Decimal
         raise Undecodable(f"a Decimal and an int wider than {DECIMAL_INT_BITS} bits in one assert")
     return slots
 
