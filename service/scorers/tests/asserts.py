@@ -18,7 +18,11 @@ what the host applies it cannot. A name the test itself binds (an assignment, a 
 something else) is the test's, not lifted.
 So are ``sorted``, ``set``, ``len``, ``sum``, ``min``, ``max``... (see ITERABLE_BUILTINS) on an answer's
 value, which the sandbox sends as the tuple of its items: else ``assert sorted(candidate(x)) == sorted([3, 1,
-2])`` would pass for an answer that patched ``sorted`` to return one list for both.
+2])`` would pass for an answer that patched ``sorted`` to return one list for both. So is a comparison inside
+an operand (``not (f(2) != 3)``: one operator, see _one_comparison), and an ``or`` of comparisons (see
+_or_on_host); ``assert all(f(x) == y for x, y in [...])`` is first written out as the ``and`` of its cases
+(see literals.unrolled_alls), whose parts are judged as asserts of their own (see literals.and_parts). The
+host's work on the values stays about linear in their size, or is refused (see QUADRATIC_BITS).
 
 The rewrite splices the original source (each assert statement's span replaced, its operands' text kept)
 rather than unparsing the tree, and is cached per test source: a training run scores the same tests for
