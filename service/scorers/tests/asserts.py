@@ -132,9 +132,13 @@ def few_collisions(items: Iterable[Any]) -> list[Any]:
     items = list(items)
     if len(items) <= HASH_COLLISIONS:
         return items
+    crowded = {key for key, count in Counter(map(hash, items)).items() if count > HASH_COLLISIONS}
     kinds: dict[int, list[Any]] = {}
-    for item in items:
-        kept = kinds.setdefault(hash(item), [])
+    for item in items if crowded else ():  # (most values have hashes of their own: nothing to compare)
+        key = hash(item)
+        if key not in crowded:
+            continue
+        kept = kinds.setdefault(key, [])
         if not any(other is item or bool(other == item) for other in kept):
             kept.append(item)
             if len(kept) > HASH_COLLISIONS:
