@@ -385,28 +385,8 @@ def _all_of_comprehension(part: ast.expr) -> ast.GeneratorExp | ast.ListComp | N
 def _comprehension_cases(generator: ast.comprehension) -> list[list[ast.expr]] | None:
     """Each case of a comprehension's ``for`` over literal cases written there (a list or tuple display, or
     ``zip`` or ``enumerate`` of such), as the expression of each of its variables; None for anything else."""
-    iterable = generator.iter
-    call = iterable.func.id if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) else None
-    if isinstance(iterable, ast.Call) and (call not in ("zip", "enumerate") or iterable.keywords):
-        return None
-    sources = iterable.args if isinstance(iterable, ast.Call) else [iterable]
-    start = literal(sources[1]) if call == "enumerate" and len(sources) == 2 else 0
-    if call == "enumerate":
-        if len(sources) not in (1, 2) or type(start) is not int:
-            return None
-        sources = sources[:1]
-    if not sources or not all(isinstance(s, ast.List | ast.Tuple) and literal(s) is not NOT_LITERAL for s in sources):
-        return None
-    displays = [source.elts for source in sources if isinstance(source, ast.List | ast.Tuple)]
-    items: list[ast.expr | list[ast.expr]]
-    if call == "zip":
-        items = [list(parts) for parts in zip(*displays, strict=False)]
-    elif call == "enumerate":
-        items = [[ast.Constant(start + index), item] for index, item in enumerate(displays[0])]
-    else:
-        items = list(displays[0])
-    cases = [_destructure(generator.target, item) for item in items]
-    return None if any(case is None for case in cases) else [case for case in cases if case is not None]
+    found = _cases(generator.iter, generator.target, lambda source: (source, None))
+    return found[0] if found is not None else None
 
 
 def _loop_cases(
@@ -416,11 +396,31 @@ def _loop_cases(
     _target_names), and the assignments of the lists it names (see _named_list); None for a loop over anything
     else. The cases are a list or tuple display, or ``zip`` or ``enumerate`` of such (``for x, y in
     zip(inputs, outputs)``, ``for i, (x, y) in enumerate(cases)``), each display written there or named."""
-    call = loop.iter.func.id if isinstance(loop.iter, ast.Call) and isinstance(loop.iter.func, ast.Name) else None
-    if isinstance(loop.iter, ast.Call):
-        if call not in ("zip", "enumerate") or everywhere[call] or loop.iter.keywords:
-            return None
-    sources = loop.iter.args if isinstance(loop.iter, ast.Call) else [loop.iter]
+    if isinstance(loop.iter, ast.Call) and isinstance(loop.iter.func, ast.Name) and everywhere[loop.iter.func.id]:
+        return None  # the test's own zip or enumerate
+
+    def display(source: ast.expr) -> tuple[ast.expr, ast.Assign | None]:
+        assignment = None
+        if isinstance(source, ast.Name):
+            assignment = _named_list(source, loop, scope, tree, everywhere)
+        elif isinstance(source, ast.Attribute):
+            assignment = _attribute_list(source, scope, tree)
+        return (assignment.value if assignment is not None else source), assignment
+
+    return _cases(loop.iter, loop.target, display)
+
+
+def _cases(
+    iterable: ast.expr, target: ast.expr, display: Callable[[ast.expr], tuple[ast.expr, ast.Assign | None]]
+) -> tuple[list[list[ast.expr]], list[ast.Assign]] | None:
+    """The cases a ``for target in iterable`` goes over, where ``iterable`` is a list or tuple display of
+    literals, or ``zip`` or ``enumerate`` of such (``display`` gives the display a source stands for, and the
+    assignment that bound it there, if any), as the expression of each of the target's names; and those
+    assignments. None for anything else."""
+    call = iterable.func.id if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) else None
+    if isinstance(iterable, ast.Call) and (call not in ("zip", "enumerate") or iterable.keywords):
+        return None
+    sources = iterable.args if isinstance(iterable, ast.Call) else [iterable]
     if call == "enumerate" and len(sources) not in (1, 2):
         return None
     start = literal(sources[1]) if call == "enumerate" and len(sources) == 2 else 0
@@ -429,15 +429,10 @@ def _loop_cases(
         return None
     displays, assignments = [], []
     for source in sources:
-        assignment = None
-        if isinstance(source, ast.Name):
-            assignment = _named_list(source, loop, scope, tree, everywhere)
-        elif isinstance(source, ast.Attribute):
-            assignment = _attribute_list(source, scope, tree)
-        display = assignment.value if assignment is not None else source
-        if not isinstance(display, ast.List | ast.Tuple) or literal(display) is NOT_LITERAL:
+        shown, assignment = display(source)
+        if not isinstance(shown, ast.List | ast.Tuple) or literal(shown) is NOT_LITERAL:
             return None
-        displays.append(display.elts)
+        displays.append(shown.elts)
         assignments += [assignment] if assignment is not None else []
     items: list[ast.expr | list[ast.expr]]
     if call == "zip":
@@ -446,7 +441,7 @@ def _loop_cases(
         items = [[ast.Constant(start + index), item] for index, item in enumerate(displays[0])]
     else:
         items = list(displays[0])
-    cases = [_destructure(loop.target, item) for item in items]
+    cases = [_destructure(target, item) for item in items]
     if not cases or any(case is None for case in cases):
         return None
     return [case for case in cases if case is not None], assignments
