@@ -445,6 +445,8 @@ EXPECTED_IN_A_NAME = [
     "from solution import sort_it\n\n\ndef test_sorted():\n"
     "    assert all(sort_it(nums) == expected for nums, expected in\n"
     "               [([3, 1, 2], [1, 2, 3]), ([2, 1, 3], [1, 2, 3])])\n",  # all() over the cases
+    "from solution import sort_it\n\nCASES = [([3, 1, 2], [1, 2, 3]), ([2, 1, 3], [1, 2, 3])]\n\n\n"
+    "def test_sorted():\n    assert all(sort_it(n) == e for n, e in CASES)\n",  # ...named in the module
     "from solution import sort_it\n\n\ndef test_sorted():\n    for nums, expected in [([3, 1, 2], [1, 2, 3]),\n"
     "                           ([2, 1, 3], [1, 2, 3])]: assert sort_it(nums) == expected\n",  # a loop on one line
     "import unittest\nfrom solution import sort_it\n\n\nclass TestSort(unittest.TestCase):\n    def setUp(self):\n"

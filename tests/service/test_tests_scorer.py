@@ -2484,8 +2484,16 @@ def test_rewrite_writes_out_all_over_literal_cases() -> None:
     assert [c.block for c in checks] == [("module", 0)] * 6
     nested = rewrite_asserts("assert f(1) == 1 and (f(2) == 2 and (f(3) == 3))")[1]
     assert [c.operands[1] for c in nested] == [("const", 1), ("const", 2), ("const", 3)]
+    # a list bound once to a name that nothing else uses, in the function or the module, as a loop's may be
+    named, named_checks = rewrite_asserts(
+        "CASES = [(1, 'one')]\ndef test_n():\n    cases = [(2, 'two')]\n    assert all(f(x) == y for x, y in cases)\n"
+        "    assert all(f(x) == y for x, y in CASES)\ntest_n()\n"
+    )
+    assert not any(text in named for text in ("'one'", "'two'", "cases", "CASES")), named
+    assert [c.operands[1] for c in named_checks] == [("const", "two"), ("const", "one")]
     kept = {
-        "a name": "CASES = [(1, 2)]\nassert all(f(x) == y for x, y in CASES)\n",
+        "a name used again": "CASES = [(1, 2)]\nassert all(f(x) == y for x, y in CASES)\nprint(CASES)\n",
+        "a name bound later": "assert all(f(x) == y for x, y in CASES)\nCASES = [(1, 2)]\n",
         "an if": "assert all(f(x) == y for x, y in [(1, 2)] if x)\n",
         "two fors": "assert all(f(x) == y for x in [1] for y in [2])\n",
         "no literal": "assert all(f(x) == y for x, y in [(g(), 2)])\n",
@@ -2824,6 +2832,7 @@ LOOP_FORMS = {
     "all": "def check(g):\n    assert g(0) != 5 and all(g(x) == y\n"
     "                              for x, y in {cases})\ncheck(f)\n",
     "all zipped": "assert all([f(x) == y for x, y in zip({xs}, {ys})])\n",
+    "all named": "CASES = {cases}\ndef check(g):\n    assert all(g(x) == y for x, y in CASES)\ncheck(f)\n",
     "or": "def test_r():\n    for x, y in {cases}:\n        r = f(x)\n        assert r == -1 or r == y\ntest_r()\n",
 }
 

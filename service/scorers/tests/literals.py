@@ -336,24 +336,39 @@ def unrolled_alls(source: str, tree: ast.Module) -> str | None:
     part on the host as an assert of its own (see and_parts), so an expected value stays out of the sandbox and
     an answer's object with a forged ``__eq__`` passes none (``all`` of the comparisons' results, made in the
     sandbox, took its word). The comprehension has one ``for`` and no ``if``, over a list or tuple display of
-    literals written there (or ``zip`` or ``enumerate`` of such), and its element no lambda, comprehension or
-    ``:=`` of its own; the test binds no ``all``, ``zip`` or ``enumerate`` of its own. None when there is none
-    to write out."""
-    parts = [part for node in ast.walk(tree) if isinstance(node, ast.Assert) for part in and_parts(node.test)]
-    found = [(part, comprehension) for part in parts if (comprehension := _all_of_comprehension(part)) is not None]
+    literals (or ``zip`` or ``enumerate`` of such), written there or bound to a name as a loop's may be (see
+    _named_list: that assignment then goes too), and its element no lambda, comprehension or ``:=`` of its
+    own; the test binds no ``all``, ``zip`` or ``enumerate`` of its own. None when there is none to write out."""
+    asserts = [node for node in ast.walk(tree) if isinstance(node, ast.Assert)]
+    found = [(node, part, comprehension) for node in asserts for part in and_parts(node.test)
+             if (comprehension := _all_of_comprehension(part)) is not None]  # fmt: skip
     if not found or reaches_dynamically(tree):
         return None
-    if {"all", "zip", "enumerate"} & {name for name, _ in binding_sites(tree)}:
+    everywhere = Counter(name for node in ast.walk(tree) for name, _ in _binds(node))
+    if everywhere["all"] or everywhere["zip"] or everywhere["enumerate"]:
         return None
+    scope_of = {id(node): owner for owner in ast.walk(tree) if isinstance(owner, _SCOPES)
+                for node in _own_nodes(owner) if isinstance(node, ast.Assert)}  # fmt: skip
     spans = Spans(source)
     edits: list[tuple[int, int, bytes]] = []
     added = 0  # the text of the copies (at most UNROLLED_BYTES in all)
-    for part, comprehension in found:
+    for statement, part, comprehension in found:
         generator = comprehension.generators[0]
         names = _target_names(generator.target)
-        cases = _comprehension_cases(generator) if names else None
-        if names is None or not cases:
+        if names is None:
             continue
+        scope = scope_of.get(id(statement))  # None: in a class's body (a list written there only)
+
+        def display(source: ast.expr, at: ast.stmt = statement, scope: ast.AST | None = scope) -> tuple[Any, Any]:
+            named = None
+            if isinstance(source, ast.Name) and scope is not None:
+                named = _named_list(source, at, scope, tree, everywhere)
+            return (named.value if named is not None else source), named
+
+        found_cases = _cases(generator.iter, generator.target, display)
+        if found_cases is None:
+            continue
+        cases, assignments = found_cases
         start, end = spans.span(comprehension.elt)
         if added + len(cases) * (end - start + 6) > UNROLLED_BYTES:
             continue
@@ -365,6 +380,7 @@ def unrolled_alls(source: str, tree: ast.Module) -> str | None:
             replacements = [(*spans.span(use), b"(%s)" % _case_text(spans, given[use.id])) for use in uses]
             copies.append(b"(%s)" % _region(spans, start, end, replacements))
         edits.append((*spans.span(part), b" and ".join(copies)))
+        edits += [(*spans.span(assignment), b"pass") for assignment in assignments]
     return spans.splice(sorted(edits)) if edits else None
 
 
@@ -380,13 +396,6 @@ def _all_of_comprehension(part: ast.expr) -> ast.GeneratorExp | ast.ListComp | N
         return None
     nested = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.NamedExpr)
     return None if any(isinstance(node, nested) for node in ast.walk(comprehension.elt)) else comprehension
-
-
-def _comprehension_cases(generator: ast.comprehension) -> list[list[ast.expr]] | None:
-    """Each case of a comprehension's ``for`` over literal cases written there (a list or tuple display, or
-    ``zip`` or ``enumerate`` of such), as the expression of each of its variables; None for anything else."""
-    found = _cases(generator.iter, generator.target, lambda source: (source, None))
-    return found[0] if found is not None else None
 
 
 def _loop_cases(
@@ -510,11 +519,12 @@ def _escapes(body: list[ast.stmt]) -> bool:
 
 
 def _named_list(
-    node: ast.Name, loop: ast.For, scope: ast.AST, tree: ast.Module, everywhere: Counter[str]
+    node: ast.Name, loop: ast.stmt, scope: ast.AST, tree: ast.Module, everywhere: Counter[str]
 ) -> ast.Assign | None:
-    """The assignment of a list a loop goes over by name (``for x, y in CASES``, ``node`` the name): a list or
-    tuple display bound by the name's one binding in the test, a plain assignment at the top level of the
-    loop's scope (before the loop) or of the module, and the loop's use its one use."""
+    """The assignment of a list a loop goes over by name (``for x, y in CASES``, ``node`` the name; or an
+    assert's ``all()``, ``loop`` the assert): a list or tuple display bound by the name's one binding in the
+    test, a plain assignment at the top level of the loop's scope (before the loop) or of the module, and the
+    loop's use its one use."""
     name = node.id
     if everywhere[name] != 1 or _uses(tree, {name}).get(name) != [node]:
         return None
