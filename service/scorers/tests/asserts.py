@@ -349,10 +349,11 @@ class _Lifter:
                 args = tuple(self(arg, depth + 1, items=iterable and i == 0) for i, arg in enumerate(expr.args))
                 keywords = tuple((k.arg, self(k.value, depth + 1)) for k in expr.keywords)
                 return ("call", function, args, keywords)
-        key = f"{items}:{ast.dump(expr)}"
-        if self.shared and key in self.keys:
-            return ("slot", self.keys[key])
-        self.keys.setdefault(key, len(self.sent))
+        if self.shared:  # (the code's dump only where it is asked for: it costs more than the rest)
+            key = f"{items}:{ast.dump(expr)}"
+            if key in self.keys:
+                return ("slot", self.keys[key])
+            self.keys[key] = len(self.sent)
         self.names.append(isinstance(expr, ast.Name) and not items)
         self.sent.append(b"(*%s,)" % self.text(expr) if items else self.text(expr))
         return ("slot", len(self.sent) - 1)

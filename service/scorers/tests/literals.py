@@ -339,6 +339,8 @@ def unrolled_alls(source: str, tree: ast.Module) -> str | None:
     literals (or ``zip`` or ``enumerate`` of such), written there or bound to a name as a loop's may be (see
     _named_list: that assignment then goes too), and its element no lambda, comprehension or ``:=`` of its
     own; the test binds no ``all``, ``zip`` or ``enumerate`` of its own. None when there is none to write out."""
+    if "all" not in source:
+        return None  # most tests have no all() (the cheap check first)
     asserts = [node for node in ast.walk(tree) if isinstance(node, ast.Assert)]
     found = [(node, part, comprehension) for node in asserts for part in and_parts(node.test)
              if (comprehension := _all_of_comprehension(part)) is not None]  # fmt: skip
