@@ -296,9 +296,7 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
             elif _or_on_host(test, bindings):
                 assert isinstance(test, ast.BoolOp)
                 lift.shared = True  # ``r`` of ``r == x or r == y`` goes once
-                alternatives = tuple(("compare", tuple(OPERATORS[type(op)] for op in value.ops),
-                                      tuple(lift(expr) for expr in (value.left, *value.comparators)))
-                                     for value in test.values if isinstance(value, ast.Compare))  # fmt: skip
+                alternatives = tuple(lift(value) for value in test.values)  # each a ("compare", ...) of the host's
                 checks.append(Check((), (("any", alternatives),), block, in_try))
             else:  # the truth of a value judged inside
                 checks.append(Check((), (("slot", 0),), block, in_try))
@@ -397,9 +395,7 @@ def _or_on_host(test: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -> bo
     lift.shared = True
     first = 0
     for index, value in enumerate(test.values):
-        assert isinstance(value, ast.Compare)
-        for expr in (value.left, *value.comparators):
-            lift(expr)
+        lift(value)  # one comparison: its operands lifted, as the rewrite will
         if index == 0:
             first = len(lift.sent)
         elif not all(lift.names[first:]):

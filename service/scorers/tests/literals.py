@@ -284,7 +284,7 @@ def unrolled_loops(source: str, tree: ast.Module, host_compares: HostCompares) -
     for owner in (n for n in ast.walk(tree) if isinstance(n, _SCOPES)):
         scope_of.update((id(node), owner) for node in _own_nodes(owner) if isinstance(node, ast.For))
     declared = _declared(tree)
-    everywhere = Counter(name for node in ast.walk(tree) for name, _ in _binds(node))
+    everywhere = Counter(name for name, _ in binding_sites(tree))
     spans = Spans(source)
     edits: list[tuple[int, int, bytes]] = []
     added = 0  # the text of the copies (at most UNROLLED_BYTES in all)
@@ -346,7 +346,7 @@ def unrolled_alls(source: str, tree: ast.Module) -> str | None:
              if (comprehension := _all_of_comprehension(part)) is not None]  # fmt: skip
     if not found or reaches_dynamically(tree):
         return None
-    everywhere = Counter(name for node in ast.walk(tree) for name, _ in _binds(node))
+    everywhere = Counter(name for name, _ in binding_sites(tree))
     if everywhere["all"] or everywhere["zip"] or everywhere["enumerate"]:
         return None
     scope_of = {id(node): owner for owner in ast.walk(tree) if isinstance(owner, _SCOPES)
