@@ -517,6 +517,10 @@ def _text(value):
 
 
 MAX_ITEMS = 100_000  # as many values as encode's budget takes
+# numpy arrays an assert's operand may be (see array_value): numbers and booleans, in this machine's byte order
+ARRAY_DTYPES = frozenset(("|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8", "<c8",
+                          "<c16"))  # fmt: skip
+ARRAY_DIMENSIONS = 2
 
 
 def _itemized(operands, k):
@@ -528,7 +532,7 @@ def _itemized(operands, k):
     stay as they are (a string's ``in`` is a substring's)."""
     value = operands[k]
     try:
-        encode(value)
+        operand(value)  # an array too: ``x in array`` is numpy's, over its elements (not its rows)
         return operands
     except Unencodable:
         pass
@@ -550,10 +554,54 @@ def _with_objects(check_id, operands):
     the objects they refer to] (see LocalObjects), or [id, None, why] when one cannot go."""
     objects = LocalObjects()
     try:
-        values = [encode(v, objects=objects) for v in operands]
+        values = [operand(v, objects) for v in operands]
     except Unencodable as error:
         return [check_id, None, str(error)]
     return [check_id, values, objects.report(operands)]
+
+
+def operand(value, objects=None):
+    """One value an assert compares, as encode has it, or (where it is no such value) a numpy array of at most
+    ARRAY_DIMENSIONS dimensions, or a list or a tuple of such values and arrays of one dimension at most (a
+    matrix's rows: ``len(f())`` sends the items of f()), see array_value. An array goes nowhere deeper: the
+    host bounds numpy's work on the values it applies its operators to (an (n, 1) array against an (n,) one
+    is n * n), which it could not for arrays of more dimensions in a list that ``==`` compares item by item;
+    arrays of one dimension compare in time linear in their sizes."""
+    try:
+        return encode(value, objects=objects)
+    except Unencodable:
+        array = array_value(value, ARRAY_DIMENSIONS, [MAX_ITEMS])
+        kind = type(value)
+        if array is None and kind is not list and kind is not tuple:
+            raise
+    if array is not None:
+        return array
+    budget = [MAX_ITEMS]
+    items = []
+    for item in value:
+        row = array_value(item, 1, budget)
+        items.append(encode(item, 1, budget, objects) if row is None else row)
+    return items if kind is list else {"tuple": items}
+
+
+def array_value(value, dimensions, budget):
+    """A numpy array of numbers or booleans (its class numpy's own: no subclass's operators) of at most this
+    many dimensions, within the budget of elements, as {"ndarray": [dtype, shape, its bytes in C order as
+    hex]}; None for anything else.
+    Read with numpy's C attributes: an answer that swapped numpy's module for its own sends data it chose,
+    as it could by returning that data, and the host compares data."""
+    numpy = sys.modules.get("numpy")
+    if numpy is None or type(value) is not numpy.ndarray:
+        return None
+    dtype, shape = value.dtype.str, value.shape
+    if type(dtype) is not str or dtype not in ARRAY_DTYPES or type(shape) is not tuple or len(shape) > dimensions:
+        return None
+    shape = [int.__index__(n) for n in shape if type(n) is int]
+    budget[0] -= math.prod(shape)
+    if len(shape) != len(value.shape) or budget[0] < 0:
+        raise Unencodable("value too large or too deep")
+    data = value.tobytes().hex()
+    return {"ndarray": [dtype, shape, data]} if type(data) is str else None
 
 
 def encode(value, depth=0, budget=None, objects=None):

@@ -3,12 +3,11 @@ that run as a script in the sandbox (pytest itself is not there, and importing i
 a quarter of a second).
 
 ``raises`` (as a context manager or with a callable, ``match`` included), ``warns``, ``deprecated_call``,
-``approx`` (numbers, and lists, tuples and dicts of them), ``fail``, ``skip``, ``param``, ``mark`` and
-``fixture`` as decorators that leave the function as it is, pytest's fixtures ``capsys``, ``capfd``,
-``tmp_path``, ``tmpdir``, ``monkeypatch`` and ``caplog``, pytest-mock's ``mocker``, and ``request``
-(FixtureRequest). The test functions are
-called by the code the tests scorer appends to the test (``parametrize`` expanded there, fixtures given; see
-service.scorers.tests.collect), not by anything here.
+``approx`` (numbers, and lists, tuples and dicts of them, numpy arrays), ``fail``, ``skip``, ``param``,
+``mark`` and ``fixture`` as decorators that leave the function as it is, pytest's fixtures ``capsys``,
+``capfd``, ``tmp_path``, ``tmpdir``, ``monkeypatch`` and ``caplog``, pytest-mock's ``mocker``, and
+``request`` (FixtureRequest). The test functions are called by the code the tests scorer appends to the test
+(``parametrize`` expanded there, fixtures given; see service.scorers.tests.collect), not by anything here.
 
 Standard library only: the host imports this module too (its ``approx`` judges ``assert f(x) ==
 pytest.approx(y)`` outside the sandbox, where the answer's code cannot reach it).
@@ -30,8 +29,14 @@ Context = TypeVar("Context", "RaisesContext", "WarnsContext")
 
 class approx:  # noqa: N801 (pytest's name)
     """Equal to numbers within a tolerance of ``expected`` (and to lists, tuples and dicts of such numbers of
-    the same shape), as ``pytest.approx``: relative ``rel`` (default 1e-6) or absolute ``abs`` (default 1e-12),
-    whichever is larger; with ``abs`` alone, only ``abs``. Anything not a number compares with ``==``."""
+    the same shape, a list and a tuple alike, and numpy arrays), as ``pytest.approx``: relative ``rel``
+    (default 1e-6) or absolute ``abs`` (default 1e-12), whichever is larger; with ``abs`` alone, only ``abs``.
+    Anything not a number compares with ``==``. A numpy array compares element by element (with an array of
+    its shape, a list of lists of it, or a number), and numpy leaves ``array == approx(...)`` to approx, as
+    pytest's."""
+
+    __array_ufunc__ = None  # numpy's operators on an array and an approx return NotImplemented: ours decide
+    __array_priority__ = 100
 
     def __init__(self, expected: Any, rel: float | None = None, abs: float | None = None, nan_ok: bool = False) -> None:
         self.expected, self.rel, self.abs, self.nan_ok = expected, rel, abs, nan_ok
@@ -52,18 +57,55 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float | complex) and not isinstance(value, bool)
 
 
+def _array(value: Any) -> bool:
+    """A numpy array, told without importing numpy (this module is the standard library's only)."""
+    kind = type(value)
+    return kind.__name__ == "ndarray" and kind.__module__ == "numpy"
+
+
+def _close_array(actual: Any, expected: Any, tolerance: approx) -> bool:
+    """``approx(expected) == actual`` where one of them is a numpy array: of one shape, element by element (a
+    list or a tuple as the array numpy would make of it), or every element against a number."""
+    if _number(actual) or _number(expected):
+        number, array = (actual, expected) if _number(actual) else (expected, actual)
+        flat = array.ravel().tolist()
+        pairs = [(number, e) for e in flat] if number is actual else [(a, number) for a in flat]
+        return all(_close(a, e, tolerance) for a, e in pairs)
+    shape = tuple(expected.shape if _array(expected) else actual.shape)
+    return _shaped(actual, shape) and _shaped(expected, shape) and _close(_nested(actual), _nested(expected), tolerance)
+
+
+def _shaped(value: Any, shape: tuple[int, ...]) -> bool:
+    """Whether a value (an array, or nested lists and tuples) has this shape."""
+    if _array(value):
+        return tuple(value.shape) == shape
+    if not shape:
+        return not isinstance(value, list | tuple)
+    return isinstance(value, list | tuple) and len(value) == shape[0] and all(_shaped(v, shape[1:]) for v in value)
+
+
+def _nested(value: Any) -> Any:
+    """An array as nested lists of Python numbers; nested tuples as nested lists."""
+    if _array(value):
+        return value.tolist()
+    return [_nested(v) for v in value] if isinstance(value, list | tuple) else value
+
+
 def _close(actual: Any, expected: Any, tolerance: approx) -> bool:
+    if _array(expected) or (_array(actual) and not isinstance(expected, list | tuple | dict)):
+        return _close_array(actual, expected, tolerance)
     if isinstance(expected, dict):
         return (
             isinstance(actual, dict)
             and actual.keys() == expected.keys()
             and all(_close(actual[key], expected[key], tolerance) for key in expected)
         )
-    if isinstance(expected, list | tuple):
+    if isinstance(expected, list | tuple):  # any sequence of its length, as pytest's (a tuple, an array's rows)
+        items = actual.tolist() if _array(actual) else actual
         return (
-            isinstance(actual, type(expected))
-            and len(actual) == len(expected)
-            and all(_close(a, e, tolerance) for a, e in zip(actual, expected, strict=True))
+            isinstance(items, list | tuple)
+            and len(items) == len(expected)
+            and all(_close(a, e, tolerance) for a, e in zip(items, expected, strict=True))
         )
     if not (_number(expected) and _number(actual)):
         return bool(actual == expected)

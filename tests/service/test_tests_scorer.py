@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, get_args
 
 import httpx
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -33,6 +34,7 @@ from hypothesis import strategies as st
 from service.core.config import Settings
 from service.sandbox.jail import BOOT, HARNESS, JailConfig, harness_args
 from service.sandbox.pool import HELD_S, SPARE_POLL_S, PoolConfig, SandboxFailure, SandboxPool, cpu_plan
+from service.sandbox.pytest_stand_in import approx
 from service.scorers.tests import params as tests_params
 from service.scorers.tests.asserts import PURE_BUILTINS, rewrite_asserts
 from service.scorers.tests.compare import (
@@ -2228,7 +2230,7 @@ def test_packages_installed_for_the_sandbox_interpreter(api: httpx.Client, make_
     scorers = [{"name": "tests", "params": {"tests": tests, "timeout_s": 10}}]
     result = score(api, answers=[[square], ["def candidate(x):\n    return x\n"]], scorers=scorers, detail=True)
     assert result["rewards"] == [[[1.0, 1.0]], [[0.0, 1.0]]], result["details"]
-    # numpy's scalars go as the Python scalars they hold (Python compares them so); its arrays are not plain data
+    # numpy's scalars go as the Python scalars they hold (Python compares them so); an array's truth is ambiguous
     numeric = "import numpy as np\ndef total(xs):\n    return np.sum(xs)\n" \
               "def positive(xs):\n    return np.all(np.array(xs) > 0)\n" \
               "def array(xs):\n    return np.array(xs)\n"  # fmt: skip
@@ -2243,6 +2245,75 @@ def test_packages_installed_for_the_sandbox_interpreter(api: httpx.Client, make_
     body = {"answers": [[square]], "scorers": scorers, "detail": True}
     result = httpx.post(f"{stdlib_only.url}/v1/score", json=body, timeout=60).json()
     assert result["details"]["tests"][0][0][0]["error"] == "ModuleNotFoundError"
+
+
+ARRAYS = """import numpy as np
+
+
+def f(x):
+    return np.array([x, x + 1.0, x + 2.0])
+
+
+def m():
+    return np.array([[1, 2], [3, 4]])
+"""
+ARRAY_TESTS = [  # each holds in Python for ARRAYS
+    "assert all(f(1) == [1, 2, 3])",
+    "assert sum(abs(f(1) - [1.0, 2.0, 3.0])) < 1e-9",
+    "assert any(f(1) == 2) and 4 not in f(1) and 2 in f(1)",
+    "import numpy as np\nimport pytest\nassert f(1) == pytest.approx(np.array([1, 2, 3.0000001]))",
+    "assert sum(f(1) ** 2) == 14 and max(abs(f(1) - 2)) == 1 and min(f(1) * 2) == 2",
+    "assert len(m()) == 2 and list(sum(m())) == [4, 6] and sorted(f(2), reverse=True) == [4, 3, 2]",
+    "expected = [1.0, 2.0, 3.0]\nassert all(abs(f(1) - expected) < 1e-6)",
+]
+
+
+def test_numpy_arrays_are_compared_as_numpy_compares_them(api: httpx.Client) -> None:
+    """An answer's numpy array (numbers or booleans, up to two dimensions; a matrix's rows in a list or a tuple)
+    reaches the host as an array, and the host's operators on it are numpy's, elementwise: ``all(f(x) == [1, 2,
+    3])``, ``sum(abs(f(x) - expected)) < 1e-6``, ``f(x) == pytest.approx(np.array(...))`` pass for a right
+    answer as in Python (before, each failed as "not plain data") and fail for a wrong one."""
+    tests = [{"kind": "assert", "code": t} for t in ARRAY_TESTS]
+    wrong = ARRAYS.replace("x + 2.0", "x + 2.5").replace("[3, 4]", "[3, 5]")
+    subclass = ARRAYS + "class Lie(np.ndarray):\n    def __eq__(self, other):\n        return np.ones(3, bool)\n"
+    subclass += "_f = f\ndef f(x):\n    return _f(0).view(Lie)\n"  # its own __eq__: not data, never compared
+    params = {"tests": tests, "timeout_s": 10}
+    answers = [[ARRAYS], [wrong], [subclass]]
+    result = score(api, answers=answers, scorers=[{"name": "tests", "params": params}], detail=True)
+    assert result["rewards"][0] == [[1.0] * len(tests)], result["details"]["tests"][0]
+    assert result["rewards"][1] == [[0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]], result["details"]["tests"][1]
+    assert result["rewards"][2] == [[0.0] * len(tests)], result["details"]["tests"][2]
+    # what the host makes of an array is bounded as its other work (see the test below): numpy's broadcasting
+    # of an (n, 1) against an (n,) array, values numpy holds as Python objects (wide ints, Fractions), a count
+    # of repetitions that is numpy's int
+    column = {"ndarray": ["<f8", [50_000, 1], "00" * 8 * 50_000]}
+    row = {"ndarray": ["<f8", [50_000], "00" * 8 * 50_000]}
+    difference = rewrite_asserts("assert sum(f(0) - f(1)) == 0")[1][0]
+    with pytest.raises(OverflowError):
+        check_operands(difference, [column, row])
+    tiny = {"ndarray": ["<f8", [1], "00" * 7 + "3f"]}  # 2 ** -15
+    assert check_passes(difference, [row, row]) and not check_passes(difference, [row, tiny])
+    wide = {"bigint": format(1 << 8_000_000, "x")}
+    for code in ("assert all(f(0) * f(1) == 0)", "assert all(f(0) == f(1))"):
+        with pytest.raises(TypeError):
+            check_operands(rewrite_asserts(code)[1][0], [row, [wide]])
+    repeated = rewrite_asserts("assert [0] * max(f(0) + 0) == []")[1][0]
+    with pytest.raises(OverflowError):
+        check_operands(repeated, [{"ndarray": ["<i8", [1], (10**12).to_bytes(8, "little").hex()]}])
+    # arrays go nowhere deeper than an operand's items, and only as data the host reads with its own numpy
+    assert isinstance(decode([row, row], array=True)[0], np.ndarray)
+    for forged in ([column], {"ndarray": ["<f8", [2, 2, 2], "00" * 64]}, {"ndarray": ["|O", [1], "00" * 8]},
+                   {"ndarray": ["<f8", [3], "00" * 8]}, {"ndarray": ["<f8", [10**9, 10**9], ""]}, [[row]]):  # fmt: skip
+        with pytest.raises(Undecodable):
+            decode(forged, array=True)
+    with pytest.raises(Undecodable):
+        decode(row)  # a call test's value is JSON's data: no array
+    # approx of an array (or against one) compares element by element, as pytest's ApproxNumpy
+    close = np.array([[1.0, 2.0], [3.0, 4.0000001]])
+    assert close == approx(np.array([[1, 2], [3, 4]])) and approx(close) == [[1, 2], (3, 4)]
+    assert np.array([2.0, 2.0000001]) == approx(2) and approx(close) != close[0] and approx([1, 2]) == close[0]
+    assert approx((1, 2)) == [1, 2.0000001] and approx([1, 2]) != (1, 2, 3) and approx([1]) != np.array(1.0)
+    assert approx(close, abs=1e-9) != np.array([[1, 2], [3, 4]]) and approx(np.array([1.0])) != 1.1
 
 
 def test_no_sandbox_means_no_tests_scorer_unless_unsafe_local(make_server: ServerFactory) -> None:
@@ -2692,6 +2763,9 @@ def test_the_host_s_work_on_an_answer_s_values_stays_about_linear(api: httpx.Cli
     assert PURE_BUILTINS["sum"]([[1], [2]], []) == [1, 2] and PURE_BUILTINS["sum"]([1, 2], 3) == 6
     with pytest.raises(OverflowError):
         PURE_BUILTINS["round"](5, -(10**9))
+    with pytest.raises(OverflowError):  # each addition copies the total: 16 s for 100,000 items
+        PURE_BUILTINS["sum"]([1 << 8_000_000] + [1] * 99_999)
+    assert PURE_BUILTINS["sum"]([1 << 8_000_000] + [1] * 99) == (1 << 8_000_000) + 99
     power = rewrite_asserts("assert f(0) ** f(1) == 1")[1][0]
     with pytest.raises(OverflowError):
         check_operands(power, [{"fraction": [3, 2]}, 10**9])

@@ -21,8 +21,10 @@ value, which the sandbox sends as the tuple of its items: else ``assert sorted(c
 2])`` would pass for an answer that patched ``sorted`` to return one list for both. So is a comparison inside
 an operand (``not (f(2) != 3)``: one operator, see _one_comparison), and an ``or`` of comparisons (see
 _or_on_host); ``assert all(f(x) == y for x, y in [...])`` is first written out as the ``and`` of its cases
-(see literals.unrolled_alls), whose parts are judged as asserts of their own (see literals.and_parts). The
-host's work on the values stays about linear in their size, or is refused (see QUADRATIC_BITS).
+(see literals.unrolled_alls), whose parts are judged as asserts of their own (see literals.and_parts). An
+answer's numpy array arrives as an array, and the host's operators on it are numpy's (``all(f(x) == [1,
+2])``). The host's work on the values stays about linear in their size, or is refused (see QUADRATIC_BITS
+and _numpy_bounded).
 
 The rewrite splices the original source (each assert statement's span replaced, its operands' text kept)
 rather than unparsing the tree, and is cached per test source: a training run scores the same tests for
@@ -42,6 +44,8 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
+
 from service.sandbox.pytest_stand_in import approx
 
 from .collect import called_name, runnable
@@ -51,18 +55,6 @@ from .literals import binding_sites as _binding_sites
 from .literals import literal as _literal
 from .spans import Spans
 
-OPERATORS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
-    ast.Eq: operator.eq,
-    ast.NotEq: operator.ne,
-    ast.Lt: operator.lt,
-    ast.LtE: operator.le,
-    ast.Gt: operator.gt,
-    ast.GtE: operator.ge,
-    ast.In: lambda a, b: a in b,
-    ast.NotIn: lambda a, b: a not in b,
-    ast.Is: operator.is_,
-    ast.IsNot: operator.is_not,
-}
 _SINGLETONS = (None, True, False)
 # The host's work on an answer's values takes time about linear in their size (a unit's reports come to 32 MB at
 # most), or it is refused (OverflowError: the check fails) where Python's would not be: the answer chooses the
@@ -76,6 +68,66 @@ ROUND_DIGITS = 10_000  # round(x, n) for |n| past this would make 10 ** |n| (an 
 # time quadratic in their number (ints that differ by a multiple of 2 ** 61 - 1 hash alike, and an answer's
 # class may hash all its objects alike); fewer are cheap however many groups of them there are
 HASH_COLLISIONS = 64
+# the most len(items) * bits of the widest int that sum() of ints may take on the host: each addition copies the
+# total (about 0.2 s; [2 ** 8_000_000] + [1] * 99_999 took 16 s)
+SUM_BITS = 1 << 33
+NUMPY = (np.ndarray, np.generic)  # what numpy's elementwise work comes from on the host (see _numpy_bounded)
+SEQUENCES = (str, bytes, bytearray, list, tuple, deque)
+
+
+def _numpy_bounded(a: Any, b: Any) -> None:
+    """Refuses numpy's elementwise work on two values (an answer's arrays, see compare._array, and what the
+    host made of them) where it would not be about linear in their size: a broadcast past BIG_RESULT elements
+    (an (n, 1) array against an (n,) one is n * n), or a value numpy would hold as Python objects (an int
+    wider than 64 bits, a Fraction, a string: each element's work is then Python's, and a product of two
+    arrays of wide ints quadratic). ``approx`` compares arrays itself (numpy defers to it)."""
+    shapes = []
+    for value in (a, b):
+        if isinstance(value, approx):
+            return
+        array = value if isinstance(value, np.ndarray) else np.asarray(value)
+        if array.dtype.kind not in "biufc":
+            raise TypeError("numpy's work on values that are not numbers")
+        shapes.append(array.shape)
+    if math.prod(np.broadcast_shapes(*shapes)) > BIG_RESULT:
+        raise OverflowError("arrays too large to broadcast")
+
+
+def _elementwise(function: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """``function`` (an operator), its work bounded where numpy does it (see _numpy_bounded)."""
+
+    def apply(a: Any, b: Any) -> Any:
+        if isinstance(a, NUMPY) or isinstance(b, NUMPY):
+            _numpy_bounded(a, b)
+        return function(a, b)
+
+    apply.__name__ = apply.__qualname__ = getattr(function, "__name__", "operator")
+    return apply
+
+
+def _contains(a: Any, b: Any) -> bool:
+    """``a in b``: of an array, numpy's (``(b == a).any()``, bounded); an array of more than one element in a
+    non-empty list raises as Python would (its first comparison's truth is ambiguous), before numpy compares
+    it with an item."""
+    if isinstance(b, NUMPY):
+        _numpy_bounded(a, b)
+    elif isinstance(a, np.ndarray) and a.size > 1 and isinstance(b, list | tuple | deque) and b:
+        raise ValueError("the truth value of an array with more than one element is ambiguous")
+    return a in b
+
+
+OPERATORS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
+    ast.Eq: _elementwise(operator.eq),
+    ast.NotEq: _elementwise(operator.ne),
+    ast.Lt: _elementwise(operator.lt),
+    ast.LtE: _elementwise(operator.le),
+    ast.Gt: _elementwise(operator.gt),
+    ast.GtE: _elementwise(operator.ge),
+    ast.In: _contains,
+    ast.NotIn: lambda a, b: not _contains(a, b),
+    ast.Is: operator.is_,
+    ast.IsNot: operator.is_not,
+}
 
 
 def _int_bits(value: Any) -> int:
@@ -95,33 +147,41 @@ def _quadratic(a: Any, b: Any) -> None:
 
 
 def _multiply(a: Any, b: Any) -> Any:
+    repeated = False  # a sequence times a count (numpy's integers count too: they have __index__)
     for sequence, count in ((a, b), (b, a)):
-        if isinstance(sequence, str | bytes | bytearray | list | tuple | deque) and isinstance(count, int):
-            if len(sequence) * count > BIG_RESULT:
+        if isinstance(sequence, SEQUENCES) and isinstance(count, int | np.integer):
+            repeated = True
+            if len(sequence) * int(count) > BIG_RESULT:
                 raise OverflowError("a sequence too long to make")
+    if not repeated and (isinstance(a, NUMPY) or isinstance(b, NUMPY)):
+        _numpy_bounded(a, b)
     _quadratic(a, b)
     return a * b
 
 
+@_elementwise
 def _floor_divide(a: Any, b: Any) -> Any:
     _quadratic(a, b)
     return a // b
 
 
+@_elementwise
 def _modulo(a: Any, b: Any) -> Any:
     _quadratic(a, b)
     return a % b
 
 
 def _power(a: Any, b: Any) -> Any:
-    if isinstance(b, int) and b > 0 and abs(a) > 1 and b * _int_bits(a) > BIG_RESULT:
+    if isinstance(a, NUMPY) or isinstance(b, NUMPY):
+        _numpy_bounded(a, b)  # numpy's power: of machine numbers, by squaring
+    elif isinstance(b, int) and b > 0 and abs(a) > 1 and b * _int_bits(a) > BIG_RESULT:
         raise OverflowError("a number too wide to make")
     return a**b
 
 
 BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: _multiply, ast.Div: operator.truediv,
-    ast.FloorDiv: _floor_divide, ast.Mod: _modulo, ast.Pow: _power,
+    ast.Add: _elementwise(operator.add), ast.Sub: _elementwise(operator.sub), ast.Mult: _multiply,
+    ast.Div: _elementwise(operator.truediv), ast.FloorDiv: _floor_divide, ast.Mod: _modulo, ast.Pow: _power,
 }  # fmt: skip
 
 
@@ -155,15 +215,24 @@ def _frozenset(items: Iterable[Any] = (), /) -> frozenset[Any]:
 
 
 def _sum(items: Iterable[Any], /, start: Any = 0) -> Any:
-    """sum(); of sequences (``sum(f(), [])``, each addition a copy of all so far), not past SUM_COPIES; of
-    Fractions (whose terms in lowest terms grow with each addition, and each costs a gcd quadratic in their
-    size), not past QUADRATIC_BITS of that work."""
+    """sum(); of sequences (``sum(f(), [])``, each addition a copy of all so far), not past SUM_COPIES; of ints,
+    not past SUM_BITS (each addition copies the total); of Fractions (whose terms in lowest terms grow with each
+    addition, and each costs a gcd quadratic in their size), not past QUADRATIC_BITS of that work; of numpy's
+    values other than scalars (an array's rows), each addition bounded as the host's ``+`` is."""
     items = list(items)
+    values = [start, *items]
+    if any(isinstance(value, np.ndarray) for value in values):
+        add, result = BINARY[ast.Add], start
+        for item in items:
+            result = add(result, item)
+        return result
     if not isinstance(start, int | float | complex | Fraction | Decimal):
-        total = sum(len(item) if hasattr(item, "__len__") else 1 for item in [start, *items])
+        total = sum(len(item) if hasattr(item, "__len__") else 1 for item in values)
         if len(items) * total > SUM_COPIES:
             raise OverflowError("a sum of sequences too long to make")
-    if not any(isinstance(item, Fraction) for item in [start, *items]):
+    if len(items) * max(map(_int_bits, values)) > SUM_BITS:
+        raise OverflowError("a sum of ints too wide to make")
+    if not any(isinstance(item, Fraction) for item in values):
         return sum(items, start)
     result, work = start, 0
     for item in items:
@@ -175,7 +244,7 @@ def _sum(items: Iterable[Any], /, start: Any = 0) -> Any:
 
 
 def _round(number: Any, ndigits: Any = None) -> Any:
-    if isinstance(ndigits, int) and abs(ndigits) > ROUND_DIGITS:
+    if isinstance(ndigits, int | np.integer) and abs(int(ndigits)) > ROUND_DIGITS:
         raise OverflowError("round() to too many digits")
     return round(number) if ndigits is None else round(number, ndigits)
 
@@ -232,9 +301,14 @@ def evaluate(node: tuple[Any, ...], slots: list[Any]) -> Any:
         return node[1](evaluate(node[2], slots))
     if kind == "any":  # in order, the first that holds ends it (as ``or`` does)
         return any(evaluate(comparison, slots) for comparison in node[1])
-    if kind == "compare":
+    if kind == "compare":  # its value as Python's: a chain's first false link, else its last (an array, say)
         values = [evaluate(operand, slots) for operand in node[2]]
-        return all(bool(op(values[i], values[i + 1])) for i, op in enumerate(node[1]))
+        result: Any = True
+        for i, op in enumerate(node[1]):
+            result = op(values[i], values[i + 1])
+            if i < len(node[1]) - 1 and not result:
+                break
+        return result
     args = [evaluate(arg, slots) for arg in node[2]]
     return node[1](*args, **{name: evaluate(value, slots) for name, value in node[3]})
 

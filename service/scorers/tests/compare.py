@@ -14,6 +14,8 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 from uuid import UUID
 
+import numpy as np
+
 from .asserts import Check, evaluate, few_collisions
 
 
@@ -31,6 +33,11 @@ ISO_CHARS = 64  # a datetime's or time's ISO text
 MAX_LOCAL_OBJECTS = 10_000  # as the harness's: objects in one assert's values, and pairs of them compared
 ALL_PAIRS = 64  # as the harness's: up to this many objects, a report says of every two whether they are equal
 LOCAL_TEXT = 200  # as the harness's: the characters of an object's repr
+# as the harness's: the numpy arrays an assert's operand may be (numbers and booleans), their dimensions, elements
+ARRAY_DTYPES = frozenset(("|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8", "<c8",
+                          "<c16"))  # fmt: skip
+ARRAY_DIMENSIONS = 2
+ARRAY_ITEMS = 100_000
 
 
 class Local:
@@ -137,13 +144,27 @@ def _pairs(pairs: list[Any], count: int, increasing: bool = True) -> frozenset[t
     return found
 
 
-def decode(value: Any, objects: tuple[Local, ...] = (), seen: Counter[str] | None = None) -> Any:
+def decode(value: Any, objects: tuple[Local, ...] = (), seen: Counter[str] | None = None, array: bool = False) -> Any:
     """The inverse of the harness's ``encode``: tagged JSON back to Python values (``objects``: the stand-ins
     of the objects an assert's values refer to; ``seen`` counts the Decimals, the ints wider than
-    DECIMAL_INT_BITS and the bits of the Fractions they hold). Anything else (a value an answer forged, having
-    found its token) raises :class:`Undecodable`."""
+    DECIMAL_INT_BITS and the bits of the Fractions they hold; ``array``: the value may be a numpy array, as
+    an assert's operand, or arrays of one dimension in a list or a tuple that is one, never deeper: see the
+    harness's ``operand``). Anything else (a value an answer forged, having found its token) raises
+    :class:`Undecodable`."""
+    seen = Counter() if seen is None else seen
     try:
-        return _decode(value, objects, Counter() if seen is None else seen)
+        if not array:
+            return _decode(value, objects, seen)
+        if isinstance(value, dict) and list(value) == ["ndarray"]:
+            return _array(value["ndarray"], ARRAY_DIMENSIONS)
+        items = value["tuple"] if isinstance(value, dict) and list(value) == ["tuple"] else value
+        if not isinstance(items, list) or not any(isinstance(i, dict) and list(i) == ["ndarray"] for i in items):
+            return _decode(value, objects, seen)
+        rows = [
+            _array(i["ndarray"], 1) if isinstance(i, dict) and list(i) == ["ndarray"] else _decode(i, objects, seen)
+            for i in items
+        ]
+        return rows if items is value else tuple(rows)
     except (TypeError, ValueError, OverflowError, RecursionError, InvalidOperation, IndexError) as error:
         raise Undecodable(f"not a value the harness encodes: {error}") from None
 
@@ -197,6 +218,22 @@ def _decode(value: Any, objects: tuple[Local, ...], seen: Counter[str]) -> Any:
         days, seconds, microseconds = (_int(part, objects, seen) for part in body)
         return timedelta(days=days, seconds=seconds, microseconds=microseconds)
     raise Undecodable(f"unknown tag {tag!r}")
+
+
+def _array(body: Any, dimensions: int) -> np.ndarray[Any, Any]:
+    """A numpy array of at most this many dimensions from its dtype, its shape and its bytes (as hex):
+    read-only, as the host only reads it."""
+    dtype, shape, data = body
+    if not (
+        dtype in ARRAY_DTYPES and isinstance(shape, list) and len(shape) <= dimensions
+        and all(type(n) is int and n >= 0 for n in shape) and isinstance(data, str)
+    ):  # fmt: skip
+        raise Undecodable("an array is its dtype, its shape and its bytes")
+    kind = np.dtype(dtype)
+    size = math.prod(shape)
+    if size > ARRAY_ITEMS or len(data) != 2 * size * kind.itemsize:
+        raise Undecodable("an array's bytes are its elements'")
+    return np.frombuffer(bytes.fromhex(data), dtype=kind).reshape(shape)
 
 
 def _int(value: Any, objects: tuple[Local, ...], seen: Counter[str]) -> int:
@@ -279,7 +316,7 @@ def check_operands(check: Check, reported: list[Any], objects: Any = None) -> li
 def _slots(reported: list[Any], objects: Any) -> list[Any]:
     """The values the sandbox sent for one assert, decoded."""
     stand_ins, seen = local_objects(objects), Counter[str]()
-    slots = [decode(v, stand_ins, seen) for v in reported]
+    slots = [decode(v, stand_ins, seen, array=True) for v in reported]
     if seen["decimal"] and seen["wide int"]:  # comparing or adding them makes the int a Decimal
         raise Undecodable(f"a Decimal and an int wider than {DECIMAL_INT_BITS} bits in one assert")
     return slots
