@@ -2734,7 +2734,9 @@ def test_the_host_s_work_on_an_answer_s_values_stays_about_linear(api: httpx.Cli
     the values, and the work held the host (dividing two ints of 8 and 4 million bits kept the service from
     answering anyone for 40 s). So are refused: multiplying or dividing two ints past 2**36 bits of product,
     a set or a dict with more than 64 values of one hash, a Fraction wider than 2**17 bits, a Decimal with an
-    int wider than 2**16 bits, ``sum`` of sequences past 2**26 copies, ``round`` to more than 10,000 digits."""
+    int wider than 2**16 bits, ``sum`` of sequences past 2**26 copies or of ints past 2**33 bits of copies,
+    ``round`` to more than 10,000 digits, an int of a Decimal past 10,000 digits, a Decimal past 1,000 digits
+    to a power that is no integer, ``%`` formatting past 2**20 characters of widths."""
     answer = WIDE + "def f(k):\n    return A if k == 0 else B\n"
     tests = [{"kind": "assert", "code": "assert f(0) // f(1) == 5"}, {"kind": "assert", "code": "assert f(0) > f(1)"}]
     result = score(api, answers=[[answer]], scorers=[{"name": "tests", "params": {"tests": tests}}], detail=True)
@@ -2766,6 +2768,24 @@ def test_the_host_s_work_on_an_answer_s_values_stays_about_linear(api: httpx.Cli
     with pytest.raises(OverflowError):  # each addition copies the total: 16 s for 100,000 items
         PURE_BUILTINS["sum"]([1 << 8_000_000] + [1] * 99_999)
     assert PURE_BUILTINS["sum"]([1 << 8_000_000] + [1] * 99) == (1 << 8_000_000) + 99
+    # an int made of a Decimal (25 s for math.floor(Decimal('1e1000000'))), a Decimal of many digits raised to a
+    # power that is no integer (4 s for 10,000 digits), % formatting of an answer's widths (300 MB for
+    # '%0300000000d' % 1)
+    huge, long = {"decimal": "1e1000000"}, {"decimal": "9" * 10_000}
+    for code, values in [
+        ("import math\nassert math.floor(f(0)) == 3", [huge]), ("assert round(f(0)) == 3", [huge]),
+        ("assert '%d' % f(0) == '3'", [huge]), ("assert f(0) ** f(1) == 3", [long, {"decimal": "1.5"}]),
+        ("assert f(0) % 5 == '5'", ["%0300000000d"]), ("assert '%*d' % f(0) == '5'", [{"tuple": [10**9, 5]}]),
+    ]:  # fmt: skip
+        with pytest.raises(OverflowError):
+            check_operands(rewrite_asserts(code)[1][0], values)
+    for code, values in [
+        ("import math\nassert math.ceil(f(0)) == 4", [{"decimal": "3.5"}]),
+        ("assert round(f(0)) == 4", [{"decimal": "3.5"}]),
+        ("assert f(0) ** f(1) == 27", [{"decimal": "9"}, {"decimal": "1.5"}]), ("assert f(0) % 5 == '00005'", ["%05d"]),
+        ("assert '%*d' % f(0) == '    5'", [{"tuple": [5, 5]}]), ("assert f(0) ** 2 > 1", [long]),
+    ]:  # fmt: skip
+        assert check_passes(rewrite_asserts(code)[1][0], values), code
     power = rewrite_asserts("assert f(0) ** f(1) == 1")[1][0]
     with pytest.raises(OverflowError):
         check_operands(power, [{"fraction": [3, 2]}, 10**9])

@@ -36,6 +36,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -71,6 +72,12 @@ HASH_COLLISIONS = 64
 # the most len(items) * bits of the widest int that sum() of ints may take on the host: each addition copies the
 # total (about 0.2 s; [2 ** 8_000_000] + [1] * 99_999 took 16 s)
 SUM_BITS = 1 << 33
+# the most decimal digits of an int the host makes of a Decimal (math.floor(Decimal('1e1000000')) took 25 s), and
+# of a Decimal raised to a power that is no integer (a base of 10,000 digits took 4 s)
+DECIMAL_INT_DIGITS = 10_000
+DECIMAL_POWER_DIGITS = 1_000
+# a conversion of ``%`` formatting: its width and precision (the characters it makes beyond its value's text)
+FORMAT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?")
 NUMPY = (np.ndarray, np.generic)  # what numpy's elementwise work comes from on the host (see _numpy_bounded)
 SEQUENCES = (str, bytes, bytearray, list, tuple, deque)
 
@@ -167,8 +174,48 @@ def _floor_divide(a: Any, b: Any) -> Any:
 
 @_elementwise
 def _modulo(a: Any, b: Any) -> Any:
+    if isinstance(a, str | bytes | bytearray):
+        _formatting(a, b)
     _quadratic(a, b)
     return a % b
+
+
+def _formatting(text: str | bytes | bytearray, args: Any) -> None:
+    """Refuses ``text % args`` (an answer's text, or its values in the test's) where it would make more than
+    BIG_RESULT characters beyond its values' own text (``'%0999999999d' % 1``: widths and precisions, written
+    or taken from the values by ``*``), or an int of a Decimal past DECIMAL_INT_DIGITS (``%d``)."""
+    if isinstance(text, bytes | bytearray):
+        text = text.decode("latin-1")
+    values = args if isinstance(args, tuple) else (args,)
+    for value in values:
+        _decimal_int(value)
+    made = 0
+    for width, precision in FORMAT_SPEC.findall(text):
+        for part in (width, precision):
+            if part == "*":  # taken from the values: at most the largest of them
+                made += max((abs(v) for v in values if isinstance(v, int)), default=0)
+            elif part:
+                made += int(part) if len(part) < 10 else BIG_RESULT + 1
+        if made > BIG_RESULT:
+            raise OverflowError("a formatted text too long to make")
+
+
+def _decimal_int(value: Any) -> None:
+    """Refuses a Decimal whose int (math.floor, round, ``%d``) would have more than DECIMAL_INT_DIGITS digits:
+    making it takes time quadratic in them."""
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() > DECIMAL_INT_DIGITS:
+        raise OverflowError("a Decimal too large to make an int of")
+
+
+def _to_int(function: Callable[..., Any]) -> Callable[..., Any]:
+    """math.floor, ceil or trunc, bounded for a Decimal (see _decimal_int)."""
+
+    def apply(value: Any) -> Any:
+        _decimal_int(value)
+        return function(value)
+
+    apply.__name__ = apply.__qualname__ = function.__name__
+    return apply
 
 
 def _power(a: Any, b: Any) -> Any:
@@ -176,6 +223,10 @@ def _power(a: Any, b: Any) -> Any:
         _numpy_bounded(a, b)  # numpy's power: of machine numbers, by squaring
     elif isinstance(b, int) and b > 0 and abs(a) > 1 and b * _int_bits(a) > BIG_RESULT:
         raise OverflowError("a number too wide to make")
+    elif isinstance(b, Decimal) and b.is_finite() and b != b.to_integral_value():  # exp(b * ln(a)), a's digits all
+        digits = len(a.as_tuple().digits) if isinstance(a, Decimal) else _int_bits(a) * 0.302
+        if digits > DECIMAL_POWER_DIGITS:
+            raise OverflowError("a Decimal too long to raise to a power that is no integer")
     return a**b
 
 
@@ -246,6 +297,8 @@ def _sum(items: Iterable[Any], /, start: Any = 0) -> Any:
 def _round(number: Any, ndigits: Any = None) -> Any:
     if isinstance(ndigits, int | np.integer) and abs(int(ndigits)) > ROUND_DIGITS:
         raise OverflowError("round() to too many digits")
+    if ndigits is None:
+        _decimal_int(number)
     return round(number) if ndigits is None else round(number, ndigits)
 
 
@@ -259,8 +312,8 @@ ITERABLE_BUILTINS: dict[str, Callable[..., Any]] = {
 }  # fmt: skip
 PURE_BUILTINS: dict[str, Callable[..., Any]] = {"abs": abs, "round": _round, **ITERABLE_BUILTINS}
 PURE_MATH: dict[str, Callable[..., Any]] = {
-    name: getattr(math, name)
-    for name in ("isclose", "fabs", "floor", "ceil", "trunc", "sqrt", "isnan", "isinf", "isfinite")
+    **{name: getattr(math, name) for name in ("isclose", "fabs", "sqrt", "isnan", "isinf", "isfinite")},
+    **{name: _to_int(getattr(math, name)) for name in ("floor", "ceil", "trunc")},
 }
 # the built-in types, by the names a test gives them where it binds them to nothing else: constants on the host
 # (``type(f(2)) == int``, ``isinstance(f(2), (int, float))``), as the answer's values arrive as plain data
