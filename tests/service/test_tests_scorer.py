@@ -2768,6 +2768,19 @@ def test_the_host_s_work_on_an_answer_s_values_stays_about_linear(api: httpx.Cli
     with pytest.raises(OverflowError):  # each addition copies the total: 16 s for 100,000 items
         PURE_BUILTINS["sum"]([1 << 8_000_000] + [1] * 99_999)
     assert PURE_BUILTINS["sum"]([1 << 8_000_000] + [1] * 99) == (1 << 8_000_000) + 99
+    # a Fraction's gcd with a wide int (1.3 s); a range that Python's ``in`` (but for an int) or a dict view's
+    # ``-`` would go through; an iterable's items are a tuple (a forged report's range: max() would go through it)
+    wide_fraction = {"fraction": [3, {"bigint": format((1 << 131_000) + 1, "x")}]}
+    with pytest.raises(OverflowError):
+        check_operands(rewrite_asserts("assert f(0) * f(1) == 0")[1][0], [wide, wide_fraction])
+    endless = {"range": [0, 10**18, 1]}
+    with pytest.raises(OverflowError):
+        check_operands(rewrite_asserts("assert f(0) - f(1) == set()")[1][0], [endless, {"keys": [1]}])
+    assert not check_passes(rewrite_asserts("assert 0.5 not in f(0)")[1][0], [endless])  # refused, not searched
+    assert check_passes(rewrite_asserts("assert 10 ** 17 in f(0)")[1][0], [endless])
+    with pytest.raises(TypeError):
+        check_operands(rewrite_asserts("assert max(f(0)) == 5")[1][0], [endless])
+    assert PURE_BUILTINS["set"]("ab" * 500_000) == {"a", "b"} and len(PURE_BUILTINS["set"]([1] * 100_000)) == 1
     # an int made of a Decimal (25 s for math.floor(Decimal('1e1000000'))), a Decimal of many digits raised to a
     # power that is no integer (4 s for 10,000 digits), % formatting of an answer's widths (300 MB for
     # '%0300000000d' % 1)

@@ -69,6 +69,7 @@ ROUND_DIGITS = 10_000  # round(x, n) for |n| past this would make 10 ** |n| (an 
 # time quadratic in their number (ints that differ by a multiple of 2 ** 61 - 1 hash alike, and an answer's
 # class may hash all its objects alike); fewer are cheap however many groups of them there are
 HASH_COLLISIONS = 64
+COLLISION_CHUNK = 256  # values of one crowded hash put in a set at a time (see few_collisions)
 # the most len(items) * bits of the widest int that sum() of ints may take on the host: each addition copies the
 # total (about 0.2 s; [2 ** 8_000_000] + [1] * 99_999 took 16 s)
 SUM_BITS = 1 << 33
@@ -80,6 +81,7 @@ DECIMAL_POWER_DIGITS = 1_000
 FORMAT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?")
 NUMPY = (np.ndarray, np.generic)  # what numpy's elementwise work comes from on the host (see _numpy_bounded)
 SEQUENCES = (str, bytes, bytearray, list, tuple, deque)
+VIEWS: tuple[type, ...] = (type({}.keys()), type({}.items()))  # (values() has no ``-``)
 
 
 def _numpy_bounded(a: Any, b: Any) -> None:
@@ -92,12 +94,26 @@ def _numpy_bounded(a: Any, b: Any) -> None:
     for value in (a, b):
         if isinstance(value, approx):
             return
+        if not _numbers(value):  # before numpy makes an array of it (of a range of 10 ** 8: 800 MB)
+            raise TypeError("numpy's work on values that are not numbers")
         array = value if isinstance(value, np.ndarray) else np.asarray(value)
         if array.dtype.kind not in "biufc":
             raise TypeError("numpy's work on values that are not numbers")
         shapes.append(array.shape)
     if math.prod(np.broadcast_shapes(*shapes)) > BIG_RESULT:
         raise OverflowError("arrays too large to broadcast")
+
+
+def _numbers(value: Any) -> bool:
+    """Whether a value is a number, an array, or lists and tuples of those only."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list | tuple):
+            pending.extend(item)
+        elif not isinstance(item, np.ndarray | np.generic | bool | int | float | complex):
+            return False
+    return True
 
 
 def _elementwise(function: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
@@ -120,6 +136,8 @@ def _contains(a: Any, b: Any) -> bool:
         _numpy_bounded(a, b)
     elif isinstance(a, np.ndarray) and a.size > 1 and isinstance(b, list | tuple | deque) and b:
         raise ValueError("the truth value of an array with more than one element is ambiguous")
+    elif isinstance(b, range) and type(a) not in (int, bool) and len(b) > BIG_RESULT:
+        raise OverflowError("a range too long to search")  # Python's ``in`` goes through it but for an int
     return a in b
 
 
@@ -147,10 +165,11 @@ def _int_bits(value: Any) -> int:
 
 
 def _quadratic(a: Any, b: Any) -> None:
-    """Refuses a product or a division of two ints (their time about the product of their sizes) past
-    QUADRATIC_BITS."""
-    if isinstance(a, int) and isinstance(b, int) and a.bit_length() * b.bit_length() > QUADRATIC_BITS:
-        raise OverflowError("two ints too wide to multiply or divide")
+    """Refuses a product or a division of two ints (their time about the product of their sizes), or of an
+    int and a Fraction or two Fractions (a gcd of their parts: 1.3 s for an int of 8 million bits times a
+    Fraction of 131,000), past QUADRATIC_BITS."""
+    if isinstance(a, int | Fraction) and isinstance(b, int | Fraction) and _int_bits(a) * _int_bits(b) > QUADRATIC_BITS:
+        raise OverflowError("two numbers too wide to multiply or divide")
 
 
 def _multiply(a: Any, b: Any) -> Any:
@@ -164,6 +183,21 @@ def _multiply(a: Any, b: Any) -> Any:
         _numpy_bounded(a, b)
     _quadratic(a, b)
     return a * b
+
+
+@_elementwise
+def _subtract(a: Any, b: Any) -> Any:
+    for view, other in ((a, b), (b, a)):  # a dict view's ``-`` (either side) goes through any iterable's items
+        if isinstance(view, VIEWS) and isinstance(other, range) and len(other) > BIG_RESULT:
+            raise OverflowError("a range too long to go through")
+    return a - b
+
+
+@_elementwise
+def _divide(a: Any, b: Any) -> Any:
+    if isinstance(a, Fraction) or isinstance(b, Fraction):  # (of two ints, a float: linear in their size)
+        _quadratic(a, b)
+    return a / b
 
 
 @_elementwise
@@ -231,38 +265,44 @@ def _power(a: Any, b: Any) -> Any:
 
 
 BINARY: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
-    ast.Add: _elementwise(operator.add), ast.Sub: _elementwise(operator.sub), ast.Mult: _multiply,
-    ast.Div: _elementwise(operator.truediv), ast.FloorDiv: _floor_divide, ast.Mod: _modulo, ast.Pow: _power,
+    ast.Add: _elementwise(operator.add), ast.Sub: _subtract, ast.Mult: _multiply,
+    ast.Div: _divide, ast.FloorDiv: _floor_divide, ast.Mod: _modulo, ast.Pow: _power,
 }  # fmt: skip
 
 
 def few_collisions(items: Iterable[Any]) -> list[Any]:
     """``items`` as a list; OverflowError where more than HASH_COLLISIONS different values among them share one
     hash (equal ones are one value: a set keeps one). TypeError for one that has no hash, as a set would raise.
-    Each item is compared with at most HASH_COLLISIONS others, of its hash (as a set compares them)."""
+    The values of a hash that many share go into a set of their own a chunk at a time, checked after each:
+    its insertions compare each with at most HASH_COLLISIONS + COLLISION_CHUNK others (as a set compares
+    them), and many equal values (``[1] * 100_000``) cost what a set's own loop costs."""
     items = list(items)
     if len(items) <= HASH_COLLISIONS:
         return items
-    crowded = {key for key, count in Counter(map(hash, items)).items() if count > HASH_COLLISIONS}
-    kinds: dict[int, list[Any]] = {}
-    for item in items if crowded else ():  # (most values have hashes of their own: nothing to compare)
-        key = hash(item)
-        if key not in crowded:
-            continue
-        kept = kinds.setdefault(key, [])
-        if not any(other is item or bool(other == item) for other in kept):
-            kept.append(item)
+    hashes = list(map(hash, items))
+    crowded = {key for key, count in Counter(hashes).items() if count > HASH_COLLISIONS}
+    if not crowded:  # (most values have hashes of their own: nothing to compare)
+        return items
+    groups: dict[int, list[Any]] = {key: [] for key in crowded}
+    for item, key in zip(items, hashes, strict=True):
+        if key in groups:
+            groups[key].append(item)
+    for group in groups.values():
+        kept: set[Any] = set()
+        for start in range(0, len(group), COLLISION_CHUNK):
+            kept.update(group[start : start + COLLISION_CHUNK])
             if len(kept) > HASH_COLLISIONS:
                 raise OverflowError(f"more than {HASH_COLLISIONS} values of one hash")
     return items
 
 
 def _set(items: Iterable[Any] = (), /) -> set[Any]:
-    return set(few_collisions(items))
+    # a text's characters (or a bytes' ints) have hashes of their own: a set of them costs what it does in Python
+    return set(items) if isinstance(items, str | bytes | bytearray) else set(few_collisions(items))
 
 
 def _frozenset(items: Iterable[Any] = (), /) -> frozenset[Any]:
-    return frozenset(few_collisions(items))
+    return frozenset(_set(items))
 
 
 def _sum(items: Iterable[Any], /, start: Any = 0) -> Any:
@@ -273,9 +313,12 @@ def _sum(items: Iterable[Any], /, start: Any = 0) -> Any:
     items = list(items)
     values = [start, *items]
     if any(isinstance(value, np.ndarray) for value in values):
-        add, result = BINARY[ast.Add], start
+        add, result, made = BINARY[ast.Add], start, 0
         for item in items:
             result = add(result, item)
+            made += np.size(result)  # each addition makes a new array: ``sum(f(), g())`` for a big array g()
+            if made > SUM_COPIES:
+                raise OverflowError("a sum of arrays too large to make")
         return result
     if not isinstance(start, int | float | complex | Fraction | Decimal):
         total = sum(len(item) if hasattr(item, "__len__") else 1 for item in values)
@@ -294,6 +337,21 @@ def _sum(items: Iterable[Any], /, start: Any = 0) -> Any:
     return result
 
 
+def _extreme(function: Callable[..., Any]) -> Callable[..., Any]:
+    """min or max: of several arguments, numpy's comparisons among them bounded (see _numpy_bounded); of an
+    iterable's items, they are plain values or arrays of one dimension, which compare in linear time."""
+
+    def apply(*args: Any, **keywords: Any) -> Any:
+        if len(args) > 1 and any(isinstance(arg, NUMPY) for arg in args):
+            for i, a in enumerate(args):
+                for b in args[i + 1 :]:
+                    _numpy_bounded(a, b)
+        return function(*args, **keywords)
+
+    apply.__name__ = apply.__qualname__ = function.__name__
+    return apply
+
+
 def _round(number: Any, ndigits: Any = None) -> Any:
     if isinstance(ndigits, int | np.integer) and abs(int(ndigits)) > ROUND_DIGITS:
         raise OverflowError("round() to too many digits")
@@ -308,7 +366,7 @@ UNARY: dict[type[ast.unaryop], Callable[[Any], Any]] = {ast.USub: operator.neg, 
 # syntax no answer can patch), which these functions treat as they treat the iterable itself
 ITERABLE_BUILTINS: dict[str, Callable[..., Any]] = {
     "sorted": sorted, "set": _set, "frozenset": _frozenset, "list": list, "tuple": tuple, "len": len, "sum": _sum,
-    "min": min, "max": max, "all": all, "any": any,
+    "min": _extreme(min), "max": _extreme(max), "all": all, "any": any,
 }  # fmt: skip
 PURE_BUILTINS: dict[str, Callable[..., Any]] = {"abs": abs, "round": _round, **ITERABLE_BUILTINS}
 PURE_MATH: dict[str, Callable[..., Any]] = {
@@ -326,7 +384,8 @@ LIFT_DEPTH = 32  # deeper expressions go to the sandbox whole
 @dataclass(frozen=True)
 class Check:
     """One rewritten assert: each operand is ("const", value) kept here, ("slot", k) the k-th value the sandbox
-    sends, or the host's own work on such operands: ("binary", function, left, right), ("unary", function,
+    sends (("items", k) where that is the tuple of an iterable's items), or the host's own work on such
+    operands: ("binary", function, left, right), ("unary", function,
     operand), ("call", function, args, keyword pairs), ("any", comparisons) for ``A == x or A == y``, each
     comparison ("compare", ops, operands). No ``ops`` means a truth check of the one operand."""
 
@@ -348,6 +407,11 @@ def evaluate(node: tuple[Any, ...], slots: list[Any]) -> Any:
         return node[1]
     if kind == "slot":
         return slots[node[1]]
+    if kind == "items":  # what ``(*x,)`` made: a tuple (data), never a range of 10 ** 18 that max() would go through
+        items = slots[node[1]]
+        if type(items) is not tuple and type(items) is not list:
+            raise TypeError("an iterable's items are sent as a tuple")
+        return items
     if kind == "binary":
         return node[1](evaluate(node[2], slots), evaluate(node[3], slots))
     if kind == "unary":
@@ -477,11 +541,11 @@ class _Lifter:
         if self.shared:  # (the code's dump only where it is asked for: it costs more than the rest)
             key = f"{items}:{ast.dump(expr)}"
             if key in self.keys:
-                return ("slot", self.keys[key])
+                return ("items" if items else "slot", self.keys[key])
             self.keys[key] = len(self.sent)
         self.names.append(isinstance(expr, ast.Name) and not items)
         self.sent.append(b"(*%s,)" % self.text(expr) if items else self.text(expr))
-        return ("slot", len(self.sent) - 1)
+        return ("items" if items else "slot", len(self.sent) - 1)
 
 
 def _one_comparison(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -> bool:
