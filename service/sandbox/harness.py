@@ -328,9 +328,14 @@ def _path(pathlib, value, kind):
 
 
 def truthy(value):
-    """The truth of plain data (see plain) or a standard library value, never the answer's own ``__bool__``."""
+    """The truth of plain data (see plain) or a standard library value, never the answer's own ``__bool__``.
+    A numpy array's is numpy's (one element: its truth; else an error, as in Python): it only decides whether
+    the test goes on, as every value here does; the host judges the array it was sent with its own numpy."""
     if type(value) in EXACT:
         return bool(value)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and type(value) is numpy.ndarray:
+        return bool(numpy.ndarray.__bool__(value))
     special = stdlib_value(value)
     if special is None:
         try:

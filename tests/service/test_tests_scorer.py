@@ -2256,6 +2256,10 @@ def f(x):
 
 def m():
     return np.array([[1, 2], [3, 4]])
+
+
+def one():
+    return np.array([3.0])
 """
 ARRAY_TESTS = [  # each holds in Python for ARRAYS
     "assert all(f(1) == [1, 2, 3])",
@@ -2265,6 +2269,7 @@ ARRAY_TESTS = [  # each holds in Python for ARRAYS
     "assert sum(f(1) ** 2) == 14 and max(abs(f(1) - 2)) == 1 and min(f(1) * 2) == 2",
     "assert len(m()) == 2 and list(sum(m())) == [4, 6] and sorted(f(2), reverse=True) == [4, 3, 2]",
     "expected = [1.0, 2.0, 3.0]\nassert all(abs(f(1) - expected) < 1e-6)",
+    "assert one() and not (one() - 3)",  # an array of one element is its element's truth
 ]
 
 
@@ -2274,15 +2279,15 @@ def test_numpy_arrays_are_compared_as_numpy_compares_them(api: httpx.Client) -> 
     3])``, ``sum(abs(f(x) - expected)) < 1e-6``, ``f(x) == pytest.approx(np.array(...))`` pass for a right
     answer as in Python (before, each failed as "not plain data") and fail for a wrong one."""
     tests = [{"kind": "assert", "code": t} for t in ARRAY_TESTS]
-    wrong = ARRAYS.replace("x + 2.0", "x + 2.5").replace("[3, 4]", "[3, 5]")
+    wrong = ARRAYS.replace("x + 2.0", "x + 2.5").replace("[3, 4]", "[3, 5]").replace("[3.0]", "[0.0]")
     subclass = ARRAYS + "class Lie(np.ndarray):\n    def __eq__(self, other):\n        return np.ones(3, bool)\n"
     subclass += "_f = f\ndef f(x):\n    return _f(0).view(Lie)\n"  # its own __eq__: not data, never compared
     params = {"tests": tests, "timeout_s": 10}
     answers = [[ARRAYS], [wrong], [subclass]]
     result = score(api, answers=answers, scorers=[{"name": "tests", "params": params}], detail=True)
     assert result["rewards"][0] == [[1.0] * len(tests)], result["details"]["tests"][0]
-    assert result["rewards"][1] == [[0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0]], result["details"]["tests"][1]
-    assert result["rewards"][2] == [[0.0] * len(tests)], result["details"]["tests"][2]
+    assert result["rewards"][1] == [[0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]], result["details"]["tests"][1]
+    assert result["rewards"][2] == [[0.0] * 7 + [1.0]], result["details"]["tests"][2]  # its one() is ARRAYS'
     # what the host makes of an array is bounded as its other work (see the test below): numpy's broadcasting
     # of an (n, 1) against an (n,) array, values numpy holds as Python objects (wide ints, Fractions), a count
     # of repetitions that is numpy's int

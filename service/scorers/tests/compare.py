@@ -297,10 +297,11 @@ def check_passes(check: Check, reported: list[Any] | None, objects: Any = None) 
     if reported is None:
         return False
     try:
-        values = check_operands(check, reported, objects)
-        if not check.ops:
-            return bool(values[0])
-        return all(bool(op(values[i], values[i + 1])) for i, op in enumerate(check.ops))
+        with np.errstate(all="ignore"):  # numpy's floating-point warnings (1 / an array of 0): an answer's, not logs
+            values = check_operands(check, reported, objects)
+            if not check.ops:
+                return bool(values[0])
+            return all(bool(op(values[i], values[i + 1])) for i, op in enumerate(check.ops))
     except (Undecodable, IndexError, TypeError, ValueError, KeyError, ArithmeticError):  # Decimal NaN's < too
         return False
 
@@ -326,10 +327,11 @@ def compared_values(check: Check, reported: list[Any], objects: Any = None) -> l
     """What a failed assert's detail shows: the values it compared (see check_operands); for ``A == x or A ==
     y``, those of each comparison."""
     operand = check.operands[0] if len(check.operands) == 1 else None
-    if check.ops or operand is None or operand[0] != "any":
-        return check_operands(check, reported, objects)
-    slots = _slots(reported, objects)
-    return [[evaluate(value, slots) for value in comparison[2]] for comparison in operand[1]]
+    with np.errstate(all="ignore"):
+        if check.ops or operand is None or operand[0] != "any":
+            return check_operands(check, reported, objects)
+        slots = _slots(reported, objects)
+        return [[evaluate(value, slots) for value in comparison[2]] for comparison in operand[1]]
 
 
 def returned_matches(value: Any, expected: Any, abs_tol: float = 0.0, rel_tol: float = 0.0) -> bool:
