@@ -32,9 +32,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.core.config import Settings
+from service.sandbox import harness
 from service.sandbox.jail import BOOT, HARNESS, JailConfig, harness_args
 from service.sandbox.pool import HELD_S, SPARE_POLL_S, PoolConfig, SandboxFailure, SandboxPool, cpu_plan
 from service.sandbox.pytest_stand_in import approx
+from service.scorers.tests import compare
 from service.scorers.tests import params as tests_params
 from service.scorers.tests.asserts import PURE_BUILTINS, rewrite_asserts
 from service.scorers.tests.compare import (
@@ -2305,7 +2307,10 @@ def test_numpy_arrays_are_compared_as_numpy_compares_them(api: httpx.Client) -> 
     repeated = rewrite_asserts("assert [0] * max(f(0) + 0) == []")[1][0]
     with pytest.raises(OverflowError):
         check_operands(repeated, [{"ndarray": ["<i8", [1], (10**12).to_bytes(8, "little").hex()]}])
-    # arrays go nowhere deeper than an operand's items, and only as data the host reads with its own numpy
+    # arrays go nowhere deeper than an operand's items, and only as data the host reads with its own numpy (the
+    # harness, a file of its own in the sandbox, keeps the same limits)
+    limits = (harness.ARRAY_DTYPES, harness.ARRAY_DIMENSIONS, harness.MAX_ITEMS)
+    assert limits == (compare.ARRAY_DTYPES, compare.ARRAY_DIMENSIONS, compare.ARRAY_ITEMS)
     assert isinstance(decode([row, row], array=True)[0], np.ndarray)
     for forged in ([column], {"ndarray": ["<f8", [2, 2, 2], "00" * 64]}, {"ndarray": ["|O", [1], "00" * 8]},
                    {"ndarray": ["<f8", [3], "00" * 8]}, {"ndarray": ["<f8", [10**9, 10**9], ""]}, [[row]]):  # fmt: skip
