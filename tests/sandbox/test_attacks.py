@@ -394,6 +394,12 @@ OBJECT_HACKS = {
     # ...or in a comparison under a not (a unittest assertFalse), or compared again
     "yes-under-a-not": (YES + "def when():\n    return Yes()\n", "assert not (when() != [1, 2])"),
     "yes-compared-again": (YES + "def when():\n    return Yes()\n", "assert (when() == [1, 2]) == True"),
+    # ...or a container whose __contains__ says no, under a not (unittest's assertFalse(x in y)): its items go
+    "contains-nothing-under-a-not": (
+        "class Bag:\n    def __iter__(self):\n        return iter([1, 2])\n    def __contains__(self, item):\n"
+        "        return False\ndef when():\n    return Bag()\n",
+        "assert not (2 in when())",
+    ),
     # a subclass of a standard library value goes as that value: its own __eq__ plays no part
     "date-subclass": (
         "import datetime\nclass Day(datetime.date):\n    def __eq__(self, other):\n        return True\n"

@@ -471,7 +471,8 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
         # evaluated even when A is false, which can only make a failing assert an error, both scoring 0)
         parts = and_parts(node.test)
         calls = []
-        for test in parts:
+        for part in parts:
+            test = _flipped_in(part)
             check_id = len(checks)
             lift = _Lifter(bindings, text, constants)
             sent = lift.sent
@@ -558,10 +559,25 @@ def _one_comparison(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -
     return not isinstance(expr.ops[0], ast.In | ast.NotIn) or _literal(expr.comparators[0]) is not _NOT_LITERAL
 
 
+def _flipped_in(test: ast.expr) -> ast.expr:
+    """``not (a in b)`` as ``a not in b``, and ``not (a not in b)`` as ``a in b`` (what unittest's
+    ``assertFalse(a in b)`` becomes): Python defines each as the other, and as a comparison of the assert's
+    own, a container that is no data goes as its items (see the rewrite), where under a ``not`` its own
+    ``__contains__`` answered in the sandbox. Any other part as it is."""
+    if not (isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not) and isinstance(test.operand, ast.Compare)):
+        return test
+    compare = test.operand
+    if len(compare.ops) != 1 or not isinstance(compare.ops[0], ast.In | ast.NotIn):
+        return test
+    flipped = ast.NotIn() if isinstance(compare.ops[0], ast.In) else ast.In()
+    return ast.copy_location(ast.Compare(left=compare.left, ops=[flipped], comparators=compare.comparators), test)
+
+
 def host_compares(part: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -> list[ast.Compare]:
     """The comparisons the host makes for one part of an assert: the part, where it is a comparison that
     survives the trip (see _outside_comparable), or those of an ``or`` of such (see _or_on_host); none for any
-    other part (judged inside)."""
+    other part (judged inside). ``not (a in b)`` is ``a not in b`` (see _flipped_in)."""
+    part = _flipped_in(part)
     if isinstance(part, ast.Compare):
         return [part] if _outside_comparable(part, bindings) else []
     if _or_on_host(part, bindings):
