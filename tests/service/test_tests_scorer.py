@@ -2281,6 +2281,10 @@ def test_numpy_arrays_are_compared_as_numpy_compares_them(api: httpx.Client) -> 
     3])``, ``sum(abs(f(x) - expected)) < 1e-6``, ``f(x) == pytest.approx(np.array(...))`` pass for a right
     answer as in Python (before, each failed as "not plain data") and fail for a wrong one."""
     tests = [{"kind": "assert", "code": t} for t in ARRAY_TESTS]
+    tests += [  # a call test's array compares as a list (JSON has no arrays, as no tuples)
+        {"kind": "call", "function": "f", "args": [1], "expected": [1, 2, 3]},
+        {"kind": "call", "function": "m", "args": [], "expected": [[1, 2], [3, 4]]},
+    ]
     wrong = ARRAYS.replace("x + 2.0", "x + 2.5").replace("[3, 4]", "[3, 5]").replace("[3.0]", "[0.0]")
     subclass = ARRAYS + "class Lie(np.ndarray):\n    def __eq__(self, other):\n        return np.ones(3, bool)\n"
     subclass += "_f = f\ndef f(x):\n    return _f(0).view(Lie)\n"  # its own __eq__: not data, never compared
@@ -2288,8 +2292,8 @@ def test_numpy_arrays_are_compared_as_numpy_compares_them(api: httpx.Client) -> 
     answers = [[ARRAYS], [wrong], [subclass]]
     result = score(api, answers=answers, scorers=[{"name": "tests", "params": params}], detail=True)
     assert result["rewards"][0] == [[1.0] * len(tests)], result["details"]["tests"][0]
-    assert result["rewards"][1] == [[0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]], result["details"]["tests"][1]
-    assert result["rewards"][2] == [[0.0] * 7 + [1.0]], result["details"]["tests"][2]  # its one() is ARRAYS'
+    assert result["rewards"][1] == [[0.0, 0.0, 1.0] + [0.0] * 7], result["details"]["tests"][1]
+    assert result["rewards"][2] == [[0.0] * 7 + [1.0, 0.0, 1.0]], result["details"]["tests"][2]  # one(), m(): ARRAYS'
     # what the host makes of an array is bounded as its other work (see the test below): numpy's broadcasting
     # of an (n, 1) against an (n,) array, values numpy holds as Python objects (wide ints, Fractions), a count
     # of repetitions that is numpy's int
@@ -2317,7 +2321,7 @@ def test_numpy_arrays_are_compared_as_numpy_compares_them(api: httpx.Client) -> 
         with pytest.raises(Undecodable):
             decode(forged, array=True)
     with pytest.raises(Undecodable):
-        decode(row)  # a call test's value is JSON's data: no array
+        decode(row)  # anywhere but an assert's operand or a call's value (a checker's verdict): no array
     # approx of an array (or against one) compares element by element, as pytest's ApproxNumpy
     close = np.array([[1.0, 2.0], [3.0, 4.0000001]])
     assert close == approx(np.array([[1, 2], [3, 4]])) and approx(close) == [[1, 2], (3, 4)]

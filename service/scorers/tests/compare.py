@@ -335,9 +335,11 @@ def compared_values(check: Check, reported: list[Any], objects: Any = None) -> l
 
 
 def returned_matches(value: Any, expected: Any, abs_tol: float = 0.0, rel_tol: float = 0.0) -> bool:
-    """A call test's return value against its JSON ``expected``: tuples compare as lists and dict keys as
-    JSON writes them (JSON has no tuples, and only strings for keys: ``{1: "a"}`` matches ``{"1": "a"}``),
-    floats within the tolerances, everything else with Python's ``==``."""
+    """A call test's return value against its JSON ``expected``: tuples and numpy arrays compare as lists and
+    dict keys as JSON writes them (JSON has no tuples and no arrays, and only strings for keys: ``{1: "a"}``
+    matches ``{"1": "a"}``), floats within the tolerances, everything else with Python's ``==``."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
     if isinstance(value, tuple):
         value = list(value)
     if isinstance(expected, list) and isinstance(value, list):

@@ -402,7 +402,7 @@ def _verdict(slot: _Slot) -> tuple[str | None, dict[str, Any]]:
         return _error_verdict(report, info, language)
     if isinstance(slot.test, CallTest):
         try:
-            value = decode(report.get("value"))
+            value = decode(report.get("value"), array=True)
         except ValueError:
             return "fail", info
         if returned_matches(value, slot.test.expected, slot.test.abs_tol, slot.test.rel_tol):
