@@ -1,9 +1,9 @@
-"""Probe of the host's work on an answer's values: random nestings of the operators and functions the tests
-scorer applies on the host (see service/scorers/tests/asserts.py), given hostile values as the sandbox would
-send them (ints of 30 million bits, ranges of 10 ** 18, ints of one hash, (n, 1) arrays, long Decimals, format
-strings with huge widths...), each case timed; a case slower than --limit seconds is printed, and one that
-runs past --stuck seconds is killed and printed as stuck. The values go to any slot, items slots included, so
-the probe is harsher than the harness (it plays a report an answer forged).
+"""Probe of the host's work on an answer's values: random nestings of the operators and functions (numpy's
+among them) the tests scorer applies on the host (see service/scorers/tests/asserts.py), given hostile values
+as the sandbox would send them (ints of 30 million bits, ranges of 10 ** 18, ints of one hash, (n, 1) arrays,
+long Decimals, format strings with huge widths...), each case timed; a case slower than --limit seconds is
+printed, and one that runs past --stuck seconds is killed and printed as stuck. The values go to any slot,
+items slots included, so the probe is harsher than the harness (it plays a report an answer forged).
 
     python scripts/host_work_probe.py [--cases 4000] [--seed 1] [--limit 0.5] [--stuck 10]
 
@@ -50,10 +50,12 @@ UNARY = ["abs({})", "round({})", "round({}, 2)", "round({}, -3)", "sorted({})", 
          "min({})", "max({})", "all({})", "any({})", "list({})", "tuple({})", "math.floor({})", "math.ceil({})",
          "math.sqrt({})", "math.isclose({}, 1)", "(-{})", "(not {})", "frozenset({})", "sum({}, [])",
          "math.trunc({})", "pytest.approx({})", "type({})", "isinstance({}, int)", "sorted({}, reverse=True)",
-         "max({}, default=0)"]  # fmt: skip
+         "max({}, default=0)", "np.sum({})", "np.all({})", "np.sort({})", "np.array({})", "np.mean({})", "np.abs({})",
+         "np.round({}, 2)", "np.count_nonzero({})"]  # fmt: skip
 BINARY = ["{} + {}", "{} - {}", "{} * {}", "{} / {}", "{} // {}", "{} % {}", "{} ** {}", "{} == {}", "{} < {}",
           "{} in {}", "{} not in {}", "{} != {}", "{} >= {}", "sum({}, {})", "round({}, {})", "min({}, {})",
-          "max({}, {})", "{} is {}"]  # fmt: skip
+          "max({}, {})", "{} is {}", "np.allclose({}, {})", "np.array_equal({}, {})", "np.isclose({}, {})",
+          "np.testing.assert_allclose({}, {})", "np.array_equiv({}, {})", "np.sum({}, {})"]  # fmt: skip
 CONSTANTS = ["3", "[1, 2]", "2.5", "'x'", "(1, 2)", "10 ** 6", "{1: 2}"]
 
 
@@ -72,7 +74,7 @@ def cases(count: int, seed: int) -> list[tuple[str, list[Any]]]:
     made = []
     for _ in range(count):
         tested, expected = expression(rng.choice([2, 3, 4])), rng.choice(["3", "[1]", "True"])
-        test = f"import math\nimport pytest\nassert {tested} == {expected}"
+        test = f"import math\nimport numpy as np\nimport pytest\nassert {tested} == {expected}"
         made.append((test, [rng.choice(VALUES) for _ in range(6)]))
     return made
 

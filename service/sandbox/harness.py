@@ -526,6 +526,15 @@ MAX_ITEMS = 100_000  # as many values as encode's budget takes
 ARRAY_DTYPES = frozenset(("|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8", "<c8",
                           "<c16"))  # fmt: skip
 ARRAY_DIMENSIONS = 2
+ARRAY_TEXT = 4096  # the most characters (or bytes) of an element of an array of texts ("<U5", "|S3")
+
+
+def array_dtype(dtype):
+    """Whether an array of this dtype (its ``str``) can go: numbers, booleans, texts of at most ARRAY_TEXT."""
+    if dtype in ARRAY_DTYPES:
+        return True
+    width = dtype[2:]
+    return dtype[:2] in ("<U", "|S") and width.isdigit() and width.isascii() and 0 < int(width) <= ARRAY_TEXT
 
 
 def _itemized(operands, k):
@@ -599,7 +608,7 @@ def array_value(value, dimensions, budget):
     if numpy is None or type(value) is not numpy.ndarray:
         return None
     dtype, shape = value.dtype.str, value.shape
-    if type(dtype) is not str or dtype not in ARRAY_DTYPES or type(shape) is not tuple or len(shape) > dimensions:
+    if type(dtype) is not str or not array_dtype(dtype) or type(shape) is not tuple or len(shape) > dimensions:
         return None
     shape = [int.__index__(n) for n in shape if type(n) is int]
     budget[0] -= math.prod(shape)

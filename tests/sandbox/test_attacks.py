@@ -269,6 +269,38 @@ def test_abs_patch_cannot_fake_a_tolerance_assert(sandbox: Sandbox) -> None:
     assert sandbox.verdicts(honest, tolerance) == ["pass"]
 
 
+# numpy's comparisons as tests write them: the host applies its own numpy to the values of the answer's calls
+NUMPY_TESTS = [
+    {
+        "kind": "assert",
+        "code": "import numpy as np\nassert np.allclose(area(np.array([1.0, 2.0])), [3.14159, 12.566], rtol=1e-3)",
+    },
+    {
+        "kind": "assert",
+        "code": "import numpy as np\nnp.testing.assert_allclose(area(np.array([1.0])), [3.14159], rtol=1e-3)",
+    },
+    {"kind": "assert", "code": "import numpy as np\nassert np.all(np.abs(area(np.array([2.0])) - 12.566) < 1e-2)"},
+    {"kind": "assert", "code": "from numpy.testing import assert_array_equal\nassert_array_equal(area(0) * 0, 0)"},
+    {"kind": "assert", "code": "import numpy as np\nassert np.array_equal(np.round(area(np.array([1.0])), 2), [3.14])"},
+]
+
+
+def test_patched_numpy_cannot_fake_its_comparisons(sandbox: Sandbox) -> None:
+    """``numpy.allclose = lambda *a, **k: True`` (or ``array_equal``, ``all``, ``testing.assert_allclose``...)
+    in the answer's process passed every assert that called them there: the host applies its own numpy to
+    the answer's values (a numpy.testing assertion statement is judged as an assert), as it does math's."""
+    honest = "import numpy as np\ndef area(r):\n    return np.pi * np.asarray(r) ** 2\n"
+    assert sandbox.verdicts(honest, NUMPY_TESTS) == ["pass"] * len(NUMPY_TESTS)
+    patch = "import numpy\nimport numpy.testing\n" + "".join(
+        f"numpy.{name} = lambda *a, **k: {value}\n"
+        for name, value in [("allclose", True), ("array_equal", True), ("all", True), ("abs", "numpy.zeros(1)"),
+                            ("round", "numpy.array([3.14])"), ("testing.assert_allclose", None),
+                            ("testing.assert_array_equal", None)]
+    )  # fmt: skip
+    hack = patch + "def area(r):\n    return numpy.asarray(r) * 0 + 1.0\n"
+    assert sandbox.verdicts(hack, NUMPY_TESTS[:3] + NUMPY_TESTS[4:]) == ["fail"] * 4
+
+
 # Tolerance and truth asserts as datasets write them: the host does the arithmetic, abs, round and math's
 # functions, so whatever the answer patches in its process, only the values of its own calls count.
 TOLERANCE = [

@@ -23,8 +23,9 @@ an operand (``not (f(2) != 3)``: one operator, see _one_comparison), and an ``or
 _or_on_host); ``assert all(f(x) == y for x, y in [...])`` is first written out as the ``and`` of its cases
 (see literals.unrolled_alls), whose parts are judged as asserts of their own (see literals.and_parts). An
 answer's numpy array arrives as an array, and the host's operators on it are numpy's (``all(f(x) == [1,
-2])``). The host's work on the values stays about linear in their size, or is refused (see QUADRATIC_BITS
-and _numpy_bounded).
+2])``), as are numpy's own comparisons (``np.allclose``, ``np.testing.assert_allclose``: see PURE_NUMPY and
+NUMPY_ASSERTIONS), which an answer could replace in its process. The host's work on the values stays about
+linear in their size, or is refused (see QUADRATIC_BITS and _numpy_bounded).
 
 The rewrite splices the original source (each assert statement's span replaced, its operands' text kept)
 rather than unparsing the tree, and is cached per test source: a training run scores the same tests for
@@ -84,44 +85,56 @@ SEQUENCES = (str, bytes, bytearray, list, tuple, deque)
 VIEWS: tuple[type, ...] = (type({}.keys()), type({}.items()))  # (values() has no ``-``)
 
 
-def _numpy_bounded(a: Any, b: Any) -> None:
-    """Refuses numpy's elementwise work on two values (an answer's arrays, see compare._array, and what the
-    host made of them) where it would not be about linear in their size: a broadcast past BIG_RESULT elements
-    (an (n, 1) array against an (n,) one is n * n), or a value numpy would hold as Python objects (an int
-    wider than 64 bits, a Fraction, a string: each element's work is then Python's, and a product of two
-    arrays of wide ints quadratic). ``approx`` compares arrays itself (numpy defers to it)."""
+def _numpy_bounded(*values: Any, strings: bool = False, broadcast: bool = True) -> None:
+    """Refuses numpy's elementwise work on values (an answer's arrays, see compare._array, and what the host
+    made of them) where it would not be about linear in their size: a broadcast past BIG_RESULT elements (an
+    (n, 1) array against an (n,) one is n * n), or a value numpy would hold as Python objects (an int wider
+    than 64 bits, a Fraction, None: each element's work is then Python's, and a product of two arrays of wide
+    ints quadratic); texts only where ``strings`` (comparisons: ``*`` repeats them). ``approx`` compares
+    arrays itself (numpy defers to it). Without ``broadcast``, values that do not broadcast are numpy's to
+    judge (``np.array_equal`` of two shapes is False)."""
     shapes = []
-    for value in (a, b):
+    kinds = "biufcUS" if strings else "biufc"
+    for value in values:
         if isinstance(value, approx):
             return
-        if not _numbers(value):  # before numpy makes an array of it (of a range of 10 ** 8: 800 MB)
+        if value is None and strings:  # ``f() == None``: each element against one scalar
+            continue
+        if not _numbers(value, strings):  # before numpy makes an array of it (of a range of 10 ** 8: 800 MB)
             raise TypeError("numpy's work on values that are not numbers")
         array = value if isinstance(value, np.ndarray) else np.asarray(value)
-        if array.dtype.kind not in "biufc":
+        if array.dtype.kind not in kinds:
             raise TypeError("numpy's work on values that are not numbers")
         shapes.append(array.shape)
-    if math.prod(np.broadcast_shapes(*shapes)) > BIG_RESULT:
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        if broadcast:
+            raise
+        return
+    if math.prod(shape) > BIG_RESULT:
         raise OverflowError("arrays too large to broadcast")
 
 
-def _numbers(value: Any) -> bool:
-    """Whether a value is a number, an array, or lists and tuples of those only."""
+def _numbers(value: Any, strings: bool = False) -> bool:
+    """Whether a value is a number, an array, or lists and tuples of those only (and texts, where ``strings``)."""
+    leaves = (np.ndarray, np.generic, bool, int, float, complex, *((str, bytes) if strings else ()))
     pending = [value]
     while pending:
         item = pending.pop()
         if isinstance(item, list | tuple):
             pending.extend(item)
-        elif not isinstance(item, np.ndarray | np.generic | bool | int | float | complex):
+        elif not isinstance(item, leaves):
             return False
     return True
 
 
-def _elementwise(function: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+def _elementwise(function: Callable[[Any, Any], Any], strings: bool = False) -> Callable[[Any, Any], Any]:
     """``function`` (an operator), its work bounded where numpy does it (see _numpy_bounded)."""
 
     def apply(a: Any, b: Any) -> Any:
         if isinstance(a, NUMPY) or isinstance(b, NUMPY):
-            _numpy_bounded(a, b)
+            _numpy_bounded(a, b, strings=strings)
         return function(a, b)
 
     apply.__name__ = apply.__qualname__ = getattr(function, "__name__", "operator")
@@ -133,7 +146,7 @@ def _contains(a: Any, b: Any) -> bool:
     non-empty list raises as Python would (its first comparison's truth is ambiguous), before numpy compares
     it with an item."""
     if isinstance(b, NUMPY):
-        _numpy_bounded(a, b)
+        _numpy_bounded(a, b, strings=True)
     elif isinstance(a, np.ndarray) and a.size > 1 and isinstance(b, list | tuple | deque) and b:
         raise ValueError("the truth value of an array with more than one element is ambiguous")
     elif isinstance(b, range) and type(a) not in (int, bool) and len(b) > BIG_RESULT:
@@ -142,12 +155,12 @@ def _contains(a: Any, b: Any) -> bool:
 
 
 OPERATORS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
-    ast.Eq: _elementwise(operator.eq),
-    ast.NotEq: _elementwise(operator.ne),
-    ast.Lt: _elementwise(operator.lt),
-    ast.LtE: _elementwise(operator.le),
-    ast.Gt: _elementwise(operator.gt),
-    ast.GtE: _elementwise(operator.ge),
+    ast.Eq: _elementwise(operator.eq, strings=True),
+    ast.NotEq: _elementwise(operator.ne, strings=True),
+    ast.Lt: _elementwise(operator.lt, strings=True),
+    ast.LtE: _elementwise(operator.le, strings=True),
+    ast.Gt: _elementwise(operator.gt, strings=True),
+    ast.GtE: _elementwise(operator.ge, strings=True),
     ast.In: _contains,
     ast.NotIn: lambda a, b: not _contains(a, b),
     ast.Is: operator.is_,
@@ -252,10 +265,19 @@ def _to_int(function: Callable[..., Any]) -> Callable[..., Any]:
     return apply
 
 
+def _grows(a: Any, b: int) -> bool:
+    """Whether ``a ** b`` (b an int) is a number wider than ``a``: an int other than 0, 1 and -1 to a positive
+    power (to a negative one it is a float), a Fraction other than 0, 1 and -1 to any power but 0 (1/3 ** b is
+    1 / 3 ** b)."""
+    if isinstance(a, Fraction):
+        return b != 0 and (abs(a.numerator) > 1 or a.denominator != 1)
+    return isinstance(a, int) and b > 0 and abs(a) > 1
+
+
 def _power(a: Any, b: Any) -> Any:
     if isinstance(a, NUMPY) or isinstance(b, NUMPY):
         _numpy_bounded(a, b)  # numpy's power: of machine numbers, by squaring
-    elif isinstance(b, int) and b > 0 and abs(a) > 1 and b * _int_bits(a) > BIG_RESULT:
+    elif isinstance(b, int) and _grows(a, b) and abs(b) * _int_bits(a) > BIG_RESULT:
         raise OverflowError("a number too wide to make")
     elif isinstance(b, Decimal) and b.is_finite() and b != b.to_integral_value():  # exp(b * ln(a)), a's digits all
         digits = len(a.as_tuple().digits) if isinstance(a, Decimal) else _int_bits(a) * 0.302
@@ -345,7 +367,7 @@ def _extreme(function: Callable[..., Any]) -> Callable[..., Any]:
         if len(args) > 1 and any(isinstance(arg, NUMPY) for arg in args):
             for i, a in enumerate(args):
                 for b in args[i + 1 :]:
-                    _numpy_bounded(a, b)
+                    _numpy_bounded(a, b, strings=True)
         return function(*args, **keywords)
 
     apply.__name__ = apply.__qualname__ = function.__name__
@@ -373,6 +395,51 @@ PURE_MATH: dict[str, Callable[..., Any]] = {
     **{name: getattr(math, name) for name in ("isclose", "fabs", "sqrt", "isnan", "isinf", "isfinite")},
     **{name: _to_int(getattr(math, name)) for name in ("floor", "ceil", "trunc")},
 }
+
+
+def _numpy_function(function: Callable[..., Any], broadcast: bool = True) -> Callable[..., Any]:
+    """One of numpy's functions, applied by the host to the values the sandbox sent (where an answer could have
+    replaced it: ``numpy.allclose = lambda *a, **k: True``), its work bounded as the host's operators' (see
+    _numpy_bounded) over its positional arguments."""
+
+    def apply(*args: Any, **keywords: Any) -> Any:
+        _numpy_bounded(*args, strings=True, broadcast=broadcast)
+        return function(*args, **keywords)
+
+    apply.__name__ = apply.__qualname__ = function.__name__
+    return apply
+
+
+def _numpy_assertion(function: Callable[..., Any]) -> Callable[..., Any]:
+    """One of ``numpy.testing``'s assertions, applied by the host: None where it holds, False where it raised
+    AssertionError (the statement ``np.testing.assert_allclose(a, b)`` is judged as ``assert
+    np.testing.assert_allclose(a, b) is None``: see _numpy_statements)."""
+
+    def apply(*args: Any, **keywords: Any) -> Any:
+        _numpy_bounded(*args[:2], strings=True, broadcast=False)
+        try:
+            function(*args, **keywords)
+        except AssertionError:
+            return False
+        return None
+
+    apply.__name__ = apply.__qualname__ = function.__name__
+    return apply
+
+
+# numpy's functions the host applies (a test's ``np.allclose(f(x), [1.0, 2.0])``): predicates, reductions and
+# elementwise functions of numbers, and the arrays a test builds of its expected values (``np.array([1, 2])``)
+PURE_NUMPY: dict[str, Callable[..., Any]] = {
+    name: _numpy_function(getattr(np, name), broadcast=name not in ("array_equal", "array_equiv"))
+    for name in ("allclose", "isclose", "array_equal", "array_equiv", "all", "any", "sum", "max", "min", "mean",
+                 "abs", "absolute", "round", "sqrt", "isnan", "isfinite", "count_nonzero", "sort", "array", "asarray")
+    if hasattr(np, name)
+}  # fmt: skip
+NUMPY_ASSERTIONS: dict[str, Callable[..., Any]] = {
+    name: _numpy_assertion(getattr(np.testing, name))
+    for name in ("assert_allclose", "assert_array_equal", "assert_equal", "assert_almost_equal",
+                 "assert_array_almost_equal")
+}  # fmt: skip
 # the built-in types, by the names a test gives them where it binds them to nothing else: constants on the host
 # (``type(f(2)) == int``, ``isinstance(f(2), (int, float))``), as the answer's values arrive as plain data
 BUILTIN_TYPES: dict[str, type] = {
@@ -438,6 +505,10 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
     collected = runnable(source, tree)
     if collected is not None:
         source, tree = collected, ast.parse(collected)
+    # ``np.testing.assert_allclose(f(1), [1.0])`` is judged as an assert: ``assert (...) is None``
+    numpy_asserted = _numpy_statements(source, tree)
+    if numpy_asserted is not None:
+        source, tree = numpy_asserted, ast.parse(numpy_asserted)
     # ``test_f(x=1, expected=2)`` (a parametrize case) calls a copy of test_f whose asserts have the 2 written in
     bindings = _bindings(tree)
     specialized = hosted_parameters(source, tree, lambda part: host_compares(part, bindings))
@@ -497,6 +568,27 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
             calls.append(b"__vpo_check__(%d, (%s)%s)" % (check_id, b"".join(s + b", " for s in sent), container))
         edits.append((*spans.span(node), b"; ".join(calls)))
     return spans.splice(sorted(edits)), tuple(checks)
+
+
+def _numpy_statements(source: str, tree: ast.Module) -> str | None:
+    """The source with each statement that is a call of one of ``numpy.testing``'s assertions (see
+    NUMPY_ASSERTIONS, as _pure_function finds them) written as ``assert (call) is None``: the same in Python
+    (the call returns None or raises AssertionError), and an assert the host judges, with its own numpy (an
+    answer could have replaced ``numpy.testing.assert_allclose``). Not in a ``try`` or a ``with`` that expects
+    an exception (``pytest.raises(AssertionError)``), where the call must raise in the sandbox. None if there
+    is no such statement."""
+    if "assert_" not in source:
+        return None
+    bindings = _bindings(tree)
+    swallowed = {id(n) for t in ast.walk(tree) if _may_swallow(t) for n in ast.walk(t)}
+    spans = Spans(source)
+    edits = [
+        (*spans.span(node), b"assert %s is None" % spans.text(node.value))
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr) and id(node) not in swallowed
+        and _pure_function(node.value, bindings) in NUMPY_ASSERTIONS.values()
+    ]  # fmt: skip
+    return spans.splice(sorted(edits)) if edits else None
 
 
 class _Lifter:
@@ -749,6 +841,10 @@ def _pure_function(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) ->
                 return PURE_MATH[how[2]]
             if how == ("from", "pytest", "approx"):
                 return approx
+            if how[:2] == ("from", "numpy") and how[2] in PURE_NUMPY:
+                return PURE_NUMPY[how[2]]
+            if how[:2] == ("from", "numpy.testing") and how[2] in NUMPY_ASSERTIONS:
+                return NUMPY_ASSERTIONS[how[2]]
         return None
     if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
         module = bindings.get(func.value.id)
@@ -757,7 +853,23 @@ def _pure_function(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) ->
             return PURE_MATH[func.attr]
         if func.attr == "approx" and module == {("module", "pytest")}:
             return approx  # ``f(x) == pytest.approx(y)``: the host's approx (that of the sandbox's stand-in)
+        if func.attr in PURE_NUMPY and _numpy_module(func.value.id, module):
+            return PURE_NUMPY[func.attr]
+        if func.attr in NUMPY_ASSERTIONS and module == {("module", "numpy.testing")}:
+            return NUMPY_ASSERTIONS[func.attr]
+    if (
+        isinstance(func, ast.Attribute) and func.attr in NUMPY_ASSERTIONS and isinstance(func.value, ast.Attribute)
+        and func.value.attr == "testing" and isinstance(func.value.value, ast.Name)
+        and _numpy_module(func.value.value.id, bindings.get(func.value.value.id))
+    ):  # fmt: skip
+        return NUMPY_ASSERTIONS[func.attr]  # ``np.testing.assert_allclose(...)``
     return None
+
+
+def _numpy_module(name: str, how: set[tuple[str, ...]] | None) -> bool:
+    """Whether a name is numpy: the test imports it so, or (unbound in the test) it is ``np`` or ``numpy``, as
+    the answer's code imported it for the test."""
+    return how == {("module", "numpy")} or (how is None and name in ("np", "numpy"))
 
 
 def _builtin_types(expr: ast.expr, bindings: dict[str, set[tuple[str, ...]]]) -> type | tuple[type, ...] | None:

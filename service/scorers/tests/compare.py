@@ -38,6 +38,15 @@ ARRAY_DTYPES = frozenset(("|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4"
                           "<c16"))  # fmt: skip
 ARRAY_DIMENSIONS = 2
 ARRAY_ITEMS = 100_000
+ARRAY_TEXT = 4096  # as the harness's: the characters (or bytes) of an element of an array of texts
+
+
+def array_dtype(dtype: Any) -> bool:
+    """As the harness's: numbers, booleans, texts of at most ARRAY_TEXT characters ("<U5") or bytes ("|S3")."""
+    if dtype in ARRAY_DTYPES:
+        return True
+    width = dtype[2:] if isinstance(dtype, str) else ""
+    return dtype[:2] in ("<U", "|S") and width.isdigit() and width.isascii() and 0 < int(width) <= ARRAY_TEXT
 
 
 class Local:
@@ -225,7 +234,7 @@ def _array(body: Any, dimensions: int) -> np.ndarray[Any, Any]:
     read-only, as the host only reads it."""
     dtype, shape, data = body
     if not (
-        dtype in ARRAY_DTYPES and isinstance(shape, list) and len(shape) <= dimensions
+        isinstance(dtype, str) and array_dtype(dtype) and isinstance(shape, list) and len(shape) <= dimensions
         and all(type(n) is int and n >= 0 for n in shape) and isinstance(data, str)
     ):  # fmt: skip
         raise Undecodable("an array is its dtype, its shape and its bytes")
