@@ -44,7 +44,8 @@ VALUES: list[Any] = [
     {"ndarray": ["|b1", [3], "010001"]}, [{"ndarray": ["<f8", [k], "00" * 8 * k]} for k in (1, 1000, 50_000)],
     {"tuple": [{"ndarray": ["<i8", [50_000], "00" * 400_000]}, {"ndarray": ["<i8", [1], "00" * 8]}]},
     {"complex": [1.5, 2.0]}, {"bytes": "61" * 100_000}, None, True, {"range": [0, 10**18, 1]},
-    {"deque": list(range(10_000))}, {"datetime": "2020-01-01T00:00:00"}, {"timedelta": [10**8, 0, 0]},
+    {"deque": list(range(10_000))}, ["x" * 1_000_000] + ["a"] * 100_000,
+    {"datetime": "2020-01-01T00:00:00"}, {"timedelta": [10**8, 0, 0]},
 ]  # fmt: skip
 UNARY = ["abs({})", "round({})", "round({}, 2)", "round({}, -3)", "sorted({})", "set({})", "len({})", "sum({})",
          "min({})", "max({})", "all({})", "any({})", "list({})", "tuple({})", "math.floor({})", "math.ceil({})",

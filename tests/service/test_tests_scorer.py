@@ -2308,6 +2308,10 @@ def test_numpy_arrays_are_compared_as_numpy_compares_them(api: httpx.Client) -> 
     for code in ("assert all(f(0) * f(1) == 0)", "assert all(f(0) == f(1))"):
         with pytest.raises(TypeError):
             check_operands(rewrite_asserts(code)[1][0], [row, [wide]])
+    texts = rewrite_asserts("import numpy as np\nassert np.array_equal(np.array(f(0)), ['a'])")[1][0]
+    with pytest.raises(OverflowError):  # numpy pads each text to the longest: 400 GB
+        check_operands(texts, [["x" * 1_000_000] + ["a"] * 100_000])
+    assert check_passes(texts, [["a"]]) and not check_passes(texts, [["b"]])
     repeated = rewrite_asserts("assert [0] * max(f(0) + 0) == []")[1][0]
     with pytest.raises(OverflowError):
         check_operands(repeated, [{"ndarray": ["<i8", [1], (10**12).to_bytes(8, "little").hex()]}])

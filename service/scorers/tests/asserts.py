@@ -81,6 +81,7 @@ DECIMAL_POWER_DIGITS = 1_000
 # a conversion of ``%`` formatting: its width and precision (the characters it makes beyond its value's text)
 FORMAT_SPEC = re.compile(r"%(?:\([^)]*\))?[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?")
 NUMPY = (np.ndarray, np.generic)  # what numpy's elementwise work comes from on the host (see _numpy_bounded)
+ARRAY_TEXTS = 1 << 23  # characters of an array of texts the host makes (each text padded to the longest)
 SEQUENCES = (str, bytes, bytearray, list, tuple, deque)
 VIEWS: tuple[type, ...] = (type({}.keys()), type({}.items()))  # (values() has no ``-``)
 
@@ -100,8 +101,11 @@ def _numpy_bounded(*values: Any, strings: bool = False, broadcast: bool = True) 
             return
         if value is None and strings:  # ``f() == None``: each element against one scalar
             continue
-        if not _numbers(value, strings):  # before numpy makes an array of it (of a range of 10 ** 8: 800 MB)
+        size = _numbers(value, strings)  # before numpy makes an array of it (of a range of 10 ** 8: 800 MB)
+        if size is None:
             raise TypeError("numpy's work on values that are not numbers")
+        if size > ARRAY_TEXTS:
+            raise OverflowError("texts too long to make an array of")
         array = value if isinstance(value, np.ndarray) else np.asarray(value)
         if array.dtype.kind not in kinds:
             raise TypeError("numpy's work on values that are not numbers")
@@ -116,17 +120,21 @@ def _numpy_bounded(*values: Any, strings: bool = False, broadcast: bool = True) 
         raise OverflowError("arrays too large to broadcast")
 
 
-def _numbers(value: Any, strings: bool = False) -> bool:
-    """Whether a value is a number, an array, or lists and tuples of those only (and texts, where ``strings``)."""
+def _numbers(value: Any, strings: bool = False) -> int | None:
+    """For a value that is a number, an array, or lists and tuples of those only (and texts, where ``strings``):
+    its texts' count times the longest one's length, what an array of them takes (numpy pads each text to the
+    longest: one of a million characters among 100,000 short ones is 400 GB). None for any other value."""
     leaves = (np.ndarray, np.generic, bool, int, float, complex, *((str, bytes) if strings else ()))
-    pending = [value]
+    pending, texts, longest = [value], 0, 0
     while pending:
         item = pending.pop()
         if isinstance(item, list | tuple):
             pending.extend(item)
         elif not isinstance(item, leaves):
-            return False
-    return True
+            return None
+        elif isinstance(item, str | bytes):
+            texts, longest = texts + 1, max(longest, len(item))
+    return texts * longest
 
 
 def _elementwise(function: Callable[[Any, Any], Any], strings: bool = False) -> Callable[[Any, Any], Any]:
