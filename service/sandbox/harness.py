@@ -522,7 +522,8 @@ def _text(value):
 
 
 MAX_ITEMS = 100_000  # as many values as encode's budget takes
-# numpy arrays an assert's operand may be (see array_value): numbers and booleans, in this machine's byte order
+# numpy arrays an assert's operand may be (see array_value): numbers and booleans, in this machine's byte order,
+# and texts (see array_dtype)
 ARRAY_DTYPES = frozenset(("|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8", "<c8",
                           "<c16"))  # fmt: skip
 ARRAY_DIMENSIONS = 2
@@ -599,9 +600,9 @@ def operand(value, objects=None):
 
 
 def array_value(value, dimensions, budget):
-    """A numpy array of numbers or booleans (its class numpy's own: no subclass's operators) of at most this
-    many dimensions, within the budget of elements, as {"ndarray": [dtype, shape, its bytes in C order as
-    hex]}; None for anything else.
+    """A numpy array of numbers, booleans or texts (see array_dtype; its class numpy's own: no subclass's
+    operators) of at most this many dimensions, within the budget of elements, as {"ndarray": [dtype, shape,
+    its bytes in C order as hex]}; None for anything else.
     Read with numpy's C attributes: an answer that swapped numpy's module for its own sends data it chose,
     as it could by returning that data, and the host compares data."""
     numpy = sys.modules.get("numpy")

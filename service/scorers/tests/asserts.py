@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
-from functools import lru_cache
+from functools import lru_cache, wraps
 from typing import Any
 
 import numpy as np
@@ -140,12 +140,12 @@ def _numbers(value: Any, strings: bool = False) -> int | None:
 def _elementwise(function: Callable[[Any, Any], Any], strings: bool = False) -> Callable[[Any, Any], Any]:
     """``function`` (an operator), its work bounded where numpy does it (see _numpy_bounded)."""
 
+    @wraps(function)
     def apply(a: Any, b: Any) -> Any:
         if isinstance(a, NUMPY) or isinstance(b, NUMPY):
             _numpy_bounded(a, b, strings=strings)
         return function(a, b)
 
-    apply.__name__ = apply.__qualname__ = getattr(function, "__name__", "operator")
     return apply
 
 
@@ -265,11 +265,11 @@ def _decimal_int(value: Any) -> None:
 def _to_int(function: Callable[..., Any]) -> Callable[..., Any]:
     """math.floor, ceil or trunc, bounded for a Decimal (see _decimal_int)."""
 
+    @wraps(function)
     def apply(value: Any) -> Any:
         _decimal_int(value)
         return function(value)
 
-    apply.__name__ = apply.__qualname__ = function.__name__
     return apply
 
 
@@ -282,10 +282,9 @@ def _grows(a: Any, b: int) -> bool:
     return isinstance(a, int) and b > 0 and abs(a) > 1
 
 
+@_elementwise  # numpy's power: of machine numbers, by squaring
 def _power(a: Any, b: Any) -> Any:
-    if isinstance(a, NUMPY) or isinstance(b, NUMPY):
-        _numpy_bounded(a, b)  # numpy's power: of machine numbers, by squaring
-    elif isinstance(b, int) and _grows(a, b) and abs(b) * _int_bits(a) > BIG_RESULT:
+    if isinstance(b, int) and _grows(a, b) and abs(b) * _int_bits(a) > BIG_RESULT:
         raise OverflowError("a number too wide to make")
     elif isinstance(b, Decimal) and b.is_finite() and b != b.to_integral_value():  # exp(b * ln(a)), a's digits all
         digits = len(a.as_tuple().digits) if isinstance(a, Decimal) else _int_bits(a) * 0.302
@@ -371,6 +370,7 @@ def _extreme(function: Callable[..., Any]) -> Callable[..., Any]:
     """min or max: of several arguments, numpy's comparisons among them bounded (see _numpy_bounded); of an
     iterable's items, they are plain values or arrays of one dimension, which compare in linear time."""
 
+    @wraps(function)
     def apply(*args: Any, **keywords: Any) -> Any:
         if len(args) > 1 and any(isinstance(arg, NUMPY) for arg in args):
             for i, a in enumerate(args):
@@ -378,7 +378,6 @@ def _extreme(function: Callable[..., Any]) -> Callable[..., Any]:
                     _numpy_bounded(a, b, strings=True)
         return function(*args, **keywords)
 
-    apply.__name__ = apply.__qualname__ = function.__name__
     return apply
 
 
@@ -410,11 +409,11 @@ def _numpy_function(function: Callable[..., Any], broadcast: bool = True) -> Cal
     replaced it: ``numpy.allclose = lambda *a, **k: True``), its work bounded as the host's operators' (see
     _numpy_bounded) over its positional arguments."""
 
+    @wraps(function)
     def apply(*args: Any, **keywords: Any) -> Any:
         _numpy_bounded(*args, strings=True, broadcast=broadcast)
         return function(*args, **keywords)
 
-    apply.__name__ = apply.__qualname__ = function.__name__
     return apply
 
 
@@ -423,6 +422,7 @@ def _numpy_assertion(function: Callable[..., Any]) -> Callable[..., Any]:
     AssertionError (the statement ``np.testing.assert_allclose(a, b)`` is judged as ``assert
     np.testing.assert_allclose(a, b) is None``: see _numpy_statements)."""
 
+    @wraps(function)
     def apply(*args: Any, **keywords: Any) -> Any:
         _numpy_bounded(*args[:2], strings=True, broadcast=False)
         try:
@@ -431,7 +431,6 @@ def _numpy_assertion(function: Callable[..., Any]) -> Callable[..., Any]:
             return False
         return None
 
-    apply.__name__ = apply.__qualname__ = function.__name__
     return apply
 
 
@@ -541,7 +540,7 @@ def rewrite_asserts(source: str) -> tuple[str, tuple[Check, ...]]:
     constants, dropped = hosted_names(tree, lambda part: host_compares(part, bindings))
     edits += [(*spans.span(statement), b"pass") for statement in dropped]
     blocks = _blocks(tree)
-    guarded = {id(n) for t in ast.walk(tree) if _may_swallow(t) for n in ast.walk(t) if isinstance(n, ast.Assert)}
+    guarded = _swallowed(tree)
     asserts = sorted((n for n in ast.walk(tree) if isinstance(n, ast.Assert)),
                      key=lambda n: (n.lineno, n.col_offset))  # fmt: skip
     for node in asserts:
@@ -588,7 +587,7 @@ def _numpy_statements(source: str, tree: ast.Module) -> str | None:
     if "assert_" not in source:
         return None
     bindings = _bindings(tree)
-    swallowed = {id(n) for t in ast.walk(tree) if _may_swallow(t) for n in ast.walk(t)}
+    swallowed = _swallowed(tree)
     spans = Spans(source)
     edits = [
         (*spans.span(node), b"assert %s is None" % spans.text(node.value))
@@ -723,6 +722,12 @@ def _may_swallow(statement: ast.AST) -> bool:
         return False
     return any(isinstance(item.context_expr, ast.Call) and called_name(item.context_expr) in SWALLOWING
                for item in statement.items)  # fmt: skip
+
+
+def _swallowed(tree: ast.Module) -> set[int]:
+    """The ids of the statements in a try statement or a with statement that expects an exception (see
+    _may_swallow): one may rightly not run, or must raise there."""
+    return {id(n) for t in ast.walk(tree) if _may_swallow(t) for n in ast.walk(t) if isinstance(n, ast.stmt)}
 
 
 def _blocks(tree: ast.Module) -> dict[int, tuple[str, int]]:

@@ -41,11 +41,11 @@ ARRAY_ITEMS = 100_000
 ARRAY_TEXT = 4096  # as the harness's: the characters (or bytes) of an element of an array of texts
 
 
-def array_dtype(dtype: Any) -> bool:
+def array_dtype(dtype: str) -> bool:
     """As the harness's: numbers, booleans, texts of at most ARRAY_TEXT characters ("<U5") or bytes ("|S3")."""
     if dtype in ARRAY_DTYPES:
         return True
-    width = dtype[2:] if isinstance(dtype, str) else ""
+    width = dtype[2:]
     return dtype[:2] in ("<U", "|S") and width.isdigit() and width.isascii() and 0 < int(width) <= ARRAY_TEXT
 
 
@@ -164,18 +164,20 @@ def decode(value: Any, objects: tuple[Local, ...] = (), seen: Counter[str] | Non
     try:
         if not array:
             return _decode(value, objects, seen)
-        if isinstance(value, dict) and list(value) == ["ndarray"]:
+        if _tag(value) == "ndarray":
             return _array(value["ndarray"], ARRAY_DIMENSIONS)
-        items = value["tuple"] if isinstance(value, dict) and list(value) == ["tuple"] else value
-        if not isinstance(items, list) or not any(isinstance(i, dict) and list(i) == ["ndarray"] for i in items):
+        items = value["tuple"] if _tag(value) == "tuple" else value
+        if not isinstance(items, list) or not any(_tag(item) == "ndarray" for item in items):
             return _decode(value, objects, seen)
-        rows = [
-            _array(i["ndarray"], 1) if isinstance(i, dict) and list(i) == ["ndarray"] else _decode(i, objects, seen)
-            for i in items
-        ]
+        rows = [_array(i["ndarray"], 1) if _tag(i) == "ndarray" else _decode(i, objects, seen) for i in items]
         return rows if items is value else tuple(rows)
     except (TypeError, ValueError, OverflowError, RecursionError, InvalidOperation, IndexError) as error:
         raise Undecodable(f"not a value the harness encodes: {error}") from None
+
+
+def _tag(value: Any) -> str | None:
+    """The tag of a tagged value (a dict of one key), else None."""
+    return next(iter(value)) if isinstance(value, dict) and len(value) == 1 else None
 
 
 def _decode(value: Any, objects: tuple[Local, ...], seen: Counter[str]) -> Any:
